@@ -1,0 +1,1 @@
+"""The pure classification core: rules + model + root-cause selection, no I/O."""

