@@ -1,0 +1,67 @@
+"""Settings resolve once from flags, SPARKTRIAGE_* variables and TOML; unknown keys are errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sparktriage.errors import ConfigError
+from sparktriage.settings import Settings, load_settings
+
+
+def test_defaults_when_nothing_is_given() -> None:
+    assert load_settings(environ={}) == Settings()
+
+
+def test_flags_beat_environment_beat_toml(tmp_path: Path) -> None:
+    toml = tmp_path / "st.toml"
+    toml.write_text('bootstrap = "toml:9092"\ndb = "sqlite:///toml.db"\npartitions = 3\n')
+    env = {"SPARKTRIAGE_BOOTSTRAP": "env:9092", "SPARKTRIAGE_PARTITIONS": "5"}
+    s = load_settings({"bootstrap": "flag:9092"}, environ=env, config_file=toml)
+    assert s.bootstrap == "flag:9092"
+    assert s.partitions == 5
+    assert s.db == "sqlite:///toml.db"
+
+
+def test_config_file_from_environment_and_sparktriage_table(tmp_path: Path) -> None:
+    toml = tmp_path / "st.toml"
+    toml.write_text('[sparktriage]\ninactivity_timeout = 12.5\nwebhook_routes = { "team:ads" = "http://127.0.0.1:1/x" }\n')
+    s = load_settings(environ={"SPARKTRIAGE_CONFIG": str(toml)})
+    assert s.inactivity_timeout == 12.5
+    assert s.webhook_routes == {"team:ads": "http://127.0.0.1:1/x"}
+
+
+def test_every_unknown_key_is_reported_at_once(tmp_path: Path) -> None:
+    toml = tmp_path / "st.toml"
+    toml.write_text('bootstrapp = "x"\npartitions = "many"\n')
+    with pytest.raises(ConfigError) as err:
+        load_settings(environ={"SPARKTRIAGE_DBB": "x"}, config_file=toml)
+    text = str(err.value)
+    assert "bootstrapp" in text and "SPARKTRIAGE_DBB" in text and "partitions" in text
+    assert len(err.value.problems) == 3
+
+
+def test_typed_values_from_environment() -> None:
+    s = load_settings(environ={
+        "SPARKTRIAGE_EXCERPT_RETENTION_DAYS": "30",
+        "SPARKTRIAGE_WEBHOOK_ROUTES": '{"project:etl": "http://127.0.0.1:9/h"}',
+        "SPARKTRIAGE_PRODUCER_MAX_BATCH_SIZE": "",
+    })
+    assert s.excerpt_retention_days == 30
+    assert s.webhook_routes == {"project:etl": "http://127.0.0.1:9/h"}
+    assert s.producer_max_batch_size is None
+
+
+def test_bad_toml_is_a_config_error(tmp_path: Path) -> None:
+    toml = tmp_path / "st.toml"
+    toml.write_text("this is = not toml =")
+    with pytest.raises(ConfigError, match="config file"):
+        load_settings(environ={}, config_file=toml)
+
+
+def test_settings_are_frozen() -> None:
+    s = Settings()
+    with pytest.raises(AttributeError):
+        s.bootstrap = "x"  # type: ignore[misc]
+    assert s.replace(bootstrap="y").bootstrap == "y"
