@@ -1,0 +1,252 @@
+"""Multi-line assembly: the lines of one container's log into log records.
+
+A log record is a first line plus its continuation lines: a log4j/log4j2
+header with the stack trace printed under it, a bare ``Exception in thread``
+line with its frames, a Python traceback with its chained tracebacks. One
+:class:`Assembler` serves one (application, attempt, container) stream, so
+lines of many containers interleaved on one partition still assemble
+correctly. Its state is a small JSON-able dict because the stream app keeps
+it in a changelog-backed table, and it is bounded: a record keeps at most
+``max_record_lines`` lines (the rest are counted) and each line at most
+``max_line_chars`` characters.
+
+The grammar, one rule per mode of the current record:
+
+- a line with a log prefix (timestamp + level) always starts a new record;
+  this reset is what lets ``extract_events`` assemble only the neighbourhood
+  of interesting lines and still get exactly the records of a full pass;
+- a record started by a log prefix absorbs every other line (log4j prints a
+  message's extra lines and its throwable without prefixes), except a Python
+  ``Traceback`` that does not directly follow its header;
+- a Python traceback absorbs indented lines up to its final exception line,
+  then only continuation lines, blank lines and chained tracebacks;
+- any other record (a bare line on stderr) absorbs continuation lines only.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Self
+
+LEVELS = r"TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|FATAL|SEVERE|CRITICAL"
+# The timestamp forms of log4j 1/2 layouts seen in Spark 1.x–4.x, Hadoop/YARN,
+# ZooKeeper and HDFS logs, followed by the level (ZooKeeper puts " - " between).
+_TS = (
+    r"\d{2}/\d{2}/\d{2} \d{2}:\d{2}:\d{2}(?:[.,]\d{1,9})?"
+    r"|\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(?:[.,]\d{1,9})?(?:Z|[+-]\d{2}:?\d{2})?"
+    r"|\d{6} \d{6}(?: \d+)?"
+)
+HEADER_PREFIX = rf"\[?(?P<ts>{_TS})\]?[ \t]+(?:-[ \t]+)?(?P<level>{LEVELS})\b"
+HEADER_RE = re.compile(
+    HEADER_PREFIX
+    + r"[ \t]*(?:\[(?P<thread>[^\]\n]*)\][ \t]*)?(?:-[ \t]+)?(?:(?P<logger>[\w$.\-]+):[ \t])?(?P<msg>.*)"
+)
+HEADER_LINE_RE = re.compile("^" + HEADER_PREFIX, re.MULTILINE)
+
+# Lines that continue whatever record is open: frames, "... N more", causes,
+# suppressed exceptions, py4j's ": org.apache..." message lines, blank lines.
+CONTINUATION_RE = re.compile(
+    r"(?:$|\s|Caused by:|Suppressed:|\.\.\. \d+ more|: |Driver stacktrace:)"
+)
+TRACEBACK = "Traceback (most recent call last)"
+_CHAIN = ("During handling of the above exception", "The above exception was the direct cause")
+_ALERT_LEVELS = frozenset({"WARN", "WARNING", "ERROR", "FATAL", "SEVERE", "CRITICAL"})
+
+# Modes of the open record (see the module docstring).
+LOG, TB, TB_END, PLAIN = "log", "tb", "tb_end", "plain"
+
+
+def parse_log_ts(text: str | None) -> float | None:
+    """Epoch seconds of a log-prefix timestamp, read as UTC when it has no zone
+    (log4j layouts print local time without one; UTC is the honest guess)."""
+    if not text:
+        return None
+    try:
+        if "/" in text[:3]:
+            base, _, frac = text.replace(",", ".").partition(".")
+            dt = datetime.strptime(base, "%y/%m/%d %H:%M:%S")
+            extra = float("0." + frac) if frac else 0.0
+        elif text[2].isdigit() and text[6] == " ":
+            dt = datetime.strptime(text[:13], "%y%m%d %H%M%S")
+            extra = 0.0
+        else:
+            dt = datetime.fromisoformat(text.replace(",", ".").replace("Z", "+00:00"))
+            extra = 0.0
+    except (ValueError, IndexError):
+        return None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return dt.timestamp() + extra
+
+
+@dataclass(slots=True)
+class Record:
+    """The lines of one log record and where it starts in its container's log."""
+
+    line: int  # 1-based position of the first line
+    lines: list[str] = field(default_factory=list)
+    omitted: int = 0  # lines past the cap, counted not kept
+    level: str | None = None
+    logger: str | None = None
+    ts_text: str | None = None
+    message: str = ""  # the header's message, or the first line
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+    @property
+    def ts(self) -> float | None:
+        return parse_log_ts(self.ts_text)
+
+    @property
+    def alert(self) -> bool:
+        """Whether the record's level alone makes it worth a look."""
+        return self.level in _ALERT_LEVELS
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "line": self.line,
+            "lines": list(self.lines),
+            "omitted": self.omitted,
+            "level": self.level,
+            "logger": self.logger,
+            "ts_text": self.ts_text,
+            "message": self.message,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Self:
+        return cls(**{**data, "lines": list(data.get("lines") or ())})
+
+
+class Assembler:
+    """Lines of one container's log in, complete records out.
+
+    ``feed`` returns the records that the new lines closed; the open record
+    stays inside until a line starts the next one or ``flush`` is called. Any
+    split of the same lines into ``feed`` calls gives the same records.
+    """
+
+    def __init__(
+        self, *, first_line: int = 1, max_record_lines: int = 200, max_line_chars: int = 8192
+    ) -> None:
+        self.next_line = first_line
+        self.max_record_lines = max_record_lines
+        self.max_line_chars = max_line_chars
+        self.current: Record | None = None
+        self.mode = PLAIN
+        self.chained = False  # a "During handling..." line awaits its Traceback
+
+    def feed(self, lines: Iterable[str]) -> list[Record]:
+        """Add lines (an element holding several lines is split on ``\\n``)."""
+        done: list[Record] = []
+        for chunk in lines:
+            for line in chunk.split("\n") if "\n" in chunk else (chunk,):
+                self._line(line.rstrip("\r"), done)
+        return done
+
+    def flush(self) -> list[Record]:
+        """Close the open record (end of the log, or the application ended)."""
+        rec, self.current = self.current, None
+        return [rec] if rec is not None else []
+
+    def _line(self, line: str, done: list[Record]) -> None:
+        number = self.next_line
+        self.next_line += 1
+        header = HEADER_RE.match(line)
+        rec = self.current
+        if header is not None:
+            self._start(number, line, done, LOG, header)
+            return
+        if rec is None:
+            self._start(number, line, done, TB if line.startswith(TRACEBACK) else PLAIN)
+            return
+        mode = self.mode
+        if line.startswith(TRACEBACK):
+            joins = (mode == LOG and len(rec.lines) == 1 and rec.alert) or (
+                mode == TB_END and self.chained
+            )
+            if joins:
+                self.mode, self.chained = TB, False
+                self._append(rec, line)
+            else:
+                self._start(number, line, done, TB)
+            return
+        if mode == LOG:
+            self._append(rec, line)
+        elif mode == TB:
+            if line and not line[0].isspace():
+                self.mode = TB_END
+            self._append(rec, line)
+        elif line.startswith(_CHAIN) and mode == TB_END:
+            self.chained = True
+            self._append(rec, line)
+        elif CONTINUATION_RE.match(line) is not None:
+            self._append(rec, line)
+        else:
+            self._start(number, line, done, PLAIN)
+
+    def _start(
+        self, number: int, line: str, done: list[Record], mode: str, header: re.Match | None = None
+    ) -> None:
+        if self.current is not None:
+            done.append(self.current)
+        rec = Record(line=number)
+        if header is not None:
+            rec.level = header.group("level")
+            rec.logger = header.group("logger")
+            rec.ts_text = header.group("ts")
+            rec.message = header.group("msg")[: self.max_line_chars]
+        else:
+            rec.message = line[: self.max_line_chars]
+        self.current, self.mode, self.chained = rec, mode, False
+        self._append(rec, line)
+
+    def _append(self, rec: Record, line: str) -> None:
+        if len(rec.lines) < self.max_record_lines:
+            rec.lines.append(line[: self.max_line_chars])
+        else:
+            rec.omitted += 1
+
+    def to_dict(self) -> dict[str, Any]:
+        """The whole state, JSON-able, for a changelog-backed table."""
+        return {
+            "next_line": self.next_line,
+            "max_record_lines": self.max_record_lines,
+            "max_line_chars": self.max_line_chars,
+            "current": self.current.to_dict() if self.current is not None else None,
+            "mode": self.mode,
+            "chained": self.chained,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Self:
+        asm = cls(
+            first_line=data["next_line"],
+            max_record_lines=data["max_record_lines"],
+            max_line_chars=data["max_line_chars"],
+        )
+        cur = data.get("current")
+        asm.current = Record.from_dict(cur) if cur is not None else None
+        asm.mode = data.get("mode", PLAIN)
+        asm.chained = bool(data.get("chained"))
+        return asm
+
+
+def assemble(text: str, **caps: int) -> list[Record]:
+    """All records of one container's whole log (the reference, slow path)."""
+    asm = Assembler(**caps)
+    return asm.feed(split_lines(text)) + asm.flush()
+
+
+def split_lines(text: str) -> list[str]:
+    """Lines of a log as the assembler numbers them: split on ``\\n`` only, no
+    phantom empty line after a final newline."""
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return lines

@@ -1,0 +1,221 @@
+"""Exception events: the assembled records worth classifying, taken apart.
+
+``to_event`` turns one record into an :class:`ExceptionEvent` (class, message,
+Caused-by chain, the frames that matter, a short excerpt) or ``None`` for
+noise. ``extract_events`` does it for a whole container log; it sits on the
+hot path of ``classify`` over million-line files, so it searches the text for
+candidate lines with one compiled pattern and assembles only their
+neighbourhoods. Because a log-prefixed line always starts a new record (see
+``ingest.assembly``), assembling from the prefixed line at or before a
+candidate up to the next prefixed line yields exactly the records a full pass
+would, and every record ``to_event`` keeps contains a candidate match.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ingest.assembly import (
+    HEADER_LINE_RE,
+    HEADER_RE,
+    TRACEBACK,
+    Assembler,
+    Record,
+    split_lines,
+)
+from ingest.yarn import is_aggregated, parse_container_id, split_yarn_aggregated
+from sparktriage.records import Cause, ExceptionEvent
+
+# Words that make a record worth classifying even at INFO level. Plain
+# literals only: a match in a kept (possibly truncated) line is then always a
+# match in the raw text, which the fast path relies on.
+SIGNALS = (
+    "Exception",
+    "Error",
+    "Throwable",
+    TRACEBACK,
+    "Container killed",
+    "Exit status",
+    "Killed by external signal",
+    "exceeding memory limits",
+    "memory limit",
+    "non-zero exit code",
+    "SIGKILL",
+    "SIGTERM",
+)
+_ALERT_WORDS = ("WARN", "ERROR", "FATAL", "SEVERE", "CRITICAL")
+INTERESTING_RE = re.compile("|".join(re.escape(s) for s in SIGNALS))
+CANDIDATE_RE = re.compile("|".join(re.escape(s) for s in SIGNALS + _ALERT_WORDS))
+
+# An exception line: "java.lang.X: msg", "Caused by: ...", py4j's ": x.Y: msg",
+# "Exception in thread "main" x.Y", Python's "ValueError: msg" or "pkg.mod.Err: msg".
+_EXC_NAME = r"(?:[A-Za-z_$][\w$]*\.)+[A-Z][\w$]*|[A-Z]\w*(?:Error|Exception|Exit|Interrupt|Warning)"
+EXC_LINE_RE = re.compile(
+    rf'(?P<prefix>Caused by: |: |Exception in thread "[^"]*" )?(?P<cls>{_EXC_NAME})(?::\s?(?P<msg>.*))?$'
+)
+# An exception named inside a log message ("Lost task 1.0 ... : java.lang.X: msg").
+MSG_EXC_RE = re.compile(
+    r"(?P<cls>(?:[a-z_$][\w$]*\.)+[A-Z][\w$]*(?:Exception|Error|Throwable))(?::\s?(?P<msg>.*))?"
+)
+JAVA_FRAME_RE = re.compile(r"\s+at ([\w$.<>/\-]+)\(")
+PY_FRAME_RE = re.compile(r'\s+File "([^"]*)", line \d+')
+_LIB_FRAMES = (
+    "java.", "javax.", "jdk.", "sun.", "com.sun.", "scala.", "org.apache.spark.",
+    "org.apache.hadoop.", "io.netty.", "py4j.", "akka.", "com.google.",
+)
+_LIB_PY = ("/pyspark/", "/py4j/", "site-packages", "/lib/python")
+
+FRAMES_PER_CAUSE = 3
+MAX_FRAMES = 20
+MAX_EXCERPT = 30
+
+
+def _is_user_frame(frame: str, python: bool) -> bool:
+    if python:
+        return not any(p in frame for p in _LIB_PY)
+    return not frame.startswith(_LIB_FRAMES)
+
+
+def to_event(
+    record: Record,
+    *,
+    app_id: str,
+    attempt: int = 1,
+    container_id: str | None = None,
+    role: str = "unknown",
+    host: str | None = None,
+) -> ExceptionEvent | None:
+    """The event of one record, or None when it is plain INFO/DEBUG noise."""
+    text = record.text
+    if not record.alert and INTERESTING_RE.search(text) is None:
+        return None
+    header = HEADER_RE.match(record.lines[0]) is not None
+    head_causes: list[Cause] = []
+    if header:
+        m = MSG_EXC_RE.search(record.message)
+        if m is not None:
+            head_causes.append(Cause(m.group("cls"), (m.group("msg") or "").strip()))
+    blocks: list[list[Cause]] = [[]]  # one per Python traceback (Java: one block)
+    python = False
+    picked: list[int] = [0]  # line indexes for the excerpt
+    frames: list[str] = []
+    since_cause = FRAMES_PER_CAUSE
+    in_suppressed = False
+    for i, line in enumerate(record.lines):
+        if i == 0 and header:
+            continue
+        if line.startswith(TRACEBACK):
+            python = True
+            if blocks[-1]:
+                blocks.append([])
+            picked.append(i)
+            continue
+        if line.startswith(("During handling", "The above exception")):
+            picked.append(i)
+            continue
+        stripped = line.lstrip()
+        if stripped.startswith("Suppressed:"):
+            in_suppressed = True
+            picked.append(i)
+            continue
+        if line[:1].isspace() or not line:
+            frame = JAVA_FRAME_RE.match(line) or PY_FRAME_RE.match(line)
+            if frame is None or in_suppressed or len(frames) >= MAX_FRAMES:
+                continue
+            is_py = frame.re is PY_FRAME_RE
+            if since_cause < FRAMES_PER_CAUSE or _is_user_frame(frame.group(1), is_py):
+                frames.append(stripped)
+                picked.append(i)
+                since_cause += 1
+            continue
+        m = EXC_LINE_RE.match(line)
+        if m is None:
+            continue
+        in_suppressed = False
+        blocks[-1].append(Cause(m.group("cls"), (m.group("msg") or "").strip()))
+        picked.append(i)
+        since_cause = 0
+    if python:  # Python prints the original exception first: outermost is last
+        blocks.reverse()
+    causes = head_causes + [c for block in blocks for c in block]
+    outer = causes[0] if causes else None
+    excerpt = tuple(record.lines[i] for i in sorted(set(picked))[:MAX_EXCERPT])
+    return ExceptionEvent(
+        app_id=app_id,
+        text=text,
+        attempt=attempt,
+        container_id=container_id,
+        role=role,
+        host=host,
+        ts=record.ts,
+        line=record.line,
+        level=record.level,
+        logger=record.logger,
+        exc_class=outer.exc_class if outer else None,
+        message=outer.message if outer else record.message,
+        causes=tuple(causes),
+        frames=tuple(frames),
+        excerpt=excerpt,
+    )
+
+
+def interesting_records(text: str, **caps: int) -> list[Record]:
+    """The records of ``text`` that contain a candidate match, plus their
+    neighbours in the same prefix-to-prefix segment; the same records a full
+    pass of :class:`Assembler` yields, for every record ``to_event`` keeps."""
+    out: list[Record] = []
+    done_upto = 0  # text before this offset is handled; it is 0 or a prefixed line start
+    line_no, counted_upto = 1, 0
+    while True:
+        m = CANDIDATE_RE.search(text, done_upto)
+        if m is None:
+            return out
+        start = text.rfind("\n", done_upto, m.start()) + 1 or done_upto
+        start = max(start, done_upto)
+        while start > done_upto and HEADER_RE.match(text, start) is None:
+            start = max(text.rfind("\n", done_upto, start - 1) + 1, done_upto)
+        nl = text.find("\n", m.end())
+        nxt = HEADER_LINE_RE.search(text, nl + 1) if nl >= 0 else None
+        end = nxt.start() if nxt is not None else len(text)
+        line_no += text.count("\n", counted_upto, start)
+        counted_upto = start
+        asm = Assembler(first_line=line_no, **caps)
+        out += asm.feed(split_lines(text[start:end])) + asm.flush()
+        done_upto = end
+
+
+def extract_events(
+    text: str,
+    *,
+    app_id: str,
+    attempt: int = 1,
+    container_id: str | None = None,
+    role: str = "unknown",
+    host: str | None = None,
+) -> list[ExceptionEvent]:
+    """Every event of one container's whole log, in log order.
+
+    A ``yarn logs`` dump (``Container: ... LogType: ... LogContents:``) is
+    split per container and log type first; each section's container id
+    gives its role (container 1 = driver) and its own line numbering.
+    """
+    if is_aggregated(text):
+        events: list[ExceptionEvent] = []
+        for section in split_yarn_aggregated(text):
+            cid = parse_container_id(section.container_id)
+            events += extract_events(
+                section.text,
+                app_id=app_id,
+                attempt=cid.attempt if cid else attempt,
+                container_id=section.container_id,
+                role=cid.role if cid else role,
+                host=section.host,
+            )
+        return events
+    where = dict(app_id=app_id, attempt=attempt, container_id=container_id, role=role, host=host)
+    events = []
+    for record in interesting_records(text):
+        event = to_event(record, **where)
+        if event is not None:
+            events.append(event)
+    return events
