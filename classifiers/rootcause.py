@@ -1,0 +1,106 @@
+"""Root cause, not last words: choosing the finding that started the cascade.
+
+A failed application leaves many exceptions. Two orders decide among them:
+
+1. **Within one exception**, the deepest ``Caused by`` carrying a known
+   signature beats its wrappers: the finding is located at the cause depth
+   of the line its rule matched, and deeper wins, then higher priority.
+2. **Across the application**, categories have a cascade rank
+   (``CASCADE_RANK``): a container killed for memory makes executors go
+   away, which makes reducers fail to fetch shuffle blocks, which aborts the
+   job. A lower rank is further upstream. Findings are ordered by rank, then
+   by time (earliest first), then by rule priority.
+
+The ranks are data, not nested ifs, so a new category only needs a line here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rules.engine import RuleEngine
+from rules.loader import Rule
+from sparktriage.records import ExceptionEvent
+from sparktriage.taxonomy import top_level
+
+#: category -> cascade rank; lower is further upstream (more likely the root).
+CASCADE_RANK: dict[str, int] = {
+    # Causes that stand on their own: the job's code, data, identity, memory.
+    "driver_oom": 0,
+    "executor_oom": 0,
+    "container_killed_memory": 0,
+    "result_size_exceeded": 0,
+    "stack_overflow": 0,
+    "input_missing": 0,
+    "access_denied": 0,
+    "auth_failure": 0,
+    "disk_full": 0,
+    "schema_mismatch": 0,
+    "corrupt_data": 0,
+    "sql_analysis_error": 0,
+    "dependency_error": 0,
+    "serialization_error": 0,
+    "resource_unavailable": 0,
+    "metastore_error": 1,
+    "storage_throttled": 1,
+    "user_code_error": 1,  # often a wrapper-ish consequence of bad data or a missing input
+    "python_worker_crashed": 2,  # usually follows an OOM kill of the Python process
+    "shuffle_auth_timeout": 2,
+    "executor_lost": 3,  # follows container kills, OOMs, node loss
+    "broadcast_timeout": 3,
+    "network_error": 4,  # follows lost executors and overloaded services
+    "shuffle_fetch_failed": 4,  # follows lost executors
+    "killed": 5,  # the last word when something else went wrong first
+}
+DEFAULT_RANK = 3
+
+
+@dataclass(frozen=True)
+class Finding:
+    """What one rule says about one event, and where in the event it said it."""
+
+    rule: Rule
+    event: ExceptionEvent
+    order: int  # position of the event in the application's stream
+    line_index: int  # index into event.text lines of the matching line
+    depth: int  # cause depth of that line: 0 = header, 1 = first Caused by, ...
+
+    @property
+    def category(self) -> str:
+        return self.rule.category
+
+    @property
+    def rank(self) -> int:
+        return CASCADE_RANK.get(top_level(self.rule.category), DEFAULT_RANK)
+
+    def cascade_key(self) -> tuple[int, float, int, int]:
+        ts = self.event.ts if self.event.ts is not None else float("inf")
+        return (self.rank, ts, self.order, -self.rule.priority)
+
+
+def _cause_depth(lines: Sequence[str], index: int) -> int:
+    """How many ``Caused by:`` (or Python chained tracebacks) precede line ``index``."""
+    return sum(
+        1 for line in lines[: index + 1]
+        if line.lstrip().startswith(("Caused by:", "During handling of the above", "The above exception"))
+    )
+
+
+def findings_for(event: ExceptionEvent, order: int, engine: RuleEngine) -> list[Finding]:
+    """Every deciding rule that matches ``event``, deepest cause first, then priority."""
+    rules = [r for r in engine.match(event.text, event.role) if r.decides]
+    if not rules:
+        return []
+    lines = event.text.split("\n")
+    found = []
+    for rule in rules:
+        index = max(engine.locate(rule, lines), 0)
+        found.append(Finding(rule, event, order, index, _cause_depth(lines, index)))
+    found.sort(key=lambda f: (-f.depth, -f.rule.priority, f.rule.id))
+    return found
+
+
+def choose_root(per_event: Sequence[Finding]) -> Finding | None:
+    """Among each event's best finding, the one that started the cascade."""
+    return min(per_event, key=Finding.cascade_key, default=None)

@@ -1,0 +1,111 @@
+"""The rule engine: which rules match a piece of log text.
+
+Two backends give the same answers (a test runs both over the whole corpus):
+
+- ``hyperscan``: one Hyperscan database of every pattern, scanned over raw
+  bytes in a single pass. Used when the ``hyperscan`` package imports.
+- ``re``: Python regexes gated by each pattern's required literal
+  (``rules.literals``), so a regex only runs on text that could match.
+
+Patterns are written in the subset Python ``re``, RE2 and Hyperscan all
+accept; ``rules lint`` checks that. Matching is over an event's whole text;
+patterns are single-line by convention (``.`` never crosses a newline in
+either backend).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rules.literals import compile_pattern, required_literal, split_flags
+from rules.loader import Rule
+
+try:  # pragma: no cover - exercised by whichever backend is installed
+    import hyperscan
+except ImportError:  # pragma: no cover
+    hyperscan = None
+
+BACKENDS = ("hyperscan", "re") if hyperscan is not None else ("re",)
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    rule_index: int
+    pattern: str
+    literal: str
+    caseless: bool
+    regex: object  # re.Pattern[str]
+
+
+class RuleEngine:
+    """Compiled rules; ``match(text, role)`` returns the rules that fire, by priority."""
+
+    def __init__(self, rules: Sequence[Rule], version: str = "", backend: str | None = None) -> None:
+        self.rules = list(rules)
+        self.version = version
+        self.backend = backend or BACKENDS[0]
+        if self.backend not in BACKENDS:
+            raise ValueError(f"backend {self.backend!r} is not available here ({', '.join(BACKENDS)})")
+        self._compiled = [
+            _Compiled(i, p, required_literal(p), split_flags(p)[1], compile_pattern(p))
+            for i, rule in enumerate(self.rules)
+            for p in rule.patterns
+        ]
+        self.by_id = {rule.id: rule for rule in self.rules}
+        self._db = self._build_hyperscan() if self.backend == "hyperscan" else None
+
+    def _build_hyperscan(self) -> object:
+        db = hyperscan.Database()
+        expressions, flags = [], []
+        for item in self._compiled:
+            body, caseless = split_flags(item.pattern)
+            expressions.append(body.encode("utf-8"))
+            flags.append(hyperscan.HS_FLAG_SINGLEMATCH | hyperscan.HS_FLAG_UTF8
+                         | (hyperscan.HS_FLAG_CASELESS if caseless else 0))
+        if expressions:
+            db.compile(expressions=expressions, ids=list(range(len(expressions))),
+                       elements=len(expressions), flags=flags)
+        return db
+
+    def _matching_indexes(self, text: str) -> set[int]:
+        if self._db is not None:
+            found: set[int] = set()
+
+            def on_match(n: int, _from: int, _to: int, _flags: int, _ctx: object) -> None:
+                found.add(self._compiled[n].rule_index)
+
+            if self._compiled:
+                self._db.scan(text.encode("utf-8", "replace"), match_event_handler=on_match)
+            return found
+        lowered: str | None = None
+        found = set()
+        for item in self._compiled:
+            if item.rule_index in found:
+                continue
+            if item.caseless:
+                if lowered is None:
+                    lowered = text.lower()
+                if item.literal not in lowered:
+                    continue
+            elif item.literal not in text:
+                continue
+            if item.regex.search(text):  # type: ignore[attr-defined]
+                found.add(item.rule_index)
+        return found
+
+    def match(self, text: str, role: str = "unknown") -> list[Rule]:
+        """Rules whose patterns match ``text`` and whose scope admits ``role``,
+        highest priority first (ties by id, so the order is stable)."""
+        hits = [self.rules[i] for i in self._matching_indexes(text)]
+        if role in ("driver", "executor", "resource_manager"):
+            hits = [r for r in hits if r.scope in ("any", role)]
+        return sorted(hits, key=lambda r: (-r.priority, r.id))
+
+    def locate(self, rule: Rule, lines: Sequence[str]) -> int:
+        """Index of the first line that ``rule`` matches (-1 if none): where its evidence is."""
+        regexes = [compile_pattern(p) for p in rule.patterns]
+        for index, line in enumerate(lines):
+            if any(rx.search(line) for rx in regexes):
+                return index
+        return -1
