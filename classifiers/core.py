@@ -21,6 +21,7 @@ from typing import Protocol
 from classifiers.masking import mask
 from classifiers.rootcause import Finding, choose_root, findings_for
 from rules.engine import RuleEngine
+from rules.lint import lint_packs
 from rules.loader import load_packs
 from sparktriage.errors import ConfigError
 from sparktriage.records import AppInfo, Diagnosis, Evidence, ExceptionEvent, ExceptionGroup
@@ -135,10 +136,15 @@ class Classifier:
 
 
 def load_classifier(settings: Settings, *, backend: str | None = None) -> Classifier:
-    """Load and compile the rule packs; refuse (ConfigError) on any problem in them."""
+    """Load, lint and compile the rule packs; refuse (ConfigError) on any problem in them.
+
+    The full lint runs here (not only at ``rules lint`` time) so that a worker
+    never starts with a rule whose own examples fail.
+    """
     packs = load_packs(settings.rules_dir)
-    if packs.problems:
-        raise ConfigError([f"rule pack: {p}" for p in packs.problems])
+    problems = lint_packs(packs)
+    if problems:
+        raise ConfigError([f"rule pack: {p}" for p in problems])
     try:
         engine = RuleEngine(packs.rules, packs.version, backend=backend)
     except Exception as exc:  # a pattern Hyperscan or re refuses

@@ -124,5 +124,78 @@ def _broker(args: argparse.Namespace, settings: Settings) -> int:
         broker.stop()
 
 
+@command(
+    "classify",
+    "diagnose one application's logs: files (.gz too), a directory of its container logs, or stdin",
+    "sparktriage classify logs/application_1700000000000_0042/",
+    args=[
+        arg("paths", nargs="*", metavar="PATH", help="log files or directories; - for stdin"),
+        arg("--json", action="store_true", help="print the diagnosis as one JSON object"),
+        arg("--jsonl", metavar="FILE", help='read {"id","text"} lines from FILE (- for stdin), write one JSON line each'),
+        arg("--app-id", help="application id to report (default: from container ids in the paths)"),
+    ],
+)
+def _classify(args: argparse.Namespace, settings: Settings) -> int:
+    import json
+
+    from classifiers.core import load_classifier
+    from sparktriage import classify
+
+    classifier = load_classifier(settings)
+    if args.jsonl:
+        source = sys.stdin if args.jsonl == "-" else open(args.jsonl, encoding="utf-8")
+        with source:
+            _, rejected = classify.classify_jsonl(classifier, source, sys.stdout)
+        return 1 if rejected else 0
+    try:
+        diagnosis = classify.classify_paths(classifier, args.paths or ["-"], args.app_id)
+    except FileNotFoundError as exc:
+        print(f"sparktriage classify: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(diagnosis.to_dict(), indent=2) if args.json else classify.render(diagnosis))
+    return 0
+
+
+@command(
+    "evaluate",
+    "measure the classifier on a labelled JSON-lines set ({id, text, label}): precision, recall, F1, confusion",
+    "sparktriage evaluate --data ../shared/data/dev_real.jsonl",
+    args=[arg("--data", required=True, metavar="FILE.jsonl", help="labelled set, one JSON object a line")],
+)
+def _evaluate(args: argparse.Namespace, settings: Settings) -> int:
+    from classifiers.core import load_classifier
+    from sparktriage.errors import BadInput
+    from sparktriage.evaluate import evaluate, report
+
+    try:
+        result = evaluate(load_classifier(settings), args.data)
+    except (BadInput, OSError) as exc:
+        print(f"sparktriage evaluate: {exc}", file=sys.stderr)
+        return 2
+    print(report(result))
+    return 0
+
+
+@command(
+    "rules",
+    "work with rule packs: `lint [PATH]` reports every problem with file and line",
+    "sparktriage rules lint ./my-rules/",
+    args=[
+        arg("action", choices=["lint"], help="what to do"),
+        arg("path", nargs="?", help="an extra pack file or directory (default: the configured rules_dir)"),
+        arg("--normal", action="append", default=[], metavar="LOG",
+            help="normal log file(s): fail patterns whose literal is common in them"),
+    ],
+)
+def _rules(args: argparse.Namespace, settings: Settings) -> int:
+    from rules.lint import lint
+
+    problems = lint(args.path or settings.rules_dir, args.normal)
+    for problem in problems:
+        print(problem)
+    print(f"{len(problems)} problem(s)" if problems else "rule packs OK")
+    return 1 if problems else 0
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

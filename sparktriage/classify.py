@@ -1,0 +1,150 @@
+"""``sparktriage classify``: diagnose log files the same way the worker does.
+
+Inputs are one application's logs: files (plain or ``.gz``), directories of
+its container logs (each file one container; YARN container ids in the path
+give the role), ``yarn logs`` dumps, or stdin. ``--jsonl`` instead reads one
+application per line, ``{"id": ..., "text": ...}``, and answers one line each.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import sys
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any, TextIO
+
+from classifiers.core import Classifier
+from ingest.events import extract_events
+from ingest.yarn import app_id_from_path, parse_container_id
+from sparktriage.records import AppInfo, Diagnosis, ExceptionEvent
+
+STDIN = "-"
+
+
+def _read(path: Path) -> str:
+    raw = path.read_bytes()
+    if raw[:2] == b"\x1f\x8b":
+        raw = gzip.decompress(raw)
+    return raw.decode("utf-8", errors="replace")
+
+
+def _files(paths: Iterable[str]) -> Iterator[tuple[str, str]]:
+    """(name, text) of every log the arguments name, directories walked in order."""
+    for arg in paths:
+        if arg == STDIN:
+            yield "<stdin>", sys.stdin.read()
+            continue
+        path = Path(arg)
+        if path.is_dir():
+            for child in sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")):
+                yield str(child), _read(child)
+        elif path.is_file():
+            yield str(path), _read(path)
+        else:
+            raise FileNotFoundError(f"no such file or directory: {arg}")
+
+
+def _role_of(name: str) -> str:
+    cid = parse_container_id(name)
+    if cid is not None:
+        return cid.role
+    lowered = Path(name).name.lower()
+    if "driver" in lowered:
+        return "driver"
+    if "executor" in lowered:
+        return "executor"
+    return "unknown"
+
+
+def events_of_paths(paths: Iterable[str], app_id: str | None = None) -> tuple[AppInfo, list[ExceptionEvent]]:
+    """Assemble the events of one application's logs, in the order given."""
+    events: list[ExceptionEvent] = []
+    found_app = app_id
+    for name, text in _files(paths):
+        cid = parse_container_id(name)
+        found_app = found_app or (cid.app_id if cid else None) or app_id_from_path(name)
+        events += extract_events(
+            text, app_id=found_app or "local", attempt=cid.attempt if cid else 1,
+            container_id=cid.container_id if cid else Path(name).name, role=_role_of(name),
+        )
+    return AppInfo(app_id=found_app or "local"), events
+
+
+def classify_paths(classifier: Classifier, paths: Iterable[str], app_id: str | None = None) -> Diagnosis:
+    app, events = events_of_paths(paths, app_id)
+    return classifier.diagnose(events, app)
+
+
+def classify_text(classifier: Classifier, text: str, app_id: str) -> Diagnosis:
+    """One application's log excerpt (a JSONL line's ``text``)."""
+    events = extract_events(text, app_id=app_id)
+    return classifier.diagnose(events, AppInfo(app_id=app_id))
+
+
+def jsonl_record(item_id: Any, diagnosis: Diagnosis) -> dict[str, Any]:
+    """The contract's JSON line: id, category, confidence, source, rule_id, evidence (+ more)."""
+    return {
+        "id": item_id,
+        "category": diagnosis.category,
+        "confidence": diagnosis.confidence,
+        "source": diagnosis.source,
+        "rule_id": diagnosis.rule_id,
+        "evidence": [e.excerpt for e in diagnosis.evidence],
+        "domain": diagnosis.domain,
+        "hint": diagnosis.hint,
+        "explain": diagnosis.explain,
+    }
+
+
+def classify_jsonl(classifier: Classifier, lines: Iterable[str], out: TextIO) -> tuple[int, int]:
+    """Answer one JSON line per input line; returns (answered, rejected).
+
+    A line that is not a JSON object with ``text`` gets an ``error`` line
+    with its reason (and its id when it has one) so no input is lost silently.
+    """
+    answered = rejected = 0
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except ValueError as exc:
+            item = {"error": f"malformed JSON: {exc}"}
+        if not isinstance(item, dict) or not isinstance(item.get("text"), str):
+            error = item.get("error") if isinstance(item, dict) else None
+            item_id = item.get("id") if isinstance(item, dict) else None
+            reason = error or "expected an object with a string `text`"
+            out.write(json.dumps({"id": item_id, "line": number, "error": reason}) + "\n")
+            rejected += 1
+            continue
+        item_id = item.get("id", number)
+        diagnosis = classify_text(classifier, item["text"], app_id=str(item_id))
+        out.write(json.dumps(jsonl_record(item_id, diagnosis)) + "\n")
+        answered += 1
+    return answered, rejected
+
+
+def render(diagnosis: Diagnosis) -> str:
+    """Human output: category, explanation, remediation, evidence excerpts."""
+    lines = [
+        f"root cause: {diagnosis.category}  (domain {diagnosis.domain}, confidence {diagnosis.confidence:.2f}, "
+        f"{diagnosis.source}{': ' + diagnosis.rule_id if diagnosis.rule_id else ''})",
+        f"why:        {diagnosis.explain}",
+    ]
+    if diagnosis.remediation:
+        lines.append(f"fix:        {diagnosis.remediation}")
+    if diagnosis.hint:
+        lines.append(f"best guess: {diagnosis.hint}")
+    for note in diagnosis.notes:
+        lines.append(f"note:       {note}")
+    for n, ev in enumerate(diagnosis.evidence, 1):
+        where = ", ".join(x for x in (ev.role, ev.container_id, ev.host, f"line {ev.line}") if x)
+        lines.append(f"\nevidence {n} ({where}):")
+        lines.extend("  | " + line for line in ev.excerpt.split("\n"))
+    if diagnosis.exceptions:
+        lines.append("\nexceptions seen:")
+        for group in diagnosis.exceptions[:15]:
+            lines.append(f"  {group.count:>5} x {group.exc_class}: {group.message[:120]}")
+    return "\n".join(lines)

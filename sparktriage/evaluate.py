@@ -1,0 +1,107 @@
+"""``sparktriage evaluate``: how well the core does on a labelled JSON-lines set.
+
+The set's lines are ``{"id", "text", "label"}`` (optionally
+``also_acceptable``: other categories a reviewer would accept). Metrics are
+strict (the label only); accuracy is also given counting an acceptable
+alternative as right, and the report says which is which.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
+
+from classifiers.core import Classifier
+from sparktriage.classify import classify_text
+from sparktriage.errors import BadInput
+from sparktriage.taxonomy import UNKNOWN, is_known
+
+
+@dataclass
+class Evaluation:
+    ids: list[str] = field(default_factory=list)
+    truth: list[str] = field(default_factory=list)
+    predicted: list[str] = field(default_factory=list)
+    acceptable: list[set[str]] = field(default_factory=list)
+
+    @property
+    def labels(self) -> list[str]:
+        return sorted(set(self.truth) | set(self.predicted))
+
+    def accuracy(self) -> float:
+        return float(accuracy_score(self.truth, self.predicted)) if self.truth else 0.0
+
+    def lenient_accuracy(self) -> float:
+        right = sum(p == t or p in a for t, p, a in zip(self.truth, self.predicted, self.acceptable))
+        return right / len(self.truth) if self.truth else 0.0
+
+    def macro_f1(self) -> float:
+        return float(f1_score(self.truth, self.predicted, average="macro", zero_division=0))
+
+    def unknown_share(self) -> float:
+        return self.predicted.count(UNKNOWN) / len(self.predicted) if self.predicted else 0.0
+
+
+def read_labelled(lines: Iterable[str], source: str) -> list[dict]:
+    """Parse the set, refusing lines without text or with a label outside the taxonomy."""
+    items = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except ValueError as exc:
+            raise BadInput("malformed_json", f"{source}:{number}: {exc}") from exc
+        if not isinstance(item, dict) or not isinstance(item.get("text"), str) or "label" not in item:
+            raise BadInput("missing_field", f"{source}:{number}: needs `text` and `label`")
+        if not is_known(str(item["label"])):
+            raise BadInput("unknown_category", f"{source}:{number}: label {item['label']!r} is not a taxonomy id")
+        items.append(item)
+    return items
+
+
+def evaluate(classifier: Classifier, path: str | Path) -> Evaluation:
+    with open(path, encoding="utf-8") as fh:
+        items = read_labelled(fh, str(path))
+    result = Evaluation()
+    for n, item in enumerate(items):
+        item_id = str(item.get("id", n))
+        diagnosis = classify_text(classifier, item["text"], app_id=item_id)
+        result.ids.append(item_id)
+        result.truth.append(str(item["label"]).split("/")[0])
+        result.predicted.append(diagnosis.category.split("/")[0])
+        result.acceptable.append(set(item.get("also_acceptable") or ()))
+    return result
+
+
+def report(result: Evaluation) -> str:
+    """Per-category precision/recall/F1, accuracy, macro-F1, unknown share, confusion matrix."""
+    labels = result.labels
+    p, r, f, s = precision_recall_fscore_support(result.truth, result.predicted, labels=labels, zero_division=0)
+    width = max(len(x) for x in labels + ["category"])
+    out = [f"{'category':<{width}}  precision  recall     f1  support"]
+    for i, label in enumerate(labels):
+        out.append(f"{label:<{width}}  {p[i]:9.2f}  {r[i]:6.2f}  {f[i]:5.2f}  {s[i]:7d}")
+    out += [
+        "",
+        f"items:            {len(result.truth)}",
+        f"accuracy:         {result.accuracy():.3f}  (strict: the label only)",
+        f"accuracy (lenient): {result.lenient_accuracy():.3f}  (an also_acceptable category counts as right)",
+        f"macro-F1:         {result.macro_f1():.3f}",
+        f"answered unknown: {result.unknown_share():.1%}",
+        "",
+        "confusion matrix (rows = label, columns = predicted; ids abbreviated):",
+    ]
+    matrix = confusion_matrix(result.truth, result.predicted, labels=labels)
+    short = [label[:6] for label in labels]
+    out.append(" " * (width + 2) + " ".join(f"{x:>6}" for x in short))
+    for label, row in zip(labels, matrix):
+        out.append(f"{label:<{width}}  " + " ".join(f"{v:>6}" if v else f"{'.':>6}" for v in row))
+    wrong = [(i, t, q) for i, t, q in zip(result.ids, result.truth, result.predicted) if t != q]
+    if wrong:
+        out += ["", "misclassified:"] + [f"  {i}: {t} -> {q}" for i, t, q in wrong]
+    return "\n".join(out)

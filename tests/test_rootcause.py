@@ -1,0 +1,85 @@
+"""Root cause, not last words: deepest known cause within an exception, the
+start of the cascade across an application, honest confidence, grouped exceptions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from classifiers.core import diagnose
+from rules.engine import RuleEngine
+from rules.loader import load_packs
+from sparktriage.records import AppInfo, ExceptionEvent
+from tests.packs import write_pack
+
+APP = AppInfo(app_id="application_1700000000000_0042", final_status="FAILED")
+
+
+@pytest.fixture()
+def engine(tmp_path: Path) -> RuleEngine:
+    packs = load_packs(write_pack(tmp_path), builtin=False)
+    return RuleEngine(packs.rules, packs.version)
+
+
+def ev(text: str, ts: float, role: str = "executor", container: str = "c2", exc: str | None = None) -> ExceptionEvent:
+    return ExceptionEvent(app_id=APP.app_id, text=text, ts=ts, role=role, container_id=container,
+                          exc_class=exc, excerpt=tuple(text.split("\n")), line=int(ts))
+
+
+KILL = ("WARN TaskSetManager: Lost task 3.0 in stage 2.0 (TID 14): ExecutorLostFailure (executor 2 exited "
+        "caused by one of the running tasks) Reason: Container killed by YARN for exceeding physical memory limits.")
+LOST = "WARN TaskSetManager: Lost task 1.0: ExecutorLostFailure (executor 5 exited caused by one of the running tasks)"
+FETCH = ("ERROR TaskSetManager: org.apache.spark.shuffle.FetchFailedException: Failed to connect to host-7:7337\n"
+         "\tat org.apache.spark.storage.ShuffleBlockFetcherIterator.throwFetchFailedException(Shuffle.scala:1)")
+WRAPPED = ("ERROR SparkContext: Job 3 cancelled because SparkContext was shut down\n"
+           "\tat org.apache.spark.scheduler.DAGScheduler.cleanUp(DAGScheduler.scala:1)\n"
+           "Caused by: org.apache.hadoop.security.AccessControlException: Permission denied: user=etl, access=READ\n"
+           "\tat org.apache.hadoop.hdfs.DFSClient.open(DFSClient.java:1)")
+
+
+def test_cascade_start_beats_its_consequences_whatever_the_order(engine: RuleEngine) -> None:
+    events = [ev(FETCH, 10), ev(LOST, 20), ev(KILL, 30), ev(FETCH, 40)]
+    d = diagnose(events, app=APP, engine=engine)
+    assert (d.category, d.rule_id, d.source) == ("container_killed_memory", "yarn-kill", "rule")
+    assert d.domain == "user"
+    assert d.evidence[0].line == 30 and "Container killed by YARN" in d.evidence[0].excerpt
+    assert d.rule_pack_version == "testpack@7" and d.final_status == "FAILED"
+
+
+def test_deepest_known_cause_beats_its_wrapper(engine: RuleEngine) -> None:
+    d = diagnose([ev(WRAPPED, 5, role="driver")], app=APP, engine=engine)
+    assert d.category == "access_denied"
+
+
+def test_same_rank_earliest_wins(engine: RuleEngine) -> None:
+    oom = "java.lang.OutOfMemoryError: Java heap space"
+    denied = "org.apache.hadoop.security.AccessControlException: Permission denied: user=etl"
+    first = diagnose([ev(denied, 1), ev(oom, 2, role="driver")], app=APP, engine=engine)
+    second = diagnose([ev(denied, 3), ev(oom, 2, role="driver")], app=APP, engine=engine)
+    assert first.category == "access_denied" and second.category == "driver_oom"
+
+
+def test_confidence_is_lower_with_rivals_and_for_experimental_rules(engine: RuleEngine) -> None:
+    alone = diagnose([ev(KILL, 1), ev(KILL, 2)], app=APP, engine=engine).confidence
+    rivalled = diagnose([ev(KILL, 1), ev("AccessControlException: Permission denied", 2)], app=APP, engine=engine)
+    weak = diagnose([ev("Job 1 cancelled because SparkContext was shut down", 1)], app=APP, engine=engine)
+    assert 0 < rivalled.confidence < alone <= 0.99
+    assert weak.category == "killed" and weak.confidence < rivalled.confidence
+
+
+def test_unknown_when_no_rule_matches(engine: RuleEngine) -> None:
+    d = diagnose([ev("java.lang.IllegalStateException: odd", 1, exc="java.lang.IllegalStateException")],
+                 app=APP, engine=engine)
+    assert (d.category, d.source, d.confidence, d.rule_id) == ("unknown", "none", 0.0, None)
+    assert d.evidence and "IllegalStateException" in d.evidence[0].excerpt
+
+
+def test_exceptions_are_grouped_with_counts(engine: RuleEngine) -> None:
+    events = [ev(FETCH, 10, exc="org.apache.spark.shuffle.FetchFailedException", container=f"c{n}") for n in range(4)]
+    events.append(ev(KILL, 3))
+    d = diagnose(events, app=APP, engine=engine)
+    top = d.exceptions[0]
+    assert (top.exc_class, top.count, top.category) == ("org.apache.spark.shuffle.FetchFailedException", 4,
+                                                        "shuffle_fetch_failed")
+    assert sum(g.count for g in d.exceptions) == 5
