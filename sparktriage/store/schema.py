@@ -1,0 +1,120 @@
+"""The store's tables (SQLAlchemy Core), shared by the worker, dashboards and relabel.
+
+One current diagnosis per (app_id, attempt): older ones stay with
+``superseded`` set, so history keeps what every rule-pack and model version
+said. JSON columns hold the nested parts of records (evidence, causes...).
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+UTC = sa.DateTime(timezone=True)
+
+applications = sa.Table(
+    "applications", metadata,
+    sa.Column("app_id", sa.String(128), primary_key=True),
+    sa.Column("attempt", sa.Integer, primary_key=True),
+    sa.Column("team", sa.String(128), index=True),
+    sa.Column("user", sa.String(128)),
+    sa.Column("queue", sa.String(128)),
+    sa.Column("wf_project", sa.String(256)),
+    sa.Column("wf_flow", sa.String(256)),
+    sa.Column("wf_job", sa.String(256)),
+    sa.Column("wf_execution", sa.String(256)),
+    sa.Column("started", UTC),
+    sa.Column("ended", UTC, index=True),
+    sa.Column("final_status", sa.String(32)),
+    sa.Column("updated", UTC, nullable=False),
+)
+
+exception_events = sa.Table(
+    "exception_events", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("app_id", sa.String(128), nullable=False),
+    sa.Column("attempt", sa.Integer, nullable=False),
+    sa.Column("seq", sa.Integer, nullable=False),
+    sa.Column("container_id", sa.String(128)),
+    sa.Column("role", sa.String(32)),
+    sa.Column("host", sa.String(256)),
+    sa.Column("ts", UTC),
+    sa.Column("line", sa.Integer),
+    sa.Column("level", sa.String(16)),
+    sa.Column("logger", sa.String(256)),
+    sa.Column("exc_class", sa.String(512)),
+    sa.Column("message", sa.Text),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("causes", sa.JSON),
+    sa.Column("frames", sa.JSON),
+    sa.Column("excerpt", sa.JSON),
+    sa.Column("excerpt_purged_at", UTC),
+    sa.UniqueConstraint("app_id", "attempt", "seq", name="uq_event_seq"),
+)
+
+diagnoses = sa.Table(
+    "diagnoses", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("app_id", sa.String(128), nullable=False),
+    sa.Column("attempt", sa.Integer, nullable=False),
+    sa.Column("category", sa.String(128), nullable=False),
+    sa.Column("top_category", sa.String(64), nullable=False, index=True),
+    sa.Column("domain", sa.String(16), nullable=False),
+    sa.Column("confidence", sa.Float, nullable=False),
+    sa.Column("source", sa.String(16), nullable=False),
+    sa.Column("rule_id", sa.String(128)),
+    sa.Column("model_version", sa.String(64)),
+    sa.Column("rule_pack_version", sa.String(128)),
+    sa.Column("explain", sa.Text),
+    sa.Column("remediation", sa.Text),
+    sa.Column("hint", sa.String(128)),
+    sa.Column("notes", sa.JSON),
+    sa.Column("evidence", sa.JSON),
+    sa.Column("exceptions", sa.JSON),
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    sa.Column("created", UTC, nullable=False, index=True),
+    sa.Column("superseded", UTC),
+    sa.Column("superseded_by", sa.Integer),
+    sa.Column("relabel_run_id", sa.Integer),
+    sa.Index("ix_diagnoses_app", "app_id", "attempt"),
+)
+# Exactly one current diagnosis per application attempt, enforced by the database.
+sa.Index(
+    "uq_diagnoses_current", diagnoses.c.app_id, diagnoses.c.attempt, unique=True,
+    sqlite_where=diagnoses.c.superseded.is_(None), postgresql_where=diagnoses.c.superseded.is_(None),
+)
+
+labels = sa.Table(
+    "labels", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("app_id", sa.String(128), nullable=False),
+    sa.Column("attempt", sa.Integer, nullable=False),
+    sa.Column("category", sa.String(128), nullable=False),
+    sa.Column("note", sa.Text),
+    sa.Column("author", sa.String(128)),
+    sa.Column("created", UTC, nullable=False),
+)
+
+dead_letters = sa.Table(
+    "dead_letters", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("source", sa.String(32), nullable=False),
+    sa.Column("reason", sa.String(64), nullable=False),
+    sa.Column("detail", sa.Text),
+    sa.Column("payload", sa.Text),
+    sa.Column("created", UTC, nullable=False),
+)
+
+relabel_runs = sa.Table(
+    "relabel_runs", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("who", sa.String(128)),
+    sa.Column("started", UTC, nullable=False),
+    sa.Column("finished", UTC),
+    sa.Column("rule_pack_version", sa.String(128)),
+    sa.Column("model_version", sa.String(64)),
+    sa.Column("filters", sa.JSON),
+    sa.Column("counts", sa.JSON),
+    sa.Column("status", sa.String(16)),
+    sa.Column("cursor", sa.String(256)),
+)

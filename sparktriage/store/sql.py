@@ -1,0 +1,140 @@
+"""The SQLAlchemy store: SQLite file by default, PostgreSQL for several workers.
+
+Writes are idempotent: the application row is a dialect-native upsert, and a
+diagnosis whose fingerprint equals the current one writes nothing, so a
+Kafka record delivered twice never makes a second row. A changed diagnosis
+supersedes the current one in the same transaction; a partial unique index
+keeps exactly one current diagnosis per attempt even under races.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from sparktriage.records import AppInfo, Diagnosis, ExceptionEvent
+from sparktriage.store import schema as t
+from sparktriage.store.base import fingerprint
+from sparktriage.taxonomy import top_level
+
+
+def _when(epoch: float | None) -> dt.datetime | None:
+    return None if epoch is None else dt.datetime.fromtimestamp(epoch, dt.UTC)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def open_store(url: str) -> SqlStore:
+    """Connect and create the schema if needed (a SQLite file's folder too)."""
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(url, future=True)
+    if engine.dialect.name == "sqlite":
+        @sa.event.listens_for(engine, "connect")
+        def _sqlite_pragmas(conn: Any, _record: Any) -> None:
+            conn.execute("pragma journal_mode=wal")
+            conn.execute("pragma busy_timeout=10000")
+    t.metadata.create_all(engine)
+    return SqlStore(engine)
+
+
+class SqlStore:
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+
+    def _upsert_app(self, conn: sa.Connection, app: AppInfo) -> None:
+        row = {
+            "app_id": app.app_id, "attempt": app.attempt, "team": app.team, "user": app.user,
+            "queue": app.queue, "wf_project": app.workflow.project, "wf_flow": app.workflow.flow,
+            "wf_job": app.workflow.job, "wf_execution": app.workflow.execution,
+            "started": _when(app.started), "ended": _when(app.ended),
+            "final_status": app.final_status, "updated": _now(),
+        }
+        insert = (postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert)(t.applications)
+        keys = ("app_id", "attempt")
+        conn.execute(insert.values(row).on_conflict_do_update(
+            index_elements=list(keys), set_={k: v for k, v in row.items() if k not in keys}))
+
+    def save(self, app: AppInfo, events: Sequence[ExceptionEvent], diagnosis: Diagnosis) -> bool:
+        fp = fingerprint(diagnosis)
+        d = t.diagnoses
+        with self.engine.begin() as conn:
+            self._upsert_app(conn, app)
+            current = conn.execute(
+                sa.select(d.c.id, d.c.fingerprint).where(
+                    d.c.app_id == app.app_id, d.c.attempt == app.attempt, d.c.superseded.is_(None))
+            ).first()
+            if current is not None and current.fingerprint == fp:
+                return False
+            e = t.exception_events
+            conn.execute(sa.delete(e).where(e.c.app_id == app.app_id, e.c.attempt == app.attempt))
+            if events:
+                conn.execute(sa.insert(e), [_event_row(app, n, ev) for n, ev in enumerate(events)])
+            now = _now()
+            if current is not None:
+                conn.execute(sa.update(d).where(d.c.id == current.id).values(superseded=now))
+            new_id = conn.execute(sa.insert(d).values(_diagnosis_row(app, diagnosis, fp, now))).inserted_primary_key[0]
+            if current is not None:
+                conn.execute(sa.update(d).where(d.c.id == current.id).values(superseded_by=new_id))
+        return True
+
+    def current_diagnosis(self, app_id: str, attempt: int | None = None) -> Diagnosis | None:
+        d = t.diagnoses
+        query = sa.select(d).where(d.c.app_id == app_id, d.c.superseded.is_(None))
+        if attempt is not None:
+            query = query.where(d.c.attempt == attempt)
+        with self.engine.connect() as conn:
+            row = conn.execute(query.order_by(d.c.attempt.desc())).mappings().first()
+        return None if row is None else diagnosis_from_row(row)
+
+    def record_dead_letter(self, source: str, reason: str, detail: str, payload: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(sa.insert(t.dead_letters).values(
+                source=source, reason=reason, detail=detail, payload=payload, created=_now()))
+
+    def counts(self) -> dict[str, int]:
+        with self.engine.connect() as conn:
+            return {
+                table.name: conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
+                for table in t.metadata.sorted_tables
+            }
+
+
+def _event_row(app: AppInfo, seq: int, ev: ExceptionEvent) -> dict[str, Any]:
+    return {
+        "app_id": app.app_id, "attempt": app.attempt, "seq": seq, "container_id": ev.container_id,
+        "role": ev.role, "host": ev.host, "ts": _when(ev.ts), "line": ev.line, "level": ev.level,
+        "logger": ev.logger, "exc_class": ev.exc_class, "message": ev.message, "text": ev.text,
+        "causes": [c.to_dict() for c in ev.causes], "frames": list(ev.frames), "excerpt": list(ev.excerpt),
+    }
+
+
+def _diagnosis_row(app: AppInfo, diagnosis: Diagnosis, fp: str, now: dt.datetime) -> dict[str, Any]:
+    data = diagnosis.to_dict()
+    return {
+        "app_id": app.app_id, "attempt": app.attempt, "category": diagnosis.category,
+        "top_category": top_level(diagnosis.category), "domain": diagnosis.domain,
+        "confidence": diagnosis.confidence, "source": diagnosis.source, "rule_id": diagnosis.rule_id,
+        "model_version": diagnosis.model_version, "rule_pack_version": diagnosis.rule_pack_version,
+        "explain": diagnosis.explain, "remediation": diagnosis.remediation, "hint": diagnosis.hint,
+        "notes": data["notes"], "evidence": data["evidence"], "exceptions": data["exceptions"],
+        "fingerprint": fp, "created": now,
+    }
+
+
+def diagnosis_from_row(row: Any) -> Diagnosis:
+    return Diagnosis.from_dict({
+        "app_id": row["app_id"], "attempt": row["attempt"], "category": row["category"],
+        "domain": row["domain"], "confidence": row["confidence"], "source": row["source"],
+        "rule_id": row["rule_id"], "explain": row["explain"] or "", "remediation": row["remediation"] or "",
+        "hint": row["hint"], "notes": row["notes"] or [], "evidence": row["evidence"] or [],
+        "exceptions": row["exceptions"] or [], "rule_pack_version": row["rule_pack_version"],
+        "model_version": row["model_version"],
+    })

@@ -1,0 +1,77 @@
+"""The store on SQLite and PostgreSQL: idempotent saves, history, dead letters."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sparktriage.records import AppInfo, Cause, Diagnosis, Evidence, ExceptionEvent, Workflow
+from sparktriage.store import MemoryStore, open_store
+
+
+@pytest.fixture(params=["sqlite", "postgresql", "memory"])
+def store(request: pytest.FixtureRequest, tmp_path: Path):
+    if request.param == "memory":
+        return MemoryStore()
+    if request.param == "sqlite":
+        return open_store(f"sqlite:///{tmp_path}/db/st.db")
+    url = request.getfixturevalue("pg_url")
+    s = open_store(url)
+    with s.engine.begin() as conn:  # a clean slate per test on the shared session database
+        for table in ("applications", "exception_events", "diagnoses", "dead_letters"):
+            conn.exec_driver_sql(f"delete from {table}")
+    return s
+
+
+APP = AppInfo(app_id="application_1700000000000_0042", attempt=1, team="ads", user="etl", queue="prod",
+              workflow=Workflow("ads", "daily", "agg", "981"), started=1_700_000_000.0, ended=1_700_000_600.0,
+              final_status="FAILED")
+EVENTS = [
+    ExceptionEvent(app_id=APP.app_id, text="java.io.FileNotFoundException: /x", exc_class="java.io.FileNotFoundException",
+                   causes=(Cause("java.io.FileNotFoundException", "/x"),), ts=1_700_000_100.0, line=12,
+                   excerpt=("java.io.FileNotFoundException: /x",), role="driver", container_id="c1"),
+]
+
+
+def diag(category: str = "input_missing", rule: str = "hdfs-path-missing") -> Diagnosis:
+    return Diagnosis(app_id=APP.app_id, category=category, domain="data", confidence=0.9, source="rule",
+                     rule_id=rule, explain="An input is missing.", remediation="Check the path.",
+                     evidence=(Evidence("java.io.FileNotFoundException: /x", "c1", "driver", None, 12),),
+                     rule_pack_version="builtin@1")
+
+
+def test_redelivery_changes_nothing(store) -> None:
+    assert store.save(APP, EVENTS, diag()) is True
+    before = store.counts()
+    assert store.save(APP, EVENTS, diag()) is False
+    assert store.counts() == before
+    assert before["applications"] == 1 and before["exception_events"] == 1 and before["diagnoses"] == 1
+
+
+def test_changed_diagnosis_supersedes_and_keeps_history(store) -> None:
+    store.save(APP, EVENTS, diag())
+    assert store.save(APP, EVENTS, diag("access_denied", "hdfs-denied")) is True
+    current = store.current_diagnosis(APP.app_id)
+    assert current is not None and current.category == "access_denied"
+    assert store.counts()["diagnoses"] == 2
+
+
+def test_round_trip_is_identical(store) -> None:
+    store.save(APP, EVENTS, diag())
+    got = store.current_diagnosis(APP.app_id, 1)
+    want = diag()
+    assert (got.category, got.rule_id, got.evidence, got.rule_pack_version, got.confidence) == \
+        (want.category, want.rule_id, want.evidence, want.rule_pack_version, want.confidence)
+
+
+def test_dead_letters_are_kept(store) -> None:
+    store.record_dead_letter("input", "malformed_json", "line 1", "{oops")
+    assert store.counts()["dead_letters"] == 1
+
+
+def test_sqlite_and_postgresql_store_the_same(tmp_path: Path, pg_url: str) -> None:
+    a, b = open_store(f"sqlite:///{tmp_path}/a.db"), open_store(pg_url)
+    for s in (a, b):
+        s.save(APP, EVENTS, diag())
+    assert a.current_diagnosis(APP.app_id) == b.current_diagnosis(APP.app_id)
