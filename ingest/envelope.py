@@ -1,0 +1,143 @@
+"""Envelopes: one Kafka record of ``spark-logs`` -> :class:`Envelope`, or BadInput.
+
+Accepts the contract's own shape (DESIGN.md) and the shapes common shippers
+produce, so a platform team can point Fluent Bit, Vector or Filebeat at the
+topic without a transform:
+
+- Fluent Bit with the kubernetes filter: ``log``, ``kubernetes.labels``
+  (``spark-app-selector``, ``spark-role``), ``kubernetes.pod_name``, ``kubernetes.host``.
+- Vector ``kubernetes_logs``: ``message``, ``kubernetes.pod_labels``,
+  ``kubernetes.pod_name``, ``kubernetes.pod_node_name``, ``timestamp``;
+  Vector ``file``: ``message``, ``file``, ``host``.
+- Filebeat: ``message``, ``log.file.path``, ``host.name``, ``@timestamp``,
+  ``kubernetes.labels``, ``container.id``.
+
+YARN container ids and log paths give the application id, attempt and role
+when the shipper does not say.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from ingest.yarn import app_id_from_path, parse_container_id
+from sparktriage.errors import BadInput
+from sparktriage.records import Envelope, Workflow
+
+LIFECYCLE_EVENTS = ("app_end", "inactivity_check")
+STATUSES = ("FAILED", "SUCCEEDED", "KILLED")
+ROLES = ("driver", "executor", "resource_manager")
+
+
+def _get(data: dict[str, Any], dotted: str) -> Any:
+    """``a.b.c`` in nested dicts, also accepting a flat ``"a.b.c"`` key (Filebeat/ECS style)."""
+    if dotted in data:
+        return data[dotted]
+    node: Any = data
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def _first(data: dict[str, Any], *paths: str) -> Any:
+    for path in paths:
+        value = _get(data, path)
+        if value not in (None, ""):
+            return value
+    return None
+
+
+def parse_ts(value: Any) -> float | None:
+    """RFC 3339 text or epoch milliseconds (or seconds, when small) -> epoch seconds."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise BadInput("bad_field", f"ts {value!r} is not a time")
+    if isinstance(value, int | float):
+        return value / 1000.0 if value > 1e11 else float(value)
+    try:
+        parsed = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise BadInput("bad_field", f"ts {value!r} is neither RFC 3339 nor epoch ms") from exc
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)).timestamp()
+
+
+def _decode(value: bytes, max_line_bytes: int) -> dict[str, Any]:
+    if b"\x00" in value:
+        raise BadInput("binary", "NUL bytes: not a text record")
+    try:
+        text = value.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BadInput("not_utf8", f"byte {exc.start}: {exc.reason}") from exc
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        printable = sum(ch.isprintable() or ch in "\n\t" for ch in text[:512])
+        reason = "binary" if text and printable / min(len(text), 512) < 0.8 else "malformed_json"
+        raise BadInput(reason, str(exc)[:200]) from exc
+    if not isinstance(data, dict):
+        raise BadInput("not_an_object", f"a JSON {type(data).__name__}, expected an object")
+    return data
+
+
+def _text_field(data: dict[str, Any], name: str) -> str | None:
+    value = _first(data, name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise BadInput("bad_field", f"{name} must be a string, not {type(value).__name__}")
+    return value
+
+
+def parse_envelope(key: bytes | None, value: bytes, *, max_line_bytes: int = 1024 * 1024) -> Envelope:
+    """Normalise one record; raises :class:`BadInput` with a stable ``reason``."""
+    if len(value) > max_line_bytes + 64 * 1024:
+        raise BadInput("line_too_long", f"record of {len(value)} bytes exceeds {max_line_bytes}")
+    data = _decode(value, max_line_bytes)
+    labels = _first(data, "kubernetes.labels", "kubernetes.pod_labels") or {}
+    if not isinstance(labels, dict):
+        labels = {}
+    path = _first(data, "log.file.path", "file", "path", "filename")
+    container = _first(data, "container_id", "kubernetes.pod_name", "container.id")
+    container = str(container) if container is not None else None
+    cid = parse_container_id(container) or parse_container_id(str(path) if path else None)
+    if cid is not None:
+        container = cid.container_id
+    key_text = key.decode("utf-8", "replace") if key else None
+    app_id = (_first(data, "app_id") or labels.get("spark-app-selector") or (cid.app_id if cid else None)
+              or app_id_from_path(str(path) if path else None) or key_text)
+    if not app_id:
+        raise BadInput("missing_app_id", "no app_id, container id, YARN path, pod label or key")
+    event = _first(data, "event")
+    if event is not None and event not in LIFECYCLE_EVENTS:
+        raise BadInput("bad_field", f"event {event!r} is not one of {', '.join(LIFECYCLE_EVENTS)}")
+    status = _first(data, "status")
+    if status is not None and str(status).upper() not in STATUSES:
+        raise BadInput("bad_field", f"status {status!r} is not one of {', '.join(STATUSES)}")
+    text = next((t for t in (_text_field(data, n) for n in ("line", "message", "log")) if t is not None), "")
+    if event is None and not text:
+        raise BadInput("missing_field", "no line, message or log text")
+    if any(len(line.encode("utf-8")) > max_line_bytes for line in text.split("\n")):
+        raise BadInput("line_too_long", f"a line exceeds {max_line_bytes} bytes")
+    role = _first(data, "role") or labels.get("spark-role") or (cid.role if cid else "unknown")
+    if role not in ROLES:
+        role = "unknown"
+    workflow = data.get("workflow")
+    if workflow is not None and not isinstance(workflow, dict):
+        raise BadInput("bad_field", "workflow must be an object")
+    try:
+        attempt = int(_first(data, "attempt") or (cid.attempt if cid else 1))
+    except (TypeError, ValueError) as exc:
+        raise BadInput("bad_field", f"attempt {data.get('attempt')!r} is not an integer") from exc
+    return Envelope(
+        app_id=str(app_id), text=text.rstrip("\n"), attempt=attempt, container_id=container,
+        host=_first(data, "host.name", "kubernetes.host", "kubernetes.pod_node_name", "host", "hostname"),
+        role=role, team=_first(data, "team") or labels.get("team"), user=_first(data, "user"),
+        queue=_first(data, "queue"), workflow=Workflow.from_dict(workflow),
+        ts=parse_ts(_first(data, "ts", "@timestamp", "timestamp", "time", "date")),
+        event=event, status=str(status).upper() if status else None, stream=_first(data, "stream"),
+    )

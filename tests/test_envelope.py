@@ -1,0 +1,81 @@
+"""Envelopes from every accepted shape, and a distinct reason for each kind of bad input."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ingest.envelope import parse_envelope
+from sparktriage.errors import BadInput
+
+LINE = "24/03/12 10:11:14 ERROR Executor: Exception in task 1.0 in stage 3.0 (TID 20)"
+
+
+def env(obj: object, key: bytes | None = None, **kw):
+    return parse_envelope(key, json.dumps(obj).encode(), **kw)
+
+
+def test_contract_shape() -> None:
+    e = env({"app_id": "application_1700000000000_0042", "line": LINE, "container_id":
+             "container_e12_1700000000000_0042_02_000003", "host": "node-7", "team": "ads", "user": "etl",
+             "queue": "prod", "workflow": {"project": "p", "flow": "f", "job": "j", "execution": "9"},
+             "ts": "2024-03-12T10:11:14Z"})
+    assert (e.app_id, e.attempt, e.role, e.host, e.team, e.workflow.flow) == (
+        "application_1700000000000_0042", 2, "executor", "node-7", "ads", "f")
+    assert e.ts == 1710238274.0 and e.text == LINE
+
+
+def test_lifecycle_event_and_epoch_ms() -> None:
+    e = env({"app_id": "a", "event": "app_end", "status": "failed", "ts": 1710238274000})
+    assert (e.event, e.status, e.ts, e.text) == ("app_end", "FAILED", 1710238274.0, "")
+
+
+def test_fluent_bit_kubernetes() -> None:
+    e = env({"log": LINE + "\n", "time": "2024-03-12T10:11:14.5Z", "kubernetes": {
+        "pod_name": "etl-job-exec-3", "host": "ip-10-0-0-7", "labels": {
+            "spark-app-selector": "spark-4f2a9c", "spark-role": "executor"}}})
+    assert (e.app_id, e.role, e.host, e.container_id, e.text) == (
+        "spark-4f2a9c", "executor", "ip-10-0-0-7", "etl-job-exec-3", LINE)
+
+
+def test_vector_kubernetes_logs_and_file() -> None:
+    k = env({"message": LINE, "timestamp": "2024-03-12T10:11:14Z", "kubernetes": {
+        "pod_name": "etl-driver", "pod_node_name": "node-3",
+        "pod_labels": {"spark-app-selector": "spark-77", "spark-role": "driver"}}})
+    assert (k.app_id, k.role, k.host) == ("spark-77", "driver", "node-3")
+    f = env({"message": LINE, "host": "nm-12", "file":
+             "/var/log/hadoop-yarn/containers/application_1700000000000_0042/container_1700000000000_0042_01_000001/stderr"})
+    assert (f.app_id, f.role, f.container_id, f.host) == (
+        "application_1700000000000_0042", "driver", "container_1700000000000_0042_01_000001", "nm-12")
+
+
+def test_filebeat() -> None:
+    e = env({"message": LINE, "@timestamp": "2024-03-12T10:11:14.000Z", "host": {"name": "nm-4"},
+             "log": {"file": {"path": "/data/yarn/logs/application_1700000000000_0007/"
+                                      "container_e3_1700000000000_0007_01_000002/stderr"}}})
+    assert (e.app_id, e.role, e.host, e.attempt) == ("application_1700000000000_0007", "executor", "nm-4", 1)
+
+
+def test_key_gives_the_app_id_when_the_value_does_not() -> None:
+    assert env({"line": LINE}, key=b"application_1_2").app_id == "application_1_2"
+
+
+@pytest.mark.parametrize("value,reason", [
+    (b'{"app_id": "a", "line": ', "malformed_json"),
+    (b'\xff\xfe{"app_id": "a"}', "not_utf8"),
+    (bytes(range(1, 32)) * 20, "binary"),
+    (b"\x00\x01\x02junk", "binary"),
+    (b'["app_id", "a"]', "not_an_object"),
+    (b'{"line": "x"}', "missing_app_id"),
+    (b'{"app_id": "a"}', "missing_field"),
+    (b'{"app_id": "a", "line": 42}', "bad_field"),
+    (b'{"app_id": "a", "line": "x", "ts": "yesterday"}', "bad_field"),
+    (b'{"app_id": "a", "event": "app_end", "status": "MAYBE"}', "bad_field"),
+    (json.dumps({"app_id": "a", "line": "x" * (1024 * 1024 + 1)}).encode(), "line_too_long"),
+    ('{"app_id": "a", "line": "x"}'.encode("utf-16"), "binary"),
+])
+def test_bad_input_has_a_reason(value: bytes, reason: str) -> None:
+    with pytest.raises(BadInput) as err:
+        parse_envelope(None, value)
+    assert err.value.reason == reason
