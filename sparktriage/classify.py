@@ -23,7 +23,7 @@ from sparktriage.records import AppInfo, Diagnosis, ExceptionEvent
 STDIN = "-"
 
 
-def _read(path: Path) -> str:
+def read_log(path: Path) -> str:
     raw = path.read_bytes()
     if raw[:2] == b"\x1f\x8b":
         raw = gzip.decompress(raw)
@@ -39,14 +39,14 @@ def _files(paths: Iterable[str]) -> Iterator[tuple[str, str]]:
         path = Path(arg)
         if path.is_dir():
             for child in sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")):
-                yield str(child), _read(child)
+                yield str(child), read_log(child)
         elif path.is_file():
-            yield str(path), _read(path)
+            yield str(path), read_log(path)
         else:
             raise FileNotFoundError(f"no such file or directory: {arg}")
 
 
-def _role_of(name: str) -> str:
+def role_of(name: str) -> str:
     cid = parse_container_id(name)
     if cid is not None:
         return cid.role
@@ -67,7 +67,7 @@ def events_of_paths(paths: Iterable[str], app_id: str | None = None) -> tuple[Ap
         found_app = found_app or (cid.app_id if cid else None) or app_id_from_path(name)
         events += extract_events(
             text, app_id=found_app or "local", attempt=cid.attempt if cid else 1,
-            container_id=cid.container_id if cid else Path(name).name, role=_role_of(name),
+            container_id=cid.container_id if cid else Path(name).name, role=role_of(name),
         )
     return AppInfo(app_id=found_app or "local"), events
 

@@ -197,5 +197,21 @@ def _rules(args: argparse.Namespace, settings: Settings) -> int:
     return 1 if problems else 0
 
 
+@command(
+    "worker",
+    "run the stream worker: consume spark-logs, diagnose failed applications, write store and spark-diagnoses",
+    "sparktriage --bootstrap kafka-1:9092 --db postgresql+psycopg://triage@db/triage worker",
+    args=[
+        arg("--data-dir", dest="data_dir", help="local state folder (default var)"),
+        arg("--partitions", dest="partitions", type=int, help="partitions of topics it creates (default 8)"),
+    ],
+)
+def _worker(args: argparse.Namespace, settings: Settings) -> int:
+    from ingest.app import run
+
+    run(settings)
+    return 0
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

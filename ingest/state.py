@@ -1,0 +1,94 @@
+"""Per-application state of the stream worker, as plain JSON-able dicts.
+
+Three small values per application instead of one growing blob, because a
+faust table writes the whole value to its changelog on every change:
+
+- ``AppState`` (table ``apps``, key app id): metadata, last applied offset,
+  last activity, the streams seen, the number of events stored, and whether
+  the application already ended (a tombstone that ignores late lines).
+- assembler state (table ``streams``, key ``Envelope.stream_key``): the open
+  record of one container's log.
+- exception events (table ``events``, key ``app#n``): one entry per event,
+  written once.
+
+Nothing here touches faust; ``ingest.app`` moves these dicts in and out of
+its tables, and the tests drive them directly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Self
+
+from ingest.assembly import Assembler, Record
+from ingest.events import to_event
+from sparktriage.records import AppInfo, Envelope, ExceptionEvent, Workflow
+
+#: Events kept per application; later ones are counted, not kept (a crash loop
+#: can print the same trace a million times; the first few hundred tell the story).
+MAX_EVENTS = 500
+
+
+@dataclass
+class AppState:
+    app_id: str
+    attempts: list[int] = field(default_factory=list)
+    team: str | None = None
+    user: str | None = None
+    queue: str | None = None
+    workflow: dict[str, Any] = field(default_factory=dict)
+    started: float | None = None
+    last_ts: float | None = None  # log time of the newest line
+    last_seen: float = 0.0  # wall-clock time of the newest record (inactivity)
+    last_offset: int = -1  # highest input offset applied (at-least-once dedupe)
+    streams: list[str] = field(default_factory=list)
+    n_events: int = 0
+    dropped_events: int = 0
+    ended: str | None = None  # final status once diagnosed or dropped: a tombstone
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Self:
+        return cls(**data)
+
+    def note(self, env: Envelope, now: float) -> None:
+        """Merge what an envelope says about the application."""
+        if env.attempt not in self.attempts:
+            self.attempts.append(env.attempt)
+        self.team = self.team or env.team
+        self.user = self.user or env.user
+        self.queue = self.queue or env.queue
+        if not self.workflow and any(asdict(env.workflow).values()):
+            self.workflow = asdict(env.workflow)
+        if env.ts is not None:
+            self.started = env.ts if self.started is None else min(self.started, env.ts)
+            self.last_ts = env.ts if self.last_ts is None else max(self.last_ts, env.ts)
+        self.last_seen = now
+
+    def app_info(self, attempt: int, final_status: str | None, ended: float | None) -> AppInfo:
+        return AppInfo(
+            app_id=self.app_id, attempt=attempt, team=self.team, user=self.user, queue=self.queue,
+            workflow=Workflow.from_dict(self.workflow), started=self.started,
+            ended=ended if ended is not None else self.last_ts, final_status=final_status,
+        )
+
+
+def assembler_from(data: dict[str, Any] | None) -> Assembler:
+    return Assembler.from_dict(data) if data else Assembler()
+
+
+def events_from_records(records: list[Record], env: Envelope) -> list[ExceptionEvent]:
+    """The events worth keeping among closed records of ``env``'s stream."""
+    events = []
+    for record in records:
+        event = to_event(record, app_id=env.app_id, attempt=env.attempt, container_id=env.container_id,
+                         role=env.role, host=env.host)
+        if event is not None:
+            events.append(event)
+    return events
+
+
+def event_key(app_id: str, n: int) -> str:
+    return f"{app_id}#{n}"
