@@ -1,0 +1,195 @@
+"""Multi-line assembly: log prefixes, Java traces, Python tracebacks, YARN
+aggregated layout, bounded serializable state, and chunking invariance."""
+
+from __future__ import annotations
+
+import json
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ingest.assembly import Assembler, assemble, parse_log_ts
+from ingest.yarn import is_aggregated, split_yarn_aggregated
+
+JAVA = [
+    "24/03/12 10:11:12 INFO Executor: Running task 3.0 in stage 7.0 (TID 41)",
+    "24/03/12 10:11:14 ERROR Executor: Exception in task 3.0 in stage 7.0 (TID 41)",
+    "org.apache.spark.SparkException: Task failed while writing rows.",
+    "\tat org.apache.spark.sql.execution.datasources.FileFormatWriter$.executeTask(FileFormatWriter.scala:500)",
+    "\tat com.acme.etl.Writer.write(Writer.scala:88)",
+    "Caused by: java.io.IOException: No space left on device",
+    "\tat java.io.FileOutputStream.writeBytes(Native Method)",
+    "\t... 12 more",
+    "\tSuppressed: java.io.IOException: Stream closed",
+    "\t\tat java.io.BufferedOutputStream.flush(BufferedOutputStream.java:140)",
+    "24/03/12 10:11:15 INFO CoarseGrainedExecutorBackend: Got assigned task 42",
+]
+
+PYTHON = [
+    "Traceback (most recent call last):",
+    '  File "/opt/app/daily.py", line 31, in load',
+    "    return mapping[key]",
+    "KeyError: 'region'",
+    "",
+    "During handling of the above exception, another exception occurred:",
+    "",
+    "Traceback (most recent call last):",
+    '  File "/opt/app/daily.py", line 52, in <module>',
+    "    load(cfg)",
+    "ValueError: config has no region",
+    "cleaning up temp dir /tmp/spark-1",
+]
+
+PY4J = [
+    "Traceback (most recent call last):",
+    '  File "/opt/app/report.py", line 12, in <module>',
+    '    df.write.mode("overwrite").parquet(out)',
+    '  File "/opt/spark/python/lib/py4j-0.10.9.7-src.zip/py4j/protocol.py", line 326, in get_return_value',
+    "py4j.protocol.Py4JJavaError: An error occurred while calling o71.parquet.",
+    ": org.apache.spark.SparkException: Job aborted due to stage failure: Task 0 in stage 2.0 failed 4 times",
+    "\tat org.apache.spark.scheduler.DAGScheduler.failJobAndIndependentStages(DAGScheduler.scala:2672)",
+    "Caused by: java.lang.OutOfMemoryError: Java heap space",
+]
+
+
+def lines_of(records) -> list[str]:
+    return [line for r in records for line in r.lines]
+
+
+def test_java_trace_is_one_record_with_its_position() -> None:
+    recs = assemble("\n".join(JAVA) + "\n")
+    assert [r.line for r in recs] == [1, 2, 11]
+    err = recs[1]
+    assert err.level == "ERROR" and err.logger == "Executor"
+    assert err.lines == JAVA[1:10]
+    assert err.ts == parse_log_ts("24/03/12 10:11:14") == 1710238274.0
+
+
+def test_log_prefix_forms() -> None:
+    samples = {
+        "2024-03-12 10:11:12,345 ERROR [dispatcher-event-loop-3] org.apache.spark.scheduler.TaskSchedulerImpl: Lost executor 2":
+            ("ERROR", "org.apache.spark.scheduler.TaskSchedulerImpl", 1710238272.345),
+        "2024-03-12T10:11:12.345Z WARN  BlockManagerMasterEndpoint: No more replicas available for rdd_5_1":
+            ("WARN", "BlockManagerMasterEndpoint", 1710238272.345),
+        "2015-07-29 19:04:29,071 - WARN  [SendWorker:188978561024:QuorumCnxManager$SendWorker@688] - Send worker leaving":
+            ("WARN", None, 1438196669.071),
+        "081109 203615 148 INFO dfs.DataNode$PacketResponder: PacketResponder 1 terminating":
+            ("INFO", "dfs.DataNode$PacketResponder", 1226262975.0),
+    }
+    for line, (level, logger, ts) in samples.items():
+        (rec,) = assemble(line)
+        assert (rec.level, rec.logger) == (level, logger), line
+        assert abs(rec.ts - ts) < 1e-3, line
+
+
+def test_python_chained_traceback_then_plain_line_starts_a_new_record() -> None:
+    recs = assemble("\n".join(PYTHON))
+    assert [len(r.lines) for r in recs] == [11, 1]
+    assert recs[1].line == 12 and recs[0].level is None
+
+
+def test_py4j_error_keeps_its_java_continuation() -> None:
+    (rec,) = assemble("\n".join(PY4J))
+    assert rec.lines[-1].startswith("Caused by: java.lang.OutOfMemoryError")
+
+
+def test_traceback_joins_its_error_header_but_not_an_info_record() -> None:
+    logged = ["24/03/12 10:11:12 ERROR root: load failed"] + PYTHON[:4]
+    assert len(assemble("\n".join(logged))) == 1
+    info = ["24/03/12 10:11:12 INFO Executor: Finished task", "some stdout"] + PYTHON[:4]
+    assert [len(r.lines) for r in assemble("\n".join(info))] == [2, 4]
+
+
+def test_bare_stderr_trace() -> None:
+    text = 'Exception in thread "main" java.lang.IllegalStateException: boom\n\tat com.acme.Main.main(Main.java:9)\nbye'
+    assert [len(r.lines) for r in assemble(text)] == [2, 1]
+
+
+def test_interleaved_containers_assemble_like_separate_logs() -> None:
+    a, b = JAVA, PY4J
+    asms = {"c1": Assembler(), "c2": Assembler()}
+    got: dict[str, list] = {"c1": [], "c2": []}
+    for i in range(max(len(a), len(b))):  # one partition: lines of both alternate
+        for cid, src in (("c1", a), ("c2", b)):
+            if i < len(src):
+                got[cid] += asms[cid].feed([src[i]])
+    for cid in asms:
+        got[cid] += asms[cid].flush()
+    assert [r.to_dict() for r in got["c1"]] == [r.to_dict() for r in assemble("\n".join(a))]
+    assert [r.to_dict() for r in got["c2"]] == [r.to_dict() for r in assemble("\n".join(b))]
+
+
+def test_caps_bound_the_state() -> None:
+    lines = ["24/03/12 10:11:14 ERROR Executor: boom", "java.lang.StackOverflowError"]
+    lines += ["\tat com.acme.Rec.f(Rec.java:1)"] * 300 + ["x" * 20_000]
+    asm = Assembler(max_record_lines=200, max_line_chars=1000)
+    (rec,) = asm.feed(lines) + asm.flush()
+    assert len(rec.lines) == 200 and rec.omitted == len(lines) - 200
+    asm = Assembler(max_line_chars=1000)
+    (rec,) = asm.feed(["y" * 5000]) + asm.flush()
+    assert rec.lines == ["y" * 1000]
+
+
+POOL = JAVA + PYTHON + PY4J + ["plain stdout line", "", "\t... 3 more", 'Caused by: java.lang.Error: x']
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    lines=st.lists(st.sampled_from(POOL), max_size=60),
+    cuts=st.lists(st.integers(min_value=0, max_value=60), max_size=8),
+    roundtrip=st.booleans(),
+)
+def test_no_line_lost_or_duplicated_however_chunked(lines: list[str], cuts: list[int], roundtrip: bool) -> None:
+    reference = assemble("\n".join(lines) + "\n") if lines else []
+    asm = Assembler()
+    got = []
+    bounds = sorted({0, len(lines), *(c for c in cuts if c <= len(lines))})
+    for lo, hi in zip(bounds, bounds[1:]):
+        got += asm.feed(lines[lo:hi])
+        if roundtrip:  # the stream app keeps the state in a table between records
+            asm = Assembler.from_dict(json.loads(json.dumps(asm.to_dict())))
+    got += asm.flush()
+    assert [r.to_dict() for r in got] == [r.to_dict() for r in reference]
+    assert lines_of(got) == lines
+    assert [r.line for r in got] == sorted(r.line for r in got)
+
+
+AGGREGATED = """Container: container_e05_1700000000000_0042_01_000001 on worker-3.example.com_8041
+LogAggregationType: AGGREGATED
+=====================================================================================
+LogType:stderr
+LogLastModifiedTime:Tue Mar 12 10:12:00 +0000 2024
+LogLength:142
+LogContents:
+24/03/12 10:11:14 ERROR ApplicationMaster: User class threw exception: java.lang.RuntimeException: bad input
+\tat com.acme.Job.main(Job.scala:20)
+End of LogType:stderr
+***********************************************************************
+
+Container: container_e05_1700000000000_0042_01_000002 on worker-5.example.com_8041
+LogAggregationType: AGGREGATED
+=====================================================================================
+LogType:stdout
+LogLastModifiedTime:Tue Mar 12 10:12:00 +0000 2024
+LogLength:5
+LogContents:
+hello
+End of LogType:stdout
+LogType:stderr
+LogLength:80
+LogContents:
+24/03/12 10:11:13 INFO Executor: Running task 0.0 in stage 1.0 (TID 1)
+24/03/12 10:11:14 ERROR Executor: Exception in task 0.0 in stage 1.0 (TID 1)
+"""
+
+
+def test_split_yarn_aggregated_per_container_and_type() -> None:
+    assert is_aggregated(AGGREGATED) and not is_aggregated("\n".join(JAVA))
+    parts = split_yarn_aggregated(AGGREGATED)
+    assert [(p.container_id[-6:], p.host, p.logtype) for p in parts] == [
+        ("000001", "worker-3.example.com", "stderr"),
+        ("000002", "worker-5.example.com", "stdout"),
+        ("000002", "worker-5.example.com", "stderr"),  # no End marker: runs to the end
+    ]
+    assert parts[0].text.splitlines()[1] == "\tat com.acme.Job.main(Job.scala:20)"
+    assert parts[2].text.splitlines()[1].endswith("(TID 1)")
