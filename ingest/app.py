@@ -57,6 +57,8 @@ def create_app(settings: Settings, classifier: Classifier, store: Store) -> faus
         web_port=max(settings.worker_web_port, 1),
         web_bind="127.0.0.1",
         datadir=f"{settings.data_dir}/faust",
+        # a dead letter carries the original record base64-encoded: room for the largest accepted one
+        producer_max_request_size=2 * settings.max_line_bytes + 1024 * 1024,
         **options,
     )
 
@@ -83,9 +85,12 @@ def create_app(settings: Settings, classifier: Classifier, store: Store) -> faus
             "value_b64": base64.b64encode(message.value or b"").decode("ascii"),
         }
         body = json.dumps(record)
-        await (await dead_letters.send(key=message.key, value=body.encode("utf-8")))
-        store.record_dead_letter("input", err.reason, err.detail, body)
+        store.record_dead_letter("input", err.reason, err.detail, body)  # durable first
         app.dead_letter_count += 1  # type: ignore[attr-defined]
+        try:
+            await (await dead_letters.send(key=message.key, value=body.encode("utf-8")))
+        except Exception:  # noqa: BLE001 - the store row above already keeps it
+            log.exception("dead-letter topic refused %s/%s; kept in the store", message.partition, message.offset)
         log.warning("dead letter %s at %s/%s: %s", err.reason, message.partition, message.offset, err.detail)
 
     def add_events(state: AppState, new: list[ExceptionEvent]) -> None:

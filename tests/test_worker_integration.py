@@ -1,0 +1,201 @@
+"""The worker end to end on a real Tansu broker: interleaved applications,
+SIGKILL and restart, and every kind of bad input in the dead-letter topic."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from kafka import KafkaConsumer, KafkaProducer
+
+from sparktriage.broker import Broker
+from sparktriage.replay import envelopes
+from tests.loggen import generate_log
+from tests.packs import write_pack
+
+pytestmark = [pytest.mark.broker, pytest.mark.slow]
+
+FAILURES = {
+    "container_killed_memory": (
+        "24/03/12 10:11:13 WARN TaskSetManager: Lost task 3.0 in stage 2.0 (TID 14) (host-7 executor 2): "
+        "ExecutorLostFailure (executor 2 exited caused by one of the running tasks) Reason: Container killed by "
+        "YARN for exceeding physical memory limits. 5.6 GB of 5.5 GB physical memory used."),
+    "access_denied": (
+        "24/03/12 10:11:14 ERROR ApplicationMaster: User class threw exception: "
+        "org.apache.hadoop.security.AccessControlException: Permission denied: user=etl, access=READ, "
+        "inode=\"/data/raw\":hdfs:hdfs:drwx------\n"
+        "\tat org.apache.hadoop.hdfs.server.namenode.FSPermissionChecker.check(FSPermissionChecker.java:399)"),
+    "shuffle_fetch_failed": (
+        "24/03/12 10:11:15 ERROR Executor: Exception in task 1.0 in stage 3.0 (TID 20)\n"
+        "org.apache.spark.shuffle.FetchFailedException: Failed to connect to host-9:7337\n"
+        "\tat org.apache.spark.storage.ShuffleBlockFetcherIterator.throwFetchFailedException(SBFI.scala:1166)"),
+}
+
+
+def _app_logs(tmp: Path, n: int, failure: str) -> tuple[str, Path]:
+    """One application: a driver and three executors of generated noise, the failure in executor 2."""
+    app_id = f"application_1700000000000_{n:04d}"
+    folder = tmp / app_id
+    folder.mkdir(parents=True)
+    for c in range(1, 5):
+        noise = generate_log(300, error_fraction=0.0, seed=n * 10 + c).split("\n")
+        if c == 2:
+            noise.insert(150, failure)
+        (folder / f"container_e1_1700000000000_{n:04d}_01_{c:06d}").write_text("\n".join(noise) + "\n")
+    return app_id, folder
+
+
+class Worker:
+    """``sparktriage worker`` as a child process with its own topics, group and store."""
+
+    def __init__(self, broker: Broker, tmp: Path) -> None:
+        tag = uuid.uuid4().hex[:8]
+        self.db = f"sqlite:///{tmp}/store.db"
+        self.topics = {"input": f"logs-{tag}", "output": f"diag-{tag}", "dlq": f"dlq-{tag}"}
+        self.env = {
+            **os.environ,
+            "SPARKTRIAGE_BOOTSTRAP": broker.bootstrap, "SPARKTRIAGE_DB": self.db,
+            "SPARKTRIAGE_INPUT_TOPIC": self.topics["input"], "SPARKTRIAGE_OUTPUT_TOPIC": self.topics["output"],
+            "SPARKTRIAGE_DLQ_TOPIC": self.topics["dlq"], "SPARKTRIAGE_GROUP": f"g-{tag}",
+            "SPARKTRIAGE_SESSION_TIMEOUT": "6", "SPARKTRIAGE_PRODUCER_MAX_BATCH_SIZE": "1",
+            "SPARKTRIAGE_PARTITIONS": "3", "SPARKTRIAGE_WORKER_WEB_PORT": "0",
+            "SPARKTRIAGE_DATA_DIR": str(tmp / "var"), "SPARKTRIAGE_RULES_DIR": str(write_pack(tmp / "rules")),
+        }
+        self.log = tmp / "worker.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.bootstrap = broker.bootstrap
+
+    def start(self) -> None:
+        with open(self.log, "ab") as out:
+            self.proc = subprocess.Popen([sys.executable, "-m", "sparktriage.cli", "worker"], env=self.env,
+                                         stdout=out, stderr=subprocess.STDOUT)
+        self.wait_for(lambda: b"Worker]: Ready" in self.log.read_bytes(), 60, "the worker to be ready")
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def wait_for(self, check: Callable[[], bool], timeout: float, what: str) -> None:
+        deadline = time.monotonic() + timeout
+        while not check():
+            if self.proc is not None and self.proc.poll() is not None:
+                raise AssertionError(f"worker exited ({self.proc.returncode}):\n{self.log.read_text()[-3000:]}")
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out waiting for {what}:\n{self.log.read_text()[-3000:]}")
+            time.sleep(0.2)
+
+    def rows(self, sql: str) -> list[tuple]:
+        engine = sa.create_engine(self.db)
+        try:
+            with engine.connect() as conn:
+                return [tuple(r) for r in conn.execute(sa.text(sql))]
+        except sa.exc.OperationalError:
+            return []
+        finally:
+            engine.dispose()
+
+    def produce(self, records: list[tuple[bytes | None, bytes]]) -> None:
+        producer = KafkaProducer(bootstrap_servers=self.bootstrap, acks="all", max_request_size=4 * 1024 * 1024)
+        for key, value in records:
+            producer.send(self.topics["input"], key=key, value=value)
+        producer.flush()
+        producer.close()
+
+    def read_topic(self, name: str, expect: int, timeout: float = 30) -> list:
+        consumer = KafkaConsumer(self.topics[name], bootstrap_servers=self.bootstrap,
+                                 auto_offset_reset="earliest", consumer_timeout_ms=2000, group_id=None)
+        found: list = []
+        deadline = time.monotonic() + timeout
+        while len(found) < expect and time.monotonic() < deadline:
+            found += list(consumer)
+        consumer.close()
+        return found
+
+
+@pytest.fixture()
+def worker(broker: Broker, tmp_path: Path) -> Iterator[Worker]:
+    w = Worker(broker, tmp_path)
+    yield w
+    w.stop()
+
+
+def _interleaved(apps: list[tuple[str, Path]]) -> list[tuple[bytes, bytes]]:
+    """All applications' envelopes mixed together, each app's own order kept."""
+    streams = [[(a.encode(), json.dumps(e).encode()) for e in envelopes(a, [str(p)], {"team": "ads"}, seed=i)]
+               for i, (a, p) in enumerate(apps)]
+    mixed = []
+    while any(streams):
+        for s in streams:
+            mixed += s[:37]
+            del s[:37]
+    return mixed
+
+
+def test_three_interleaved_applications_get_the_right_diagnoses(worker: Worker, tmp_path: Path) -> None:
+    apps = {cat: _app_logs(tmp_path / "logs", n, text) for n, (cat, text) in enumerate(FAILURES.items(), 1)}
+    worker.start()
+    worker.produce(_interleaved(list(apps.values())))
+    worker.wait_for(lambda: len(worker.rows("select 1 from diagnoses")) == 3, 60, "three diagnoses")
+    stored = dict(worker.rows("select app_id, category from diagnoses where superseded is null"))
+    assert stored == {app_id: cat for cat, (app_id, _) in apps.items()}
+    published = worker.read_topic("output", 3)
+    assert sorted(m.key.decode() for m in published) == sorted(stored)
+    for m in published:
+        payload = json.loads(m.value)
+        assert payload["root_cause"]["category"] == stored[m.key.decode()]
+        assert payload["team"] == "ads" and payload["evidence"]
+
+
+def test_sigkill_and_restart_loses_nothing_and_stores_nothing_twice(worker: Worker, tmp_path: Path) -> None:
+    apps = [_app_logs(tmp_path / "logs", n, text) for n, text in enumerate(FAILURES.values(), 11)]
+    records = _interleaved(apps)
+    worker.start()
+    half = len(records) // 2
+    worker.produce(records[:half])
+    time.sleep(2)  # let it fold some of the first half into its tables
+    worker.kill()
+    worker.produce(records[half:])
+    worker.start()
+    worker.wait_for(lambda: len(worker.rows("select 1 from diagnoses where superseded is null")) == 3, 90,
+                    "three diagnoses after the restart")
+    time.sleep(2)  # anything redelivered would be processed by now
+    assert len(worker.rows("select 1 from diagnoses")) == 3
+    assert sorted(c for (c,) in worker.rows("select category from diagnoses")) == sorted(FAILURES)
+
+
+def test_bad_input_lands_in_the_dead_letter_topic_with_its_reason(worker: Worker) -> None:
+    bad = {
+        "malformed_json": b'{"app_id": "a", "line": ',
+        "not_utf8": b'\xff\xfe\xfa{"app_id": "a"}',
+        "binary": bytes([0, 1, 2, 3, 255, 254]) * 10,
+        "line_too_long": json.dumps({"app_id": "a", "line": "x" * (1024 * 1024 + 10)}).encode(),
+        "missing_app_id": b'{"line": "ERROR something"}',
+    }
+    worker.start()
+    worker.produce([(None, value) for value in bad.values()])
+    letters = worker.read_topic("dlq", len(bad), timeout=40)
+    reasons = sorted(json.loads(m.value)["reason"] for m in letters)
+    assert reasons == sorted(bad)
+    originals = {json.loads(m.value)["reason"]: json.loads(m.value)["value_b64"] for m in letters}
+    import base64
+    assert base64.b64decode(originals["not_utf8"]) == bad["not_utf8"]
+    assert len(worker.rows("select reason from dead_letters")) == len(bad)
+    assert worker.proc is not None and worker.proc.poll() is None  # still running
