@@ -1,0 +1,111 @@
+"""Exception events: what is kept, the cause chain, frames, excerpt; and the
+fast path of extract_events giving exactly the events of a full assembly."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from ingest.assembly import assemble
+from ingest.events import extract_events, to_event
+from tests.loggen import generate_log
+from tests.test_assembly import AGGREGATED, JAVA, PY4J, PYTHON
+
+LOGHUB = sorted(Path("/work/shared/data/loghub").glob("*.log"))
+WHERE = dict(app_id="application_1700000000000_0042", container_id="c3", role="executor", host="node-1")
+
+
+def event_of(lines: list[str]):
+    (rec,) = assemble("\n".join(lines))
+    return to_event(rec, **WHERE)
+
+
+def test_java_chain_frames_and_excerpt() -> None:
+    ev = event_of(JAVA[1:10])
+    assert ev.exc_class == "org.apache.spark.SparkException"
+    assert [c.exc_class for c in ev.causes] == ["org.apache.spark.SparkException", "java.io.IOException"]
+    assert ev.causes[1].message == "No space left on device"
+    assert ev.root_class == "java.io.IOException"  # Suppressed is not a cause
+    assert "at com.acme.etl.Writer.write(Writer.scala:88)" in ev.frames
+    assert not any("BufferedOutputStream" in f for f in ev.frames)  # suppressed frames skipped
+    assert ev.excerpt[0] == JAVA[1] and "Caused by: java.io.IOException: No space left on device" in ev.excerpt
+    assert (ev.line, ev.level, ev.logger, ev.role, ev.host) == (1, "ERROR", "Executor", "executor", "node-1")
+
+
+def test_exception_inside_the_log_message() -> None:
+    ev = event_of([
+        "24/03/12 10:11:14 WARN TaskSetManager: Lost task 0.0 in stage 4.0 (TID 9) (10.0.0.5 executor 2): "
+        "org.apache.spark.shuffle.FetchFailedException: Failed to connect to worker-5/10.0.0.5:7337",
+        "\tat org.apache.spark.storage.ShuffleBlockFetcherIterator.next(ShuffleBlockFetcherIterator.scala:90)",
+        "Caused by: java.net.ConnectException: Connection refused",
+    ])
+    assert ev.exc_class == "org.apache.spark.shuffle.FetchFailedException"
+    assert ev.root_class == "java.net.ConnectException"
+
+
+def test_python_chain_is_outermost_first() -> None:
+    ev = event_of(PYTHON[:11])
+    assert [c.exc_class for c in ev.causes] == ["ValueError", "KeyError"]
+    assert ev.message == "config has no region" and ev.level is None
+    assert 'File "/opt/app/daily.py", line 52, in <module>' in ev.frames
+
+
+def test_py4j_chain_reaches_the_java_root() -> None:
+    ev = event_of(PY4J)
+    assert [c.exc_class for c in ev.causes] == [
+        "py4j.protocol.Py4JJavaError", "org.apache.spark.SparkException", "java.lang.OutOfMemoryError"]
+    assert not any("/py4j/" in f for f in ev.frames[1:])  # library frames beyond the first few are cut
+
+
+@pytest.mark.parametrize("line,kept", [
+    ("24/03/12 10:11:12 INFO BlockManager: Removing RDD 12", False),
+    ("24/03/12 10:11:12 DEBUG Executor: task metrics updated", False),
+    ("24/03/12 10:11:12 WARN YarnAllocator: Container marked as failed: container_1 on host: w-1.", True),
+    ("24/03/12 10:11:12 INFO YarnAllocator: Container killed by YARN for exceeding memory limits. "
+     "5.5 GB of 5.5 GB physical memory used.", True),
+    ("Container exited with a non-zero exit code 137. Killed by external signal", True),
+    ("2024-03-12 10:11:12,001 INFO org.apache.hadoop.yarn.server.nodemanager.ContainerExecutor: "
+     "Exit status: 143", True),
+])
+def test_noise_is_dropped_signals_are_kept(line: str, kept: bool) -> None:
+    assert (event_of([line]) is not None) == kept
+
+
+def test_excerpt_is_capped() -> None:
+    lines = [JAVA[1]] + [f"Caused by: java.lang.IllegalStateException: level {i}" for i in range(50)]
+    ev = event_of(lines)
+    assert len(ev.excerpt) == 30 and len(ev.causes) == 50
+
+
+def test_aggregated_yarn_log_is_split_per_container() -> None:
+    evs = extract_events(AGGREGATED, app_id="application_1700000000000_0042")
+    assert [(e.container_id[-6:], e.role, e.host, e.line, e.attempt) for e in evs] == [
+        ("000001", "driver", "worker-3.example.com", 1, 1),
+        ("000002", "executor", "worker-5.example.com", 2, 1),
+    ]
+    assert evs[0].exc_class == "java.lang.RuntimeException"
+
+
+def full_pass(text: str) -> list[dict]:
+    events = (to_event(r, **WHERE) for r in assemble(text))
+    return [e.to_dict() for e in events if e is not None]
+
+
+MIXED = "\n".join(JAVA + ["stdout noise"] * 3 + PYTHON + PY4J + ["24/03/12 10:12:00 INFO Executor: done", "ünïcode ERROR line"] + JAVA)
+
+
+@pytest.mark.parametrize("use_hyperscan", [True, False])
+@pytest.mark.parametrize("source", [p.name for p in LOGHUB] + ["generated", "generated-dense", "mixed"])
+def test_fast_path_equals_full_assembly(source: str, use_hyperscan: bool, monkeypatch) -> None:
+    text = {
+        "generated": lambda: generate_log(20_000, 0.01, seed=3),
+        "generated-dense": lambda: generate_log(5_000, 0.3, seed=4),
+        "mixed": lambda: MIXED,
+    }.get(source, lambda: (LOGHUB[0].parent / source).read_text())()
+    if not use_hyperscan:
+        monkeypatch.setattr("ingest.events._hyperscan_db", lambda: None)
+    fast = [e.to_dict() for e in extract_events(text, **WHERE)]
+    assert fast == full_pass(text)
+    assert bool(fast) == bool(re.search("WARN|ERROR|Exception", text))  # Spark_2k.log is all INFO
