@@ -66,18 +66,42 @@ def parse_ts(value: Any) -> float | None:
     return (parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)).timestamp()
 
 
+_WIDE_BOMS = (b"\x00\x00\xfe\xff", b"\xff\xfe\x00\x00", b"\xff\xfe", b"\xfe\xff")
+
+
+def _looks_wide(value: bytes) -> bool:
+    """UTF-16/32 text (a Windows shipper, a misconfigured codec): a BOM, or
+    NULs at every other byte of ASCII-range text."""
+    if value.startswith(_WIDE_BOMS):
+        return True
+    head = value[:64]
+    return len(head) >= 8 and (head[0::2].count(0) > len(head) // 2 - 2 or head[1::2].count(0) > len(head) // 2 - 2)
+
+
+def _is_binary(text: str) -> bool:
+    """NULs, or mostly non-printable characters: compressed or corrupt data, not a log."""
+    if "\x00" in text:
+        return True
+    head = text[:512]
+    printable = sum(ch.isprintable() or ch in "\n\t\r" for ch in head)
+    return bool(head) and printable / len(head) < 0.8
+
+
 def _decode(value: bytes, max_line_bytes: int) -> dict[str, Any]:
+    if _looks_wide(value):
+        raise BadInput("unsupported_encoding", "UTF-16/UTF-32 bytes; envelopes must be UTF-8")
     if b"\x00" in value:
         raise BadInput("binary", "NUL bytes: not a text record")
+    if not value.strip():
+        raise BadInput("empty", "an empty record")
     try:
-        text = value.decode("utf-8")
+        text = value.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise BadInput("not_utf8", f"byte {exc.start}: {exc.reason}") from exc
     try:
         data = json.loads(text)
     except ValueError as exc:
-        printable = sum(ch.isprintable() or ch in "\n\t" for ch in text[:512])
-        reason = "binary" if text and printable / min(len(text), 512) < 0.8 else "malformed_json"
+        reason = "binary" if _is_binary(text) else "malformed_json"
         raise BadInput(reason, str(exc)[:200]) from exc
     if not isinstance(data, dict):
         raise BadInput("not_an_object", f"a JSON {type(data).__name__}, expected an object")
@@ -93,6 +117,19 @@ def _text_field(data: dict[str, Any], name: str) -> str | None:
     return value
 
 
+def _str_or_none(data: dict[str, Any], *paths: str) -> str | None:
+    """The first of ``paths`` that is a string; an object at a path (Filebeat's
+    ``host`` is one, Vector's a string) is skipped, any other type is an error."""
+    for path in paths:
+        value = _get(data, path)
+        if value in (None, "") or isinstance(value, dict):
+            continue
+        if not isinstance(value, str):
+            raise BadInput("bad_field", f"{path} must be a string, not {type(value).__name__}")
+        return value
+    return None
+
+
 def parse_envelope(key: bytes | None, value: bytes, *, max_line_bytes: int = 1024 * 1024) -> Envelope:
     """Normalise one record; raises :class:`BadInput` with a stable ``reason``."""
     if len(value) > max_line_bytes + 64 * 1024:
@@ -102,7 +139,7 @@ def parse_envelope(key: bytes | None, value: bytes, *, max_line_bytes: int = 102
     if not isinstance(labels, dict):
         labels = {}
     path = _first(data, "log.file.path", "file", "path", "filename")
-    container = _first(data, "container_id", "kubernetes.pod_name", "container.id")
+    container = _first(data, "container_id", "kubernetes.pod_name", "kubernetes.pod.name", "container.id")
     container = str(container) if container is not None else None
     cid = parse_container_id(container) or parse_container_id(str(path) if path else None)
     if cid is not None:
@@ -116,14 +153,18 @@ def parse_envelope(key: bytes | None, value: bytes, *, max_line_bytes: int = 102
     if event is not None and event not in LIFECYCLE_EVENTS:
         raise BadInput("bad_field", f"event {event!r} is not one of {', '.join(LIFECYCLE_EVENTS)}")
     status = _first(data, "status")
-    if status is not None and str(status).upper() not in STATUSES:
+    if (status is not None or event == "app_end") and str(status).upper() not in STATUSES:
         raise BadInput("bad_field", f"status {status!r} is not one of {', '.join(STATUSES)}")
     text = next((t for t in (_text_field(data, n) for n in ("line", "message", "log")) if t is not None), "")
     if event is None and not text:
         raise BadInput("missing_field", "no line, message or log text")
-    if any(len(line.encode("utf-8")) > max_line_bytes for line in text.split("\n")):
+    if len(text) > max_line_bytes // 4 and any(
+        len(line.encode("utf-8")) > max_line_bytes for line in text.split("\n")
+    ):
         raise BadInput("line_too_long", f"a line exceeds {max_line_bytes} bytes")
-    role = _first(data, "role") or labels.get("spark-role") or (cid.role if cid else "unknown")
+    if _is_binary(text):
+        raise BadInput("binary", "the log text is mostly non-printable")
+    role = str(_first(data, "role") or labels.get("spark-role") or (cid.role if cid else "unknown")).lower()
     if role not in ROLES:
         role = "unknown"
     workflow = data.get("workflow")
@@ -135,9 +176,10 @@ def parse_envelope(key: bytes | None, value: bytes, *, max_line_bytes: int = 102
         raise BadInput("bad_field", f"attempt {data.get('attempt')!r} is not an integer") from exc
     return Envelope(
         app_id=str(app_id), text=text.rstrip("\n"), attempt=attempt, container_id=container,
-        host=_first(data, "host.name", "kubernetes.host", "kubernetes.pod_node_name", "host", "hostname"),
-        role=role, team=_first(data, "team") or labels.get("team"), user=_first(data, "user"),
-        queue=_first(data, "queue"), workflow=Workflow.from_dict(workflow),
+        host=_str_or_none(data, "host", "host.name", "host.hostname", "kubernetes.host",
+                          "kubernetes.pod_node_name", "kubernetes.node.name", "hostname"),
+        role=role, team=_str_or_none(data, "team") or labels.get("team"), user=_str_or_none(data, "user"),
+        queue=_str_or_none(data, "queue"), workflow=Workflow.from_dict(workflow),
         ts=parse_ts(_first(data, "ts", "@timestamp", "timestamp", "time", "date")),
         event=event, status=str(status).upper() if status else None, stream=_first(data, "stream"),
     )

@@ -63,7 +63,7 @@ def test_key_gives_the_app_id_when_the_value_does_not() -> None:
 
 @pytest.mark.parametrize("value,reason", [
     (b'{"app_id": "a", "line": ', "malformed_json"),
-    (b'\xff\xfe{"app_id": "a"}', "not_utf8"),
+    ('{"app_id": "a", "line": "café"}'.encode("latin-1"), "not_utf8"),
     (bytes(range(1, 32)) * 20, "binary"),
     (b"\x00\x01\x02junk", "binary"),
     (b'["app_id", "a"]', "not_an_object"),
@@ -73,9 +73,63 @@ def test_key_gives_the_app_id_when_the_value_does_not() -> None:
     (b'{"app_id": "a", "line": "x", "ts": "yesterday"}', "bad_field"),
     (b'{"app_id": "a", "event": "app_end", "status": "MAYBE"}', "bad_field"),
     (json.dumps({"app_id": "a", "line": "x" * (1024 * 1024 + 1)}).encode(), "line_too_long"),
-    ('{"app_id": "a", "line": "x"}'.encode("utf-16"), "binary"),
+    ('{"app_id": "a", "line": "x"}'.encode("utf-16"), "unsupported_encoding"),
+    ('{"app_id": "a", "line": "x"}'.encode("utf-16-le"), "unsupported_encoding"),
+    ('{"app_id": "a", "line": "x"}'.encode("utf-32"), "unsupported_encoding"),
+    (b"   ", "empty"),
+    (json.dumps({"app_id": "a", "line": "\u0000\u0001PK\u0003\u0004"}).encode(), "binary"),
+    (json.dumps({"app_id": "a", "line": "".join(map(chr, range(1, 9))) * 20}).encode(), "binary"),
+    (b'{"app_id": "a", "event": "app_end"}', "bad_field"),
+    (b'{"app_id": "a", "event": "app_start", "status": "FAILED"}', "bad_field"),
+    (b'{"app_id": "a", "line": "x", "attempt": "second"}', "bad_field"),
+    (b'{"app_id": "a", "line": "x", "workflow": "etl"}', "bad_field"),
+    (b'{"app_id": "a", "line": "x", "host": 42}', "bad_field"),
 ])
 def test_bad_input_has_a_reason(value: bytes, reason: str) -> None:
     with pytest.raises(BadInput) as err:
         parse_envelope(None, value)
     assert err.value.reason == reason
+
+
+def test_filebeat_kubernetes_metadata() -> None:
+    e = env({"@timestamp": "2024-03-12T10:11:14.120Z", "message": LINE, "stream": "stderr",
+             "container": {"id": "3f1c2b9a8d7e", "runtime": "containerd"},
+             "kubernetes": {"pod": {"name": "nightly-agg-exec-2", "uid": "9b1f"}, "node": {"name": "ip-10-0-3-7"},
+                            "namespace": "spark-jobs",
+                            "labels": {"spark-app-selector": "spark-0b8d1e", "spark-role": "executor"}},
+             "host": {"name": "filebeat-x7k2p"}, "log": {"offset": 1290, "file": {
+                 "path": "/var/log/containers/nightly-agg-exec-2_spark-jobs_spark-kubernetes-executor-3f1c.log"}}})
+    assert (e.app_id, e.role, e.container_id, e.host, e.stream) == (
+        "spark-0b8d1e", "executor", "nightly-agg-exec-2", "filebeat-x7k2p", "stderr")
+    assert e.ts == pytest.approx(1710238274.12)
+
+
+def test_fluent_bit_epoch_seconds_and_batched_lines() -> None:
+    lines = LINE + "\njava.lang.OutOfMemoryError: Java heap space\n\tat java.util.Arrays.copyOf(Arrays.java:3236)\n"
+    e = env({"date": 1710238274.5, "log": lines, "stream": "stderr",
+             "kubernetes": {"pod_name": "etl-driver", "namespace_name": "spark", "host": "node-2",
+                            "container_name": "spark-kubernetes-driver",
+                            "labels": {"spark-app-selector": "spark-9c1", "spark-role": "driver"}}})
+    assert e.ts == 1710238274.5 and e.text.count("\n") == 2 and e.role == "driver"
+
+
+def test_yarn_names_give_attempt_and_role_and_explicit_fields_win() -> None:
+    path = ("/var/log/hadoop-yarn/containers/application_1700000000000_0042/"
+            "container_e17_1700000000000_0042_03_000001/stderr")
+    e = env({"file": path, "host": "nm-3", "message": LINE, "source_type": "file",
+             "timestamp": "2024-03-12T10:11:14.000000001Z"})
+    assert (e.app_id, e.attempt, e.role) == ("application_1700000000000_0042", 3, "driver")
+    rm = env({"app_id": "application_1700000000000_0042", "role": "resource_manager", "attempt": 2,
+              "line": "Application application_1700000000000_0042 failed 2 times due to AM Container"})
+    assert (rm.role, rm.attempt, rm.container_id) == ("resource_manager", 2, None)
+
+
+def test_utf8_bom_is_accepted() -> None:
+    assert parse_envelope(None, b"\xef\xbb\xbf" + json.dumps({"app_id": "a", "line": LINE}).encode()).text == LINE
+
+
+def test_line_cap_is_the_setting() -> None:
+    with pytest.raises(BadInput) as err:
+        env({"app_id": "a", "line": "x" * 101}, max_line_bytes=100)
+    assert err.value.reason == "line_too_long"
+    assert env({"app_id": "a", "line": "x" * 100 + "\n" + "y" * 100}, max_line_bytes=100).app_id == "a"
