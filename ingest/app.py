@@ -217,6 +217,6 @@ def run(settings: Settings) -> None:
     classifier = load_classifier(settings)
     store = open_store(settings.db)
     Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
-    ensure_topics(settings)
+    settings = settings.replace(partitions=ensure_topics(settings))
     app = create_app(settings, classifier, store)
     faust.Worker(app, loglevel="info", quiet=True).execute_from_commandline()

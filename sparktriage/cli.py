@@ -213,5 +213,38 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+@command(
+    "replay",
+    "produce one application's log files (or a directory of its container logs) into spark-logs, then app_end",
+    "sparktriage replay sparktriage/samples/yarn-memory-kill --team ads --status FAILED",
+    args=[
+        arg("paths", nargs="+", metavar="PATH", help="log files, .gz, yarn logs dumps or a directory"),
+        arg("--app-id", help="application id (default: metadata.json or the YARN container ids)"),
+        arg("--team"), arg("--user"), arg("--queue"),
+        arg("--status", choices=["FAILED", "KILLED", "SUCCEEDED"], help="final status sent with app_end"),
+    ],
+)
+def _replay(args: argparse.Namespace, settings: Settings) -> int:
+    from sparktriage.replay import replay
+
+    overrides = {"team": args.team, "user": args.user, "queue": args.queue, "status": args.status}
+    app_id, sent = replay(settings, args.paths, args.app_id, overrides)
+    print(f"sent {sent} records of {app_id} to {settings.input_topic} on {settings.bootstrap}")
+    return 0
+
+
+@command(
+    "demo",
+    "embedded broker + worker + replay of the sample failed applications; prints their diagnoses",
+    "sparktriage demo",
+    args=[arg("--no-wait", action="store_true", help="exit once the samples are diagnosed")],
+)
+def _demo(args: argparse.Namespace, settings: Settings) -> int:
+    from sparktriage.demo import run_demo, sample_dirs
+
+    done = run_demo(settings, keep_running=not args.no_wait)
+    return 0 if done == len(sample_dirs()) else 1
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -22,6 +22,7 @@ from kafka import KafkaProducer
 from ingest.yarn import is_aggregated, parse_container_id, split_yarn_aggregated
 from sparktriage.classify import read_log, role_of
 from sparktriage.settings import Settings
+from sparktriage.topics import ensure_topics
 
 METADATA = "metadata.json"
 
@@ -94,6 +95,7 @@ def replay(settings: Settings, paths: Sequence[str], app_id: str | None = None,
                 break
     if not app_id:
         raise ValueError("no application id: give --app-id or a metadata.json with app_id")
+    ensure_topics(settings)  # never let the broker auto-create it with its own partition count
     own = producer is None
     producer = producer or KafkaProducer(bootstrap_servers=settings.bootstrap.split(","), acks="all",
                                          linger_ms=5)

@@ -9,7 +9,12 @@ from kafka.errors import TopicAlreadyExistsError
 from sparktriage.settings import Settings
 
 
-def ensure_topics(settings: Settings, timeout: float = 30.0) -> None:
+def ensure_topics(settings: Settings, timeout: float = 30.0) -> int:
+    """Create missing topics; return the input topic's partition count.
+
+    The worker sizes its tables from that count: faust needs changelog topics
+    partitioned like their source, whoever created the source topic.
+    """
     admin = KafkaAdminClient(bootstrap_servers=settings.bootstrap.split(","), client_id="sparktriage-admin",
                              request_timeout_ms=int(timeout * 1000))
     try:
@@ -21,5 +26,7 @@ def ensure_topics(settings: Settings, timeout: float = 30.0) -> None:
                 admin.create_topics(missing)
             except TopicAlreadyExistsError:
                 pass  # another worker created them meanwhile
+        described = admin.describe_topics([settings.input_topic])
+        return len(described[0]["partitions"]) or settings.partitions
     finally:
         admin.close()

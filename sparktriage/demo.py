@@ -1,0 +1,73 @@
+"""``sparktriage demo``: the whole flow on one machine in under a minute.
+
+Embedded broker, the worker, a replay of the sample failed applications,
+and their diagnoses read back from the store; the dashboard too when it is
+installed. Everything runs as child processes so Ctrl-C stops it all.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from sparktriage.broker import Broker
+from sparktriage.replay import replay
+from sparktriage.settings import Settings
+from sparktriage.store import open_store
+
+
+def sample_dirs() -> list[Path]:
+    root = Path(str(importlib.resources.files("sparktriage") / "samples"))
+    return sorted(p for p in root.iterdir() if (p / "metadata.json").is_file())
+
+
+def _cli(settings: Settings, *args: str) -> list[str]:
+    return [sys.executable, "-m", "sparktriage.cli", "--bootstrap", settings.bootstrap, "--db", settings.db, *args]
+
+
+def run_demo(settings: Settings, timeout: float = 60.0, keep_running: bool = True) -> int:
+    """Returns how many sample applications were diagnosed in time."""
+    settings = settings.replace(producer_max_batch_size=1, session_timeout=6.0, worker_web_port=0,
+                                inactivity_check_interval=5.0)
+    children: list[subprocess.Popen[bytes]] = []
+    with Broker(settings) as broker:
+        settings = settings.replace(bootstrap=broker.bootstrap)
+        print(f"broker   {broker.bootstrap} (embedded Tansu, memory storage)")
+        Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
+        log = open(Path(settings.data_dir) / "worker.log", "ab")
+        children.append(subprocess.Popen(_cli(settings, "worker", "--data-dir", settings.data_dir),
+                                         stdout=log, stderr=subprocess.STDOUT))
+        print(f"worker   started (log: {settings.data_dir}/worker.log)")
+        try:
+            store = open_store(settings.db)
+            samples = sample_dirs()
+            for folder in samples:
+                app_id, sent = replay(settings, [str(folder)])
+                print(f"replayed {folder.name}: {sent} records of {app_id}")
+            deadline = time.monotonic() + timeout
+            done: dict[str, str] = {}
+            while len(done) < len(samples) and time.monotonic() < deadline:
+                for folder in samples:
+                    app_id = json.loads((folder / "metadata.json").read_text())["app_id"]
+                    found = store.current_diagnosis(app_id)
+                    if found is not None and app_id not in done:
+                        done[app_id] = found.category
+                        print(f"diagnosed {app_id}: {found.category} ({found.rule_id or found.source}, "
+                              f"confidence {found.confidence:.2f})")
+                time.sleep(0.5)
+            print(f"\n{len(done)}/{len(samples)} sample applications diagnosed; store: {settings.db}")
+            print(f"look closer: sparktriage --db {settings.db} classify {samples[0]}")
+            if keep_running:
+                print("worker and broker keep running; Ctrl-C stops them")
+                children[0].wait()
+            return len(done)
+        except KeyboardInterrupt:
+            return 0
+        finally:
+            for child in children:
+                child.terminate()
+                child.wait(timeout=20)
