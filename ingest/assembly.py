@@ -59,18 +59,23 @@ _ALERT_LEVELS = frozenset({"WARN", "WARNING", "ERROR", "FATAL", "SEVERE", "CRITI
 LOG, TB, TB_END, PLAIN = "log", "tb", "tb_end", "plain"
 
 
+def _from_fields(yy: str, mo: str, dd: str, hh: str, mi: str, ss: str) -> datetime:
+    """A two-digit year as strptime's %y reads it (69-99 -> 19xx, else 20xx)."""
+    year = int(yy)
+    return datetime(year + (1900 if year >= 69 else 2000), int(mo), int(dd), int(hh), int(mi), int(ss))
+
+
 def parse_log_ts(text: str | None) -> float | None:
     """Epoch seconds of a log-prefix timestamp, read as UTC when it has no zone
     (log4j layouts print local time without one; UTC is the honest guess)."""
     if not text:
         return None
     try:
-        if "/" in text[:3]:
-            base, _, frac = text.replace(",", ".").partition(".")
-            dt = datetime.strptime(base, "%y/%m/%d %H:%M:%S")
-            extra = float("0." + frac) if frac else 0.0
-        elif text[2].isdigit() and text[6] == " ":
-            dt = datetime.strptime(text[:13], "%y%m%d %H%M%S")
+        if "/" in text[:3]:  # yy/MM/dd HH:mm:ss[.SSS] (fixed width: sliced, strptime is slow)
+            dt = _from_fields(text[0:2], text[3:5], text[6:8], text[9:11], text[12:14], text[15:17])
+            extra = float("0." + text[18:]) if len(text) > 18 else 0.0
+        elif text[2].isdigit() and text[6] == " ":  # yyMMdd HHmmss (HDFS)
+            dt = _from_fields(text[0:2], text[2:4], text[4:6], text[7:9], text[9:11], text[11:13])
             extra = 0.0
         else:
             dt = datetime.fromisoformat(text.replace(",", ".").replace("Z", "+00:00"))
