@@ -7,11 +7,13 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ingest.assembly import assemble
 from ingest.events import extract_events, to_event
 from tests.loggen import generate_log
-from tests.test_assembly import AGGREGATED, JAVA, PY4J, PYTHON
+from tests.test_assembly import AGGREGATED, JAVA, POOL, PY4J, PYTHON
 
 LOGHUB = sorted(Path("/work/shared/data/loghub").glob("*.log"))
 WHERE = dict(app_id="application_1700000000000_0042", container_id="c3", role="executor", host="node-1")
@@ -109,3 +111,18 @@ def test_fast_path_equals_full_assembly(source: str, use_hyperscan: bool, monkey
     fast = [e.to_dict() for e in extract_events(text, **WHERE)]
     assert fast == full_pass(text)
     assert bool(fast) == bool(re.search("WARN|ERROR|Exception", text))  # Spark_2k.log is all INFO
+
+
+NOISE = ["24/03/12 10:11:12 INFO Executor: Finished task 1.0 in stage 2.0 (TID 7). 2417 bytes result sent to driver",
+         "2024-03-12 10:11:12,345 INFO [main] org.apache.hadoop.yarn.client.RMProxy: Connecting to ResourceManager",
+         "stdout: rows written 1200", "\tat com.acme.Loop.run(Loop.java:3)", "", "  indented note"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(parts=st.lists(st.sampled_from(POOL + NOISE), max_size=80), crlf=st.booleans(), hs=st.booleans())
+def test_fast_path_equals_full_assembly_on_any_mix(parts: list[str], crlf: bool, hs: bool) -> None:
+    text = ("\r\n" if crlf else "\n").join(parts)
+    with pytest.MonkeyPatch.context() as mp:
+        if not hs:
+            mp.setattr("ingest.events._hyperscan_db", lambda: None)
+        assert [e.to_dict() for e in extract_events(text, **WHERE)] == full_pass(text)
