@@ -89,7 +89,13 @@ def to_event(
     role: str = "unknown",
     host: str | None = None,
 ) -> ExceptionEvent | None:
-    """The event of one record, or None when it is plain INFO/DEBUG noise."""
+    """The event of one record, or None when it is plain INFO/DEBUG noise.
+
+    Rules and the model match the whole ``text``; the parsed parts (chain,
+    frames, excerpt) are what root-cause selection and a person reading the
+    diagnosis need, so they are kept small: the first frames after each cause
+    plus user frames, and at most 30 excerpt lines.
+    """
     text = record.text
     if not record.alert and INTERESTING_RE.search(text) is None:
         return None
@@ -142,6 +148,8 @@ def to_event(
     if python:  # Python prints the original exception first: outermost is last
         blocks.reverse()
     causes = head_causes + [c for block in blocks for c in block]
+    if len(causes) > 1 and causes[0] == causes[1]:  # "User class threw exception: X: m" then "X: m"
+        del causes[1]
     outer = causes[0] if causes else None
     excerpt = tuple(record.lines[i] for i in sorted(set(picked))[:MAX_EXCERPT])
     return ExceptionEvent(

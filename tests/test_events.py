@@ -47,6 +47,16 @@ def test_exception_inside_the_log_message() -> None:
     assert ev.root_class == "java.net.ConnectException"
 
 
+def test_exception_repeated_under_its_header_is_one_cause() -> None:
+    ev = event_of([
+        "24/03/12 10:11:14 ERROR ApplicationMaster: User class threw exception: "
+        "java.lang.IllegalStateException: partition column missing",
+        "java.lang.IllegalStateException: partition column missing",
+        "\tat com.acme.jobs.Daily.run(Daily.scala:40)",
+    ])
+    assert [c.exc_class for c in ev.causes] == ["java.lang.IllegalStateException"]
+
+
 def test_python_chain_is_outermost_first() -> None:
     ev = event_of(PYTHON[:11])
     assert [c.exc_class for c in ev.causes] == ["ValueError", "KeyError"]
