@@ -32,7 +32,8 @@ def test_every_command_has_help_with_an_example(name: str, capsys: pytest.Captur
     assert done.value.code == 0
     out = capsys.readouterr().out
     assert "example:" in out
-    assert f"sparktriage {name}" in out.split("example:", 1)[1]
+    example = out.split("example:", 1)[1].split("\n\n", 1)[0].strip()
+    assert example.startswith("sparktriage ") and f" {name}" in example, example
 
 
 @pytest.mark.parametrize("name", _commands())

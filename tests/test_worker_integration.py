@@ -184,7 +184,7 @@ def test_sigkill_and_restart_loses_nothing_and_stores_nothing_twice(worker: Work
 def test_bad_input_lands_in_the_dead_letter_topic_with_its_reason(worker: Worker) -> None:
     bad = {
         "malformed_json": b'{"app_id": "a", "line": ',
-        "not_utf8": b'\xff\xfe\xfa{"app_id": "a"}',
+        "not_utf8": b'{"app_id": "a", "line": "caf\xe9 cr\xe8me"}',
         "binary": bytes([0, 1, 2, 3, 255, 254]) * 10,
         "line_too_long": json.dumps({"app_id": "a", "line": "x" * (1024 * 1024 + 10)}).encode(),
         "missing_app_id": b'{"line": "ERROR something"}',
