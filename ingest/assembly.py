@@ -25,6 +25,7 @@ The grammar, one rule per mode of the current record:
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -44,7 +45,17 @@ HEADER_RE = re.compile(
     HEADER_PREFIX
     + r"[ \t]*(?:\[(?P<thread>[^\]\n]*)\][ \t]*)?(?:-[ \t]+)?(?:(?P<logger>[\w$.\-]+):[ \t])?(?P<msg>.*)"
 )
-HEADER_LINE_RE = re.compile("^" + HEADER_PREFIX, re.MULTILINE)
+# Spark 4 structured logging (log4j2 JsonTemplateLayout): one JSON object per
+# record, {"ts": ..., "level": ..., "msg": ..., "context": ..., "exception": ..., "logger": ...}.
+JSON_HEADER_RE = re.compile(rf'\{{"ts":\s?"(?P<ts>[^"\n]+)",\s?"level":\s?"(?P<level>{LEVELS})"')
+HEADER_LINE_RE = re.compile(
+    "^(?:" + re.sub(r"\(\?P<\w+>", "(?:", HEADER_PREFIX + "|" + JSON_HEADER_RE.pattern) + ")", re.MULTILINE
+)
+
+
+def match_header(text: str, pos: int = 0) -> re.Match | None:
+    """The log prefix (plain or Spark 4 JSON) of the line starting at ``pos``."""
+    return HEADER_RE.match(text, pos) or JSON_HEADER_RE.match(text, pos)
 
 # Lines that continue whatever record is open: frames, "... N more", causes,
 # suppressed exceptions, py4j's ": org.apache..." message lines, blank lines.
@@ -85,6 +96,17 @@ def parse_log_ts(text: str | None) -> float | None:
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=timezone.utc)
     return dt.timestamp() + extra
+
+
+def _logger_and_message(header: re.Match, line: str) -> tuple[str | None, str]:
+    if header.re is HEADER_RE:
+        return header.group("logger"), header.group("msg")
+    try:
+        obj = json.loads(line)
+    except ValueError:  # a cut JSON line: keep what there is
+        return None, line
+    logger, msg = obj.get("logger"), obj.get("msg")
+    return (logger if isinstance(logger, str) else None), (msg if isinstance(msg, str) else line)
 
 
 @dataclass(slots=True)
@@ -162,7 +184,7 @@ class Assembler:
     def _line(self, line: str, done: list[Record]) -> None:
         number = self.next_line
         self.next_line += 1
-        header = HEADER_RE.match(line)
+        header = match_header(line)
         rec = self.current
         if header is not None:
             self._start(number, line, done, LOG, header)
@@ -202,10 +224,9 @@ class Assembler:
             done.append(self.current)
         rec = Record(line=number)
         if header is not None:
-            rec.level = header.group("level")
-            rec.logger = header.group("logger")
-            rec.ts_text = header.group("ts")
-            rec.message = header.group("msg")[: self.max_line_chars]
+            rec.level, rec.ts_text = header.group("level"), header.group("ts")
+            rec.logger, msg = _logger_and_message(header, line)
+            rec.message = msg[: self.max_line_chars]
         else:
             rec.message = line[: self.max_line_chars]
         self.current, self.mode, self.chained = rec, mode, False

@@ -13,6 +13,7 @@ would, and every record ``to_event`` keeps contains a candidate match.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from functools import cache
@@ -20,10 +21,11 @@ from typing import Any
 
 from ingest.assembly import (
     HEADER_LINE_RE,
-    HEADER_RE,
+    JSON_HEADER_RE,
     TRACEBACK,
     Assembler,
     Record,
+    match_header,
     split_lines,
 )
 from ingest.yarn import is_aggregated, parse_container_id, split_yarn_aggregated
@@ -80,6 +82,27 @@ def _is_user_frame(frame: str, python: bool) -> bool:
     return not frame.startswith(_LIB_FRAMES)
 
 
+def _json_record_lines(record: Record) -> list[str]:
+    """A Spark 4 JSON log line rendered as the classic layout prints it (header,
+    ``class: msg``, ``\tat`` frames), so rules and parsing see one form."""
+    head = f"{record.ts_text} {record.level} {record.logger or '-'}: {record.message}"
+    try:
+        exc = json.loads(record.lines[0]).get("exception")
+    except ValueError:
+        return [head]
+    if not isinstance(exc, dict) or not exc.get("class"):
+        return [head]
+    msg = exc.get("msg")
+    out = [head, f"{exc['class']}: {msg}" if msg else str(exc["class"])]
+    trace = exc.get("stacktrace")
+    if isinstance(trace, str):  # a layout with a stringified stack trace
+        return out + [t for t in trace.split("\n")[1:] if t]
+    for el in trace if isinstance(trace, list) else ():
+        if isinstance(el, dict):
+            out.append(f"\tat {el.get('class')}.{el.get('method')}({el.get('file')}:{el.get('line')})")
+    return out
+
+
 def to_event(
     record: Record,
     *,
@@ -96,10 +119,14 @@ def to_event(
     diagnosis need, so they are kept small: the first frames after each cause
     plus user frames, and at most 30 excerpt lines.
     """
-    text = record.text
+    lines = record.lines
+    first = match_header(lines[0])
+    if first is not None and first.re is JSON_HEADER_RE:
+        lines = _json_record_lines(record) + lines[1:]
+    text = "\n".join(lines)
     if not record.alert and INTERESTING_RE.search(text) is None:
         return None
-    header = HEADER_RE.match(record.lines[0]) is not None
+    header = first is not None
     head_causes: list[Cause] = []
     if header:
         m = MSG_EXC_RE.search(record.message)
@@ -111,7 +138,7 @@ def to_event(
     frames: list[str] = []
     since_cause = FRAMES_PER_CAUSE
     in_suppressed = False
-    for i, line in enumerate(record.lines):
+    for i, line in enumerate(lines):
         if i == 0 and header:
             continue
         if line.startswith(TRACEBACK):
@@ -151,7 +178,7 @@ def to_event(
     if len(causes) > 1 and causes[0] == causes[1]:  # "User class threw exception: X: m" then "X: m"
         del causes[1]
     outer = causes[0] if causes else None
-    excerpt = tuple(record.lines[i] for i in sorted(set(picked))[:MAX_EXCERPT])
+    excerpt = tuple(lines[i] for i in sorted(set(picked))[:MAX_EXCERPT])
     return ExceptionEvent(
         app_id=app_id,
         text=text,
@@ -208,7 +235,7 @@ def interesting_records(text: str, *, use_hyperscan: bool = True, **caps: int) -
         if hit < done_upto:
             continue
         start = max(text.rfind("\n", done_upto, hit) + 1, done_upto)
-        while start > done_upto and HEADER_RE.match(text, start) is None:
+        while start > done_upto and match_header(text, start) is None:
             start = max(text.rfind("\n", done_upto, start - 1) + 1, done_upto)
         nl = text.find("\n", hit)
         nxt = HEADER_LINE_RE.search(text, nl + 1) if nl >= 0 else None

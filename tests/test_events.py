@@ -123,7 +123,29 @@ def test_fast_path_equals_full_assembly(source: str, use_hyperscan: bool, monkey
     assert bool(fast) == bool(re.search("WARN|ERROR|Exception", text))  # Spark_2k.log is all INFO
 
 
-NOISE = ["24/03/12 10:11:12 INFO Executor: Finished task 1.0 in stage 2.0 (TID 7). 2417 bytes result sent to driver",
+SPARK4_ERROR = (
+    '{"ts":"2025-03-12T10:11:14.120Z","level":"ERROR","msg":"Exception in task 2.0 in stage 5.0 (TID 31)",'
+    '"context":{"task_name":"task 2.0 in stage 5.0 (TID 31)"},"exception":{"class":"java.lang.ArithmeticException",'
+    '"msg":"/ by zero","stacktrace":[{"class":"com.acme.Ratios","method":"compute","file":"Ratios.scala","line":17},'
+    '{"class":"org.apache.spark.executor.Executor$TaskRunner","method":"run","file":"Executor.scala","line":620}]},'
+    '"logger":"org.apache.spark.executor.Executor"}'
+)
+SPARK4_INFO = ('{"ts":"2025-03-12T10:11:13.001Z","level":"INFO","msg":"Running task 2.0 in stage 5.0 (TID 31)",'
+               '"context":{"task_name":"task 2.0 in stage 5.0 (TID 31)"},"logger":"org.apache.spark.executor.Executor"}')
+
+
+def test_spark4_structured_json_log() -> None:
+    recs = assemble("\n".join([SPARK4_INFO, SPARK4_ERROR]))
+    assert [r.level for r in recs] == ["INFO", "ERROR"]
+    assert to_event(recs[0], **WHERE) is None
+    ev = to_event(recs[1], **WHERE)
+    assert (ev.exc_class, ev.message, ev.logger, ev.line) == (
+        "java.lang.ArithmeticException", "/ by zero", "org.apache.spark.executor.Executor", 2)
+    assert ev.frames[0] == "at com.acme.Ratios.compute(Ratios.scala:17)"
+    assert ev.ts == pytest.approx(1741774274.12)
+
+
+NOISE = [SPARK4_INFO, SPARK4_ERROR, "24/03/12 10:11:12 INFO Executor: Finished task 1.0 in stage 2.0 (TID 7). 2417 bytes result sent to driver",
          "2024-03-12 10:11:12,345 INFO [main] org.apache.hadoop.yarn.client.RMProxy: Connecting to ResourceManager",
          "stdout: rows written 1200", "\tat com.acme.Loop.run(Loop.java:3)", "", "  indented note"]
 
