@@ -193,3 +193,20 @@ def test_split_yarn_aggregated_per_container_and_type() -> None:
     ]
     assert parts[0].text.splitlines()[1] == "\tat com.acme.Job.main(Job.scala:20)"
     assert parts[2].text.splitlines()[1].endswith("(TID 1)")
+
+
+def test_split_hadoop2_aggregated_spelling() -> None:
+    text = (
+        "Container: container_1700000000000_0042_02_000003 on worker-9:45454\n"
+        "=======================================================================\n"
+        "LogType:stderr\n"
+        "Log Upload Time:Tue Mar 12 10:12:00 +0000 2024\n"
+        "LogLength:120\n"
+        "Log Contents:\n"
+        "24/03/12 10:11:14 ERROR CoarseGrainedExecutorBackend: RECEIVED SIGNAL TERM\n"
+        "End of LogType:stderr\n"
+    )
+    (part,) = split_yarn_aggregated(text)
+    assert (part.container_id, part.host, part.logtype) == (
+        "container_1700000000000_0042_02_000003", "worker-9", "stderr")
+    assert part.text == "24/03/12 10:11:14 ERROR CoarseGrainedExecutorBackend: RECEIVED SIGNAL TERM"

@@ -134,3 +134,6 @@ def test_line_cap_is_the_setting() -> None:
         env({"app_id": "a", "line": "x" * 101}, max_line_bytes=100)
     assert err.value.reason == "line_too_long"
     assert env({"app_id": "a", "line": "x" * 100 + "\n" + "y" * 100}, max_line_bytes=100).app_id == "a"
+    with pytest.raises(BadInput) as err:  # batched lines, each fine, the whole far too big
+        env({"app_id": "a", "line": "\n".join(["z" * 90] * 20)}, max_line_bytes=100)
+    assert err.value.reason == "record_too_large"
