@@ -55,7 +55,10 @@ HEADER_LINE_RE = re.compile(
 
 def match_header(text: str, pos: int = 0) -> re.Match | None:
     """The log prefix (plain or Spark 4 JSON) of the line starting at ``pos``."""
-    return HEADER_RE.match(text, pos) or JSON_HEADER_RE.match(text, pos)
+    m = HEADER_RE.match(text, pos)
+    if m is None and text.startswith('{"ts"', pos):
+        m = JSON_HEADER_RE.match(text, pos)
+    return m
 
 # Lines that continue whatever record is open: frames, "... N more", causes,
 # suppressed exceptions, py4j's ": org.apache..." message lines, blank lines.
