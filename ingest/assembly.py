@@ -12,7 +12,8 @@ it in a changelog-backed table, and it is bounded: a record keeps at most
 
 The grammar, one rule per mode of the current record:
 
-- a line with a log prefix (timestamp + level) always starts a new record;
+- a line with a log prefix (timestamp + level, or a Spark 4 structured JSON
+  line) always starts a new record;
   this reset is what lets ``extract_events`` assemble only the neighbourhood
   of interesting lines and still get exactly the records of a full pass;
 - a record started by a log prefix absorbs every other line (log4j prints a
@@ -47,7 +48,7 @@ HEADER_RE = re.compile(
 )
 # Spark 4 structured logging (log4j2 JsonTemplateLayout): one JSON object per
 # record, {"ts": ..., "level": ..., "msg": ..., "context": ..., "exception": ..., "logger": ...}.
-JSON_HEADER_RE = re.compile(rf'\{{"ts":\s?"(?P<ts>[^"\n]+)",\s?"level":\s?"(?P<level>{LEVELS})"')
+JSON_HEADER_RE = re.compile(rf'\{{"ts":[ \t]?"(?P<ts>[^"\n]+)",[ \t]?"level":[ \t]?"(?P<level>{LEVELS})"')
 HEADER_LINE_RE = re.compile(
     "^(?:" + re.sub(r"\(\?P<\w+>", "(?:", HEADER_PREFIX + "|" + JSON_HEADER_RE.pattern) + ")", re.MULTILINE
 )
@@ -59,6 +60,7 @@ def match_header(text: str, pos: int = 0) -> re.Match | None:
     if m is None and text.startswith('{"ts"', pos):
         m = JSON_HEADER_RE.match(text, pos)
     return m
+
 
 # Lines that continue whatever record is open: frames, "... N more", causes,
 # suppressed exceptions, py4j's ": org.apache..." message lines, blank lines.
