@@ -138,6 +138,7 @@ def to_event(
     frames: list[str] = []
     since_cause = FRAMES_PER_CAUSE
     in_suppressed = False
+    innermost: int | None = None  # a skipped Python frame: the one that raised, if last
     for i, line in enumerate(lines):
         if i == 0 and header:
             continue
@@ -164,11 +165,18 @@ def to_event(
                 frames.append(stripped)
                 picked.append(i)
                 since_cause += 1
+                innermost = None
+            elif is_py:
+                innermost = i
             continue
         m = EXC_LINE_RE.match(line)
         if m is None:
             continue
         in_suppressed = False
+        if innermost is not None and len(frames) < MAX_FRAMES:  # Python: where it was raised
+            frames.append(lines[innermost].lstrip())
+            picked.append(innermost)
+            innermost = None
         blocks[-1].append(Cause(m.group("cls"), (m.group("msg") or "").strip()))
         picked.append(i)
         since_cause = 0

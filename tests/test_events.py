@@ -68,7 +68,9 @@ def test_py4j_chain_reaches_the_java_root() -> None:
     ev = event_of(PY4J)
     assert [c.exc_class for c in ev.causes] == [
         "py4j.protocol.Py4JJavaError", "org.apache.spark.SparkException", "java.lang.OutOfMemoryError"]
-    assert not any("/py4j/" in f for f in ev.frames[1:])  # library frames beyond the first few are cut
+    assert ev.frames[0] == 'File "/opt/app/report.py", line 12, in <module>'
+    assert ev.frames[1].startswith('File "/opt/spark/python/lib/py4j')  # the frame that raised is kept
+    assert sum("/pyspark/" in f or "/py4j/" in f for f in ev.frames) == 1  # other library frames are cut
 
 
 @pytest.mark.parametrize("line,kept", [
