@@ -152,6 +152,8 @@ def parse_envelope(key: bytes | None, value: bytes, *, max_line_bytes: int = 102
               or app_id_from_path(str(path) if path else None) or key_text)
     if not app_id:
         raise BadInput("missing_app_id", "no app_id, container id, YARN path, pod label or key")
+    if not isinstance(app_id, str):
+        raise BadInput("bad_field", f"app_id must be a string, not {type(app_id).__name__}")
     event = _first(data, "event")
     if event is not None and event not in LIFECYCLE_EVENTS:
         raise BadInput("bad_field", f"event {event!r} is not one of {', '.join(LIFECYCLE_EVENTS)}")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ingest.envelope import parse_envelope
 from sparktriage.errors import BadInput
@@ -84,6 +86,7 @@ def test_key_gives_the_app_id_when_the_value_does_not() -> None:
     (b'{"app_id": "a", "line": "x", "attempt": "second"}', "bad_field"),
     (b'{"app_id": "a", "line": "x", "workflow": "etl"}', "bad_field"),
     (b'{"app_id": "a", "line": "x", "host": 42}', "bad_field"),
+    (b'{"app_id": ["a"], "line": "x"}', "bad_field"),
 ])
 def test_bad_input_has_a_reason(value: bytes, reason: str) -> None:
     with pytest.raises(BadInput) as err:
@@ -137,3 +140,24 @@ def test_line_cap_is_the_setting() -> None:
     with pytest.raises(BadInput) as err:  # batched lines, each fine, the whole far too big
         env({"app_id": "a", "line": "\n".join(["z" * 90] * 20)}, max_line_bytes=100)
     assert err.value.reason == "record_too_large"
+
+
+JSONISH = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
+        st.sampled_from(["app_id", "line", "log", "message", "ts", "@timestamp", "host", "role", "attempt",
+                         "workflow", "event", "status", "kubernetes", "labels", "log.file.path", "container_id"]),
+        inner, max_size=5),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.binary(max_size=200), JSONISH.map(lambda v: json.dumps(v).encode())))
+def test_any_input_is_an_envelope_or_bad_input(value: bytes) -> None:
+    try:
+        e = parse_envelope(None, value, max_line_bytes=1000)
+    except BadInput as err:
+        assert err.reason and " " not in err.reason
+    else:
+        assert isinstance(e.app_id, str) and e.app_id and isinstance(e.text, str) and (e.ts is None or isinstance(e.ts, float))
