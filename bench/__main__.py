@@ -1,0 +1,19 @@
+"""``make bench``: every benchmark, one after the other, figures printed.
+
+Timing figures live here, never in the tests.
+"""
+
+from __future__ import annotations
+
+from bench import classify, extract_events, worker
+
+BENCHMARKS = (
+    ("extract_events", extract_events.main),
+    ("classify", classify.main),
+    ("worker", worker.main),
+)
+
+if __name__ == "__main__":
+    for name, run in BENCHMARKS:
+        print(f"\n=== {name} ===", flush=True)
+        run()

@@ -1,0 +1,39 @@
+"""``classify`` throughput on a generated 1M-line log against ``grep -c -E 'ERROR|Exception'``.
+
+The whole command path: read the file, assemble events, run the rule engine
+and the root-cause choice, render. Both are timed in the same run on the same
+file; best of three, since this machine is shared.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from bench.extract_events import best_of
+from classifiers.core import load_classifier
+from sparktriage.classify import classify_paths, render
+from sparktriage.settings import Settings
+from tests.loggen import generate_log
+
+
+def main(n_lines: int = 1_000_000) -> None:
+    text = generate_log(n_lines, error_fraction=0.01, seed=11)
+    lines = text.count("\n")
+    classifier = load_classifier(Settings())
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "container_e01_1700000000000_0001_01_000002.log"
+        path.write_text(text)
+        grep = best_of(lambda: subprocess.run(["grep", "-c", "-E", "ERROR|Exception", str(path)],
+                                              capture_output=True, check=False))
+        run = best_of(lambda: render(classify_paths(classifier, [str(path)])))
+    print(f"classify on {lines:,} generated lines (1% error records), engine {classifier.engine.backend}:")
+    print(f"  sparktriage classify   {lines / run:12,.0f} lines/s  ({run:.2f} s)")
+    print(f"  grep -c -E             {lines / grep:12,.0f} lines/s  ({grep:.2f} s)")
+    print(f"  ratio classify/grep    {grep / run:12.2f}   (target >= 0.3)")
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000)
