@@ -110,7 +110,7 @@ def _decode(value: bytes, max_line_bytes: int) -> dict[str, Any]:
 
 
 def _text_field(data: dict[str, Any], name: str) -> str | None:
-    value = _first(data, name)
+    value = _get(data, name)  # not _first: "" is a blank line, not a missing one
     if value is None:
         return None
     if not isinstance(value, str):
@@ -160,9 +160,12 @@ def parse_envelope(key: bytes | None, value: bytes, *, max_line_bytes: int = 102
     status = _first(data, "status")
     if (status is not None or event == "app_end") and str(status).upper() not in STATUSES:
         raise BadInput("bad_field", f"status {status!r} is not one of {', '.join(STATUSES)}")
-    text = next((t for t in (_text_field(data, n) for n in ("line", "message", "log")) if t is not None), "")
-    if event is None and not text:
-        raise BadInput("missing_field", "no line, message or log text")
+    # An empty string is a blank log line (it still counts for line positions); absence is an error.
+    text = next((t for t in (_text_field(data, n) for n in ("line", "message", "log")) if t is not None), None)
+    if text is None:
+        if event is None:
+            raise BadInput("missing_field", "no line, message or log text")
+        text = ""
     if len(text) > max_line_bytes // 4 and any(
         len(line.encode("utf-8")) > max_line_bytes for line in text.split("\n")
     ):

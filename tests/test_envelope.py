@@ -161,3 +161,8 @@ def test_any_input_is_an_envelope_or_bad_input(value: bytes) -> None:
         assert err.reason and " " not in err.reason
     else:
         assert isinstance(e.app_id, str) and e.app_id and isinstance(e.text, str) and (e.ts is None or isinstance(e.ts, float))
+
+
+def test_blank_log_line_is_a_line_not_bad_input() -> None:
+    e = parse_envelope(None, b'{"app_id": "a", "line": ""}')
+    assert e.text == "" and e.event is None
