@@ -1,0 +1,62 @@
+"""`sparktriage classify` per the contract: files, .gz, directories, stdin, --json, --jsonl."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sparktriage.cli import main
+from sparktriage.demo import sample_dirs
+
+KILL_SAMPLE = next(p for p in sample_dirs() if p.name == "yarn-memory-kill")
+DRIVER_LOG = next(KILL_SAMPLE.glob("*_000001.log"))
+
+
+def test_directory_human_output(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["classify", str(KILL_SAMPLE)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("root cause: container_killed_memory")
+    assert "fix:" in out and "evidence 1 (driver, container_e07_1710230000000_1042_01_000001, line" in out
+
+
+def test_gzip_file_and_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    gz = tmp_path / "container_e07_1710230000000_1042_01_000001.log.gz"
+    gz.write_bytes(gzip.compress(DRIVER_LOG.read_bytes()))
+    assert main(["classify", "--json", str(gz)]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["category"] == "container_killed_memory" and data["app_id"] == "application_1710230000000_1042"
+    assert data["evidence"][0]["role"] == "driver"
+
+
+def test_stdin() -> None:
+    proc = subprocess.run([sys.executable, "-m", "sparktriage.cli", "classify", "--json", "-"],
+                          input=DRIVER_LOG.read_text(), capture_output=True, text=True, check=True)
+    assert json.loads(proc.stdout)["category"] == "container_killed_memory"
+
+
+def test_jsonl_in_and_out_with_bad_lines(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    lines = [
+        json.dumps({"id": "k1", "text": DRIVER_LOG.read_text()}),
+        json.dumps({"id": "n1", "text": "24/03/12 10:00:00 INFO SparkContext: Running Spark version 3.5.1"}),
+        "{not json",
+        json.dumps({"id": "t1"}),
+    ]
+    monkeypatch.setattr(sys, "stdin", io.StringIO("\n".join(lines) + "\n"))
+    assert main(["classify", "--jsonl", "-"]) == 1  # some lines were rejected
+    out = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert [o.get("id") for o in out] == ["k1", "n1", None, "t1"]
+    assert out[0]["category"] == "container_killed_memory" and out[0]["source"] == "rule"
+    assert out[0]["rule_id"] and isinstance(out[0]["evidence"][0], str) and 0 < out[0]["confidence"] <= 1
+    assert (out[1]["category"], out[1]["source"], out[1]["rule_id"]) == ("unknown", "none", None)
+    assert "malformed JSON" in out[2]["error"] and "text" in out[3]["error"]
+
+
+def test_missing_path_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["classify", "/no/such/log"]) == 2
+    assert "no such file" in capsys.readouterr().err
