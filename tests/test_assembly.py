@@ -17,8 +17,8 @@ JAVA = [
     "org.apache.spark.SparkException: Task failed while writing rows.",
     "\tat org.apache.spark.sql.execution.datasources.FileFormatWriter$.executeTask(FileFormatWriter.scala:500)",
     "\tat com.acme.etl.Writer.write(Writer.scala:88)",
-    "Caused by: java.io.IOException: No space left on device",
-    "\tat java.io.FileOutputStream.writeBytes(Native Method)",
+    "Caused by: java.io.FileNotFoundException: /data/tmp/blockmgr-7/0c/shuffle_3_7_0.data (Too many open files)",
+    "\tat java.io.FileOutputStream.open0(Native Method)",
     "\t... 12 more",
     "\tSuppressed: java.io.IOException: Stream closed",
     "\t\tat java.io.BufferedOutputStream.flush(BufferedOutputStream.java:140)",
@@ -48,7 +48,7 @@ PY4J = [
     "py4j.protocol.Py4JJavaError: An error occurred while calling o71.parquet.",
     ": org.apache.spark.SparkException: Job aborted due to stage failure: Task 0 in stage 2.0 failed 4 times",
     "\tat org.apache.spark.scheduler.DAGScheduler.failJobAndIndependentStages(DAGScheduler.scala:2672)",
-    "Caused by: java.lang.OutOfMemoryError: Java heap space",
+    "Caused by: java.lang.ArrayIndexOutOfBoundsException: Index 7 out of bounds for length 7",
 ]
 
 
@@ -90,7 +90,7 @@ def test_python_chained_traceback_then_plain_line_starts_a_new_record() -> None:
 
 def test_py4j_error_keeps_its_java_continuation() -> None:
     (rec,) = assemble("\n".join(PY4J))
-    assert rec.lines[-1].startswith("Caused by: java.lang.OutOfMemoryError")
+    assert rec.lines[-1].startswith("Caused by: java.lang.ArrayIndexOutOfBoundsException")
 
 
 def test_traceback_joins_its_error_header_but_not_an_info_record() -> None:

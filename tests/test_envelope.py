@@ -108,7 +108,8 @@ def test_filebeat_kubernetes_metadata() -> None:
 
 
 def test_fluent_bit_epoch_seconds_and_batched_lines() -> None:
-    lines = LINE + "\njava.lang.OutOfMemoryError: Java heap space\n\tat java.util.Arrays.copyOf(Arrays.java:3236)\n"
+    lines = LINE + "\njava.lang.IllegalStateException: SparkContext has been shutdown\n"
+    lines += "\tat org.apache.spark.SparkContext.runJob(SparkContext.scala:2223)\n"
     # out_kafka's default: timestamp_key "@timestamp", timestamp_format "double" (epoch seconds)
     e = env({"@timestamp": 1710238274.5, "log": lines, "stream": "stderr",
              "kubernetes": {"pod_name": "etl-driver", "namespace_name": "spark", "host": "node-2",
