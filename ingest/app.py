@@ -101,18 +101,28 @@ def create_app(settings: Settings, classifier: Classifier, store: Store) -> faus
             events[event_key(state.app_id, state.n_events)] = event.to_dict()
             state.n_events += 1
 
-    def fold_line(state: AppState, env: Envelope) -> None:
-        """Feed a log envelope's lines to its container's assembler; keep the events it closes."""
+    def fold_line(state: AppState, env: Envelope, offset: int) -> bool:
+        """Feed a log envelope's lines to its container's assembler; keep the events it closes.
+
+        Returns whether the application's own state changed (a new stream or
+        new events). A record at or below the stream's last applied offset was
+        already folded in before a restart, and is skipped.
+        """
         stored = streams.get(env.stream_key)
+        if stored and offset <= stored["offset"]:
+            return False
         assembler = assembler_from(stored["assembler"] if stored else None)
         closed = assembler.feed([env.text])
-        if env.stream_key not in state.streams:
-            state.streams.append(env.stream_key)
         streams[env.stream_key] = {
-            "assembler": assembler.to_dict(), "attempt": env.attempt, "container_id": env.container_id,
-            "role": env.role, "host": env.host,
+            "assembler": assembler.to_dict(), "offset": offset, "attempt": env.attempt,
+            "container_id": env.container_id, "role": env.role, "host": env.host,
         }
+        before = state.n_events + state.dropped_events
         add_events(state, events_from_records(closed, env))
+        if env.stream_key in state.streams:
+            return state.n_events + state.dropped_events != before
+        state.streams.append(env.stream_key)
+        return True
 
     def flush_streams(state: AppState) -> None:
         """The application ended: close every open record."""
@@ -165,24 +175,27 @@ def create_app(settings: Settings, classifier: Classifier, store: Store) -> faus
         env = parse_envelope(message.key, message.value, max_line_bytes=settings.max_line_bytes)
         raw = apps.get(env.app_id)
         state = AppState.from_dict(raw) if raw else AppState(app_id=env.app_id)
+        now = time.time()
+        if env.event is None:  # a log line: the hot path, written only when something changed
+            if state.ended:
+                log.debug("ignoring a record of %s after it ended", env.app_id)
+                return
+            noted = state.note(env, now)
+            if fold_line(state, env, message.offset) or noted or raw is None:
+                apps[env.app_id] = state.to_dict()
+            return
         if message.offset <= state.last_offset:
             return  # already applied before a restart
         state.last_offset = message.offset
-        now = time.time()
         if env.event == "inactivity_check":
             if state.ended and now - state.last_seen > settings.inactivity_timeout:
                 apps.pop(env.app_id, None)  # the tombstone has served its purpose
                 return
             if not state.ended and now - state.last_seen >= settings.inactivity_timeout:
                 await finish(state, None, state.last_ts)  # diagnosed only if it left exceptions
-        elif state.ended:
-            log.debug("ignoring a record of %s after it ended", env.app_id)
-        elif env.event == "app_end":
+        elif not state.ended:  # app_end
             state.note(env, now)
             await finish(state, env.status, env.ts)
-        else:
-            state.note(env, now)
-            fold_line(state, env)
         apps[env.app_id] = state.to_dict()
 
     @app.agent(logs)

@@ -53,8 +53,14 @@ class AppState:
     def from_dict(cls, data: dict[str, Any]) -> Self:
         return cls(**data)
 
-    def note(self, env: Envelope, now: float) -> None:
-        """Merge what an envelope says about the application."""
+    def note(self, env: Envelope, now: float) -> bool:
+        """Merge what an envelope says about the application.
+
+        Returns whether the state changed enough to be worth a changelog
+        write: new metadata, or activity at least a second after the last
+        recorded one (the inactivity timer needs no finer clock).
+        """
+        before = (len(self.attempts), self.team, self.user, self.queue, bool(self.workflow), self.started)
         if env.attempt not in self.attempts:
             self.attempts.append(env.attempt)
         self.team = self.team or env.team
@@ -65,7 +71,10 @@ class AppState:
         if env.ts is not None:
             self.started = env.ts if self.started is None else min(self.started, env.ts)
             self.last_ts = env.ts if self.last_ts is None else max(self.last_ts, env.ts)
+        stale = now - self.last_seen >= 1.0
         self.last_seen = now
+        after = (len(self.attempts), self.team, self.user, self.queue, bool(self.workflow), self.started)
+        return stale or before != after
 
     def app_info(self, attempt: int, final_status: str | None, ended: float | None) -> AppInfo:
         return AppInfo(
