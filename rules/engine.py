@@ -96,10 +96,13 @@ class RuleEngine:
 
     def match(self, text: str, role: str = "unknown") -> list[Rule]:
         """Rules whose patterns match ``text`` and whose scope admits ``role``,
-        highest priority first (ties by id, so the order is stable)."""
-        hits = [self.rules[i] for i in self._matching_indexes(text)]
-        if role in ("driver", "executor", "resource_manager"):
-            hits = [r for r in hits if r.scope in ("any", role)]
+        highest priority first (ties by id, so the order is stable).
+
+        A scoped rule (driver, executor, resource_manager) needs that role: text
+        of an unknown role only meets ``scope: any`` rules, which is what the
+        generic fallbacks are for.
+        """
+        hits = [r for r in (self.rules[i] for i in self._matching_indexes(text)) if r.scope in ("any", role)]
         return sorted(hits, key=lambda r: (-r.priority, r.id))
 
     def locate(self, rule: Rule, lines: Sequence[str]) -> int:

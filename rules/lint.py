@@ -95,17 +95,18 @@ def lint_packs(packs: PackSet, normal_lines: Sequence[str] = ()) -> list[Problem
     engine = RuleEngine(usable, packs.version, backend="re")
     for rule in usable:
         own = RuleEngine([rule], backend="re")
+        role = "unknown" if rule.scope == "any" else rule.scope  # examples are lines of that role's log
         for example in rule.match:
-            if not own.match(example):
+            if not own.match(example, role):
                 problems.append(Problem(rule.file, rule.line, f"match example does not match: {example[:100]!r}", rule.id))
                 continue
-            winners = engine.match(example)
+            winners = engine.match(example, role)
             top = winners[0]
             if top.priority > rule.priority and top_level(top.category) != top_level(rule.category):
                 problems.append(Problem(rule.file, rule.line,
                     f"match example {example[:80]!r} is claimed by higher-priority {top.id} ({top.category})", rule.id))
         for example in rule.no_match:
-            if own.match(example):
+            if own.match(example, role):
                 problems.append(Problem(rule.file, rule.line, f"no_match example matches: {example[:100]!r}", rule.id))
     return problems
 
