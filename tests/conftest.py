@@ -14,6 +14,18 @@ from sparktriage.settings import Settings
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+def loghub(name: str) -> Path:
+    """A loghub sample from ../shared/data; skips (or fails under CI=true) when it is absent."""
+    path = SHARED_DATA / "loghub" / name
+    if not path.exists():
+        if os.environ.get("CI") == "true":
+            raise FileNotFoundError(f"CI=true but {path} is missing: shared/ must sit beside the clone")
+        pytest.skip(f"{path} is absent (shared/ is not beside this checkout)")
+    return path
+
+
 PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
 

@@ -9,7 +9,7 @@ from rules.engine import RuleEngine
 from rules.lint import lint_packs, read_normal_lines
 from rules.loader import load_packs
 from sparktriage.taxonomy import CATEGORIES, UNKNOWN, top_level
-from tests.conftest import SHARED_DATA
+from tests.conftest import loghub
 
 PACKS = load_packs()
 ENGINE = RuleEngine(PACKS.rules, PACKS.version)
@@ -19,7 +19,7 @@ NEGATIVE = ["Spark_2k.log", "HDFS_2k.log", "Zookeeper_2k.log"]
 
 
 def test_built_in_packs_lint_clean() -> None:
-    normal = read_normal_lines(SHARED_DATA / "loghub" / n for n in NEGATIVE)
+    normal = read_normal_lines(loghub(n) for n in NEGATIVE)
     assert [str(p) for p in lint_packs(PACKS, normal)] == []
 
 
@@ -42,7 +42,7 @@ def test_rule_examples(rule) -> None:
 
 @pytest.mark.parametrize("name", NEGATIVE)
 def test_negative_corpus_triggers_no_rule(name: str) -> None:
-    path = SHARED_DATA / "loghub" / name
+    path = loghub(name)
     fired = {}
     for line in path.read_text(errors="replace").splitlines():
         for role in ("driver", "executor", "unknown"):
