@@ -27,7 +27,8 @@ import faust
 
 from classifiers.core import Classifier
 from ingest.envelope import parse_envelope
-from ingest.state import MAX_EVENTS, AppState, assembler_from, event_key, events_from_records
+from ingest.live import Checkpoint, LiveStreams
+from ingest.state import MAX_EVENTS, AppState, event_key
 from sparktriage.errors import BadInput
 from sparktriage.payload import build_payload
 from sparktriage.records import Envelope, ExceptionEvent
@@ -53,6 +54,7 @@ def create_app(settings: Settings, classifier: Classifier, store: Store) -> faus
         broker_heartbeat_interval=min(3.0, settings.session_timeout / 3),
         consumer_auto_offset_reset="earliest",
         processing_guarantee="at_least_once",
+        stream_wait_empty=False,  # unacknowledged lines wait for their checkpoint, not for a rebalance
         web_enabled=settings.worker_web_port > 0,
         web_port=max(settings.worker_web_port, 1),
         web_bind="127.0.0.1",
@@ -75,6 +77,8 @@ def create_app(settings: Settings, classifier: Classifier, store: Store) -> faus
     streams = app.Table("streams", partitions=settings.partitions)
     events = app.Table("events", partitions=settings.partitions)
     app.dead_letter_count = 0  # type: ignore[attr-defined]
+    # The open streams in memory, checkpointed into ``streams`` (ingest.live).
+    live = LiveStreams(streams.get)
 
     async def dead_letter(event: faust.EventT, err: BadInput) -> None:
         message = event.message
@@ -101,39 +105,30 @@ def create_app(settings: Settings, classifier: Classifier, store: Store) -> faus
             events[event_key(state.app_id, state.n_events)] = event.to_dict()
             state.n_events += 1
 
-    def fold_line(state: AppState, env: Envelope, offset: int) -> bool:
-        """Feed a log envelope's lines to its container's assembler; keep the events it closes.
+    def write(checkpoint: Checkpoint, state: AppState | None) -> None:
+        """Make a checkpoint durable in the tables, then acknowledge the records it covers."""
+        if checkpoint.write:
+            if state is not None:
+                add_events(state, checkpoint.events)
+            if checkpoint.stored is not None:
+                streams[checkpoint.key] = checkpoint.stored
+        for handle in checkpoint.acks:
+            handle.ack()
+
+    def fold_line(state: AppState, env: Envelope, event: faust.EventT) -> bool:
+        """Feed a log envelope to its container's assembler; write the checkpoints that are due.
 
         Returns whether the application's own state changed (a new stream or
-        new events). A record at or below the stream's last applied offset was
-        already folded in before a restart, and is skipped.
+        new events), so that the caller writes it.
         """
-        stored = streams.get(env.stream_key)
-        if stored and offset <= stored["offset"]:
-            return False
-        assembler = assembler_from(stored["assembler"] if stored else None)
-        closed = assembler.feed([env.text])
-        streams[env.stream_key] = {
-            "assembler": assembler.to_dict(), "offset": offset, "attempt": env.attempt,
-            "container_id": env.container_id, "role": env.role, "host": env.host,
-        }
+        message = event.message
         before = state.n_events + state.dropped_events
-        add_events(state, events_from_records(closed, env))
+        for checkpoint in live.fold(env, message.offset, message.partition, event, time.monotonic()):
+            write(checkpoint, state if checkpoint.key == env.stream_key else None)
         if env.stream_key in state.streams:
             return state.n_events + state.dropped_events != before
         state.streams.append(env.stream_key)
         return True
-
-    def flush_streams(state: AppState) -> None:
-        """The application ended: close every open record."""
-        for key in state.streams:
-            stored = streams.pop(key, None)
-            if not stored:
-                continue
-            env = Envelope(app_id=state.app_id, attempt=stored["attempt"], container_id=stored["container_id"],
-                           role=stored["role"], host=stored["host"])
-            add_events(state, events_from_records(assembler_from(stored["assembler"]).flush(), env))
-        state.streams = []
 
     async def deliver(state: AppState, status: str | None, ended: float | None) -> None:
         """Diagnose every attempt, store it durably, then publish it; retried, never skipped."""
@@ -156,21 +151,32 @@ def create_app(settings: Settings, classifier: Classifier, store: Store) -> faus
                 await app.crash(RuntimeError(f"cannot deliver diagnosis of {state.app_id}"))
             log.info("diagnosed %s attempt %d: %s (%s)", state.app_id, attempt, diagnosis.category,
                      diagnosis.rule_id or diagnosis.source)
-        for n in range(state.n_events):
-            events.pop(event_key(state.app_id, n), None)
 
-    async def finish(state: AppState, status: str | None, ended: float | None) -> None:
-        flush_streams(state)
+    async def finish(state: AppState, status: str | None, ended: float | None) -> list[Checkpoint]:
+        """Close every stream, diagnose unless it succeeded; returns the checkpoints to complete.
+
+        The tombstone in ``apps`` is written (by the caller) before the streams
+        are deleted and the records acknowledged, so a crash in between
+        replays the end of the application from intact state.
+        """
+        closing = live.finish(state.app_id, state.streams)
+        for checkpoint in closing:
+            add_events(state, checkpoint.events)
         if status in NON_SUCCESS or (status is None and state.n_events):
             await deliver(state, status, ended)
-        else:  # SUCCEEDED: forget it, no diagnosis
-            for n in range(state.n_events):
-                events.pop(event_key(state.app_id, n), None)
+        for n in range(state.n_events):
+            events.pop(event_key(state.app_id, n), None)
         state.ended = status or "INACTIVE"
         state.n_events = 0
+        state.streams = []
+        return closing
 
     async def apply(event: faust.EventT) -> None:
-        """Fold one record into its application's state; finish the application when it ends."""
+        """Fold one record into its application's state; finish the application when it ends.
+
+        Log lines are acknowledged by the checkpoint that covers them (see
+        ``ingest.live``); everything else once its effects are written.
+        """
         message = event.message
         env = parse_envelope(message.key, message.value, max_line_bytes=settings.max_line_bytes)
         raw = apps.get(env.app_id)
@@ -179,35 +185,51 @@ def create_app(settings: Settings, classifier: Classifier, store: Store) -> faus
         if env.event is None:  # a log line: the hot path, written only when something changed
             if state.ended:
                 log.debug("ignoring a record of %s after it ended", env.app_id)
+                event.ack()
                 return
             noted = state.note(env, now)
-            if fold_line(state, env, message.offset) or noted or raw is None:
+            if fold_line(state, env, event) or noted or raw is None:
                 apps[env.app_id] = state.to_dict()
             return
-        if message.offset <= state.last_offset:
-            return  # already applied before a restart
-        state.last_offset = message.offset
-        if env.event == "inactivity_check":
-            if state.ended and now - state.last_seen > settings.inactivity_timeout:
-                apps.pop(env.app_id, None)  # the tombstone has served its purpose
-                return
-            if not state.ended and now - state.last_seen >= settings.inactivity_timeout:
-                await finish(state, None, state.last_ts)  # diagnosed only if it left exceptions
-        elif not state.ended:  # app_end
-            state.note(env, now)
-            await finish(state, env.status, env.ts)
-        apps[env.app_id] = state.to_dict()
+        closing: list[Checkpoint] = []
+        if message.offset > state.last_offset:  # else: already applied before a restart
+            state.last_offset = message.offset
+            if env.event == "inactivity_check":
+                if state.ended and now - state.last_seen > settings.inactivity_timeout:
+                    apps.pop(env.app_id, None)  # the tombstone has served its purpose
+                    event.ack()
+                    return
+                if not state.ended and now - state.last_seen >= settings.inactivity_timeout:
+                    closing = await finish(state, None, state.last_ts)  # diagnosed only if it left exceptions
+            elif not state.ended:  # app_end
+                state.note(env, now)
+                closing = await finish(state, env.status, env.ts)
+            apps[env.app_id] = state.to_dict()
+        for checkpoint in closing:
+            streams.pop(checkpoint.key, None)
+            for handle in checkpoint.acks:
+                handle.ack()
+        for checkpoint in live.stale(message.partition, time.monotonic()):
+            write(checkpoint, None)
+        event.ack()
 
     @app.agent(logs)
     async def ingest(stream: faust.StreamT) -> None:
-        async for event in stream.events():
+        async for event in stream.noack().events():
             try:
                 await apply(event)
             except BadInput as err:
                 await dead_letter(event, err)
+                event.ack()
             except Exception as exc:  # noqa: BLE001 - a bug must not silently consume the record
                 log.exception("cannot process record %s/%s", event.message.partition, event.message.offset)
                 await dead_letter(event, BadInput("processing_error", repr(exc)[:500]))
+                event.ack()
+
+    @app.on_partitions_revoked.connect
+    async def forget_open_streams(app: faust.App, revoked: set, **kwargs: Any) -> None:  # noqa: ARG001
+        """After a rebalance faust reads again from the committed offsets: start from the checkpoints."""
+        live.reset()
 
     @app.timer(interval=settings.inactivity_check_interval)
     async def look_for_quiet_applications() -> None:

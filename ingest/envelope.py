@@ -79,11 +79,16 @@ def _looks_wide(value: bytes) -> bool:
     return len(head) >= 8 and (head[0::2].count(0) > len(head) // 2 - 2 or head[1::2].count(0) > len(head) // 2 - 2)
 
 
+_LAYOUT = str.maketrans("\n\t\r", "   ")
+
+
 def _is_binary(text: str) -> bool:
     """NULs, or mostly non-printable characters: compressed or corrupt data, not a log."""
     if "\x00" in text:
         return True
     head = text[:512]
+    if head.isprintable() or head.translate(_LAYOUT).isprintable():  # the usual case, in C
+        return False
     printable = sum(ch.isprintable() or ch in "\n\t\r" for ch in head)
     return bool(head) and printable / len(head) < 0.8
 

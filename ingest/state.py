@@ -27,6 +27,7 @@ from sparktriage.records import AppInfo, Envelope, ExceptionEvent, Workflow
 #: Events kept per application; later ones are counted, not kept (a crash loop
 #: can print the same trace a million times; the first few hundred tell the story).
 MAX_EVENTS = 500
+_NO_WORKFLOW = Workflow()
 
 
 @dataclass
@@ -66,7 +67,7 @@ class AppState:
         self.team = self.team or env.team
         self.user = self.user or env.user
         self.queue = self.queue or env.queue
-        if not self.workflow and any(asdict(env.workflow).values()):
+        if not self.workflow and env.workflow != _NO_WORKFLOW:
             self.workflow = asdict(env.workflow)
         if env.ts is not None:
             self.started = env.ts if self.started is None else min(self.started, env.ts)

@@ -1,0 +1,141 @@
+"""Open container streams in memory, checkpointed to the changelog in batches.
+
+Writing a stream's assembler to its changelog-backed table on every line made
+the changelog the worker's bottleneck (one produce per log line). Here each
+stream's assembler lives in memory and is written only at a *checkpoint*:
+when records it closes yield exception events, when ``max_pending`` lines
+have arrived since the last one, when a stream has waited ``max_age``
+seconds, or when the application ends.
+
+The rule that keeps this exactly-once in effect: a record is acknowledged
+only after a checkpoint that contains it has been written. Lines since the
+last checkpoint stay unacknowledged, so Kafka redelivers them after a crash
+or a rebalance, and they are folded again into the state of that checkpoint;
+lines at or below a stream's checkpointed offset are already in it and are
+skipped. Nothing here touches faust or Kafka: ``ingest.app`` writes each
+:class:`Checkpoint` to its tables and then acknowledges its ``acks``, and
+the tests drive the same protocol through simulated crashes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ingest.assembly import Assembler
+from ingest.state import assembler_from, events_from_records
+from sparktriage.records import Envelope, ExceptionEvent
+
+#: Lines a stream may hold unacknowledged before it is checkpointed anyway.
+MAX_PENDING = 500
+#: Seconds a line may wait unacknowledged (Kafka's commit lags by at most this).
+MAX_AGE = 2.0
+
+
+@dataclass
+class Checkpoint:
+    """Write ``stored`` (None: delete the stream) and ``events``, then acknowledge ``acks``."""
+
+    key: str
+    stored: dict[str, Any] | None
+    events: list[ExceptionEvent]
+    acks: list[Any]
+    write: bool = True  # False: nothing new to write (a replayed record), only acknowledge
+
+
+@dataclass
+class _Live:
+    key: str
+    partition: int
+    env: Envelope  # the stream's metadata (attempt, container, role, host)
+    assembler: Assembler
+    offset: int  # highest input offset folded in
+    pending: list[Any] = field(default_factory=list)
+    since: float = 0.0  # when the oldest pending line arrived
+
+    def stored(self) -> dict[str, Any]:
+        env = self.env
+        return {"assembler": self.assembler.to_dict(), "offset": self.offset, "attempt": env.attempt,
+                "container_id": env.container_id, "role": env.role, "host": env.host}
+
+
+def stream_envelope(app_id: str, stored: dict[str, Any]) -> Envelope:
+    """The metadata of a checkpointed stream, as the envelope its events are made from."""
+    return Envelope(app_id=app_id, attempt=stored["attempt"], container_id=stored["container_id"],
+                    role=stored["role"], host=stored["host"])
+
+
+class LiveStreams:
+    """The assemblers of the streams this worker is reading, and when to checkpoint them."""
+
+    def __init__(self, load: Callable[[str], dict[str, Any] | None], *,
+                 max_pending: int = MAX_PENDING, max_age: float = MAX_AGE) -> None:
+        self._load = load  # the stream's last checkpoint (the table), read on first sight
+        self.max_pending = max_pending
+        self.max_age = max_age
+        self._open: dict[str, _Live] = {}
+        self._waiting: dict[int, dict[str, _Live]] = {}  # per partition, oldest pending first
+
+    def fold(self, env: Envelope, offset: int, partition: int, handle: Any, now: float) -> list[Checkpoint]:
+        """Feed one log envelope; the checkpoints due now (this stream's and stale others')."""
+        live = self._open.get(env.stream_key)
+        if live is None:
+            stored = self._load(env.stream_key)
+            live = _Live(env.stream_key, partition, env, assembler_from(stored["assembler"] if stored else None),
+                         stored["offset"] if stored else -1)
+            self._open[env.stream_key] = live
+        if offset <= live.offset:  # folded in before a restart and checkpointed with it
+            return [Checkpoint(live.key, None, [], [handle], write=False)]
+        events = events_from_records(live.assembler.feed([env.text]), env)
+        live.offset = offset
+        if not live.pending:
+            live.since = now
+            self._waiting.setdefault(partition, {})[live.key] = live
+        live.pending.append(handle)
+        due = [self._checkpoint(live, events)] if events or len(live.pending) >= self.max_pending else []
+        return due + self.stale(partition, now)
+
+    def stale(self, partition: int, now: float) -> list[Checkpoint]:
+        """Checkpoints of this partition's streams whose oldest pending line is older than ``max_age``.
+
+        Only streams of the partition being processed: faust writes a table
+        change to the changelog partition of the record in hand.
+        """
+        waiting = self._waiting.get(partition)
+        out = []
+        while waiting:
+            live = next(iter(waiting.values()))
+            if now - live.since < self.max_age:
+                break
+            out.append(self._checkpoint(live, []))
+        return out
+
+    def finish(self, app_id: str, keys: list[str]) -> list[Checkpoint]:
+        """The application ended: close every stream's open record, delete the streams."""
+        out = []
+        for key in keys:
+            live = self._open.pop(key, None)
+            if live is not None:
+                self._waiting.get(live.partition, {}).pop(key, None)
+                env, assembler, acks = live.env, live.assembler, live.pending
+            else:  # not read since the last restart: only its checkpoint is left
+                stored = self._load(key)
+                if stored is None:
+                    continue
+                env, assembler, acks = stream_envelope(app_id, stored), assembler_from(stored["assembler"]), []
+            out.append(Checkpoint(key, None, events_from_records(assembler.flush(), env), acks))
+        return out
+
+    def reset(self) -> None:
+        """Forget everything in memory (a rebalance): Kafka redelivers what was not acknowledged."""
+        self._open.clear()
+        self._waiting.clear()
+
+    def pending(self) -> int:
+        return sum(len(live.pending) for live in self._open.values())
+
+    def _checkpoint(self, live: _Live, events: list[ExceptionEvent]) -> Checkpoint:
+        acks, live.pending = live.pending, []
+        self._waiting.get(live.partition, {}).pop(live.key, None)
+        return Checkpoint(live.key, live.stored(), events, acks)
