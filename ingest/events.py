@@ -30,6 +30,7 @@ from ingest.assembly import (
 )
 from ingest.yarn import is_aggregated, parse_container_id, split_yarn_aggregated
 from sparktriage.records import Cause, ExceptionEvent
+from sparktriage.redact import redact
 
 # Words that make a record worth classifying even at INFO level. Plain
 # literals only: a match in a kept (possibly truncated) line is then always a
@@ -126,10 +127,14 @@ def to_event(
     text = "\n".join(lines)
     if not record.alert and INTERESTING_RE.search(text) is None:
         return None
+    clean = redact(text)  # secrets never reach the state, the store or a receiver
+    if clean != text:
+        text, lines = clean, clean.split("\n")
+    record_message = redact(record.message)
     header = first is not None
     head_causes: list[Cause] = []
     if header:
-        m = MSG_EXC_RE.search(record.message)
+        m = MSG_EXC_RE.search(record_message)
         if m is not None:
             head_causes.append(Cause(m.group("cls"), (m.group("msg") or "").strip()))
     blocks: list[list[Cause]] = [[]]  # one per Python traceback (Java: one block)
@@ -199,7 +204,7 @@ def to_event(
         level=record.level,
         logger=record.logger,
         exc_class=outer.exc_class if outer else None,
-        message=outer.message if outer else record.message,
+        message=outer.message if outer else record_message,
         causes=tuple(causes),
         frames=tuple(frames),
         excerpt=excerpt,

@@ -1,0 +1,66 @@
+"""Secrets never leave: redaction of log text before it is stored, sent or shown.
+
+Spark logs print configuration, JDBC URLs and HTTP headers freely; an
+exception excerpt can carry an AWS key or a database password straight into
+a webhook or a dashboard. Every exception event is redacted once, where it
+is made (``ingest.events.to_event``), so the changelog, the store, the
+webhook, the output topic and the dashboards only ever see the redacted text.
+
+Each pattern keeps the name of what it hid (``password=[REDACTED]``), so a
+person can still see *that* a credential was involved. Line structure is
+kept: a private key's body is replaced line by line, so excerpt positions
+stay true.
+"""
+
+from __future__ import annotations
+
+import re
+
+MASK = "[REDACTED]"
+
+# key=value or key: value settings whose name says they hold a secret
+# (spark.ssl.keyPassword, fs.s3a.secret.key, javax.jdo.option.ConnectionPassword,
+# aws_secret_access_key, client_secret, token...).
+_SECRET_NAME = (
+    r"[\w.\-]*(?:password|passwd|pwd|secret|secret[._-]?key|access[._-]?key|account[._-]?key|private[._-]?key|"
+    r"api[._-]?key|apikey|token|credential|sas)[\w.\-]*"
+)
+_SETTING = re.compile(
+    rf"(?P<name>(?<![\w.\-]){_SECRET_NAME})(?P<sep>\s*[=:]\s*|\"\s*:\s*\"|'\s*:\s*')(?P<value>[^\s,;&'\"\)\]}}]+)",
+    re.IGNORECASE,
+)
+# user:password@host in URLs (s3a://KEY:SECRET@bucket, postgresql://u:p@h, https://u:p@h)
+_URL_CREDENTIALS = re.compile(r"(?P<scheme>\b[a-z][a-z0-9+.\-]*://)(?P<user>[^\s:/@;]+):(?P<value>[^\s@/;]+)@", re.I)
+# JDBC properties after ';' or '?'/'&' are covered by _SETTING; Oracle's user/password@ form:
+_ORACLE = re.compile(r"(?P<lead>jdbc:oracle:[a-z]+:[^\s/]+/)(?P<value>[^\s@]+)@", re.I)
+# a credential after the scheme word: long, and with a digit (not "Basic authentication failed")
+_BEARER = re.compile(r"(?P<lead>\b(?:[Bb]earer|Basic|Token)\s+)(?P<value>(?=[\w\-.~+/]*\d)[\w\-.~+/]{16,}=*)")
+_AWS_KEY_ID = re.compile(r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA)[0-9A-Z]{16}\b")
+_JWT = re.compile(r"\beyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}")
+_PRIVATE_KEY = re.compile(
+    r"(?P<begin>-----BEGIN [A-Z ]*PRIVATE KEY-----)(?P<body>.*?)(?P<end>-----END [A-Z ]*PRIVATE KEY-----|\Z)",
+    re.S,
+)
+# A cheap gate: most lines hold none of these, and the full set is not free.
+_GATE = re.compile(
+    r"pass|pwd|secret|key|token|credential|sas|://|bearer|basic|AKIA|ASIA|AGPA|AIDA|AROA|ANPA|eyJ|PRIVATE",
+    re.IGNORECASE,
+)
+
+
+def _body(match: re.Match) -> str:
+    body = re.sub(r"[^\n]+", MASK, match.group("body"))
+    return match.group("begin") + body + match.group("end")
+
+
+def redact(text: str) -> str:
+    """``text`` with every secret replaced by ``[REDACTED]``; the same text when there is none."""
+    if not text or _GATE.search(text) is None:
+        return text
+    text = _PRIVATE_KEY.sub(_body, text)
+    text = _URL_CREDENTIALS.sub(lambda m: f"{m['scheme']}{m['user']}:{MASK}@", text)
+    text = _ORACLE.sub(lambda m: f"{m['lead']}{MASK}@", text)
+    text = _SETTING.sub(lambda m: f"{m['name']}{m['sep']}{MASK}" if m["value"] != MASK else m[0], text)
+    text = _BEARER.sub(lambda m: f"{m['lead']}{MASK}", text)
+    text = _AWS_KEY_ID.sub(MASK, text)
+    return _JWT.sub(MASK, text)
