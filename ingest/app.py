@@ -20,6 +20,7 @@ import base64
 import json
 import logging
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,11 +30,13 @@ from classifiers.core import Classifier
 from ingest.envelope import parse_envelope
 from ingest.live import Checkpoint, LiveStreams
 from ingest.state import MAX_EVENTS, AppState, event_key
+from sparktriage.dispatcher import Dispatcher
 from sparktriage.errors import BadInput
 from sparktriage.payload import build_payload
 from sparktriage.records import Envelope, ExceptionEvent
 from sparktriage.settings import Settings
 from sparktriage.store.base import Store
+from sparktriage.webhook import webhook_urls
 
 log = logging.getLogger("sparktriage.worker")
 NON_SUCCESS = ("FAILED", "KILLED")
@@ -137,11 +140,11 @@ def create_app(settings: Settings, classifier: Classifier, store: Store) -> faus
             info = state.app_info(attempt, status, ended)
             mine = [e for e in all_events if e.attempt == attempt]
             diagnosis = classifier.diagnose(mine, info)
-            payload = json.dumps(build_payload(info, diagnosis)).encode("utf-8")
+            body = json.dumps(build_payload(info, diagnosis))
             for n in range(OUTPUT_RETRIES):
-                try:
-                    store.save(info, mine, diagnosis)
-                    await (await diagnoses.send(key=state.app_id.encode("utf-8"), value=payload))
+                try:  # the webhook requests join the outbox in the diagnosis's own transaction
+                    store.save(info, mine, diagnosis, [(url, body) for url in webhook_urls(settings, info)])
+                    await (await diagnoses.send(key=state.app_id.encode("utf-8"), value=body.encode("utf-8")))
                     break
                 except Exception:  # noqa: BLE001 - any output failure is retried
                     log.exception("output failed for %s (try %d)", state.app_id, n + 1)
@@ -230,6 +233,22 @@ def create_app(settings: Settings, classifier: Classifier, store: Store) -> faus
     async def forget_open_streams(app: faust.App, revoked: set, **kwargs: Any) -> None:  # noqa: ARG001
         """After a rebalance faust reads again from the committed offsets: start from the checkpoints."""
         live.reset()
+
+    if settings.webhook_url or settings.webhook_routes:
+        dispatcher = Dispatcher(store, settings, timeout=min(settings.webhook_timeout, settings.webhook_budget))
+
+        @app.timer(interval=0.5)
+        async def send_webhooks() -> None:
+            """Beside the stream, never on its path: a slow receiver delays only its own deliveries."""
+            await dispatcher.run_once()
+
+    if settings.excerpt_retention_days is not None:
+        days = settings.excerpt_retention_days
+
+        @app.timer(interval=3600.0)
+        async def purge_old_excerpts() -> None:
+            cutoff = datetime.now(UTC) - timedelta(days=days)
+            log.info("purged the excerpts of %d old exception events", store.purge_excerpts(cutoff))
 
     @app.timer(interval=settings.inactivity_check_interval)
     async def look_for_quiet_applications() -> None:

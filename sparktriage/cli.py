@@ -197,6 +197,42 @@ def _rules(args: argparse.Namespace, settings: Settings) -> int:
     return 1 if problems else 0
 
 
+_WEBHOOK_ARGS = [
+    arg("--webhook-url", dest="webhook_url", help="receiver of every diagnosis (routes: TOML webhook_routes)"),
+    arg("--webhook-secret", dest="webhook_secret",
+        help="HMAC secret for the signature (prefer SPARKTRIAGE_WEBHOOK_SECRET: flags show in ps)"),
+]
+
+
+@command(
+    "deliver",
+    "send the outbox's pending webhook deliveries (retries, backoff, dead letters) without a worker",
+    "sparktriage --db postgresql+psycopg://triage@db/triage deliver --once",
+    args=[arg("--once", action="store_true", help="one round of due deliveries, then exit"), *_WEBHOOK_ARGS],
+)
+def _deliver(args: argparse.Namespace, settings: Settings) -> int:
+    import asyncio
+    import signal
+
+    from sparktriage.dispatcher import Dispatcher
+    from sparktriage.store import open_store
+
+    dispatcher = Dispatcher(open_store(settings.db), settings)
+    if args.once:
+        counts = asyncio.run(dispatcher.run_once())
+        print(", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items())) or "nothing due")
+        return 0
+
+    async def forever() -> None:
+        stop = asyncio.Event()
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+        await dispatcher.run(stop)
+
+    print(f"delivering from {settings.db} (Ctrl-C stops)", flush=True)
+    asyncio.run(forever())
+    return 0
+
+
 @command(
     "worker",
     "run the stream worker: consume spark-logs, diagnose failed applications, write store and spark-diagnoses",
@@ -204,6 +240,7 @@ def _rules(args: argparse.Namespace, settings: Settings) -> int:
     args=[
         arg("--data-dir", dest="data_dir", help="local state folder (default var)"),
         arg("--partitions", dest="partitions", type=int, help="partitions of topics it creates (default 8)"),
+        *_WEBHOOK_ARGS,
     ],
 )
 def _worker(args: argparse.Namespace, settings: Settings) -> int:
@@ -237,7 +274,7 @@ def _replay(args: argparse.Namespace, settings: Settings) -> int:
     "demo",
     "embedded broker + worker + replay of the sample failed applications; prints their diagnoses",
     "sparktriage demo",
-    args=[arg("--no-wait", action="store_true", help="exit once the samples are diagnosed")],
+    args=[arg("--no-wait", action="store_true", help="exit once the samples are diagnosed"), *_WEBHOOK_ARGS],
 )
 def _demo(args: argparse.Namespace, settings: Settings) -> int:
     from sparktriage.demo import run_demo, sample_dirs

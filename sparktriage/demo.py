@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import importlib.resources
 import json
+import secrets
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from sparktriage.broker import Broker
+from sparktriage.broker import Broker, free_port, wait_for_port
 from sparktriage.replay import replay
 from sparktriage.settings import Settings
 from sparktriage.store import open_store
@@ -29,6 +30,23 @@ def _cli(settings: Settings, *args: str) -> list[str]:
     return [sys.executable, "-m", "sparktriage.cli", "--bootstrap", settings.bootstrap, "--db", settings.db, *args]
 
 
+RECEIVER = Path(__file__).resolve().parent.parent / "examples" / "receiver.py"
+
+
+def _start_receiver(settings: Settings, children: list[subprocess.Popen[bytes]]) -> Settings:
+    """With no webhook configured, the example receiver of the repo stands in for the workflow tool."""
+    if settings.webhook_url or not RECEIVER.is_file():
+        return settings
+    port, secret = free_port(), secrets.token_hex(16)
+    log = open(Path(settings.data_dir) / "receiver.log", "ab")
+    children.append(subprocess.Popen([sys.executable, str(RECEIVER), "--port", str(port), "--secret", secret,
+                                      "--print"], stdout=log, stderr=subprocess.STDOUT))
+    wait_for_port(port)
+    print(f"receiver http://127.0.0.1:{port}/ (the example webhook receiver's exceptions tab; "
+          f"requests in {settings.data_dir}/receiver.log)")
+    return settings.replace(webhook_url=f"http://127.0.0.1:{port}/hook", webhook_secret=secret)
+
+
 def run_demo(settings: Settings, timeout: float = 60.0, keep_running: bool = True) -> int:
     """Returns how many sample applications were diagnosed in time."""
     settings = settings.replace(producer_max_batch_size=1, session_timeout=6.0, worker_web_port=0,
@@ -38,8 +56,11 @@ def run_demo(settings: Settings, timeout: float = 60.0, keep_running: bool = Tru
         settings = settings.replace(bootstrap=broker.bootstrap)
         print(f"broker   {broker.bootstrap} (embedded Tansu, memory storage)")
         Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
+        settings = _start_receiver(settings, children)
         log = open(Path(settings.data_dir) / "worker.log", "ab")
-        children.append(subprocess.Popen(_cli(settings, "worker", "--data-dir", settings.data_dir),
+        webhook = ["--webhook-url", settings.webhook_url, "--webhook-secret", settings.webhook_secret or ""] \
+            if settings.webhook_url else []
+        children.append(subprocess.Popen(_cli(settings, "worker", "--data-dir", settings.data_dir, *webhook),
                                          stdout=log, stderr=subprocess.STDOUT))
         print(f"worker   started (log: {settings.data_dir}/worker.log)")
         try:

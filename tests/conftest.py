@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -36,9 +37,9 @@ def broker() -> Iterator[Broker]:
         yield running
 
 
-@pytest.fixture(scope="session")
-def pg_url() -> Iterator[str]:
-    """A fresh PostgreSQL database for this test session, dropped afterwards.
+@contextmanager
+def _throwaway_pg_database() -> Iterator[str]:
+    """A new, empty PostgreSQL database, dropped afterwards.
 
     Skips with a reason when no server answers, except under CI=true where
     the PostgreSQL tests must run.
@@ -63,3 +64,17 @@ def pg_url() -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(sa.text(f'drop database if exists "{name}" with (force)'))
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """One throwaway PostgreSQL database for the test session."""
+    with _throwaway_pg_database() as url:
+        yield url
+
+
+@pytest.fixture
+def empty_pg_url() -> Iterator[str]:
+    """A throwaway PostgreSQL database of this test's own (migrations start from nothing)."""
+    with _throwaway_pg_database() as url:
+        yield url

@@ -19,7 +19,8 @@ def store(request: pytest.FixtureRequest, tmp_path: Path):
     url = request.getfixturevalue("pg_url")
     s = open_store(url)
     with s.engine.begin() as conn:  # a clean slate per test on the shared session database
-        for table in ("applications", "exception_events", "diagnoses", "dead_letters"):
+        for table in ("applications", "exception_events", "diagnoses", "dead_letters", "deliveries",
+                      "delivery_attempts"):
             conn.exec_driver_sql(f"delete from {table}")
     return s
 
@@ -70,8 +71,59 @@ def test_dead_letters_are_kept(store) -> None:
     assert store.counts()["dead_letters"] == 1
 
 
-def test_sqlite_and_postgresql_store_the_same(tmp_path: Path, pg_url: str) -> None:
-    a, b = open_store(f"sqlite:///{tmp_path}/a.db"), open_store(pg_url)
+def _sample_batch() -> list:
+    """Real diagnoses: the demo's sample applications through the real classifier."""
+    from classifiers.core import load_classifier
+    from sparktriage.classify import events_of_paths
+    from sparktriage.demo import sample_dirs
+    from sparktriage.settings import Settings
+
+    classifier = load_classifier(Settings())
+    batch = []
+    for folder in sample_dirs():
+        app, events = events_of_paths([str(folder)])
+        batch.append((app, events, classifier.diagnose(events, app)))
+    return batch
+
+
+def _utc(value):
+    """SQLite keeps no zone: its datetimes come back naive, in UTC as written."""
+    import datetime as dt
+
+    return value.replace(tzinfo=dt.UTC) if isinstance(value, dt.datetime) and value.tzinfo is None else value
+
+
+def _dump(store) -> list:
+    import sqlalchemy as sa
+
+    from sparktriage.store import schema as t
+    skip = {"id", "created", "updated", "superseded", "superseded_by"}
+    with store.engine.connect() as conn:
+        return [[{k: _utc(v) for k, v in row.items() if k not in skip} for row in conn.execute(
+            sa.select(table).order_by(*table.primary_key.columns, *[c for c in table.c if c.name in ("app_id", "seq")])
+        ).mappings()] for table in (t.applications, t.exception_events, t.diagnoses)]
+
+
+def test_sqlite_and_postgresql_store_the_same(tmp_path: Path, empty_pg_url: str) -> None:
+    a, b = open_store(f"sqlite:///{tmp_path}/a.db"), open_store(empty_pg_url)
+    batch = _sample_batch()
+    assert len(batch) >= 3
     for s in (a, b):
-        s.save(APP, EVENTS, diag())
-    assert a.current_diagnosis(APP.app_id) == b.current_diagnosis(APP.app_id)
+        for app, events, diagnosis in batch:
+            assert s.save(app, events, diagnosis)
+    assert _dump(a) == _dump(b)
+    for app, _, _ in batch:
+        assert a.current_diagnosis(app.app_id) == b.current_diagnosis(app.app_id)
+    counts = a.counts(), b.counts()
+    for s in (a, b):  # the whole batch delivered again
+        assert not any(s.save(app, events, diagnosis) for app, events, diagnosis in batch)
+    assert (a.counts(), b.counts()) == counts
+
+
+def test_old_excerpts_are_purged_and_the_text_kept(store) -> None:
+    import datetime as dt
+
+    store.save(APP, EVENTS, diag())
+    assert store.purge_excerpts(dt.datetime.fromtimestamp(APP.ended - 60, dt.UTC)) == 0  # ended after the cutoff
+    assert store.purge_excerpts(dt.datetime.fromtimestamp(APP.ended + 60, dt.UTC)) == 1
+    assert store.purge_excerpts(dt.datetime.fromtimestamp(APP.ended + 60, dt.UTC)) == 0  # already done

@@ -199,3 +199,34 @@ def test_bad_input_lands_in_the_dead_letter_topic_with_its_reason(worker: Worker
     assert base64.b64decode(originals["not_utf8"]) == bad["not_utf8"]
     assert len(worker.rows("select reason from dead_letters")) == len(bad)
     assert worker.proc is not None and worker.proc.poll() is None  # still running
+
+
+def test_a_worker_restarted_in_the_middle_of_webhook_retries_delivers_once(worker: Worker, tmp_path: Path) -> None:
+    import threading
+
+    from examples.receiver import Receiver
+
+    receiver = Receiver(0, "hook-secret", always_fail=True)
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    worker.env.update(SPARKTRIAGE_WEBHOOK_URL=f"http://127.0.0.1:{receiver.server_port}/hook",
+                      SPARKTRIAGE_WEBHOOK_SECRET="hook-secret", SPARKTRIAGE_WEBHOOK_BACKOFF="0.2",
+                      SPARKTRIAGE_WEBHOOK_RETRIES="30")
+    app_id, folder = _app_logs(tmp_path / "logs", 31, FAILURES["access_denied"])
+    try:
+        worker.start()
+        worker.produce(_interleaved([(app_id, folder)]))
+        worker.wait_for(lambda: len(receiver.requests) >= 2, 60, "two failed tries")
+        worker.kill()  # in the middle of the retries
+        receiver.always_fail = False
+        worker.start()
+        worker.wait_for(lambda: receiver.accepted, 60, "the delivery after the restart")
+        time.sleep(2)  # a second delivery would have arrived by now
+        (payload,) = receiver.accepted.values()
+        assert [status for _, _, status in receiver.requests].count(200) == 1
+        assert worker.rows("select status, tries from deliveries")[0][0] == "delivered"
+        (published,) = worker.read_topic("output", 1)
+        assert json.loads(published.value) == payload, "the topic and the webhook carry the same payload"
+        assert payload["root_cause"]["category"] == "access_denied" and payload["workflow"]
+    finally:
+        receiver.shutdown()
+        receiver.server_close()

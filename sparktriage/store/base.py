@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from collections.abc import Sequence
-from typing import Protocol
+from dataclasses import dataclass
+from typing import Literal, Protocol
 
 from sparktriage.records import AppInfo, Diagnosis, ExceptionEvent
 
@@ -16,14 +18,51 @@ def fingerprint(diagnosis: Diagnosis) -> str:
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
+def idempotency_key(app: AppInfo, fp: str) -> str:
+    """The same for every try of one diagnosis; a new one when the diagnosis changes."""
+    return f"{app.app_id}/{app.attempt}/{fp[:16]}"
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One pending webhook request of the outbox."""
+
+    id: int
+    app_id: str
+    attempt: int
+    url: str
+    key: str
+    body: str
+    tries: int  # tries made so far
+
+
+Outcome = Literal["delivered", "retry", "dead"]
+
+
 class Store(Protocol):
-    def save(self, app: AppInfo, events: Sequence[ExceptionEvent], diagnosis: Diagnosis) -> bool:
+    def save(self, app: AppInfo, events: Sequence[ExceptionEvent], diagnosis: Diagnosis,
+             outgoing: Sequence[tuple[str, str]] = ()) -> bool:
         """Idempotent upsert on (app_id, attempt) in one transaction.
 
         Returns False when the same diagnosis is already current (a redelivered
         Kafka record), True when something was written (a new or changed one;
-        the previous diagnosis is kept, superseded).
+        the previous diagnosis is kept, superseded). ``outgoing`` are the
+        (url, body) webhook requests of a new or changed diagnosis: they join
+        the outbox in the same transaction, so none is lost to a crash.
         """
+        ...
+
+    def claim_due(self, now: dt.datetime, limit: int, lease: float) -> list[Delivery]:
+        """Pending deliveries due by ``now``, hidden from other dispatchers for ``lease`` seconds."""
+        ...
+
+    def record_try(self, delivery: Delivery, *, at: dt.datetime, status: int | None, error: str | None,
+                   duration_ms: float, outcome: Outcome, next_try: dt.datetime | None) -> None:
+        """Log one try and move the delivery on: delivered, due again at ``next_try``, or dead."""
+        ...
+
+    def purge_excerpts(self, before: dt.datetime) -> int:
+        """Drop raw excerpts of events of applications that ended before ``before``; how many."""
         ...
 
     def current_diagnosis(self, app_id: str, attempt: int | None = None) -> Diagnosis | None: ...

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sparktriage.records import AppInfo, Diagnosis, ExceptionEvent
-from sparktriage.store.base import fingerprint
+from sparktriage.store.base import Delivery, Outcome, fingerprint, idempotency_key
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 @dataclass
@@ -16,8 +19,10 @@ class MemoryStore:
     current: dict[tuple[str, int], Diagnosis] = field(default_factory=dict)
     history: list[Diagnosis] = field(default_factory=list)
     dead_letters: list[tuple[str, str, str, str]] = field(default_factory=list)
+    deliveries: list[dict] = field(default_factory=list)
 
-    def save(self, app: AppInfo, events: Sequence[ExceptionEvent], diagnosis: Diagnosis) -> bool:
+    def save(self, app: AppInfo, events: Sequence[ExceptionEvent], diagnosis: Diagnosis,
+             outgoing: Sequence[tuple[str, str]] = ()) -> bool:
         key = (app.app_id, app.attempt)
         self.apps[key] = app
         old = self.current.get(key)
@@ -27,7 +32,40 @@ class MemoryStore:
             self.history.append(old)
         self.events[key] = list(events)
         self.current[key] = diagnosis
+        ikey = idempotency_key(app, fingerprint(diagnosis))
+        for url, body in outgoing:
+            if not any(d["key"] == ikey and d["url"] == url for d in self.deliveries):
+                self.deliveries.append({"id": len(self.deliveries) + 1, "app_id": app.app_id, "attempt": app.attempt,
+                                        "url": url, "key": ikey, "body": body, "tries": 0, "status": "pending",
+                                        "next_try": _EPOCH, "log": []})
         return True
+
+    def purge_excerpts(self, before: dt.datetime) -> int:
+        purged = 0
+        for key, events in self.events.items():
+            ended = self.apps[key].ended
+            if ended is not None and ended < before.timestamp():
+                purged += sum(1 for e in events if e.excerpt)
+                self.events[key] = [replace(e, excerpt=()) for e in events]
+        return purged
+
+    def claim_due(self, now: dt.datetime, limit: int, lease: float) -> list[Delivery]:
+        due = [d for d in self.deliveries if d["status"] == "pending" and d["next_try"] <= now][:limit]
+        for d in due:
+            d["next_try"] = now + dt.timedelta(seconds=lease)
+        return [Delivery(d["id"], d["app_id"], d["attempt"], d["url"], d["key"], d["body"], d["tries"]) for d in due]
+
+    def record_try(self, delivery: Delivery, *, at: dt.datetime, status: int | None, error: str | None,
+                   duration_ms: float, outcome: Outcome, next_try: dt.datetime | None) -> None:
+        d = self.deliveries[delivery.id - 1]
+        d["tries"] += 1
+        d["log"].append((at, status, error, duration_ms))
+        if outcome == "retry":
+            d["next_try"] = next_try
+        else:
+            d["status"] = "delivered" if outcome == "delivered" else "dead"
+        if outcome == "dead":
+            self.dead_letters.append(("webhook", "delivery_failed", f"{delivery.url}: {error or status}", d["body"]))
 
     def current_diagnosis(self, app_id: str, attempt: int | None = None) -> Diagnosis | None:
         keys = sorted(k for k in self.current if k[0] == app_id and (attempt is None or k[1] == attempt))
@@ -42,4 +80,5 @@ class MemoryStore:
             "exception_events": sum(len(v) for v in self.events.values()),
             "diagnoses": len(self.current) + len(self.history),
             "dead_letters": len(self.dead_letters),
+            "deliveries": len(self.deliveries),
         }

@@ -118,3 +118,39 @@ relabel_runs = sa.Table(
     sa.Column("status", sa.String(16)),
     sa.Column("cursor", sa.String(256)),
 )
+
+# The outbox: one row per diagnosis and receiver, written in the diagnosis's
+# own transaction, so a delivery survives any restart; the dispatcher sends
+# pending rows and keeps their state here.
+deliveries = sa.Table(
+    "deliveries", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("app_id", sa.String(128), nullable=False),
+    sa.Column("attempt", sa.Integer, nullable=False),
+    sa.Column("diagnosis_id", sa.Integer, nullable=False),
+    sa.Column("sink", sa.String(16), nullable=False),
+    sa.Column("url", sa.String(1024), nullable=False),
+    sa.Column("idempotency_key", sa.String(200), nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("tries", sa.Integer, nullable=False),
+    sa.Column("next_try", UTC, nullable=False),
+    sa.Column("last_status", sa.Integer),
+    sa.Column("last_error", sa.Text),
+    sa.Column("created", UTC, nullable=False),
+    sa.Column("finished", UTC),
+    sa.UniqueConstraint("idempotency_key", "url", name="uq_delivery_key_url"),
+    sa.Index("ix_deliveries_due", "status", "next_try"),
+)
+
+# The delivery log: every try of every delivery, for the people debugging a receiver.
+delivery_attempts = sa.Table(
+    "delivery_attempts", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("delivery_id", sa.Integer, nullable=False, index=True),
+    sa.Column("try_number", sa.Integer, nullable=False),
+    sa.Column("at", UTC, nullable=False),
+    sa.Column("status", sa.Integer),
+    sa.Column("error", sa.Text),
+    sa.Column("duration_ms", sa.Float, nullable=False),
+)

@@ -18,8 +18,9 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from sparktriage.records import AppInfo, Diagnosis, ExceptionEvent
+from sparktriage.store import outbox
 from sparktriage.store import schema as t
-from sparktriage.store.base import fingerprint
+from sparktriage.store.base import Delivery, Outcome, fingerprint, idempotency_key
 from sparktriage.taxonomy import top_level
 
 
@@ -31,8 +32,33 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def migrate(engine: sa.Engine) -> None:
+    """Bring the schema to the newest Alembic revision (shipped with the package).
+
+    A store created before migrations existed (same tables, no
+    ``alembic_version``) is stamped at the first revision, then upgraded.
+    On PostgreSQL an advisory lock serialises workers starting together.
+    """
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(sa.text("select pg_advisory_xact_lock(727274)"))
+        config.attributes["connection"] = conn
+        tables = set(sa.inspect(conn).get_table_names())
+        if "applications" in tables and "alembic_version" not in tables:
+            command.stamp(config, "0001")
+        command.upgrade(config, "head")
+
+
 def open_store(url: str) -> SqlStore:
-    """Connect and create the schema if needed (a SQLite file's folder too)."""
+    """Connect and migrate the schema to the newest revision (a SQLite file's folder too)."""
     if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     engine = sa.create_engine(url, future=True)
@@ -41,7 +67,7 @@ def open_store(url: str) -> SqlStore:
         def _sqlite_pragmas(conn: Any, _record: Any) -> None:
             conn.execute("pragma journal_mode=wal")
             conn.execute("pragma busy_timeout=10000")
-    t.metadata.create_all(engine)
+    migrate(engine)
     return SqlStore(engine)
 
 
@@ -62,7 +88,8 @@ class SqlStore:
         conn.execute(insert.values(row).on_conflict_do_update(
             index_elements=list(keys), set_={k: v for k, v in row.items() if k not in keys}))
 
-    def save(self, app: AppInfo, events: Sequence[ExceptionEvent], diagnosis: Diagnosis) -> bool:
+    def save(self, app: AppInfo, events: Sequence[ExceptionEvent], diagnosis: Diagnosis,
+             outgoing: Sequence[tuple[str, str]] = ()) -> bool:
         fp = fingerprint(diagnosis)
         d = t.diagnoses
         with self.engine.begin() as conn:
@@ -83,7 +110,29 @@ class SqlStore:
             new_id = conn.execute(sa.insert(d).values(_diagnosis_row(app, diagnosis, fp, now))).inserted_primary_key[0]
             if current is not None:
                 conn.execute(sa.update(d).where(d.c.id == current.id).values(superseded_by=new_id))
+            outbox.enqueue(conn, app_id=app.app_id, attempt=app.attempt, diagnosis_id=new_id,
+                           key=idempotency_key(app, fp), outgoing=outgoing, now=now)
         return True
+
+    def claim_due(self, now: dt.datetime, limit: int, lease: float) -> list[Delivery]:
+        return outbox.claim_due(self.engine, now, limit, lease)
+
+    def record_try(self, delivery: Delivery, *, at: dt.datetime, status: int | None, error: str | None,
+                   duration_ms: float, outcome: Outcome, next_try: dt.datetime | None) -> None:
+        outbox.record_try(self.engine, delivery, at=at, status=status, error=error, duration_ms=duration_ms,
+                          outcome=outcome, next_try=next_try)
+
+    def purge_excerpts(self, before: dt.datetime) -> int:
+        """Drop the raw excerpts of events of applications that ended before ``before``.
+
+        The event's redacted ``text`` stays: ``relabel`` re-diagnoses from it.
+        """
+        e, a = t.exception_events, t.applications
+        ended = sa.select(a.c.app_id).where(a.c.ended < before, a.c.app_id == e.c.app_id,
+                                            a.c.attempt == e.c.attempt)
+        with self.engine.begin() as conn:
+            return conn.execute(sa.update(e).where(e.c.excerpt_purged_at.is_(None), ended.exists())
+                                .values(excerpt=None, excerpt_purged_at=_now())).rowcount
 
     def current_diagnosis(self, app_id: str, attempt: int | None = None) -> Diagnosis | None:
         d = t.diagnoses
