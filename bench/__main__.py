@@ -5,12 +5,13 @@ Timing figures live here, never in the tests.
 
 from __future__ import annotations
 
-from bench import classify, extract_events, worker
+from bench import classify, extract_events, relabel, worker
 
 BENCHMARKS = (
     ("extract_events", extract_events.main),
     ("classify", classify.main),
     ("worker", worker.main),
+    ("relabel", relabel.main),
 )
 
 if __name__ == "__main__":

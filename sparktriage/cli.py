@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -160,15 +161,24 @@ def _classify(args: argparse.Namespace, settings: Settings) -> int:
     "evaluate",
     "measure the classifier on a labelled JSON-lines set ({id, text, label}): precision, recall, F1, confusion",
     "sparktriage evaluate --data ../shared/data/dev_real.jsonl",
-    args=[arg("--data", required=True, metavar="FILE.jsonl", help="labelled set, one JSON object a line")],
+    args=[arg("--data", metavar="FILE.jsonl", help="labelled set, one JSON object a line"),
+          arg("--from-store", action="store_true", help="measure against every human correction in the store")],
 )
 def _evaluate(args: argparse.Namespace, settings: Settings) -> int:
     from classifiers.core import load_classifier
     from sparktriage.errors import BadInput
-    from sparktriage.evaluate import evaluate, report
+    from sparktriage.evaluate import evaluate, evaluate_corrections, report
 
+    if bool(args.data) == args.from_store:
+        print("sparktriage evaluate: give --data FILE.jsonl or --from-store", file=sys.stderr)
+        return 2
     try:
-        result = evaluate(load_classifier(settings), args.data)
+        if args.from_store:
+            from sparktriage.store import open_store
+
+            result = evaluate_corrections(load_classifier(settings), open_store(settings.db).engine)
+        else:
+            result = evaluate(load_classifier(settings), args.data)
     except (BadInput, OSError) as exc:
         print(f"sparktriage evaluate: {exc}", file=sys.stderr)
         return 2
@@ -281,6 +291,87 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
 
     done = run_demo(settings, keep_running=not args.no_wait)
     return 0 if done == len(sample_dirs()) else 1
+
+
+def _day(text: str) -> datetime:
+    """A --since/--until value: an ISO date or date-time, read as UTC."""
+    value = datetime.fromisoformat(text)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+@command(
+    "relabel",
+    "re-diagnose stored history with the current rules and model; --dry-run shows the old -> new matrix",
+    "sparktriage relabel --since 2026-11-01 --where-rule hdfs-denied --dry-run",
+    args=[
+        arg("--since", type=_day, help="applications that ended on or after (ISO date)"),
+        arg("--until", type=_day, help="applications that ended before (ISO date)"),
+        arg("--team"), arg("--category", help="current category (or its top level)"), arg("--app", help="one app id"),
+        arg("--where-rule", metavar="RULE_ID", help="only diagnoses this rule decided"),
+        arg("--dry-run", action="store_true", help="print the change, write nothing"),
+        arg("--notify", action="store_true", help="re-send webhooks and spark-diagnoses records of changed ones"),
+        arg("--batch", type=int, default=1000, help="applications per transaction (default 1000)"),
+    ],
+)
+def _relabel(args: argparse.Namespace, settings: Settings) -> int:
+    from tqdm import tqdm
+
+    from classifiers.core import load_classifier
+    from sparktriage.relabel import Filters, relabel, render
+    from sparktriage.store import open_store
+
+    filters = Filters(args.since, args.until, args.team, args.category, args.app, args.where_rule)
+    notify = None
+    if args.notify and not args.dry_run:
+        from sparktriage.topics import publisher
+
+        notify = publisher(settings)
+    with tqdm(unit=" apps", file=sys.stderr, disable=None) as bar:
+        result = relabel(open_store(settings.db), load_classifier(settings), filters, dry_run=args.dry_run,
+                         settings=settings if args.notify else None, notify=notify, progress=bar.update,
+                         batch=args.batch)
+    print(render(result, args.dry_run))
+    return 0
+
+
+@command(
+    "label",
+    "record a human correction of an application's root cause; relabel never overrides it",
+    "sparktriage label application_1700000000000_0042 input_missing --note 'upstream partition was late'",
+    args=[
+        arg("app_id"), arg("category", help="a taxonomy id"), arg("--attempt", type=int, default=1),
+        arg("--note", help="why"), arg("--by", help="who (default: the login name)"),
+    ],
+)
+def _label(args: argparse.Namespace, settings: Settings) -> int:
+    import getpass
+
+    from sparktriage.errors import BadInput
+    from sparktriage.store import open_store
+
+    try:
+        human = open_store(settings.db).label(args.app_id, args.attempt, args.category, note=args.note,
+                                              author=args.by or getpass.getuser())
+    except BadInput as exc:
+        print(f"sparktriage label: {exc.detail}", file=sys.stderr)
+        return 2
+    print(f"{args.app_id} #{args.attempt}: {human.category} (was {human.hint}), recorded")
+    return 0
+
+
+@command(
+    "seed",
+    "write a realistic diagnosis history into the store (teams, rhythms, an incident, a rule upgrade)",
+    "sparktriage --db sqlite:///var/seeded.db seed --days 90 --apps-per-day 200",
+    args=[arg("--days", type=int, default=90), arg("--apps-per-day", type=int, default=200),
+          arg("--seed", type=int, default=0, help="random seed (same seed, same history)")],
+)
+def _seed(args: argparse.Namespace, settings: Settings) -> int:
+    from sparktriage.seed import seed_store
+
+    counts = seed_store(settings.db, args.days, args.apps_per_day, seed=args.seed)
+    print(", ".join(f"{n:,} {table}" for table, n in counts.items() if n), f"in {settings.db}")
+    return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

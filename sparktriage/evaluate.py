@@ -12,12 +12,14 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
 
 from classifiers.core import Classifier
 from sparktriage.classify import classify_text
 from sparktriage.errors import BadInput
+from sparktriage.records import AppInfo, ExceptionEvent
 from sparktriage.taxonomy import UNKNOWN, is_known
 
 
@@ -105,3 +107,37 @@ def report(result: Evaluation) -> str:
     if wrong:
         out += ["", "misclassified:"] + [f"  {i}: {t} -> {q}" for i, t, q in wrong]
     return "\n".join(out)
+
+
+def corrections(engine: Any) -> list[tuple[AppInfo, list[ExceptionEvent], str]]:
+    """Every human correction (the newest per application attempt) with the events it judged.
+
+    ``evaluate --from-store`` measures against them; training uses them as labelled data.
+    """
+    import sqlalchemy as sa
+
+    from sparktriage.store import schema as t
+    from sparktriage.store.sql import event_from_row
+
+    lab, e = t.labels, t.exception_events
+    newest = sa.select(sa.func.max(lab.c.id)).group_by(lab.c.app_id, lab.c.attempt)
+    out = []
+    with engine.connect() as conn:
+        for label in conn.execute(sa.select(lab).where(lab.c.id.in_(newest)).order_by(lab.c.id)).mappings():
+            rows = conn.execute(sa.select(e).where(e.c.app_id == label["app_id"], e.c.attempt == label["attempt"])
+                                .order_by(e.c.seq)).mappings()
+            app = AppInfo(app_id=label["app_id"], attempt=label["attempt"])
+            out.append((app, [event_from_row(r) for r in rows], label["category"]))
+    return out
+
+
+def evaluate_corrections(classifier: Classifier, engine: Any) -> Evaluation:
+    """The current rules and model against every human correction in the store."""
+    result = Evaluation()
+    for app, events, label in corrections(engine):
+        diagnosis = classifier.diagnose(events, app)
+        result.ids.append(f"{app.app_id}#{app.attempt}")
+        result.truth.append(label.split("/")[0])
+        result.predicted.append(diagnosis.category.split("/")[0])
+        result.acceptable.append(set())
+    return result

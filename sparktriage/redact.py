@@ -23,7 +23,7 @@ MASK = "[REDACTED]"
 # aws_secret_access_key, client_secret, token...).
 _SECRET_NAME = (
     r"[\w.\-]*(?:password|passwd|pwd|secret|secret[._-]?key|access[._-]?key|account[._-]?key|private[._-]?key|"
-    r"api[._-]?key|apikey|token|credential|sas)[\w.\-]*"
+    r"api[._-]?key|apikey|token|credential|sas[._-]?token)[\w.\-]*"
 )
 _SETTING = re.compile(
     rf"(?P<name>(?<![\w.\-]){_SECRET_NAME})(?P<sep>\s*[=:]\s*|\"\s*:\s*\"|'\s*:\s*')(?P<value>[^\s,;&'\"\)\]}}]+)",
@@ -53,6 +53,14 @@ def _body(match: re.Match) -> str:
     return match.group("begin") + body + match.group("end")
 
 
+def _setting(m: re.Match) -> str:
+    # "name: value" with a capital in the name is a Java exception and its message
+    # (SecretManager$InvalidToken: token ...), not a setting; "=" and JSON keys always are.
+    if m["value"] == MASK or (m["sep"].strip() == ":" and not m["name"].islower()):
+        return m[0]
+    return f"{m['name']}{m['sep']}{MASK}"
+
+
 def redact(text: str) -> str:
     """``text`` with every secret replaced by ``[REDACTED]``; the same text when there is none."""
     if not text or _GATE.search(text) is None:
@@ -60,7 +68,7 @@ def redact(text: str) -> str:
     text = _PRIVATE_KEY.sub(_body, text)
     text = _URL_CREDENTIALS.sub(lambda m: f"{m['scheme']}{m['user']}:{MASK}@", text)
     text = _ORACLE.sub(lambda m: f"{m['lead']}{MASK}@", text)
-    text = _SETTING.sub(lambda m: f"{m['name']}{m['sep']}{MASK}" if m["value"] != MASK else m[0], text)
+    text = _SETTING.sub(_setting, text)
     text = _BEARER.sub(lambda m: f"{m['lead']}{MASK}", text)
     text = _AWS_KEY_ID.sub(MASK, text)
     return _JWT.sub(MASK, text)

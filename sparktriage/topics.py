@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
 from kafka.errors import TopicAlreadyExistsError
@@ -30,3 +33,20 @@ def ensure_topics(settings: Settings, timeout: float = 30.0) -> int:
         return len(described[0]["partitions"]) or settings.partitions
     finally:
         admin.close()
+
+
+def publisher(settings: Settings) -> Callable[[list[Any]], None]:
+    """Publish relabelled diagnoses on the output topic (``relabel --notify``), one flush per batch."""
+    from kafka import KafkaProducer
+
+    from sparktriage.relabel import payload_text
+
+    producer = KafkaProducer(bootstrap_servers=settings.bootstrap.split(","), acks="all")
+
+    def publish(changes: list[Any]) -> None:
+        for change in changes:
+            producer.send(settings.output_topic, key=change.app.app_id.encode("utf-8"),
+                          value=payload_text(change.app, change.new).encode("utf-8"))
+        producer.flush()
+
+    return publish

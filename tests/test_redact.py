@@ -61,7 +61,9 @@ def test_lines_without_secrets_are_unchanged() -> None:
     for line in ("24/03/12 10:11:13 INFO Executor: Running task 3.0 in stage 2.0 (TID 14)",
                  "org.apache.hadoop.security.AccessControlException: Permission denied: user=etl, access=READ",
                  "java.io.FileNotFoundException: No such file or directory: s3a://bucket/key/part-0000.parquet",
-                 "\tat org.apache.spark.deploy.SparkSubmit.main(SparkSubmit.scala:1000)"):
+                 "\tat org.apache.spark.deploy.SparkSubmit.main(SparkSubmit.scala:1000)",
+                 "javax.security.sasl.SaslException: GSS initiate failed [Caused by GSSException: No valid credentials",
+                 "org.apache.hadoop.security.token.SecretManager$InvalidToken: token (HDFS_DELEGATION_TOKEN token 42)"):
         assert redact(line) == line
 
 

@@ -11,17 +11,19 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from sparktriage.records import AppInfo, Diagnosis, ExceptionEvent
+from sparktriage.errors import BadInput
+from sparktriage.records import AppInfo, Cause, Diagnosis, ExceptionEvent
 from sparktriage.store import outbox
 from sparktriage.store import schema as t
 from sparktriage.store.base import Delivery, Outcome, fingerprint, idempotency_key
-from sparktriage.taxonomy import top_level
+from sparktriage.taxonomy import domain_of, is_known, top_level
 
 
 def _when(epoch: float | None) -> dt.datetime | None:
@@ -103,16 +105,46 @@ class SqlStore:
             e = t.exception_events
             conn.execute(sa.delete(e).where(e.c.app_id == app.app_id, e.c.attempt == app.attempt))
             if events:
-                conn.execute(sa.insert(e), [_event_row(app, n, ev) for n, ev in enumerate(events)])
+                conn.execute(sa.insert(e), [event_row(app, n, ev) for n, ev in enumerate(events)])
             now = _now()
             if current is not None:
                 conn.execute(sa.update(d).where(d.c.id == current.id).values(superseded=now))
-            new_id = conn.execute(sa.insert(d).values(_diagnosis_row(app, diagnosis, fp, now))).inserted_primary_key[0]
+            new_id = conn.execute(sa.insert(d).values(diagnosis_row(app, diagnosis, fp, now))).inserted_primary_key[0]
             if current is not None:
                 conn.execute(sa.update(d).where(d.c.id == current.id).values(superseded_by=new_id))
             outbox.enqueue(conn, app_id=app.app_id, attempt=app.attempt, diagnosis_id=new_id,
                            key=idempotency_key(app, fp), outgoing=outgoing, now=now)
         return True
+
+    def label(self, app_id: str, attempt: int, category: str, *, note: str | None, author: str | None) -> Diagnosis:
+        """A human correction: kept in ``labels`` and made the current diagnosis (source ``human``).
+
+        ``relabel`` never touches a labelled application, so the correction
+        sticks through rule and model changes; the machine's diagnosis stays
+        in the history, superseded.
+        """
+        if not is_known(category):
+            raise BadInput("bad_field", f"{category!r} is not a taxonomy category")
+        d = t.diagnoses
+        now = _now()
+        with self.engine.begin() as conn:
+            row = conn.execute(sa.select(d).where(d.c.app_id == app_id, d.c.attempt == attempt,
+                                                  d.c.superseded.is_(None))).mappings().first()
+            if row is None:
+                raise BadInput("missing_app_id", f"no diagnosis of {app_id} attempt {attempt} to correct")
+            conn.execute(sa.insert(t.labels).values(app_id=app_id, attempt=attempt, category=category,
+                                                    note=note, author=author, created=now))
+            machine = diagnosis_from_row(row)
+            human = replace(machine, category=category, domain=domain_of(category), confidence=1.0,
+                            source="human", rule_id=None, hint=machine.category,
+                            explain=f"Corrected by {author or 'a person'}: {note or 'no note'}",
+                            notes=(*machine.notes, f"the machine said {machine.category}"))
+            app = AppInfo(app_id=app_id, attempt=attempt)
+            conn.execute(sa.update(d).where(d.c.id == row["id"]).values(superseded=now))
+            new_id = conn.execute(sa.insert(d).values(diagnosis_row(app, human, fingerprint(human), now))
+                                  ).inserted_primary_key[0]
+            conn.execute(sa.update(d).where(d.c.id == row["id"]).values(superseded_by=new_id))
+        return human
 
     def claim_due(self, now: dt.datetime, limit: int, lease: float) -> list[Delivery]:
         return outbox.claim_due(self.engine, now, limit, lease)
@@ -156,7 +188,7 @@ class SqlStore:
             }
 
 
-def _event_row(app: AppInfo, seq: int, ev: ExceptionEvent) -> dict[str, Any]:
+def event_row(app: AppInfo, seq: int, ev: ExceptionEvent) -> dict[str, Any]:
     return {
         "app_id": app.app_id, "attempt": app.attempt, "seq": seq, "container_id": ev.container_id,
         "role": ev.role, "host": ev.host, "ts": _when(ev.ts), "line": ev.line, "level": ev.level,
@@ -165,7 +197,7 @@ def _event_row(app: AppInfo, seq: int, ev: ExceptionEvent) -> dict[str, Any]:
     }
 
 
-def _diagnosis_row(app: AppInfo, diagnosis: Diagnosis, fp: str, now: dt.datetime) -> dict[str, Any]:
+def diagnosis_row(app: AppInfo, diagnosis: Diagnosis, fp: str, now: dt.datetime) -> dict[str, Any]:
     data = diagnosis.to_dict()
     return {
         "app_id": app.app_id, "attempt": app.attempt, "category": diagnosis.category,
@@ -176,6 +208,19 @@ def _diagnosis_row(app: AppInfo, diagnosis: Diagnosis, fp: str, now: dt.datetime
         "notes": data["notes"], "evidence": data["evidence"], "exceptions": data["exceptions"],
         "fingerprint": fp, "created": now,
     }
+
+
+def event_from_row(row: Any) -> ExceptionEvent:
+    """The stored event as the pure core takes it (relabel re-diagnoses from these)."""
+    ts = row["ts"]
+    return ExceptionEvent(
+        app_id=row["app_id"], text=row["text"], attempt=row["attempt"], container_id=row["container_id"],
+        role=row["role"] or "unknown", host=row["host"],
+        ts=None if ts is None else (ts if ts.tzinfo else ts.replace(tzinfo=dt.UTC)).timestamp(),
+        line=row["line"] or 0, level=row["level"], logger=row["logger"], exc_class=row["exc_class"],
+        message=row["message"] or "", causes=tuple(Cause(**c) for c in row["causes"] or ()),
+        frames=tuple(row["frames"] or ()), excerpt=tuple(row["excerpt"] or ()),
+    )
 
 
 def diagnosis_from_row(row: Any) -> Diagnosis:
