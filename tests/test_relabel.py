@@ -166,3 +166,30 @@ def test_filters_limit_what_is_scanned(url: str, current: Classifier) -> None:
     assert relabel(store, current, Filters(team=team), dry_run=True).scanned == n
     one = sorted(_current(store))[0]
     assert relabel(store, current, Filters(app=one), dry_run=True).scanned == 1
+
+
+@pytest.mark.broker
+def test_notify_resends_only_changed_diagnoses(tmp_path: Path, broker, current: Classifier,
+                                               narrower: Classifier) -> None:
+    import json
+    import uuid
+
+    from kafka import KafkaConsumer
+
+    from sparktriage.topics import ensure_topics, publisher
+
+    store = _settled(f"sqlite:///{tmp_path}/n.db", current)
+    expected = _expected_moves(store)
+    settings = Settings(bootstrap=broker.bootstrap, output_topic=f"relabelled-{uuid.uuid4().hex[:6]}",
+                        webhook_url="http://127.0.0.1:9/hook", partitions=1)
+    ensure_topics(settings)
+    relabel(store, narrower, settings=settings, notify=publisher(settings))
+    consumer = KafkaConsumer(settings.output_topic, bootstrap_servers=broker.bootstrap, group_id=None,
+                             auto_offset_reset="earliest", consumer_timeout_ms=3000)
+    published = {m.key.decode(): json.loads(m.value) for m in consumer}
+    consumer.close()
+    assert set(published) == expected
+    assert all(p["root_cause"]["rule_id"] != RULE for p in published.values())
+    with store.engine.connect() as conn:
+        queued = {r.app_id for r in conn.execute(sa.select(t.deliveries.c.app_id))}
+    assert queued == expected
