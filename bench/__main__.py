@@ -5,13 +5,14 @@ Timing figures live here, never in the tests.
 
 from __future__ import annotations
 
-from bench import classify, extract_events, relabel, worker
+from bench import classify, dashboard, extract_events, relabel, worker
 
 BENCHMARKS = (
     ("extract_events", extract_events.main),
     ("classify", classify.main),
     ("worker", worker.main),
     ("relabel", relabel.main),
+    ("dashboard", dashboard.main),
 )
 
 if __name__ == "__main__":

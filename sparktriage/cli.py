@@ -293,6 +293,21 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if done == len(sample_dirs()) else 1
 
 
+@command(
+    "dashboard",
+    "the Streamlit dashboards over the store: overview, teams, infra, explorer, quality",
+    "sparktriage --db sqlite:///var/seeded.db dashboard --port 8501",
+    args=[arg("--port", dest="dashboard_port", type=int, help="port on 127.0.0.1 (default 8501)")],
+)
+def _dashboard(args: argparse.Namespace, settings: Settings) -> int:
+    import subprocess
+
+    from dashboard import streamlit_command
+
+    print(f"dashboard on http://127.0.0.1:{settings.dashboard_port}/ (store {settings.db}; Ctrl-C stops it)", flush=True)
+    return subprocess.call(streamlit_command(settings))
+
+
 def _day(text: str) -> datetime:
     """A --since/--until value: an ISO date or date-time, read as UTC."""
     value = datetime.fromisoformat(text)

@@ -1,8 +1,8 @@
 """``sparktriage demo``: the whole flow on one machine in under a minute.
 
-Embedded broker, the worker, a replay of the sample failed applications,
-and their diagnoses read back from the store; the dashboard too when it is
-installed. Everything runs as child processes so Ctrl-C stops it all.
+Embedded broker, the worker, the example webhook receiver, a replay of the
+sample failed applications, their diagnoses read back from the store, then
+the dashboard. Everything runs as child processes so Ctrl-C stops it all.
 """
 
 from __future__ import annotations
@@ -83,7 +83,12 @@ def run_demo(settings: Settings, timeout: float = 60.0, keep_running: bool = Tru
             print(f"\n{len(done)}/{len(samples)} sample applications diagnosed; store: {settings.db}")
             print(f"look closer: sparktriage --db {settings.db} classify {samples[0]}")
             if keep_running:
-                print("worker and broker keep running; Ctrl-C stops them")
+                dashboard_log = open(Path(settings.data_dir) / "dashboard.log", "ab")
+                children.append(subprocess.Popen(_cli(settings, "dashboard"), stdout=dashboard_log,
+                                                 stderr=subprocess.STDOUT))
+                print(f"dashboard http://127.0.0.1:{settings.dashboard_port}/ (for a longer history: "
+                      f"sparktriage --db sqlite:///var/seeded.db seed, then dashboard)")
+                print("worker, broker, receiver and dashboard keep running; Ctrl-C stops them")
                 children[0].wait()
             return len(done)
         except KeyboardInterrupt:

@@ -109,7 +109,7 @@ def generate(days: int, apps_per_day: int, *, seed: int = 0, end: dt.date | None
     classifier = classifier or load_classifier(Settings())
     templates = _templates(classifier)
     rng = random.Random(seed)
-    end = end or dt.datetime.now(dt.UTC).date()
+    end = end or dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)  # whole days, none in the future
     first = end - dt.timedelta(days=days - 1)
     upgrade_day = first + dt.timedelta(days=days // 2)
     incident_day = first + dt.timedelta(days=max(0, days - 9))

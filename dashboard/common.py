@@ -1,0 +1,79 @@
+"""What every page shares: the store's engine, the sidebar filters, cached queries.
+
+The store URL comes from ``sparktriage dashboard`` (``-- --db URL`` on the
+Streamlit command line) or, in tests, from ``st.session_state["db"]``.
+Query results are cached for a minute per (store, filters), so moving
+between pages and widgets does not query again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+import streamlit as st
+
+from dashboard import queries
+from sparktriage.taxonomy import CATEGORIES
+
+DEFAULT_DAYS = 14
+DOMAIN_COLORS = {"user": "#4c78a8", "data": "#f58518", "infra": "#e45756", "platform": "#72b7b2", "unknown": "#bab0ac"}
+
+
+def db_url() -> str:
+    if "db" not in st.session_state:
+        parser = argparse.ArgumentParser(add_help=False)
+        parser.add_argument("--db", default="sqlite:///var/sparktriage.db")
+        st.session_state["db"] = parser.parse_known_args(sys.argv[1:])[0].db
+    return st.session_state["db"]
+
+
+@st.cache_resource
+def engine(url: str) -> sa.Engine:
+    return sa.create_engine(url)
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def query(url: str, name: str, *args: Any) -> Any:
+    """``dashboard.queries.<name>(engine, *args)``, cached per store and arguments."""
+    return getattr(queries, name)(engine(url), *args)
+
+
+def window(*, filters: tuple[str, ...] = ()) -> queries.Window | None:
+    """The sidebar: a date range (default: the last 14 days with data) and the page's filters.
+
+    Filters also come from the page's query parameters, so a link from
+    another page (a category in Overview) opens this one filtered.
+    """
+    url = db_url()
+    span = query(url, "data_range")
+    if span is None:
+        st.info(f"No diagnoses in {url} yet. Run the worker, or `sparktriage seed` for a demo history.")
+        return None
+    first, last = span
+    params = st.query_params
+    default = (max(first, last - dt.timedelta(days=DEFAULT_DAYS - 1)), last)
+    picked = st.sidebar.date_input("Applications that ended", value=default, min_value=first, max_value=last)
+    start, end = (picked if isinstance(picked, tuple) and len(picked) == 2 else default)
+    chosen: dict[str, str | None] = {}
+    for name in filters:
+        values = sorted(CATEGORIES) if name == "category" else query(url, "options", name)
+        preset = params.get(name)
+        index = values.index(preset) + 1 if preset in values else 0
+        choice = st.sidebar.selectbox(name.capitalize(), ["(all)", *values], index=index, key=f"filter_{name}")
+        chosen[name] = None if choice == "(all)" else choice
+    return queries.Window(
+        start=dt.datetime.combine(start, dt.time(), dt.UTC),
+        end=dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), dt.UTC), **chosen,
+    )
+
+
+def empty(frame: pd.DataFrame) -> bool:
+    if frame.empty:
+        st.caption("Nothing in this window.")
+        return True
+    return False

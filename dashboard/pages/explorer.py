@@ -1,0 +1,43 @@
+"""Explorer: filter failed applications, then open one to see its exceptions tab."""
+
+import pandas as pd
+import streamlit as st
+
+from dashboard.common import db_url, empty, query, window
+
+st.title("Explorer")
+w = window(filters=("team", "category", "user", "project"))
+if w is not None:
+    url = db_url()
+    apps = query(url, "applications", w)
+    st.caption(f"{len(apps):,} newest matching applications" + (" (the first 200)" if len(apps) == 200 else ""))
+    if not empty(apps):
+        st.dataframe(apps, hide_index=True, width="stretch")
+        keys = [f"{a} #{n}" for a, n in zip(apps["app_id"], apps["attempt"])]
+        preset = st.query_params.get("app")
+        picked = st.selectbox("Open an application", keys, index=keys.index(preset) if preset in keys else 0)
+        app_id, attempt = picked.rsplit(" #", 1)
+        tab = query(url, "application", app_id, int(attempt))
+        if tab is not None:
+            d, app = tab["diagnosis"], tab["app"]
+            st.header(f"{d['category']}  ·  {d['domain']}")
+            decided = f"rule `{d['rule_id']}`" if d["rule_id"] else (
+                f"model {d['model_version']}" if d["source"] == "model" else d["source"])
+            st.markdown(f"**{d['explain']}**  \nDecided by {decided}, confidence {d['confidence']:.2f}; "
+                        f"rule packs `{d['rule_pack_version']}`.")
+            if d["remediation"]:
+                st.success(f"What to change: {d['remediation']}")
+            if d["hint"]:
+                st.caption(f"Best guess kept as a hint: {d['hint']}")
+            st.caption(f"{app.get('team')} · {app.get('user')} · queue {app.get('queue')} · "
+                       f"{app.get('wf_project')}/{app.get('wf_flow')}/{app.get('wf_job')} · {app.get('final_status')}")
+            st.subheader("Evidence")
+            for ev in d["evidence"] or []:
+                st.caption(f"{ev.get('role')} {ev.get('container_id') or ''} on {ev.get('host') or '?'}, line {ev.get('line')}")
+                st.code(ev.get("excerpt") or "", language="text")
+            st.subheader("Every distinct exception")
+            st.dataframe(pd.DataFrame(d["exceptions"] or []), hide_index=True, width="stretch")
+            if tab["history"]:
+                st.subheader("Earlier diagnoses")
+                st.dataframe(pd.DataFrame(tab["history"])[["created", "category", "rule_id", "source",
+                                                           "rule_pack_version", "superseded"]], hide_index=True)

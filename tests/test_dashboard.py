@@ -1,0 +1,163 @@
+"""The dashboards on a seeded store: the SQL aggregates against the rows, and every page in AppTest.
+
+The expected numbers are computed here from the raw seeded rows with pandas,
+independently of ``dashboard.queries``' SQL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+from streamlit.testing.v1 import AppTest
+
+from dashboard import queries as q
+from sparktriage.seed import seed_store
+
+END = dt.date(2026, 11, 20)
+APP = str(Path(q.__file__).resolve().parent / "app.py")
+
+
+def _seed(url: str) -> str:
+    seed_store(url, days=30, apps_per_day=40, seed=5, end=END, labels=5)
+    return url
+
+
+@pytest.fixture(scope="module")
+def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return _seed(f"sqlite:///{tmp_path_factory.mktemp('dash')}/d.db")
+
+
+@pytest.fixture(scope="module")
+def rows(sqlite_url: str) -> pd.DataFrame:
+    """Every current diagnosis with its application, loaded whole (small on purpose)."""
+    engine = sa.create_engine(sqlite_url)
+    with engine.connect() as conn:
+        frame = pd.read_sql("select a.*, d.category, d.top_category, d.domain, d.source, d.rule_id from diagnoses d "
+                            "join applications a on a.app_id = d.app_id and a.attempt = d.attempt "
+                            "where d.superseded is null", conn)
+    frame["ended"] = pd.to_datetime(frame["ended"], utc=True)
+    return frame
+
+
+def _window(days: int = 14, **filters) -> q.Window:
+    end = dt.datetime.combine(END + dt.timedelta(days=1), dt.time(), dt.UTC)
+    return q.Window(end - dt.timedelta(days=days), end, **filters)
+
+
+def _in(rows: pd.DataFrame, w: q.Window) -> pd.DataFrame:
+    return rows[(rows["ended"] >= w.start) & (rows["ended"] < w.end)]
+
+
+def test_aggregates_match_the_rows(sqlite_url: str, rows: pd.DataFrame) -> None:
+    engine, w = sa.create_engine(sqlite_url), _window()
+    mine = _in(rows, w)
+    assert dict(zip(*q.totals(engine, w, "domain").T.values)) == mine["domain"].value_counts().to_dict()
+    daily = q.daily(engine, w, "top_category")
+    assert int(daily["n"].sum()) == len(mine)
+    assert daily.groupby("key")["n"].sum().to_dict() == mine["top_category"].value_counts().to_dict()
+    teams = q.teams(engine, w).set_index("team")
+    assert teams["failures"].to_dict() == mine["team"].value_counts().to_dict()
+    assert (teams[["user", "data", "infra", "platform"]].sum(axis=1) <= teams["failures"]).all()
+    week = q.week_over_week(engine, w.end).set_index("category")
+    this_week = _in(rows, _window(7))["top_category"].value_counts()
+    assert week["this_week"][week["this_week"] > 0].to_dict() == this_week.to_dict()
+    assert len(q.applications(engine, _window(30), limit=10_000)) == len(rows)
+    one_team = sorted(rows["team"].unique())[0]
+    assert len(q.applications(engine, _window(30, team=one_team), limit=10_000)) == (rows["team"] == one_team).sum()
+
+
+def test_the_seeded_incident_is_a_spike_on_its_hosts(sqlite_url: str) -> None:
+    engine, w = sa.create_engine(sqlite_url), _window(30)
+    marked = q.spikes(q.daily(engine, w, "top_category"))
+    incident_day = pd.Timestamp(END - dt.timedelta(days=8))
+    flagged = marked[marked["spike"]]
+    assert incident_day in set(flagged["day"]), "the seed's incident day stands out against its baseline"
+    hosts = q.involved(engine, _window(30), "host")
+    assert set(hosts["key"].head(3)) == {"node-017.dc1", "node-018.dc1", "node-019.dc1"}
+
+
+def test_unknown_templates_and_quality(sqlite_url: str, rows: pd.DataFrame) -> None:
+    engine, w = sa.create_engine(sqlite_url), _window(30)
+    templates = q.unknown_templates(engine, w)
+    assert int(templates["count"].sum()) == int((rows["category"] == "unknown").sum())
+    assert len(templates) <= 3, "the seed's unknowns come from three message formats"
+    hist = q.confidence_histogram(engine, w)
+    assert int(hist["n"].sum()) == len(rows)
+
+
+@pytest.mark.postgres
+def test_postgresql_gives_the_same_answers(sqlite_url: str, empty_pg_url: str) -> None:
+    pg = sa.create_engine(_seed(empty_pg_url))
+    lite = sa.create_engine(sqlite_url)
+    w = _window()
+    for name, args in (("totals", (w, "top_category")), ("teams", (w,)), ("involved", (w, "queue")),
+                       ("rule_hits", (w, 1000))):
+        a = getattr(q, name)(lite, *args).sort_values(list(getattr(q, name)(lite, *args).columns)).reset_index(drop=True)
+        b = getattr(q, name)(pg, *args).sort_values(list(a.columns)).reset_index(drop=True)
+        pd.testing.assert_frame_equal(a, b, check_dtype=False)
+    left, right = q.daily(lite, w), q.daily(pg, w)
+    assert left["n"].sum() == right["n"].sum() and set(left["day"]) == set(right["day"])
+
+
+def _page(url: str, page: str, **params: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.session_state["db"] = url
+    for key, value in params.items():
+        at.query_params[key] = value
+    at.run()
+    if page != "overview":
+        at.switch_page(f"pages/{page}.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def test_overview_page(sqlite_url: str, rows: pd.DataFrame) -> None:
+    at = _page(sqlite_url, "overview")
+    mine = _in(rows, _window())
+    assert _metric(at, "Failed applications") == f"{len(mine):,}"
+    assert _metric(at, "Left unknown") == f"{(mine['category'] == 'unknown').mean():.1%}"
+    links = [link.label for link in at.get("page_link")]
+    this_week = _in(rows, _window(7))["top_category"].value_counts()
+    assert len(links) == min(10, len(this_week))
+    assert sorted((this_week[c] for c in links), reverse=True) == this_week.tolist()[: len(links)], \
+        "the links open the week's most frequent categories"
+
+
+def test_teams_page(sqlite_url: str, rows: pd.DataFrame) -> None:
+    at = _page(sqlite_url, "teams")
+    table = at.dataframe[0].value
+    assert dict(zip(table["team"], table["failures"])) == _in(rows, _window())["team"].value_counts().to_dict()
+    one = _page(sqlite_url, "teams", team="payments")
+    assert _metric(one, "Failed applications") == f"{(_in(rows, _window())['team'] == 'payments').sum():,}"
+
+
+def test_infra_page(sqlite_url: str, rows: pd.DataFrame) -> None:
+    at = _page(sqlite_url, "infra")
+    mine = _in(rows, _window())
+    assert _metric(at, "Infra and platform failures") == f"{mine['domain'].isin(['infra', 'platform']).sum():,}"
+    assert int(_metric(at, "Spike days")) >= 1
+    assert "node-018.dc1" in set(at.dataframe[-2].value["key"])
+
+
+def test_explorer_page_opens_an_application(sqlite_url: str, rows: pd.DataFrame) -> None:
+    at = _page(sqlite_url, "explorer", category="executor_lost")
+    listed = at.dataframe[0].value
+    assert set(listed["category"]) == {"executor_lost"}
+    assert len(listed) == min(200, (_in(rows, _window())["top_category"] == "executor_lost").sum())
+    assert at.header[0].value.startswith("executor_lost")
+    assert at.code, "the evidence excerpts are shown"
+
+
+def test_quality_page(sqlite_url: str, rows: pd.DataFrame) -> None:
+    at = _page(sqlite_url, "quality")
+    mine = _in(rows, _window())
+    assert _metric(at, "Decided by rules") == f"{(mine['source'] == 'rule').mean():.1%}"
+    assert _metric(at, "Left unknown") == f"{(mine['source'] == 'none').mean():.1%}"
