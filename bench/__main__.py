@@ -5,11 +5,12 @@ Timing figures live here, never in the tests.
 
 from __future__ import annotations
 
-from bench import classify, dashboard, extract_events, relabel, worker
+from bench import classify, dashboard, extract_events, model, relabel, worker
 
 BENCHMARKS = (
     ("extract_events", extract_events.main),
     ("classify", classify.main),
+    ("model", model.main),
     ("worker", worker.main),
     ("relabel", relabel.main),
     ("dashboard", dashboard.main),

@@ -22,24 +22,27 @@ from dashboard import queries as q
 def pages(engine: sa.Engine, w: q.Window) -> dict[str, Callable[[], object]]:
     """What each page asks the store with its default filters (see dashboard/pages/)."""
     history = q.Window(w.start - dt.timedelta(days=7), w.end)
-    first_app = lambda: q.applications(engine, w).iloc[0]  # noqa: E731
+    team = q.Window(w.start, w.end, team="ads")
+
+    def explorer() -> None:
+        q.options(engine, w)
+        first = q.applications(engine, w).iloc[0]
+        q.application(engine, first["app_id"], int(first["attempt"]))
+
     return {
-        "Overview": lambda: (q.totals(engine, w, "domain"), q.daily(engine, w, "domain"),
-                             q.daily(engine, w, "top_category"), q.week_over_week(engine, w.end)),
+        "Overview": lambda: q.trend(engine, w),
         "Teams": lambda: q.teams(engine, w),
-        "Teams (one team)": lambda: (q.teams(engine, t := q.Window(w.start, w.end, team="ads")),
-                                     q.totals(engine, t), q.daily(engine, t, "domain"), q.failing_jobs(engine, t)),
-        "Infra": lambda: (q.spikes(q.daily(engine, history, "top_category")), q.involved(engine, w, "host"),
-                          q.involved(engine, w, "queue")),
-        "Explorer": lambda: (q.options(engine, "team"), q.options(engine, "user"), q.options(engine, "project"),
-                             q.application(engine, (a := first_app())["app_id"], int(a["attempt"]))),
-        "Quality": lambda: (q.totals(engine, w, "source"), q.confidence_histogram(engine, w), q.rule_hits(engine, w),
-                            q.unknown_templates(engine, w), q.relabel_runs(engine)),
+        "Teams (one team)": lambda: (q.teams(engine, team), q.trend(engine, team), q.failing_jobs(engine, team)),
+        "Infra": lambda: (q.spikes(q.per_day(q.trend(engine, history), "top_category")), q.machines(engine, w)),
+        "Explorer": explorer,
+        "Quality": lambda: (q.decisions(engine, w), q.unknown_templates(engine, w), q.relabel_runs(engine)),
     }
 
 
 def main(apps: int = 1_000_000) -> None:
-    engine = sa.create_engine(f"sqlite:///{seeded(apps)}")
+    from sparktriage.store import open_store
+
+    engine = open_store(f"sqlite:///{seeded(apps)}").engine  # migrates a store seeded before new indexes
     with engine.connect() as conn:
         stored = conn.execute(sa.text("select count(*) from diagnoses")).scalar_one()
     first, last = q.data_range(engine)

@@ -14,8 +14,11 @@ up to 30 % in proportion. ``unknown`` carries confidence 0.
 
 from __future__ import annotations
 
+import importlib.resources
+
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 from classifiers.masking import mask
@@ -26,18 +29,29 @@ from rules.loader import load_packs
 from sparktriage.errors import ConfigError
 from sparktriage.records import AppInfo, Diagnosis, Evidence, ExceptionEvent, ExceptionGroup
 from sparktriage.settings import Settings
-from sparktriage.taxonomy import UNKNOWN, domain_of, top_level
+from sparktriage.taxonomy import CATEGORIES, UNKNOWN, domain_of, top_level
 
 MAX_EVIDENCE = 3
+SHIPPED_MODEL = Path(str(importlib.resources.files("models"))) / "textcat" / "1"
 MAX_EXCERPT_LINES = 30
 
 
 class TextModel(Protocol):
-    """The seam for the trained model: best category and probability per text."""
+    """The seam for the trained model: best category and probability per text.
+
+    ``threshold`` is the probability from which its answers are trusted
+    (chosen on held-out data); ``_none`` means "no root cause in this text".
+    """
 
     version: str
+    threshold: float
 
     def predict(self, texts: Sequence[str]) -> list[tuple[str, float]]: ...
+
+
+NO_CAUSE = "_none"
+#: Rules below this priority are generic fallbacks: the model may disagree with them, visibly.
+LOW_PRIORITY = 30
 
 
 def _confidence(root: Finding, best: Sequence[Finding]) -> float:
@@ -107,6 +121,10 @@ def diagnose(
         model_version=getattr(model, "version", None),
     )
     root = choose_root(best)
+    if root is not None and model is not None and root.rule.priority < LOW_PRIORITY:
+        (guess, p), = model.predict([root.event.text])
+        if guess not in (NO_CAUSE, top_level(root.category)) and p >= model.threshold:
+            common["notes"] = (f"the model disagrees with this generic rule: {guess} ({p:.2f})",)
     if root is not None:
         supporting = [f for f in sorted(best, key=Finding.cascade_key) if f is not root
                       and top_level(f.category) == top_level(root.category)]
@@ -117,11 +135,37 @@ def diagnose(
             source="rule", rule_id=root.rule.id, explain=root.rule.explain,
             remediation=root.rule.remediation, evidence=tuple(evidence), **common,
         )
+    guess = _model_guess(events, model) if model is not None else None
+    if guess is not None and model is not None and guess[2] >= model.threshold:
+        event, category, p = guess
+        return Diagnosis(
+            category=category, domain=domain_of(category), confidence=round(p, 3), source="model",
+            explain=f"No rule matched; the model recognises {category}: {CATEGORIES[category][1]}.",
+            remediation=_remediation(engine, category), evidence=(_evidence(event, None),), **common,
+        )
     return Diagnosis(
         category=UNKNOWN, domain=domain_of(UNKNOWN), confidence=0.0, source="none",
-        explain="No rule matched the exceptions of this application.",
+        explain="No rule matched the exceptions of this application" + (
+            "; the model's best guess is below its threshold." if guess is not None else "."),
+        hint=guess[1] if guess is not None else None,
         evidence=tuple(_evidence(e, None) for e in events if e.exc_class)[:MAX_EVIDENCE], **common,
     )
+
+
+def _model_guess(events: Sequence[ExceptionEvent], model: TextModel) -> tuple[ExceptionEvent, str, float] | None:
+    """The model's most confident root cause among the events (one batch), or None."""
+    candidates = [e for e in events if e.exc_class or e.level in ("ERROR", "FATAL")]
+    best = None
+    for event, (category, p) in zip(candidates, model.predict([e.text for e in candidates]) if candidates else []):
+        if category != NO_CAUSE and category in CATEGORIES and (best is None or p > best[2]):
+            best = (event, category, p)
+    return best
+
+
+def _remediation(engine: RuleEngine, category: str) -> str:
+    """What the highest-priority rule of that category tells people to change."""
+    rules = sorted((r for r in engine.rules if top_level(r.category) == category), key=lambda r: -r.priority)
+    return rules[0].remediation if rules else ""
 
 
 @dataclass(frozen=True)
@@ -133,6 +177,17 @@ class Classifier:
 
     def diagnose(self, events: Sequence[ExceptionEvent], app: AppInfo) -> Diagnosis:
         return diagnose(events, app=app, engine=self.engine, model=self.model)
+
+
+def only(classifier: Classifier, mode: str) -> Classifier:
+    """The classifier restricted to ``rules``, ``model`` or ``combined`` (evaluation)."""
+    if mode == "rules":
+        return Classifier(engine=classifier.engine)
+    if mode == "model":
+        if classifier.model is None:
+            raise ConfigError("no model is loaded (model_mode off, or none shipped)")
+        return Classifier(engine=RuleEngine([], "none", backend="re"), model=classifier.model)
+    return classifier
 
 
 def load_classifier(settings: Settings, *, backend: str | None = None) -> Classifier:
@@ -149,4 +204,18 @@ def load_classifier(settings: Settings, *, backend: str | None = None) -> Classi
         engine = RuleEngine(packs.rules, packs.version, backend=backend)
     except Exception as exc:  # a pattern Hyperscan or re refuses
         raise ConfigError(f"rule pack: cannot compile rules: {exc}") from exc
-    return Classifier(engine=engine)
+    return Classifier(engine=engine, model=load_model(settings))
+
+
+def load_model(settings: Settings) -> TextModel | None:
+    """The configured model (``model``), else the shipped one; none with ``model_mode = "off"``."""
+    from classifiers import model as text_model
+
+    if settings.model_mode == "off":
+        return None
+    if settings.model is not None:
+        folder = Path(settings.model)
+        if not (folder / "model.skops").is_file():
+            raise ConfigError(f"model: no model.skops in {folder}")
+        return text_model.load(folder)
+    return text_model.load(SHIPPED_MODEL) if (SHIPPED_MODEL / "model.skops").is_file() else None

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import sys
+from dataclasses import replace
 from typing import Any
 
 import pandas as pd
@@ -59,17 +60,22 @@ def window(*, filters: tuple[str, ...] = ()) -> queries.Window | None:
     default = (max(first, last - dt.timedelta(days=DEFAULT_DAYS - 1)), last)
     picked = st.sidebar.date_input("Applications that ended", value=default, min_value=first, max_value=last)
     start, end = (picked if isinstance(picked, tuple) and len(picked) == 2 else default)
+    base = queries.Window(start=dt.datetime.combine(start, dt.time(), dt.UTC),
+                          end=dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), dt.UTC))
+    choices = query(url, "options", base) if set(filters) - {"category"} else {}
     chosen: dict[str, str | None] = {}
     for name in filters:
-        values = sorted(CATEGORIES) if name == "category" else query(url, "options", name)
+        values = sorted(CATEGORIES) if name == "category" else choices[name]
         preset = params.get(name)
         index = values.index(preset) + 1 if preset in values else 0
         choice = st.sidebar.selectbox(name.capitalize(), ["(all)", *values], index=index, key=f"filter_{name}")
         chosen[name] = None if choice == "(all)" else choice
-    return queries.Window(
-        start=dt.datetime.combine(start, dt.time(), dt.UTC),
-        end=dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), dt.UTC), **chosen,
-    )
+    return replace(base, **chosen)
+
+
+def trend(url: str, w: queries.Window, days: int = 14) -> pd.DataFrame:
+    """The window's ``trend``, reaching back at least ``days`` before its end (for week-over-week)."""
+    return query(url, "trend", replace(w, start=min(w.start, w.end - dt.timedelta(days=days))))
 
 
 def empty(frame: pd.DataFrame) -> bool:

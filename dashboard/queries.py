@@ -10,14 +10,13 @@ Times are the applications' end times, in UTC.
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
 
-from classifiers.masking import mask
+from classifiers.templates import group
 from sparktriage.store import schema as t
 from sparktriage.taxonomy import UNKNOWN
 
@@ -72,31 +71,42 @@ def data_range(engine: sa.Engine) -> tuple[dt.date, dt.date] | None:
     return (pd.Timestamp(low).date(), pd.Timestamp(high).date())
 
 
-def daily(engine: sa.Engine, w: Window, by: str = "top_category") -> pd.DataFrame:
-    """Failed applications per day and ``by`` (top_category, domain, source)."""
-    key = D.c[by]
+def trend(engine: sa.Engine, w: Window) -> pd.DataFrame:
+    """Failed applications per day, category, domain and source: the one query most pages derive from."""
     day = _day(engine, A.c.ended).label("day")
-    frame = _frame(engine, _current(sa.select(day, key.label("key"), sa.func.count().label("n")), w)
-                   .group_by(day, key).order_by(day))
+    keys = (D.c.top_category, D.c.domain, D.c.source)
+    frame = _frame(engine, _current(sa.select(day, *keys, sa.func.count().label("n")), w).group_by(day, *keys))
     frame["day"] = pd.to_datetime(frame["day"])
+    frame["domain"] = frame["domain"].replace({"-": UNKNOWN})
     return frame
 
 
-def totals(engine: sa.Engine, w: Window, by: str = "top_category") -> pd.DataFrame:
-    key = D.c[by]
-    return _frame(engine, _current(sa.select(key.label("key"), sa.func.count().label("n")), w)
-                  .group_by(key).order_by(sa.func.count().desc()))
+def per_day(frame: pd.DataFrame, key: str) -> pd.DataFrame:
+    """``trend`` rows summed per day and ``key`` (columns day, key, n)."""
+    return frame.groupby(["day", key], as_index=False)["n"].sum().rename(columns={key: "key"}).sort_values("day")
 
 
-def week_over_week(engine: sa.Engine, end: dt.datetime, team: str | None = None) -> pd.DataFrame:
-    """Top categories in the 7 days before ``end`` against the 7 days before those."""
-    week = dt.timedelta(days=7)
-    this = totals(engine, Window(end - week, end, team)).rename(columns={"n": "this_week"})
-    last = totals(engine, Window(end - 2 * week, end - week, team)).rename(columns={"n": "last_week"})
-    frame = this.merge(last, on="key", how="outer").fillna(0)
-    frame[["this_week", "last_week"]] = frame[["this_week", "last_week"]].astype(int)
-    frame["change"] = frame["this_week"] - frame["last_week"]
-    return frame.rename(columns={"key": "category"}).sort_values("this_week", ascending=False, ignore_index=True)
+def total(frame: pd.DataFrame, key: str) -> pd.DataFrame:
+    """``trend`` rows summed per ``key``, largest first (columns key, n)."""
+    out = frame.groupby(key, as_index=False)["n"].sum().rename(columns={key: "key"})
+    return out.sort_values("n", ascending=False, ignore_index=True)
+
+
+def since(frame: pd.DataFrame, start: dt.datetime) -> pd.DataFrame:
+    return frame[frame["day"] >= pd.Timestamp(start.date())]
+
+
+def week_over_week(frame: pd.DataFrame, end: dt.datetime) -> pd.DataFrame:
+    """Categories in the 7 days before ``end`` against the 7 before those (``frame``: a ``trend`` covering both)."""
+    last_day = pd.Timestamp(end.date())
+    this = frame[(frame["day"] >= last_day - pd.Timedelta(days=7)) & (frame["day"] < last_day)]
+    last = frame[(frame["day"] >= last_day - pd.Timedelta(days=14)) & (frame["day"] < last_day - pd.Timedelta(days=7))]
+    out = total(this, "top_category").rename(columns={"n": "this_week"}).merge(
+        total(last, "top_category").rename(columns={"n": "last_week"}), on="key", how="outer").fillna(0)
+    out[["this_week", "last_week"]] = out[["this_week", "last_week"]].astype(int)
+    out["change"] = out["this_week"] - out["last_week"]
+    return out.rename(columns={"key": "category"}).sort_values(["this_week", "category"], ascending=[False, True],
+                                                             ignore_index=True)
 
 
 def teams(engine: sa.Engine, w: Window) -> pd.DataFrame:
@@ -145,18 +155,17 @@ def spikes(frame: pd.DataFrame, window: int = 7, factor: float = 3.0, floor: int
     return out[out["n"] > 0].reset_index(drop=True)
 
 
-def involved(engine: sa.Engine, w: Window, column: str, limit: int = 10) -> pd.DataFrame:
-    """Hosts (from the events) or queues most involved in the infra categories that point at machines."""
-    if column == "host":
-        key = E.c.host
-        query = sa.select(key.label("key"), sa.func.count(sa.distinct(E.c.app_id)).label("applications")).join_from(
-            D, E, sa.and_(E.c.app_id == D.c.app_id, E.c.attempt == D.c.attempt))
-        query = _current(query, w).where(key.is_not(None))
-    else:
-        key = A.c.queue
-        query = _current(sa.select(key.label("key"), sa.func.count().label("applications")), w)
-    query = query.where(D.c.top_category.in_(HOST_CATEGORIES)).group_by(key)
-    return _frame(engine, query.order_by(sa.text("applications DESC")).limit(limit))
+def machines(engine: sa.Engine, w: Window, limit: int = 10) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The hosts (from the events) and queues most involved in the categories that point at machines."""
+    query = sa.select(E.c.app_id, E.c.attempt, E.c.host, A.c.queue).distinct().join_from(
+        D, E, sa.and_(E.c.app_id == D.c.app_id, E.c.attempt == D.c.attempt))
+    rows = _frame(engine, _current(query, w).where(D.c.top_category.in_(HOST_CATEGORIES)))
+    apps = rows.drop_duplicates(["app_id", "attempt", "queue"])
+    hosts = rows.dropna(subset=["host"]).drop_duplicates(["app_id", "attempt", "host"])
+    def top(frame: pd.DataFrame, column: str) -> pd.DataFrame:
+        out = frame.groupby(column).size().rename("applications").reset_index().rename(columns={column: "key"})
+        return out.sort_values(["applications", "key"], ascending=[False, True], ignore_index=True).head(limit)
+    return top(hosts, "host"), top(apps, "queue")
 
 
 def applications(engine: sa.Engine, w: Window, limit: int = 200) -> pd.DataFrame:
@@ -179,42 +188,37 @@ def application(engine: sa.Engine, app_id: str, attempt: int) -> dict[str, Any] 
             "history": [dict(r) for r in rows if r["superseded"] is not None]}
 
 
-def options(engine: sa.Engine, column: str) -> list[str]:
-    """Distinct values for a filter (teams, users, projects)."""
-    col = {"team": A.c.team, "user": A.c.user, "project": A.c.wf_project}[column]
-    with engine.connect() as conn:
-        return [v for (v,) in conn.execute(sa.select(col).where(col.is_not(None)).distinct().order_by(col))]
+def options(engine: sa.Engine, w: Window) -> dict[str, list[str]]:
+    """The teams, users and projects with failures in the window (the Explorer's filter choices)."""
+    cols = (A.c.team, A.c.user, A.c.wf_project)
+    rows = _frame(engine, _current(sa.select(*cols).distinct(), replace(w, team=None, user=None, project=None)))
+    return {name: sorted(rows[col.name].dropna().unique().tolist()) for name, col in zip(("team", "user", "project"), cols)}
 
 
-def confidence_histogram(engine: sa.Engine, w: Window) -> pd.DataFrame:
+def decisions(engine: sa.Engine, w: Window) -> pd.DataFrame:
+    """Applications per source, rule, category and confidence decile (the Quality page derives from it)."""
     bucket = sa.func.floor(D.c.confidence * 10).label("bucket")
-    frame = _frame(engine, _current(sa.select(D.c.source, bucket, sa.func.count().label("n")), w)
-                   .group_by(D.c.source, bucket))
+    keys = (D.c.source, D.c.rule_id, D.c.category)
+    frame = _frame(engine, _current(sa.select(*keys, bucket, sa.func.count().label("n")), w).group_by(*keys, bucket))
     frame["confidence"] = (frame["bucket"].astype(float).clip(upper=9) / 10).round(1)
-    return frame.groupby(["source", "confidence"], as_index=False)["n"].sum()
+    return frame.drop(columns=["bucket"])
 
 
-def rule_hits(engine: sa.Engine, w: Window, limit: int = 30) -> pd.DataFrame:
-    query = _current(sa.select(D.c.rule_id, D.c.category, sa.func.count().label("applications")), w)
-    return _frame(engine, query.where(D.c.rule_id.is_not(None)).group_by(D.c.rule_id, D.c.category)
-                  .order_by(sa.func.count().desc()).limit(limit))
+def rule_hits(frame: pd.DataFrame, limit: int = 30) -> pd.DataFrame:
+    hits = frame.dropna(subset=["rule_id"]).groupby(["rule_id", "category"], as_index=False)["n"].sum()
+    hits = hits.rename(columns={"n": "applications"})
+    return hits.sort_values(["applications", "rule_id"], ascending=[False, True], ignore_index=True).head(limit)
 
 
 def unknown_templates(engine: sa.Engine, w: Window, limit: int = 20) -> pd.DataFrame:
-    """What nothing classifies, grouped by exception class and masked message, with an example."""
+    """What nothing classifies: exceptions of unknown applications as Drain templates, with an example."""
     query = sa.select(E.c.exc_class, E.c.message, sa.func.count().label("n")).join_from(
         D, E, sa.and_(E.c.app_id == D.c.app_id, E.c.attempt == D.c.attempt))
     query = _current(query, w).where(D.c.category == UNKNOWN).group_by(E.c.exc_class, E.c.message)
-    counts: Counter[tuple[str, str]] = Counter()
-    example: dict[tuple[str, str], str] = {}
     with engine.connect() as conn:
-        for exc_class, message, n in conn.execute(query.order_by(sa.text("n DESC")).limit(5000)):
-            key = (exc_class or "", mask(message or "")[:200])
-            counts[key] += n
-            example.setdefault(key, message or "")
-    rows = [{"exception": k[0], "template": k[1], "count": n, "example": example[k]}
-            for k, n in counts.most_common(limit)]
-    return pd.DataFrame(rows, columns=["exception", "template", "count", "example"])
+        rows = conn.execute(query.order_by(sa.text("n DESC")).limit(5000)).all()
+    found = [{"template": g.template, "count": g.count, "example": g.example} for g in group(rows)[:limit]]
+    return pd.DataFrame(found, columns=["template", "count", "example"])
 
 
 def relabel_runs(engine: sa.Engine, limit: int = 20) -> pd.DataFrame:

@@ -162,10 +162,12 @@ def _classify(args: argparse.Namespace, settings: Settings) -> int:
     "measure the classifier on a labelled JSON-lines set ({id, text, label}): precision, recall, F1, confusion",
     "sparktriage evaluate --data ../shared/data/dev_real.jsonl",
     args=[arg("--data", metavar="FILE.jsonl", help="labelled set, one JSON object a line"),
-          arg("--from-store", action="store_true", help="measure against every human correction in the store")],
+          arg("--from-store", action="store_true", help="measure against every human correction in the store"),
+          arg("--mode", choices=["rules", "model", "combined"], default="combined",
+              help="rules alone, the model alone, or both as the worker runs them (default)")],
 )
 def _evaluate(args: argparse.Namespace, settings: Settings) -> int:
-    from classifiers.core import load_classifier
+    from classifiers.core import load_classifier, only
     from sparktriage.errors import BadInput
     from sparktriage.evaluate import evaluate, evaluate_corrections, report
 
@@ -176,9 +178,9 @@ def _evaluate(args: argparse.Namespace, settings: Settings) -> int:
         if args.from_store:
             from sparktriage.store import open_store
 
-            result = evaluate_corrections(load_classifier(settings), open_store(settings.db).engine)
+            result = evaluate_corrections(only(load_classifier(settings), args.mode), open_store(settings.db).engine)
         else:
-            result = evaluate(load_classifier(settings), args.data)
+            result = evaluate(only(load_classifier(settings), args.mode), args.data)
     except (BadInput, OSError) as exc:
         print(f"sparktriage evaluate: {exc}", file=sys.stderr)
         return 2
@@ -306,6 +308,61 @@ def _dashboard(args: argparse.Namespace, settings: Settings) -> int:
 
     print(f"dashboard on http://127.0.0.1:{settings.dashboard_port}/ (store {settings.db}; Ctrl-C stops it)", flush=True)
     return subprocess.call(streamlit_command(settings))
+
+
+@command(
+    "train",
+    "train the model for what the rules miss, from the generated corpus (+ human corrections); writes its card",
+    "sparktriage train --out models/textcat/2 --from-store",
+    args=[
+        arg("--out", default="models/textcat/1", help="model folder (default models/textcat/1)"),
+        arg("--from-store", action="store_true", help="add the store's human corrections as training data"),
+        arg("--noise", action="append", default=[], metavar="LOG",
+            help="logs of healthy applications: their WARN/ERROR lines are taught as no-cause noise"),
+    ],
+)
+def _train(args: argparse.Namespace, settings: Settings) -> int:
+    from pathlib import Path
+
+    from sparktriage.classify import read_log
+    from sparktriage.train import train_model
+
+    corrections = []
+    if args.from_store:
+        from sparktriage.evaluate import corrections as stored
+        from sparktriage.store import open_store
+
+        for _, events, label in stored(open_store(settings.db).engine):
+            corrections += [(e.text, label) for e in events if e.exc_class]
+    noise = [line for path in args.noise for line in read_log(Path(path)).splitlines()
+             if " WARN " in line or " ERROR " in line]
+    metrics = train_model(settings, Path(args.out), corrections=corrections, noise=noise)
+    print(f"{metrics['version']} in {args.out}: held-out accuracy {metrics['heldout_accuracy']:.3f}, "
+          f"threshold {metrics['threshold']:.3f} (precision {metrics['precision_at_threshold']:.3f}, "
+          f"coverage {metrics['coverage_at_threshold']:.3f}), ECE {metrics['expected_calibration_error']:.3f}")
+    return 0
+
+
+@command(
+    "unknowns",
+    "group what nothing classifies into templates with counts and examples: the next rules to write",
+    "sparktriage unknowns --data failures.jsonl",
+    args=[arg("--data", metavar="FILE.jsonl", help='{"id","text"} lines to classify (default: the store)'),
+          arg("--limit", type=int, default=20, help="templates to print (default 20)")],
+)
+def _unknowns(args: argparse.Namespace, settings: Settings) -> int:
+    from classifiers.core import load_classifier
+    from sparktriage import unknowns
+
+    if args.data:
+        with open(args.data, encoding="utf-8") as fh:
+            templates = unknowns.from_jsonl(load_classifier(settings), fh)
+    else:
+        from sparktriage.store import open_store
+
+        templates = unknowns.from_store(open_store(settings.db).engine)
+    print(unknowns.render(templates, args.limit))
+    return 0
 
 
 def _day(text: str) -> datetime:

@@ -9,6 +9,7 @@ alternative as right, and the report says which is which.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
 
 from classifiers.core import Classifier
+from classifiers.model import expected_calibration_error
 from sparktriage.classify import classify_text
 from sparktriage.errors import BadInput
 from sparktriage.records import AppInfo, ExceptionEvent
@@ -29,6 +31,16 @@ class Evaluation:
     truth: list[str] = field(default_factory=list)
     predicted: list[str] = field(default_factory=list)
     acceptable: list[set[str]] = field(default_factory=list)
+    confidence: list[float] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
+
+    def add(self, item_id: str, truth: str, diagnosis: Any, acceptable: set[str] | None = None) -> None:
+        self.ids.append(item_id)
+        self.truth.append(truth.split("/")[0])
+        self.predicted.append(diagnosis.category.split("/")[0])
+        self.acceptable.append(acceptable or set())
+        self.confidence.append(diagnosis.confidence)
+        self.sources.append(diagnosis.source)
 
     @property
     def labels(self) -> list[str]:
@@ -43,6 +55,9 @@ class Evaluation:
 
     def macro_f1(self) -> float:
         return float(f1_score(self.truth, self.predicted, average="macro", zero_division=0))
+
+    def correct(self) -> list[bool]:
+        return [t == p for t, p in zip(self.truth, self.predicted)]
 
     def unknown_share(self) -> float:
         return self.predicted.count(UNKNOWN) / len(self.predicted) if self.predicted else 0.0
@@ -73,10 +88,7 @@ def evaluate(classifier: Classifier, path: str | Path) -> Evaluation:
     for n, item in enumerate(items):
         item_id = str(item.get("id", n))
         diagnosis = classify_text(classifier, item["text"], app_id=item_id)
-        result.ids.append(item_id)
-        result.truth.append(str(item["label"]).split("/")[0])
-        result.predicted.append(diagnosis.category.split("/")[0])
-        result.acceptable.append(set(item.get("also_acceptable") or ()))
+        result.add(item_id, str(item["label"]), diagnosis, set(item.get("also_acceptable") or ()))
     return result
 
 
@@ -94,7 +106,9 @@ def report(result: Evaluation) -> str:
         f"accuracy:         {result.accuracy():.3f}  (strict: the label only)",
         f"accuracy (lenient): {result.lenient_accuracy():.3f}  (an also_acceptable category counts as right)",
         f"macro-F1:         {result.macro_f1():.3f}",
-        f"answered unknown: {result.unknown_share():.1%}",
+        f"answered unknown: {result.unknown_share():.1%}  (coverage {1 - result.unknown_share():.1%})",
+        f"decided by:       " + ", ".join(f"{k} {v}" for k, v in sorted(Counter(result.sources).items())),
+        f"expected calibration error: {expected_calibration_error(result.confidence, result.correct()):.3f}",
         "",
         "confusion matrix (rows = label, columns = predicted; ids abbreviated):",
     ]
@@ -135,9 +149,5 @@ def evaluate_corrections(classifier: Classifier, engine: Any) -> Evaluation:
     """The current rules and model against every human correction in the store."""
     result = Evaluation()
     for app, events, label in corrections(engine):
-        diagnosis = classifier.diagnose(events, app)
-        result.ids.append(f"{app.app_id}#{app.attempt}")
-        result.truth.append(label.split("/")[0])
-        result.predicted.append(diagnosis.category.split("/")[0])
-        result.acceptable.append(set())
+        result.add(f"{app.app_id}#{app.attempt}", label, classifier.diagnose(events, app))
     return result

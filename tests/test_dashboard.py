@@ -55,38 +55,53 @@ def _in(rows: pd.DataFrame, w: q.Window) -> pd.DataFrame:
 def test_aggregates_match_the_rows(sqlite_url: str, rows: pd.DataFrame) -> None:
     engine, w = sa.create_engine(sqlite_url), _window()
     mine = _in(rows, w)
-    assert dict(zip(*q.totals(engine, w, "domain").T.values)) == mine["domain"].value_counts().to_dict()
-    daily = q.daily(engine, w, "top_category")
-    assert int(daily["n"].sum()) == len(mine)
-    assert daily.groupby("key")["n"].sum().to_dict() == mine["top_category"].value_counts().to_dict()
+    every = q.trend(engine, w)
+    assert int(every["n"].sum()) == len(mine)
+    domains = mine["domain"].replace({"-": "unknown"}).value_counts().to_dict()
+    assert dict(zip(*q.total(every, "domain").T.values)) == domains
+    assert q.per_day(every, "top_category").groupby("key")["n"].sum().to_dict() == \
+        mine["top_category"].value_counts().to_dict()
     teams = q.teams(engine, w).set_index("team")
     assert teams["failures"].to_dict() == mine["team"].value_counts().to_dict()
     assert (teams[["user", "data", "infra", "platform"]].sum(axis=1) <= teams["failures"]).all()
-    week = q.week_over_week(engine, w.end).set_index("category")
+    week = q.week_over_week(every, w.end).set_index("category")
     this_week = _in(rows, _window(7))["top_category"].value_counts()
     assert week["this_week"][week["this_week"] > 0].to_dict() == this_week.to_dict()
     assert len(q.applications(engine, _window(30), limit=10_000)) == len(rows)
     one_team = sorted(rows["team"].unique())[0]
     assert len(q.applications(engine, _window(30, team=one_team), limit=10_000)) == (rows["team"] == one_team).sum()
+    choices = q.options(engine, w)
+    assert choices["team"] == sorted(mine["team"].unique()) and choices["user"] == sorted(mine["user"].unique())
 
 
-def test_the_seeded_incident_is_a_spike_on_its_hosts(sqlite_url: str) -> None:
+def test_the_seeded_incident_is_a_spike_on_its_hosts(sqlite_url: str, rows: pd.DataFrame) -> None:
     engine, w = sa.create_engine(sqlite_url), _window(30)
-    marked = q.spikes(q.daily(engine, w, "top_category"))
+    marked = q.spikes(q.per_day(q.trend(engine, w), "top_category"))
     incident_day = pd.Timestamp(END - dt.timedelta(days=8))
     flagged = marked[marked["spike"]]
     assert incident_day in set(flagged["day"]), "the seed's incident day stands out against its baseline"
-    hosts = q.involved(engine, _window(30), "host")
+    hosts, queues = q.machines(engine, w)
     assert set(hosts["key"].head(3)) == {"node-017.dc1", "node-018.dc1", "node-019.dc1"}
+    involved = rows[rows["top_category"].isin(q.HOST_CATEGORIES)]
+    assert dict(zip(queues["key"], queues["applications"])) == involved["queue"].value_counts().to_dict()
 
 
 def test_unknown_templates_and_quality(sqlite_url: str, rows: pd.DataFrame) -> None:
     engine, w = sa.create_engine(sqlite_url), _window(30)
     templates = q.unknown_templates(engine, w)
-    assert int(templates["count"].sum()) == int((rows["category"] == "unknown").sum())
+    unknown = rows[rows["category"] == "unknown"]
+    with engine.connect() as conn:
+        events = conn.execute(sa.text("select count(*) from exception_events e join diagnoses d on "
+                                      "d.app_id = e.app_id and d.attempt = e.attempt "
+                                      "where d.superseded is null and d.category = 'unknown'")).scalar_one()
+    assert int(templates["count"].sum()) == events and len(unknown) > 0
     assert len(templates) <= 3, "the seed's unknowns come from three message formats"
-    hist = q.confidence_histogram(engine, w)
-    assert int(hist["n"].sum()) == len(rows)
+    decided = q.decisions(engine, w)
+    assert int(decided["n"].sum()) == len(rows)
+    assert decided.groupby("source")["n"].sum().to_dict() == rows["source"].value_counts().to_dict()
+    hits = q.rule_hits(decided, limit=1000)
+    expected = rows.dropna(subset=["rule_id"]).groupby(["rule_id", "category"]).size().to_dict()
+    assert dict(zip(zip(hits["rule_id"], hits["category"]), hits["applications"])) == expected
 
 
 @pytest.mark.postgres
@@ -94,13 +109,17 @@ def test_postgresql_gives_the_same_answers(sqlite_url: str, empty_pg_url: str) -
     pg = sa.create_engine(_seed(empty_pg_url))
     lite = sa.create_engine(sqlite_url)
     w = _window()
-    for name, args in (("totals", (w, "top_category")), ("teams", (w,)), ("involved", (w, "queue")),
-                       ("rule_hits", (w, 1000))):
-        a = getattr(q, name)(lite, *args).sort_values(list(getattr(q, name)(lite, *args).columns)).reset_index(drop=True)
-        b = getattr(q, name)(pg, *args).sort_values(list(a.columns)).reset_index(drop=True)
-        pd.testing.assert_frame_equal(a, b, check_dtype=False)
-    left, right = q.daily(lite, w), q.daily(pg, w)
-    assert left["n"].sum() == right["n"].sum() and set(left["day"]) == set(right["day"])
+
+    def same(a: pd.DataFrame, b: pd.DataFrame) -> None:
+        cols = list(a.columns)
+        pd.testing.assert_frame_equal(a.sort_values(cols).reset_index(drop=True),
+                                      b.sort_values(cols).reset_index(drop=True), check_dtype=False)
+
+    for name in ("trend", "teams", "decisions"):
+        same(getattr(q, name)(lite, w), getattr(q, name)(pg, w))
+    for left, right in zip(q.machines(lite, w, limit=1000), q.machines(pg, w, limit=1000)):
+        same(left, right)
+    assert q.options(lite, w) == q.options(pg, w)
 
 
 def _page(url: str, page: str, **params: str) -> AppTest:

@@ -7,9 +7,8 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from dashboard.common import db_url, empty, query, window
-from dashboard.queries import spikes
-from sparktriage.taxonomy import domain_of
+from dashboard.common import db_url, empty, query, trend, window
+from dashboard.queries import per_day, spikes
 
 BASELINE_DAYS = 7
 st.title("Infra and platform")
@@ -17,9 +16,8 @@ w = window()
 if w is not None:
     url = db_url()
     # a week more than shown, so that the first days shown have a baseline too
-    history = replace(w, start=w.start - dt.timedelta(days=BASELINE_DAYS))
-    daily = query(url, "daily", history, "top_category")
-    daily = daily[daily["key"].map(domain_of).isin(["infra", "platform"])]
+    every = trend(url, replace(w, start=w.start - dt.timedelta(days=BASELINE_DAYS)), days=0)
+    daily = per_day(every[every["domain"].isin(["infra", "platform"])], "top_category")
     marked = spikes(daily, window=BASELINE_DAYS)
     shown = pd.Timestamp(w.start.date())
     marked, daily = marked[marked["day"] >= shown], daily[daily["day"] >= shown]
@@ -37,11 +35,12 @@ if w is not None:
             st.subheader("Spikes (a day far above its trailing 7-day median)")
             st.dataframe(flagged.sort_values("day", ascending=False)[["day", "key", "n", "baseline"]],
                          hide_index=True, width="stretch")
+    hosts, queues = query(url, "machines", w)
     cols = st.columns(2)
     with cols[0]:
         st.subheader("Hosts most involved")
         st.caption("Shuffle fetch failures, executor loss, disk, network")
-        st.dataframe(query(url, "involved", w, "host"), hide_index=True, width="stretch")
+        st.dataframe(hosts, hide_index=True, width="stretch")
     with cols[1]:
         st.subheader("Queues most involved")
-        st.dataframe(query(url, "involved", w, "queue"), hide_index=True, width="stretch")
+        st.dataframe(queues, hide_index=True, width="stretch")

@@ -3,7 +3,8 @@
 import altair as alt
 import streamlit as st
 
-from dashboard.common import db_url, empty, query, window
+from dashboard.common import db_url, empty, query, trend, window
+from dashboard.queries import per_day, since, total
 
 st.title("Teams")
 w = window(filters=("team",))
@@ -25,14 +26,13 @@ if w is not None:
             cols[0].metric("Failed applications", f"{int(r['failures']):,}")
             cols[1].metric("User and data causes", f"{(r['user'] + r['data']) / r['failures']:.0%}")
             cols[2].metric("Infra and platform causes", f"{(r['infra'] + r['platform']) / r['failures']:.0%}")
-            breakdown = query(url, "totals", w, "top_category")
+            every = since(trend(url, w), w.start)
             st.subheader("Failure breakdown")
-            st.altair_chart(alt.Chart(breakdown).mark_bar().encode(
+            st.altair_chart(alt.Chart(total(every, "top_category")).mark_bar().encode(
                 x=alt.X("n:Q", title="applications"), y=alt.Y("key:N", sort="-x", title=None),
                 tooltip=["key:N", "n:Q"]), width="stretch")
             st.subheader("Trend")
-            trend = query(url, "daily", w, "domain").replace({"key": {"-": "unknown"}})
-            st.altair_chart(alt.Chart(trend).mark_line(point=True).encode(
+            st.altair_chart(alt.Chart(per_day(every, "domain")).mark_line(point=True).encode(
                 x=alt.X("day:T", title=None), y=alt.Y("n:Q", title="applications"), color=alt.Color("key:N", title="domain")),
                 width="stretch")
             st.subheader("Jobs that fail most, and why")

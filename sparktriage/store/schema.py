@@ -154,3 +154,13 @@ delivery_attempts = sa.Table(
     sa.Column("error", sa.Text),
     sa.Column("duration_ms", sa.Float, nullable=False),
 )
+
+# Covering indexes for the dashboards' aggregates: a window of applications by
+# end time, their current diagnosis and their events' hosts are read from the
+# indexes alone, never from the wide rows (texts, evidence JSON).
+sa.Index("ix_applications_ended_cover", applications.c.ended, applications.c.app_id, applications.c.attempt,
+         applications.c.team, applications.c.queue, applications.c.user, applications.c.wf_project)
+sa.Index("ix_diagnoses_current_cover", diagnoses.c.app_id, diagnoses.c.attempt, diagnoses.c.top_category,
+         diagnoses.c.domain, diagnoses.c.source, diagnoses.c.category, diagnoses.c.rule_id, diagnoses.c.confidence,
+         sqlite_where=diagnoses.c.superseded.is_(None), postgresql_where=diagnoses.c.superseded.is_(None))
+sa.Index("ix_events_app_host", exception_events.c.app_id, exception_events.c.attempt, exception_events.c.host)
