@@ -241,7 +241,8 @@ def render(result: RelabelResult, dry_run: bool) -> str:
     if result.sample:
         lines += ["", "sample of changed applications:"]
         for c in result.sample:
-            excerpt = c.new.evidence[0].excerpt.split("\n", 1)[0][:160] if c.new.evidence else ""
+            evidence = c.new.evidence or c.old.evidence  # unknown keeps no evidence of its own
+            excerpt = evidence[0].excerpt.split("\n", 1)[0][:160] if evidence else ""
             lines.append(f"  {c.app.app_id} #{c.app.attempt}: {c.old.category} ({c.old.rule_id}) -> "
                          f"{c.new.category} ({c.new.rule_id or c.new.source})\n      {excerpt}")
     return "\n".join(lines)
