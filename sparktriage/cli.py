@@ -302,12 +302,13 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
     args=[arg("--port", dest="dashboard_port", type=int, help="port on 127.0.0.1 (default 8501)")],
 )
 def _dashboard(args: argparse.Namespace, settings: Settings) -> int:
-    import subprocess
+    import os
 
     from dashboard import streamlit_command
 
     print(f"dashboard on http://127.0.0.1:{settings.dashboard_port}/ (store {settings.db}; Ctrl-C stops it)", flush=True)
-    return subprocess.call(streamlit_command(settings))
+    command = streamlit_command(settings)
+    os.execv(command[0], command)  # become Streamlit: a signal to this process reaches it, no orphan is left
 
 
 @command(

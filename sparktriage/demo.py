@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.resources
 import json
 import secrets
+import signal
 import subprocess
 import sys
 import time
@@ -47,11 +48,17 @@ def _start_receiver(settings: Settings, children: list[subprocess.Popen[bytes]])
     return settings.replace(webhook_url=f"http://127.0.0.1:{port}/hook", webhook_secret=secret)
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def run_demo(settings: Settings, timeout: float = 60.0, keep_running: bool = True) -> int:
     """Returns how many sample applications were diagnosed in time."""
     settings = settings.replace(producer_max_batch_size=1, session_timeout=6.0, worker_web_port=0,
                                 inactivity_check_interval=5.0)
     children: list[subprocess.Popen[bytes]] = []
+    # SIGTERM (a supervisor, `timeout`) stops the demo like Ctrl-C: its children are stopped too.
+    signal.signal(signal.SIGTERM, _interrupt)
     with Broker(settings) as broker:
         settings = settings.replace(bootstrap=broker.bootstrap)
         print(f"broker   {broker.bootstrap} (embedded Tansu, memory storage)")
