@@ -1,7 +1,7 @@
 """The trained model for what the rules miss: masked text -> category, with a calibrated probability.
 
-A word TF-IDF (class names, words and the placeholders of ``masking``) and a
-logistic regression, calibrated with sigmoid (Platt) scaling on
+A TF-IDF of words (class names, words and the placeholders of ``masking``)
+and of character 3-5-grams, and a logistic regression, calibrated with sigmoid (Platt) scaling on
 cross-validated predictions, so that "0.9" means about nine in ten right.
 The abstention threshold is chosen on held-out data as the lowest one whose
 answers reach the target precision; below it the core says ``unknown`` and
@@ -27,7 +27,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import precision_recall_fscore_support
 from sklearn.model_selection import GroupShuffleSplit
-from sklearn.pipeline import Pipeline
+from sklearn.pipeline import FeatureUnion, Pipeline
 
 from classifiers.corpus.generate import NONE
 from classifiers.masking import mask
@@ -39,10 +39,14 @@ TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.")
 
 
 def _pipeline(seed: int) -> Pipeline:
+    # Words keep class names whole (org.apache...FetchFailedException); character n-grams
+    # carry what words split differently in unseen formats (measured on held-out formats:
+    # +5 to +7 points of accuracy and +10 to +25 points of coverage over words alone).
+    words = TfidfVectorizer(token_pattern=r"<[A-Z]+>|[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*", ngram_range=(1, 2),
+                            min_df=2, max_features=20_000, sublinear_tf=True, lowercase=False)
+    chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), min_df=3, max_features=20_000, sublinear_tf=True)
     return Pipeline([
-        ("tfidf", TfidfVectorizer(token_pattern=r"<[A-Z]+>|[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*",
-                                  ngram_range=(1, 2), min_df=2, max_features=20_000, sublinear_tf=True,
-                                  lowercase=False)),
+        ("tfidf", FeatureUnion([("words", words), ("chars", chars)])),
         ("clf", CalibratedClassifierCV(LogisticRegression(C=8.0, max_iter=3000, random_state=seed),
                                        method="sigmoid", cv=3, ensemble=False)),
     ])
