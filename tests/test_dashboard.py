@@ -80,8 +80,11 @@ def test_the_seeded_incident_is_a_spike_on_its_hosts(sqlite_url: str, rows: pd.D
     incident_day = pd.Timestamp(END - dt.timedelta(days=8))
     flagged = marked[marked["spike"]]
     assert incident_day in set(flagged["day"]), "the seed's incident day stands out against its baseline"
+    day = dt.datetime.combine(END - dt.timedelta(days=8), dt.time(), dt.UTC)
+    hosts, _ = q.machines(engine, q.Window(day, day + dt.timedelta(days=1)))
+    assert set(hosts["key"].head(3)) == {"node-017.dc1", "node-018.dc1", "node-019.dc1"}, \
+        "on the incident day its hosts lead"
     hosts, queues = q.machines(engine, w)
-    assert set(hosts["key"].head(3)) == {"node-017.dc1", "node-018.dc1", "node-019.dc1"}
     involved = rows[rows["top_category"].isin(q.HOST_CATEGORIES)]
     assert dict(zip(queues["key"], queues["applications"])) == involved["queue"].value_counts().to_dict()
 
