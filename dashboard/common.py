@@ -78,6 +78,14 @@ def trend(url: str, w: queries.Window, days: int = 14) -> pd.DataFrame:
     return query(url, "trend", replace(w, start=min(w.start, w.end - dt.timedelta(days=days))))
 
 
+def label(url: str, app_id: str, attempt: int, category: str, note: str, author: str) -> None:
+    """A human correction from the Explorer, stored as ``sparktriage label`` stores it; caches refreshed."""
+    from sparktriage.store import open_store
+
+    open_store(url).label(app_id, attempt, category, note=note or None, author=author or "dashboard")
+    query.clear()
+
+
 def empty(frame: pd.DataFrame) -> bool:
     if frame.empty:
         st.caption("Nothing in this window.")

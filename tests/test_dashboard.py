@@ -183,3 +183,21 @@ def test_quality_page(sqlite_url: str, rows: pd.DataFrame) -> None:
     mine = _in(rows, _window())
     assert _metric(at, "Decided by rules") == f"{(mine['source'] == 'rule').mean():.1%}"
     assert _metric(at, "Left unknown") == f"{(mine['source'] == 'none').mean():.1%}"
+
+
+def test_a_correction_from_the_explorer_is_stored_and_shown(tmp_path: Path) -> None:
+    url = _seed(f"sqlite:///{tmp_path}/c.db")
+    at = _page(url, "explorer", category="executor_lost")
+    app_id, _ = at.selectbox(key="open_app").value.rsplit(" #", 1)  # the application opened
+    at.selectbox(key="correct_category").set_value("disk_full")
+    at.text_input(key="correct_note").input("the executors died of full local disks")
+    at.text_input(key="correct_author").input("ana")
+    at.button[0].click().run()
+    assert not at.exception
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        row = conn.execute(sa.text("select category, note, author from labels where app_id = :a"), {"a": app_id}).one()
+        current = conn.execute(sa.text("select category, source from diagnoses where app_id = :a and superseded is null"),
+                               {"a": app_id}).one()
+    assert tuple(row) == ("disk_full", "the executors died of full local disks", "ana")
+    assert tuple(current) == ("disk_full", "human")

@@ -3,7 +3,8 @@
 import pandas as pd
 import streamlit as st
 
-from dashboard.common import db_url, empty, query, window
+from dashboard.common import db_url, empty, label, query, window
+from sparktriage.taxonomy import CATEGORIES
 
 st.title("Explorer")
 w = window(filters=("team", "category", "user", "project"))
@@ -15,7 +16,8 @@ if w is not None:
         st.dataframe(apps, hide_index=True, width="stretch")
         keys = [f"{a} #{n}" for a, n in zip(apps["app_id"], apps["attempt"])]
         preset = st.query_params.get("app")
-        picked = st.selectbox("Open an application", keys, index=keys.index(preset) if preset in keys else 0)
+        picked = st.selectbox("Open an application", keys, index=keys.index(preset) if preset in keys else 0,
+                              key="open_app")
         app_id, attempt = picked.rsplit(" #", 1)
         tab = query(url, "application", app_id, int(attempt))
         if tab is not None:
@@ -37,6 +39,16 @@ if w is not None:
                 st.code(ev.get("excerpt") or "", language="text")
             st.subheader("Every distinct exception")
             st.dataframe(pd.DataFrame(d["exceptions"] or []), hide_index=True, width="stretch")
+            with st.form("correct", clear_on_submit=True):
+                st.caption("Wrong? Record the right root cause; relabel will never override it.")
+                cols = st.columns([2, 3, 2])
+                right = cols[0].selectbox("Category", sorted(CATEGORIES), index=sorted(CATEGORIES).index(d["category"])
+                                          if d["category"] in CATEGORIES else 0, key="correct_category")
+                note = cols[1].text_input("Why", key="correct_note")
+                author = cols[2].text_input("Who", key="correct_author")
+                if st.form_submit_button("Save correction"):
+                    label(url, app_id, int(attempt), right, note, author)
+                    st.success(f"Recorded: {app_id} is {right}.")
             if tab["history"]:
                 st.subheader("Earlier diagnoses")
                 st.dataframe(pd.DataFrame(tab["history"])[["created", "category", "rule_id", "source",
