@@ -18,7 +18,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def _commands() -> list[str]:
-    return sorted(cli._COMMANDS)
+    return sorted(cli.COMMANDS)
 
 
 def test_commands_are_registered() -> None:

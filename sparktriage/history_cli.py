@@ -1,0 +1,166 @@
+"""Commands over stored history and the model: relabel, label, seed, train, unknowns, dashboard.
+
+Registered into ``sparktriage.commands`` like those of ``cli``; each handler
+resolves its inputs, calls one library function and prints.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import UTC, datetime
+
+from sparktriage.commands import arg, command
+from sparktriage.settings import Settings
+
+
+@command(
+    "dashboard",
+    "the Streamlit dashboards over the store: overview, teams, infra, explorer, quality",
+    "sparktriage --db sqlite:///var/seeded.db dashboard --port 8501",
+    args=[arg("--port", dest="dashboard_port", type=int, help="port on 127.0.0.1 (default 8501)")],
+)
+def _dashboard(args: argparse.Namespace, settings: Settings) -> int:
+    import os
+
+    from dashboard import streamlit_command
+
+    print(f"dashboard on http://127.0.0.1:{settings.dashboard_port}/ (store {settings.db}; Ctrl-C stops it)", flush=True)
+    command = streamlit_command(settings)
+    os.execv(command[0], command)  # become Streamlit: a signal to this process reaches it, no orphan is left
+
+
+@command(
+    "train",
+    "train the model for what the rules miss, from the generated corpus (+ human corrections); writes its card",
+    "sparktriage train --out models/textcat/2 --from-store",
+    args=[
+        arg("--out", default="models/textcat/1", help="model folder (default models/textcat/1)"),
+        arg("--from-store", action="store_true", help="add the store's human corrections as training data"),
+        arg("--noise", action="append", default=[], metavar="LOG",
+            help="logs of healthy applications: their WARN/ERROR lines are taught as no-cause noise"),
+    ],
+)
+def _train(args: argparse.Namespace, settings: Settings) -> int:
+    from pathlib import Path
+
+    from sparktriage.classify import read_log
+    from sparktriage.train import train_model
+
+    corrections = []
+    if args.from_store:
+        from sparktriage.evaluate import corrections as stored
+        from sparktriage.store import open_store
+
+        for _, events, label in stored(open_store(settings.db).engine):
+            corrections += [(e.text, label) for e in events if e.exc_class]
+    noise = [line for path in args.noise for line in read_log(Path(path)).splitlines()
+             if " WARN " in line or " ERROR " in line]
+    metrics = train_model(settings, Path(args.out), corrections=corrections, noise=noise)
+    print(f"{metrics['version']} in {args.out}: held-out accuracy {metrics['heldout_accuracy']:.3f}, "
+          f"threshold {metrics['threshold']:.3f} (precision {metrics['precision_at_threshold']:.3f}, "
+          f"coverage {metrics['coverage_at_threshold']:.3f}), ECE {metrics['expected_calibration_error']:.3f}")
+    return 0
+
+
+@command(
+    "unknowns",
+    "group what nothing classifies into templates with counts and examples: the next rules to write",
+    "sparktriage unknowns --data failures.jsonl",
+    args=[arg("--data", metavar="FILE.jsonl", help='{"id","text"} lines to classify (default: the store)'),
+          arg("--limit", type=int, default=20, help="templates to print (default 20)")],
+)
+def _unknowns(args: argparse.Namespace, settings: Settings) -> int:
+    from classifiers.core import load_classifier
+    from sparktriage import unknowns
+
+    if args.data:
+        with open(args.data, encoding="utf-8") as fh:
+            templates = unknowns.from_jsonl(load_classifier(settings), fh)
+    else:
+        from sparktriage.store import open_store
+
+        templates = unknowns.from_store(open_store(settings.db).engine)
+    print(unknowns.render(templates, args.limit))
+    return 0
+
+
+def _day(text: str) -> datetime:
+    """A --since/--until value: an ISO date or date-time, read as UTC."""
+    value = datetime.fromisoformat(text)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+@command(
+    "relabel",
+    "re-diagnose stored history with the current rules and model; --dry-run shows the old -> new matrix",
+    "sparktriage relabel --since 2026-11-01 --where-rule hdfs-denied --dry-run",
+    args=[
+        arg("--since", type=_day, help="applications that ended on or after (ISO date)"),
+        arg("--until", type=_day, help="applications that ended before (ISO date)"),
+        arg("--team"), arg("--category", help="current category (or its top level)"), arg("--app", help="one app id"),
+        arg("--where-rule", metavar="RULE_ID", help="only diagnoses this rule decided"),
+        arg("--dry-run", action="store_true", help="print the change, write nothing"),
+        arg("--notify", action="store_true", help="re-send webhooks and spark-diagnoses records of changed ones"),
+        arg("--batch", type=int, default=1000, help="applications per transaction (default 1000)"),
+    ],
+)
+def _relabel(args: argparse.Namespace, settings: Settings) -> int:
+    from tqdm import tqdm
+
+    from classifiers.core import load_classifier
+    from sparktriage.relabel import Filters, relabel, render
+    from sparktriage.store import open_store
+
+    filters = Filters(args.since, args.until, args.team, args.category, args.app, args.where_rule)
+    notify = None
+    if args.notify and not args.dry_run:
+        from sparktriage.topics import publisher
+
+        notify = publisher(settings)
+    with tqdm(unit=" apps", file=sys.stderr, disable=None) as bar:
+        result = relabel(open_store(settings.db), load_classifier(settings), filters, dry_run=args.dry_run,
+                         settings=settings if args.notify else None, notify=notify, progress=bar.update,
+                         batch=args.batch)
+    print(render(result, args.dry_run))
+    return 0
+
+
+@command(
+    "label",
+    "record a human correction of an application's root cause; relabel never overrides it",
+    "sparktriage label application_1700000000000_0042 input_missing --note 'upstream partition was late'",
+    args=[
+        arg("app_id"), arg("category", help="a taxonomy id"), arg("--attempt", type=int, default=1),
+        arg("--note", help="why"), arg("--by", help="who (default: the login name)"),
+    ],
+)
+def _label(args: argparse.Namespace, settings: Settings) -> int:
+    import getpass
+
+    from sparktriage.errors import BadInput
+    from sparktriage.store import open_store
+
+    try:
+        human = open_store(settings.db).label(args.app_id, args.attempt, args.category, note=args.note,
+                                              author=args.by or getpass.getuser())
+    except BadInput as exc:
+        print(f"sparktriage label: {exc.detail}", file=sys.stderr)
+        return 2
+    print(f"{args.app_id} #{args.attempt}: {human.category} (was {human.hint}), recorded")
+    return 0
+
+
+@command(
+    "seed",
+    "write a realistic diagnosis history into the store (teams, rhythms, an incident, a rule upgrade)",
+    "sparktriage --db sqlite:///var/seeded.db seed --days 90 --apps-per-day 200",
+    args=[arg("--days", type=int, default=90), arg("--apps-per-day", type=int, default=200),
+          arg("--seed", type=int, default=0, help="random seed (same seed, same history)")],
+)
+def _seed(args: argparse.Namespace, settings: Settings) -> int:
+    from sparktriage.seed import seed_store
+
+    counts = seed_store(settings.db, args.days, args.apps_per_day, seed=args.seed)
+    print(", ".join(f"{n:,} {table}" for table, n in counts.items() if n), f"in {settings.db}")
+    return 0
