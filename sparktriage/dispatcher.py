@@ -78,10 +78,15 @@ class Dispatcher:
         status: int | None = None
         error: str | None = None
         try:
-            response = await client.post(delivery.url, content=body, headers=headers)
+            # httpx's timeout bounds each read, not the request: a receiver that drips
+            # its answer byte by byte would hold us for ever without this overall bound.
+            async with asyncio.timeout(self.timeout):
+                response = await client.post(delivery.url, content=body, headers=headers)
             status = response.status_code
             if status >= 300:
                 error = response.text[:300]
+        except TimeoutError:
+            error = f"no complete answer within the {self.timeout:g} s budget"
         except httpx.HTTPError as exc:
             error = f"{type(exc).__name__}: {exc}"[:300]
         tries = delivery.tries + 1

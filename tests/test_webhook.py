@@ -181,3 +181,33 @@ def test_the_example_receiver_renders_an_exceptions_tab(receiver: Receiver, tmp_
     _drain(Dispatcher(store, _settings()))
     page = httpx.get(f"http://127.0.0.1:{receiver.server_port}/").text
     assert APP.app_id in page and "executor_oom" in page and "Raise memory." in page
+
+
+def test_a_receiver_dripping_its_answer_is_cut_off_at_the_budget() -> None:
+    """Each byte arrives well within httpx's read timeout; only the overall budget ends the request."""
+    import socket
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def drip() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            conn.recv(65536)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n")
+            for _ in range(100):  # 10 s of answer, a byte every 0.1 s
+                if stop.wait(0.1):
+                    return
+                conn.sendall(b"x")
+
+    threading.Thread(target=drip, daemon=True).start()
+    store = MemoryStore()
+    store.save(APP, [], DIAGNOSIS, [(f"http://127.0.0.1:{listener.getsockname()[1]}/hook", "{}")])
+    try:
+        outcomes = asyncio.run(Dispatcher(store, _settings(), timeout=0.5).run_once())
+    finally:
+        stop.set()
+        listener.close()
+    assert outcomes == {"retry": 1}, "a dripped 200 is not a delivery: the budget ran out first"
+    ((_, status, error, _),) = store.deliveries[0]["log"]
+    assert status is None and "budget" in error
