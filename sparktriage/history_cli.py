@@ -164,3 +164,24 @@ def _seed(args: argparse.Namespace, settings: Settings) -> int:
     counts = seed_store(settings.db, args.days, args.apps_per_day, seed=args.seed)
     print(", ".join(f"{n:,} {table}" for table, n in counts.items() if n), f"in {settings.db}")
     return 0
+
+
+@command(
+    "retention",
+    "drop raw excerpts of applications that ended more than excerpt_retention_days ago (the worker does it hourly)",
+    "sparktriage --db postgresql+psycopg://triage@db/triage retention --days 30",
+    args=[arg("--days", dest="excerpt_retention_days", type=int, help="keep excerpts this many days")],
+)
+def _retention(args: argparse.Namespace, settings: Settings) -> int:
+    """For a store without a running worker, or a cron job: the same purge as the worker's timer."""
+    from datetime import timedelta
+
+    from sparktriage.errors import ConfigError
+    from sparktriage.store import open_store
+
+    days = settings.excerpt_retention_days
+    if days is None:
+        raise ConfigError("retention needs --days or excerpt_retention_days")
+    purged = open_store(settings.db).purge_excerpts(datetime.now(UTC) - timedelta(days=days))
+    print(f"purged the excerpts of {purged} exception events of applications that ended over {days} days ago")
+    return 0

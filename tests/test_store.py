@@ -127,3 +127,19 @@ def test_old_excerpts_are_purged_and_the_text_kept(store) -> None:
     assert store.purge_excerpts(dt.datetime.fromtimestamp(APP.ended - 60, dt.UTC)) == 0  # ended after the cutoff
     assert store.purge_excerpts(dt.datetime.fromtimestamp(APP.ended + 60, dt.UTC)) == 1
     assert store.purge_excerpts(dt.datetime.fromtimestamp(APP.ended + 60, dt.UTC)) == 0  # already done
+
+
+def test_the_retention_command_purges_old_excerpts(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import sqlalchemy as sa
+
+    from sparktriage import cli
+    from sparktriage.store import schema as t
+
+    url = f"sqlite:///{tmp_path}/r.db"
+    open_store(url).save(APP, EVENTS, diag())
+    assert cli.main(["--db", url, "retention"]) == 2, "no retention configured: refuse, purge nothing"
+    assert cli.main(["--db", url, "retention", "--days", "30"]) == 0  # APP ended in 2023
+    assert "excerpts of 1 exception events" in capsys.readouterr().out
+    with open_store(url).engine.connect() as conn:
+        excerpt, text = conn.execute(sa.select(t.exception_events.c.excerpt, t.exception_events.c.text)).one()
+    assert excerpt is None and text == EVENTS[0].text
