@@ -99,7 +99,7 @@ def report(result: Evaluation) -> str:
     width = max(len(x) for x in labels + ["category"])
     out = [f"{'category':<{width}}  precision  recall     f1  support"]
     for i, label in enumerate(labels):
-        out.append(f"{label:<{width}}  {p[i]:9.2f}  {r[i]:6.2f}  {f[i]:5.2f}  {s[i]:7d}")
+        out.append(f"{label:<{width}}  {p[i]:9.2f}  {r[i]:6.2f}  {f[i]:5.2f}  {int(s[i]):7d}")
     out += [
         "",
         f"items:            {len(result.truth)}",

@@ -177,4 +177,6 @@ def seed_store(url: str, days: int, apps_per_day: int, *, seed: int = 0, end: dt
     flush()
     for app, category in labelled:
         store.label(app.app_id, app.attempt, category, note="seeded correction", author="seed")
-    return store.counts()
+    counts = store.counts()
+    store.engine.dispose()  # a caller (a test, the CLI) may drop the database right after
+    return counts

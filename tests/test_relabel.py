@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from classifiers.core import Classifier, load_classifier
-from sparktriage.evaluate import evaluate_corrections
+from sparktriage.evaluate import evaluate_corrections, report
 from sparktriage.relabel import Filters, relabel, render
 from sparktriage.seed import seed_store
 from sparktriage.settings import Settings
@@ -152,6 +152,8 @@ def test_human_labels_survive_relabel_and_are_measured(url: str, current: Classi
     assert _current(store)[target] == ("executor_oom", None, "human")
     result = evaluate_corrections(narrower, store.engine)
     assert result.ids == [f"{target}#1"] and result.truth == ["executor_oom"]
+    row = next(line for line in report(result).splitlines() if line.startswith("executor_oom "))
+    assert row.split()[-1] == "1", row  # the support column of a one-correction set
     with pytest.raises(Exception, match="not a taxonomy category"):
         store.label(target, 1, "gremlins", note=None, author=None)
 
