@@ -26,7 +26,7 @@ def test_migrations_produce_the_declared_schema(empty_url: str) -> None:
         diff = compare_metadata(MigrationContext.configure(conn), t.metadata)
         version = conn.execute(sa.text("select version_num from alembic_version")).scalar_one()
     assert diff == []
-    assert version == "0003"
+    assert version == "0004"
 
 
 def test_a_store_from_before_migrations_is_stamped_and_upgraded(tmp_path: Path) -> None:
