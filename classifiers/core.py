@@ -18,11 +18,13 @@ import importlib.resources
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Protocol
 
 from classifiers.masking import mask
 from classifiers.rootcause import Finding, choose_root, findings_for
+from ingest.events import Signals
 from rules.engine import RuleEngine
 from rules.lint import lint_packs
 from rules.loader import load_packs
@@ -174,6 +176,11 @@ class Classifier:
 
     engine: RuleEngine
     model: TextModel | None = None
+
+    @cached_property
+    def signals(self) -> Signals:
+        """What makes a log record an event for these rules (see ``ingest.events.Signals``)."""
+        return Signals.for_rules(self.engine.literals())
 
     def diagnose(self, events: Sequence[ExceptionEvent], app: AppInfo) -> Diagnosis:
         return diagnose(events, app=app, engine=self.engine, model=self.model)

@@ -81,7 +81,7 @@ def create_app(settings: Settings, classifier: Classifier, store: Store) -> faus
     events = app.Table("events", partitions=settings.partitions)
     app.dead_letter_count = 0  # type: ignore[attr-defined]
     # The open streams in memory, checkpointed into ``streams`` (ingest.live).
-    live = LiveStreams(streams.get)
+    live = LiveStreams(streams.get, signals=classifier.signals)
 
     async def dead_letter(event: faust.EventT, err: BadInput) -> None:
         message = event.message

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
-from functools import cache
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from ingest.assembly import (
@@ -50,13 +51,65 @@ SIGNALS = (
     "SIGTERM",
 )
 _ALERT_WORDS = ("WARN", "ERROR", "FATAL", "SEVERE", "CRITICAL")
-INTERESTING_RE = re.compile("|".join(re.escape(s) for s in SIGNALS))
-_CANDIDATES = SIGNALS + _ALERT_WORDS
-CANDIDATE_RE = re.compile("|".join(re.escape(s) for s in _CANDIDATES))
+
+
+@dataclass(frozen=True)
+class Signals:
+    """The literals that make a record worth an event, beyond its level.
+
+    The defaults are the words of failures in general; a classifier adds the
+    required literal of every rule (``for_rules``), so that a diagnostic that
+    carries no error word at all (a scheduler's ``FailedScheduling`` at INFO,
+    a YARN diagnostics line) still reaches the rules that know it. Caseless
+    literals come from ``(?i)`` patterns.
+    """
+
+    words: tuple[str, ...] = SIGNALS
+    caseless: tuple[str, ...] = ()
+
+    @classmethod
+    def for_rules(cls, literals: Iterable[tuple[str, bool]]) -> Signals:
+        words = dict.fromkeys(SIGNALS)
+        caseless: dict[str, None] = {}
+        for literal, is_caseless in literals:
+            if literal:
+                (caseless if is_caseless else words)[literal.lower() if is_caseless else literal] = None
+        return cls(tuple(words), tuple(caseless))
+
+    def _alternation(self, words: tuple[str, ...]) -> str:
+        out = "|".join(re.escape(w) for w in words)
+        if self.caseless:
+            out += "|(?i:" + "|".join(re.escape(w) for w in self.caseless) + ")"
+        return out
+
+    @cached_property
+    def interesting(self) -> re.Pattern[str]:
+        return re.compile(self._alternation(self.words))
+
+    @cached_property
+    def candidates(self) -> re.Pattern[str]:
+        return re.compile(self._alternation(self.words + _ALERT_WORDS))
+
+    @cached_property
+    def hyperscan_db(self) -> Any:
+        """The candidate literals compiled for Hyperscan (about 8x faster than
+        ``re`` here), or None where the optional package is not installed."""
+        try:
+            import hyperscan
+        except ImportError:
+            return None
+        pats = [re.escape(w).encode() for w in self.words + _ALERT_WORDS + self.caseless]
+        flags = [0] * (len(self.words) + len(_ALERT_WORDS)) + [hyperscan.HS_FLAG_CASELESS] * len(self.caseless)
+        db = hyperscan.Database()
+        db.compile(expressions=pats, ids=list(range(len(pats))), elements=len(pats), flags=flags)
+        return db
+
+
+DEFAULT_SIGNALS = Signals()
 
 # An exception line: "java.lang.X: msg", "Caused by: ...", py4j's ": x.Y: msg",
 # "Exception in thread "main" x.Y", Python's "ValueError: msg" or "pkg.mod.Err: msg".
-_EXC_NAME = r"(?:[A-Za-z_$][\w$]*\.)+[A-Z][\w$]*|[A-Z]\w*(?:Error|Exception|Exit|Interrupt|Warning)"
+_EXC_NAME = r"(?:[A-Za-z_$][\w$]*\.)+[A-Z][\w$]*|[A-Z]\w*(?:Error|Exception|Exit|Interrupt|Warning)|Exception|Error"
 EXC_LINE_RE = re.compile(
     rf'(?P<prefix>Caused by: |: |Exception in thread "[^"]*" )?(?P<cls>{_EXC_NAME})(?::\s?(?P<msg>.*))?$'
 )
@@ -112,6 +165,7 @@ def to_event(
     container_id: str | None = None,
     role: str = "unknown",
     host: str | None = None,
+    signals: Signals = DEFAULT_SIGNALS,
 ) -> ExceptionEvent | None:
     """The event of one record, or None when it is plain INFO/DEBUG noise.
 
@@ -125,7 +179,7 @@ def to_event(
     if first is not None and first.re is JSON_HEADER_RE:
         lines = _json_record_lines(record) + lines[1:]
     text = "\n".join(lines)
-    if not record.alert and INTERESTING_RE.search(text) is None:
+    if not record.alert and signals.interesting.search(text) is None:
         return None
     clean = redact(text)  # secrets never reach the state, the store or a receiver
     if clean != text:
@@ -211,40 +265,28 @@ def to_event(
     )
 
 
-@cache
-def _hyperscan_db() -> Any:
-    """The candidate literals compiled for Hyperscan (about 8x faster than
-    ``re`` here), or None where the optional package is not installed."""
-    try:
-        import hyperscan
-    except ImportError:
-        return None
-    db = hyperscan.Database()
-    pats = [re.escape(s).encode() for s in _CANDIDATES]
-    db.compile(expressions=pats, ids=list(range(len(pats))), elements=len(pats), flags=[0] * len(pats))
-    return db
-
-
-def candidate_offsets(text: str, *, use_hyperscan: bool = True) -> Iterator[int]:
+def candidate_offsets(text: str, *, use_hyperscan: bool = True,
+                      signals: Signals = DEFAULT_SIGNALS) -> Iterator[int]:
     """Ascending offsets inside candidate lines. Hyperscan scans bytes, so it is
     used only for ASCII text, where byte and character offsets agree."""
-    db = _hyperscan_db() if use_hyperscan else None
+    db = signals.hyperscan_db if use_hyperscan else None
     if db is None or not text.isascii():
-        return (m.start() for m in CANDIDATE_RE.finditer(text))
+        return (m.start() for m in signals.candidates.finditer(text))
     ends: list[int] = []
     db.scan(text.encode("ascii"), match_event_handler=lambda _id, _f, to, _fl, _c: ends.append(to - 1))
     ends.sort()
     return iter(ends)
 
 
-def interesting_records(text: str, *, use_hyperscan: bool = True, **caps: int) -> list[Record]:
+def interesting_records(text: str, *, use_hyperscan: bool = True, signals: Signals = DEFAULT_SIGNALS,
+                        **caps: int) -> list[Record]:
     """The records of ``text`` that contain a candidate match, plus their
     neighbours in the same prefix-to-prefix segment; the same records a full
     pass of :class:`Assembler` yields, for every record ``to_event`` keeps."""
     out: list[Record] = []
     done_upto = 0  # text before this offset is handled; it is 0 or a prefixed line start
     line_no, counted_upto = 1, 0
-    for hit in candidate_offsets(text, use_hyperscan=use_hyperscan):
+    for hit in candidate_offsets(text, use_hyperscan=use_hyperscan, signals=signals):
         if hit < done_upto:
             continue
         start = max(text.rfind("\n", done_upto, hit) + 1, done_upto)
@@ -269,6 +311,7 @@ def extract_events(
     container_id: str | None = None,
     role: str = "unknown",
     host: str | None = None,
+    signals: Signals = DEFAULT_SIGNALS,
 ) -> list[ExceptionEvent]:
     """Every event of one container's whole log, in log order.
 
@@ -287,12 +330,13 @@ def extract_events(
                 container_id=section.container_id,
                 role=cid.role if cid else role,
                 host=section.host,
+                signals=signals,
             )
         return events
     where = dict(app_id=app_id, attempt=attempt, container_id=container_id, role=role, host=host)
     events = []
-    for record in interesting_records(text):
-        event = to_event(record, **where)
+    for record in interesting_records(text, signals=signals):
+        event = to_event(record, **where, signals=signals)
         if event is not None:
             events.append(event)
     return events

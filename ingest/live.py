@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ingest.assembly import Assembler
+from ingest.events import DEFAULT_SIGNALS, Signals
 from ingest.state import assembler_from, events_from_records
 from sparktriage.records import Envelope, ExceptionEvent
 
@@ -70,8 +71,10 @@ class LiveStreams:
     """The assemblers of the streams this worker is reading, and when to checkpoint them."""
 
     def __init__(self, load: Callable[[str], dict[str, Any] | None], *,
-                 max_pending: int = MAX_PENDING, max_age: float = MAX_AGE) -> None:
+                 max_pending: int = MAX_PENDING, max_age: float = MAX_AGE,
+                 signals: Signals = DEFAULT_SIGNALS) -> None:
         self._load = load  # the stream's last checkpoint (the table), read on first sight
+        self.signals = signals  # what makes a record an event (the classifier's rules)
         self.max_pending = max_pending
         self.max_age = max_age
         self._open: dict[str, _Live] = {}
@@ -87,7 +90,7 @@ class LiveStreams:
             self._open[env.stream_key] = live
         if offset <= live.offset:  # folded in before a restart and checkpointed with it
             return [Checkpoint(live.key, None, [], [handle], write=False)]
-        events = events_from_records(live.assembler.feed([env.text]), env)
+        events = events_from_records(live.assembler.feed([env.text]), env, self.signals)
         live.offset = offset
         if not live.pending:
             live.since = now
@@ -124,7 +127,7 @@ class LiveStreams:
                 if stored is None:
                     continue
                 env, assembler, acks = stream_envelope(app_id, stored), assembler_from(stored["assembler"]), []
-            out.append(Checkpoint(key, None, events_from_records(assembler.flush(), env), acks))
+            out.append(Checkpoint(key, None, events_from_records(assembler.flush(), env, self.signals), acks))
         return out
 
     def reset(self) -> None:

@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Self
 
 from ingest.assembly import Assembler, Record
-from ingest.events import to_event
+from ingest.events import DEFAULT_SIGNALS, Signals, to_event
 from sparktriage.records import AppInfo, Envelope, ExceptionEvent, Workflow
 
 #: Events kept per application; later ones are counted, not kept (a crash loop
@@ -89,12 +89,13 @@ def assembler_from(data: dict[str, Any] | None) -> Assembler:
     return Assembler.from_dict(data) if data else Assembler()
 
 
-def events_from_records(records: list[Record], env: Envelope) -> list[ExceptionEvent]:
+def events_from_records(records: list[Record], env: Envelope,
+                        signals: Signals = DEFAULT_SIGNALS) -> list[ExceptionEvent]:
     """The events worth keeping among closed records of ``env``'s stream."""
     events = []
     for record in records:
         event = to_event(record, app_id=env.app_id, attempt=env.attempt, container_id=env.container_id,
-                         role=env.role, host=env.host)
+                         role=env.role, host=env.host, signals=signals)
         if event is not None:
             events.append(event)
     return events

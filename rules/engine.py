@@ -94,6 +94,11 @@ class RuleEngine:
                 found.add(item.rule_index)
         return found
 
+    def literals(self) -> list[tuple[str, bool]]:
+        """(required literal, caseless) of every pattern: text without one of
+        them cannot match any rule, which is what ingest's signals need."""
+        return [(item.literal, item.caseless) for item in self._compiled]
+
     def match(self, text: str, role: str = "unknown") -> list[Rule]:
         """Rules whose patterns match ``text`` and whose scope admits ``role``,
         highest priority first (ties by id, so the order is stable).
@@ -106,9 +111,13 @@ class RuleEngine:
         return sorted(hits, key=lambda r: (-r.priority, r.id))
 
     def locate(self, rule: Rule, lines: Sequence[str]) -> int:
-        """Index of the first line that ``rule`` matches (-1 if none): where its evidence is."""
+        """Index of the first line that ``rule`` matches (-1 if none): where its evidence is, and
+        so at which ``Caused by`` depth it matched."""
         regexes = [compile_pattern(p) for p in rule.patterns]
         for index, line in enumerate(lines):
             if any(rx.search(line) for rx in regexes):
                 return index
-        return -1
+        # A pattern that spans lines (an OOM followed by its frames): where the match starts.
+        text = "\n".join(lines)
+        starts = [m.start() for m in (rx.search(text) for rx in regexes) if m is not None]
+        return text.count("\n", 0, min(starts)) if starts else -1

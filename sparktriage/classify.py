@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from classifiers.core import Classifier
-from ingest.events import extract_events
+from ingest.events import DEFAULT_SIGNALS, Signals, extract_events
 from ingest.yarn import app_id_from_path, parse_container_id
 from sparktriage.records import AppInfo, Diagnosis, ExceptionEvent
 
@@ -58,7 +58,8 @@ def role_of(name: str) -> str:
     return "unknown"
 
 
-def events_of_paths(paths: Iterable[str], app_id: str | None = None) -> tuple[AppInfo, list[ExceptionEvent]]:
+def events_of_paths(paths: Iterable[str], app_id: str | None = None,
+                    signals: Signals = DEFAULT_SIGNALS) -> tuple[AppInfo, list[ExceptionEvent]]:
     """Assemble the events of one application's logs, in the order given."""
     events: list[ExceptionEvent] = []
     found_app = app_id
@@ -67,19 +68,19 @@ def events_of_paths(paths: Iterable[str], app_id: str | None = None) -> tuple[Ap
         found_app = found_app or (cid.app_id if cid else None) or app_id_from_path(name)
         events += extract_events(
             text, app_id=found_app or "local", attempt=cid.attempt if cid else 1,
-            container_id=cid.container_id if cid else Path(name).name, role=role_of(name),
+            container_id=cid.container_id if cid else Path(name).name, role=role_of(name), signals=signals,
         )
     return AppInfo(app_id=found_app or "local"), events
 
 
 def classify_paths(classifier: Classifier, paths: Iterable[str], app_id: str | None = None) -> Diagnosis:
-    app, events = events_of_paths(paths, app_id)
+    app, events = events_of_paths(paths, app_id, classifier.signals)
     return classifier.diagnose(events, app)
 
 
 def classify_text(classifier: Classifier, text: str, app_id: str) -> Diagnosis:
     """One application's log excerpt (a JSONL line's ``text``)."""
-    events = extract_events(text, app_id=app_id)
+    events = extract_events(text, app_id=app_id, signals=classifier.signals)
     return classifier.diagnose(events, AppInfo(app_id=app_id))
 
 

@@ -72,7 +72,7 @@ def _templates(classifier: Classifier) -> dict[str, list[Template]]:
     out: dict[str, list[Template]] = {}
     for rule in classifier.engine.rules:
         for example in rule.match:
-            events = tuple(extract_events(example, app_id="t", role="driver"))
+            events = tuple(extract_events(example, app_id="t", role="driver", signals=classifier.signals))
             if not events:
                 continue
             diagnosis = classifier.diagnose(list(events), AppInfo(app_id="t"))

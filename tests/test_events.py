@@ -10,7 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ingest.assembly import assemble
-from ingest.events import extract_events, to_event
+from ingest.events import DEFAULT_SIGNALS, Signals, extract_events, to_event
+from rules.engine import RuleEngine
+from rules.loader import load_packs
 from tests.conftest import loghub
 from tests.loggen import generate_log
 from tests.test_assembly import AGGREGATED, JAVA, POOL, PY4J, PYTHON
@@ -102,9 +104,14 @@ def test_aggregated_yarn_log_is_split_per_container() -> None:
     assert evs[0].exc_class == "java.lang.RuntimeException"
 
 
-def full_pass(text: str) -> list[dict]:
-    events = (to_event(r, **WHERE) for r in assemble(text))
+def full_pass(text: str, signals: Signals = DEFAULT_SIGNALS) -> list[dict]:
+    events = (to_event(r, **WHERE, signals=signals) for r in assemble(text))
     return [e.to_dict() for e in events if e is not None]
+
+
+#: the signals a classifier with the built-in rules uses
+RULE_SIGNALS = Signals.for_rules(RuleEngine(load_packs().rules).literals())
+NO_HYPERSCAN = property(lambda self: None)
 
 
 MIXED = "\n".join(JAVA + ["stdout noise"] * 3 + PYTHON + PY4J + ["24/03/12 10:12:00 INFO Executor: done", "ünïcode ERROR line"] + JAVA)
@@ -119,9 +126,11 @@ def test_fast_path_equals_full_assembly(source: str, use_hyperscan: bool, monkey
         "mixed": lambda: MIXED,
     }.get(source, lambda: loghub(source).read_text())()
     if not use_hyperscan:
-        monkeypatch.setattr("ingest.events._hyperscan_db", lambda: None)
+        monkeypatch.setattr(Signals, "hyperscan_db", NO_HYPERSCAN)
     fast = [e.to_dict() for e in extract_events(text, **WHERE)]
     assert fast == full_pass(text)
+    with_rules = [e.to_dict() for e in extract_events(text, **WHERE, signals=RULE_SIGNALS)]
+    assert with_rules == full_pass(text, RULE_SIGNALS)
     assert bool(fast) == bool(re.search("WARN|ERROR|Exception", text))  # Spark_2k.log is all INFO
 
 
@@ -152,11 +161,35 @@ NOISE = [SPARK4_INFO, SPARK4_ERROR, "24/03/12 10:11:12 INFO Executor: Finished t
          "stdout: rows written 1200", "\tat com.acme.Loop.run(Loop.java:3)", "", "  indented note"]
 
 
+#: diagnostics that carry no error word: only a rule's own literal makes them events
+DIAGNOSTICS = [
+    "24/03/12 10:11:20 INFO ExecutorPodsAllocator: Warning  FailedScheduling  default-scheduler  "
+    "0/3 nodes are available: 3 Insufficient cpu.",
+    "2024-03-12 10:11:12,345 INFO [main] RMAppImpl: Application is added to the scheduler and is not yet activated.",
+]
+
+
 @settings(max_examples=150, deadline=None)
-@given(parts=st.lists(st.sampled_from(POOL + NOISE), max_size=80), crlf=st.booleans(), hs=st.booleans())
-def test_fast_path_equals_full_assembly_on_any_mix(parts: list[str], crlf: bool, hs: bool) -> None:
+@given(parts=st.lists(st.sampled_from(POOL + NOISE + DIAGNOSTICS), max_size=80), crlf=st.booleans(),
+       hs=st.booleans(), rules=st.booleans())
+def test_fast_path_equals_full_assembly_on_any_mix(parts: list[str], crlf: bool, hs: bool, rules: bool) -> None:
     text = ("\r\n" if crlf else "\n").join(parts)
+    signals = RULE_SIGNALS if rules else DEFAULT_SIGNALS
     with pytest.MonkeyPatch.context() as mp:
         if not hs:
-            mp.setattr("ingest.events._hyperscan_db", lambda: None)
-        assert [e.to_dict() for e in extract_events(text, **WHERE)] == full_pass(text)
+            mp.setattr(Signals, "hyperscan_db", NO_HYPERSCAN)
+        assert [e.to_dict() for e in extract_events(text, **WHERE, signals=signals)] == full_pass(text, signals)
+
+
+def test_rule_literals_keep_diagnostics_without_error_words() -> None:
+    text = "\n".join(NOISE[2:4] + DIAGNOSTICS)
+    assert extract_events(text, **WHERE) == []
+    kept = extract_events(text, **WHERE, signals=RULE_SIGNALS)
+    assert [e.line for e in kept] == [3, 4]
+    assert extract_events(NOISE[2], **WHERE, signals=RULE_SIGNALS) == []
+
+
+def test_bare_python_exception_names_its_class() -> None:
+    ev = event_of(["Traceback (most recent call last):", '  File "job.py", line 3, in <module>',
+                   "Exception: Java gateway process exited before sending its port number"])
+    assert (ev.exc_class, ev.message) == ("Exception", "Java gateway process exited before sending its port number")

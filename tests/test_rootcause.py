@@ -83,3 +83,26 @@ def test_exceptions_are_grouped_with_counts(engine: RuleEngine) -> None:
     assert (top.exc_class, top.count, top.category) == ("org.apache.spark.shuffle.FetchFailedException", 4,
                                                         "shuffle_fetch_failed")
     assert sum(g.count for g in d.exceptions) == 5
+
+
+BROADCAST_OOM = """24/03/11 10:20:03 ERROR FileFormatWriter: Aborting job 5d1c.
+org.apache.spark.SparkException: Exception thrown in awaitResult:
+\tat org.apache.spark.util.ThreadUtils$.awaitResult(ThreadUtils.scala:310)
+\tat org.apache.spark.sql.execution.exchange.BroadcastExchangeExec.doExecuteBroadcast(BroadcastExchangeExec.scala:194)
+Caused by: java.lang.OutOfMemoryError: Java heap space
+\tat org.apache.spark.sql.execution.joins.LongToUnsafeRowMap.grow(HashedRelation.scala:622)
+\tat org.apache.spark.sql.execution.joins.HashedRelationBroadcastMode.transform(HashedRelation.scala:1106)
+\tat org.apache.spark.sql.execution.exchange.BroadcastExchangeExec.$anonfun$relationFuture$1(BroadcastExchangeExec.scala:132)
+\t... 3 more"""
+
+
+def test_a_rule_spanning_lines_is_located_where_its_match_starts() -> None:
+    """A frame-based rule (the OOM line and the driver-only frames under it) sits at the
+    ``Caused by`` depth of its first line, so it beats a one-line rule on the same cause."""
+    packs = load_packs()
+    engine = RuleEngine(packs.rules, packs.version)
+    rule = engine.by_id["driver-oom-in-driver-only-frames"]
+    lines = BROADCAST_OOM.split("\n")
+    assert engine.locate(rule, lines) == 4
+    d = diagnose([ev(BROADCAST_OOM, 1, role="unknown")], app=APP, engine=engine)
+    assert (d.category, d.rule_id) == ("driver_oom", rule.id)

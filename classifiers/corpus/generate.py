@@ -22,7 +22,8 @@ import string
 from collections.abc import Callable, Iterator, Sequence
 
 from classifiers.corpus.signatures import NO_CAUSE, SIGNATURES
-from ingest.events import extract_events
+from ingest.events import Signals, extract_events
+from rules.engine import RuleEngine
 from rules.loader import Rule
 
 NONE = "_none"
@@ -128,17 +129,18 @@ def corpus(rules: list[Rule], *, per_entry: int = 12, seed: int = 0,
     """
     rng = random.Random(seed)
     fillers = _fillers(rng)
+    signals = Signals.for_rules(RuleEngine(rules, backend="re").literals())  # as classify will read them
     sources: list[tuple[str, str, str]] = [(cat, e, f"{cat}#{i}") for cat, entries in SIGNATURES.items()
                                            for i, e in enumerate(entries)]
     sources += [(NONE, e, f"none#{i}") for i, e in enumerate(NO_CAUSE)]
     for category, entry, source in sources:
         for _ in range(per_entry):
-            for event in extract_events(render(_fill(entry, fillers), rng), app_id="corpus"):
+            for event in extract_events(render(_fill(entry, fillers), rng), app_id="corpus", signals=signals):
                 yield event.text, category, source
     for rule in rules:  # the rule packs' own real examples, as printed
         for i, example in enumerate(rule.match):
-            for event in extract_events(example, app_id="corpus"):
+            for event in extract_events(example, app_id="corpus", signals=signals):
                 yield event.text, rule.category.split("/")[0], f"rule:{rule.id}#{i}"
     for i, line in enumerate(noise):  # benign WARN/ERROR lines of healthy applications
-        for event in extract_events(line, app_id="corpus"):
+        for event in extract_events(line, app_id="corpus", signals=signals):
             yield event.text, NONE, f"noise#{i}"
