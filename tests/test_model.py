@@ -137,6 +137,16 @@ def test_below_the_threshold_it_is_unknown_with_the_guess_as_a_hint() -> None:
     assert (d.category, d.source, d.hint, d.confidence) == ("unknown", "none", "network_error", 0.0)
 
 
+def test_exceptions_come_first_and_plain_warnings_are_read_when_there_are_none() -> None:
+    warn = "24/03/12 10:11:12 WARN Shards: shard 7 keeps refusing writes, retrying"
+    both = _events(warn) + _events(UNMATCHED)
+    model = FixedModel({"keeps refusing": ("disk_full", 0.9), "ShardUnavailable": ("network_error", 0.8)})
+    assert diagnose(both, app=APP, engine=ENGINE, model=model).category == "network_error"
+    assert not model.seen[0].startswith("24/03/12"), "the WARN is not read while there is an exception"
+    d = diagnose(_events(warn), app=APP, engine=ENGINE, model=FixedModel({"keeps refusing": ("disk_full", 0.9)}))
+    assert (d.source, d.category) == ("model", "disk_full")
+
+
 def test_no_cause_answers_are_never_a_diagnosis() -> None:
     d = diagnose(_events(UNMATCHED), app=APP, engine=ENGINE, model=FixedModel({}))
     assert d.category == "unknown" and d.hint is None
