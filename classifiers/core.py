@@ -184,7 +184,7 @@ class Classifier:
     @cached_property
     def signals(self) -> Signals:
         """What makes a log record an event for these rules (see ``ingest.events.Signals``)."""
-        return Signals.for_rules(self.engine.literals())
+        return Signals.for_rules(self.engine.literals(), self.engine.fires)
 
     def diagnose(self, events: Sequence[ExceptionEvent], app: AppInfo) -> Diagnosis:
         return diagnose(events, app=app, engine=self.engine, model=self.model)

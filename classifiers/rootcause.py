@@ -95,7 +95,7 @@ def findings_for(event: ExceptionEvent, order: int, engine: RuleEngine) -> list[
     lines = event.text.split("\n")
     found = []
     for rule in rules:
-        index = max(engine.locate(rule, lines), 0)
+        index = max(engine.locate(rule, event.text), 0)
         found.append(Finding(rule, event, order, index, _cause_depth(lines, index)))
     found.sort(key=lambda f: (-f.depth, -f.rule.priority, f.rule.id))
     return found

@@ -53,6 +53,7 @@ class RuleEngine:
             for p in rule.patterns
         ]
         self.by_id = {rule.id: rule for rule in self.rules}
+        self._regexes = {rule.id: [compile_pattern(p) for p in rule.patterns] for rule in self.rules}
         self._db = self._build_hyperscan() if self.backend == "hyperscan" else None
 
     def _build_hyperscan(self) -> object:
@@ -99,6 +100,10 @@ class RuleEngine:
         them cannot match any rule, which is what ingest's signals need."""
         return [(item.literal, item.caseless) for item in self._compiled]
 
+    def fires(self, text: str) -> bool:
+        """Whether any rule, of any scope, matches ``text``."""
+        return bool(self._matching_indexes(text))
+
     def match(self, text: str, role: str = "unknown") -> list[Rule]:
         """Rules whose patterns match ``text`` and whose scope admits ``role``,
         highest priority first (ties by id, so the order is stable).
@@ -110,14 +115,9 @@ class RuleEngine:
         hits = [r for r in (self.rules[i] for i in self._matching_indexes(text)) if r.scope in ("any", role)]
         return sorted(hits, key=lambda r: (-r.priority, r.id))
 
-    def locate(self, rule: Rule, lines: Sequence[str]) -> int:
-        """Index of the first line that ``rule`` matches (-1 if none): where its evidence is, and
-        so at which ``Caused by`` depth it matched."""
-        regexes = [compile_pattern(p) for p in rule.patterns]
-        for index, line in enumerate(lines):
-            if any(rx.search(line) for rx in regexes):
-                return index
-        # A pattern that spans lines (an OOM followed by its frames): where the match starts.
-        text = "\n".join(lines)
-        starts = [m.start() for m in (rx.search(text) for rx in regexes) if m is not None]
+    def locate(self, rule: Rule, text: str) -> int:
+        """Index of the line where ``rule``'s first match starts (-1 if none): where its
+        evidence is, and so at which ``Caused by`` depth it matched. A pattern may span
+        lines (an OOM followed by its frames); it counts where it starts."""
+        starts = [m.start() for m in (rx.search(text) for rx in self._regexes[rule.id]) if m is not None]
         return text.count("\n", 0, min(starts)) if starts else -1

@@ -110,7 +110,8 @@ def full_pass(text: str, signals: Signals = DEFAULT_SIGNALS) -> list[dict]:
 
 
 #: the signals a classifier with the built-in rules uses
-RULE_SIGNALS = Signals.for_rules(RuleEngine(load_packs().rules).literals())
+RULE_ENGINE = RuleEngine(load_packs().rules)
+RULE_SIGNALS = Signals.for_rules(RULE_ENGINE.literals(), RULE_ENGINE.fires)
 NO_HYPERSCAN = property(lambda self: None)
 
 
@@ -165,12 +166,18 @@ NOISE = [SPARK4_INFO, SPARK4_ERROR, "24/03/12 10:11:12 INFO Executor: Finished t
 DIAGNOSTICS = [
     "24/03/12 10:11:20 INFO ExecutorPodsAllocator: Warning  FailedScheduling  default-scheduler  "
     "0/3 nodes are available: 3 Insufficient cpu.",
-    "2024-03-12 10:11:12,345 INFO [main] RMAppImpl: Application is added to the scheduler and is not yet activated.",
+    "2024-03-12 10:11:12,345 INFO [main] Client: client token: N/A diagnostics: [Tue Mar 12 10:11:12 +0000 2024] "
+    "Application is added to the scheduler and is not yet activated. Queue's AM resource limit exceeded.",
 ]
+#: a rule's literal without its rule's match: a candidate, but not an event
+NEAR_MISS = "2024-03-12 10:11:13,001 INFO [main] Client: Application report for application_1_0001 (state: ACCEPTED)"
+#: candidates after multi-byte characters: Hyperscan's byte offsets must map back to characters
+WIDE = ["24/03/12 10:11:14 INFO Client: Auftrag für ‘Kunde’ — Application 7 angenommen ✓",
+        "24/03/12 10:11:15 ERROR Läufer: Fehler beim Schreiben ✗ Exception: ünïcode"]
 
 
 @settings(max_examples=150, deadline=None)
-@given(parts=st.lists(st.sampled_from(POOL + NOISE + DIAGNOSTICS), max_size=80), crlf=st.booleans(),
+@given(parts=st.lists(st.sampled_from(POOL + NOISE + DIAGNOSTICS + [NEAR_MISS] + WIDE), max_size=80), crlf=st.booleans(),
        hs=st.booleans(), rules=st.booleans())
 def test_fast_path_equals_full_assembly_on_any_mix(parts: list[str], crlf: bool, hs: bool, rules: bool) -> None:
     text = ("\r\n" if crlf else "\n").join(parts)
@@ -182,10 +189,11 @@ def test_fast_path_equals_full_assembly_on_any_mix(parts: list[str], crlf: bool,
 
 
 def test_rule_literals_keep_diagnostics_without_error_words() -> None:
-    text = "\n".join(NOISE[2:4] + DIAGNOSTICS)
+    text = "\n".join(NOISE[2:4] + DIAGNOSTICS + [NEAR_MISS])
     assert extract_events(text, **WHERE) == []
     kept = extract_events(text, **WHERE, signals=RULE_SIGNALS)
     assert [e.line for e in kept] == [3, 4]
+    assert "Application " in RULE_SIGNALS.words, "the near miss is a candidate line"
     assert extract_events(NOISE[2], **WHERE, signals=RULE_SIGNALS) == []
 
 
@@ -193,3 +201,11 @@ def test_bare_python_exception_names_its_class() -> None:
     ev = event_of(["Traceback (most recent call last):", '  File "job.py", line 3, in <module>',
                    "Exception: Java gateway process exited before sending its port number"])
     assert (ev.exc_class, ev.message) == ("Exception", "Java gateway process exited before sending its port number")
+
+
+def test_candidates_after_much_multibyte_text_are_found() -> None:
+    """Hyperscan reports byte offsets: unmapped, they would point lines past the diagnostic."""
+    quiet = "24/03/12 10:11:14 INFO Zähler: ✓✓✓✓✓✓✓✓✓✓ ünïcödé ✓✓✓✓✓✓✓✓✓✓"
+    text = "\n".join([quiet] * 40 + DIAGNOSTICS[:1] + [NOISE[2]] * 5)
+    fast = [e.to_dict() for e in extract_events(text, **WHERE, signals=RULE_SIGNALS)]
+    assert fast == full_pass(text, RULE_SIGNALS) and [e["line"] for e in fast] == [41]

@@ -102,7 +102,6 @@ def test_a_rule_spanning_lines_is_located_where_its_match_starts() -> None:
     packs = load_packs()
     engine = RuleEngine(packs.rules, packs.version)
     rule = engine.by_id["driver-oom-in-driver-only-frames"]
-    lines = BROADCAST_OOM.split("\n")
-    assert engine.locate(rule, lines) == 4
+    assert engine.locate(rule, BROADCAST_OOM) == 4
     d = diagnose([ev(BROADCAST_OOM, 1, role="unknown")], app=APP, engine=engine)
     assert (d.category, d.rule_id) == ("driver_oom", rule.id)
