@@ -111,9 +111,10 @@ def _unknown_texts(classifier: Classifier) -> tuple[str, ...]:
         AppInfo(app_id="t")).category == UNKNOWN)
 
 
-def _unknown_events(rng: random.Random, app: AppInfo, texts: tuple[str, ...]) -> list[ExceptionEvent]:
+def _unknown_events(rng: random.Random, app: AppInfo, texts: tuple[str, ...],
+                    classifier: Classifier) -> list[ExceptionEvent]:
     text = rng.choice(texts).format(n=rng.randint(1, 99), m=rng.randint(100, 999))
-    events = extract_events(text, app_id=app.app_id, role="driver")
+    events = extract_events(text, app_id=app.app_id, role="driver", signals=classifier.signals)
     return [replace(e, host=rng.choice(HOSTS), ts=(app.ended or 0) - 60) for e in events]
 
 
@@ -148,7 +149,7 @@ def generate(days: int, apps_per_day: int, *, seed: int = 0, end: dt.date | None
                           final_status=rng.choices(("FAILED", "KILLED"), (0.93, 0.07))[0])
             incident = incident_today and rng.random() < 0.6
             if unknown_texts and rng.random() < UNKNOWN_SHARE:
-                events = _unknown_events(rng, app, unknown_texts)
+                events = _unknown_events(rng, app, unknown_texts, classifier)
             else:
                 weights = {c: 0.3 for c in templates} | {c: w for c, w in TEAMS[team].items() if c in templates}
                 category = rng.choice(INCIDENT) if incident else rng.choices(list(weights), list(weights.values()))[0]
