@@ -29,7 +29,7 @@ from ingest.assembly import (
     match_header,
     split_lines,
 )
-from ingest.yarn import is_aggregated, parse_container_id, split_yarn_aggregated
+from ingest.yarn import sections
 from sparktriage.records import Cause, ExceptionEvent
 from sparktriage.redact import redact
 
@@ -369,24 +369,10 @@ def extract_events(
     split per container and log type first; each section's container id
     gives its role (container 1 = driver) and its own line numbering.
     """
-    if is_aggregated(text):
-        events: list[ExceptionEvent] = []
-        for section in split_yarn_aggregated(text):
-            cid = parse_container_id(section.container_id)
-            events += extract_events(
-                section.text,
-                app_id=app_id,
-                attempt=cid.attempt if cid else attempt,
-                container_id=section.container_id,
-                role=cid.role if cid else role,
-                host=section.host,
-                signals=signals,
-            )
-        return events
-    where = dict(app_id=app_id, attempt=attempt, container_id=container_id, role=role, host=host)
-    events = []
-    for record in interesting_records(text, signals=signals):
-        event = to_event(record, **where, signals=signals)
-        if event is not None:
-            events.append(event)
+    events: list[ExceptionEvent] = []
+    for body, where in sections(text, attempt=attempt, container_id=container_id, role=role, host=host):
+        for record in interesting_records(body, signals=signals):
+            event = to_event(record, app_id=app_id, **where, signals=signals)
+            if event is not None:
+                events.append(event)
     return events
