@@ -150,7 +150,8 @@ def diagnose(
         explain="No rule matched the exceptions of this application" + (
             "; the model's best guess is below its threshold." if guess is not None else "."),
         hint=guess[1] if guess is not None else None,
-        evidence=tuple(_evidence(e, None) for e in events if e.exc_class)[:MAX_EVIDENCE], **common,
+        evidence=tuple(_evidence(e, None) for e in [e for e in events if e.exc_class] or events)[:MAX_EVIDENCE],
+        **common,
     )
 
 

@@ -28,6 +28,7 @@ import faust
 
 from classifiers.core import Classifier
 from ingest.envelope import parse_envelope
+from ingest.lastlines import last_words
 from ingest.live import Checkpoint, LiveStreams
 from ingest.state import MAX_EVENTS, AppState, event_key
 from sparktriage.dispatcher import Dispatcher
@@ -165,6 +166,8 @@ def create_app(settings: Settings, classifier: Classifier, store: Store) -> faus
         closing = live.finish(state.app_id, state.streams)
         for checkpoint in closing:
             add_events(state, checkpoint.events)
+        if status in NON_SUCCESS and not state.n_events:  # it failed and printed no error
+            add_events(state, last_words(checkpoint.last for checkpoint in closing))
         if status in NON_SUCCESS or (status is None and state.n_events):
             await deliver(state, status, ended)
         for n in range(state.n_events):

@@ -25,6 +25,7 @@ from typing import Any
 
 from ingest.assembly import Assembler
 from ingest.events import DEFAULT_SIGNALS, Signals
+from ingest.lastlines import Tail, tail_event
 from ingest.state import assembler_from, events_from_records
 from sparktriage.records import Envelope, ExceptionEvent
 
@@ -43,6 +44,7 @@ class Checkpoint:
     events: list[ExceptionEvent]
     acks: list[Any]
     write: bool = True  # False: nothing new to write (a replayed record), only acknowledge
+    last: ExceptionEvent | None = None  # when the stream closes: its last lines (ingest.lastlines)
 
 
 @dataclass
@@ -52,13 +54,15 @@ class _Live:
     env: Envelope  # the stream's metadata (attempt, container, role, host)
     assembler: Assembler
     offset: int  # highest input offset folded in
+    tail: Tail = field(default_factory=Tail)  # its last lines, for an application that prints no error
     pending: list[Any] = field(default_factory=list)
     since: float = 0.0  # when the oldest pending line arrived
 
     def stored(self) -> dict[str, Any]:
         env = self.env
         return {"assembler": self.assembler.to_dict(), "offset": self.offset, "attempt": env.attempt,
-                "container_id": env.container_id, "role": env.role, "host": env.host}
+                "container_id": env.container_id, "role": env.role, "host": env.host,
+                "tail": self.tail.to_list()}
 
 
 def stream_envelope(app_id: str, stored: dict[str, Any]) -> Envelope:
@@ -86,11 +90,12 @@ class LiveStreams:
         if live is None:
             stored = self._load(env.stream_key)
             live = _Live(env.stream_key, partition, env, assembler_from(stored["assembler"] if stored else None),
-                         stored["offset"] if stored else -1)
+                         stored["offset"] if stored else -1, Tail(stored.get("tail", ()) if stored else ()))
             self._open[env.stream_key] = live
         if offset <= live.offset:  # folded in before a restart and checkpointed with it
             return [Checkpoint(live.key, None, [], [handle], write=False)]
         events = events_from_records(live.assembler.feed([env.text]), env, self.signals)
+        live.tail.add(env.text)
         live.offset = offset
         if not live.pending:
             live.since = now
@@ -121,13 +126,17 @@ class LiveStreams:
             live = self._open.pop(key, None)
             if live is not None:
                 self._waiting.get(live.partition, {}).pop(key, None)
-                env, assembler, acks = live.env, live.assembler, live.pending
+                env, assembler, tail, acks = live.env, live.assembler, live.tail, live.pending
             else:  # not read since the last restart: only its checkpoint is left
                 stored = self._load(key)
                 if stored is None:
                     continue
-                env, assembler, acks = stream_envelope(app_id, stored), assembler_from(stored["assembler"]), []
-            out.append(Checkpoint(key, None, events_from_records(assembler.flush(), env, self.signals), acks))
+                env, assembler = stream_envelope(app_id, stored), assembler_from(stored["assembler"])
+                tail, acks = Tail(stored.get("tail", ())), []
+            last = tail_event(tail.lines, assembler.next_line - len(tail.lines), app_id=app_id,
+                              attempt=env.attempt, container_id=env.container_id, role=env.role, host=env.host)
+            out.append(Checkpoint(key, None, events_from_records(assembler.flush(), env, self.signals), acks,
+                                  last=last))
         return out
 
     def reset(self) -> None:

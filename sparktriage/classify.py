@@ -17,6 +17,7 @@ from typing import Any, TextIO
 
 from classifiers.core import Classifier
 from ingest.events import DEFAULT_SIGNALS, Signals, extract_events
+from ingest.lastlines import last_lines_events, last_words
 from ingest.yarn import app_id_from_path, parse_container_id
 from sparktriage.records import AppInfo, Diagnosis, ExceptionEvent
 
@@ -60,17 +61,20 @@ def role_of(name: str) -> str:
 
 def events_of_paths(paths: Iterable[str], app_id: str | None = None,
                     signals: Signals = DEFAULT_SIGNALS) -> tuple[AppInfo, list[ExceptionEvent]]:
-    """Assemble the events of one application's logs, in the order given."""
+    """Assemble the events of one application's logs, in the order given; the
+    logs' last lines when none has an event (``ingest.lastlines``)."""
     events: list[ExceptionEvent] = []
+    tails: list[ExceptionEvent] = []
     found_app = app_id
     for name, text in _files(paths):
         cid = parse_container_id(name)
         found_app = found_app or (cid.app_id if cid else None) or app_id_from_path(name)
-        events += extract_events(
-            text, app_id=found_app or "local", attempt=cid.attempt if cid else 1,
-            container_id=cid.container_id if cid else Path(name).name, role=role_of(name), signals=signals,
-        )
-    return AppInfo(app_id=found_app or "local"), events
+        where = dict(app_id=found_app or "local", attempt=cid.attempt if cid else 1,
+                     container_id=cid.container_id if cid else Path(name).name, role=role_of(name))
+        events += extract_events(text, **where, signals=signals)
+        if not events:  # read only while it may still be needed
+            tails += last_lines_events(text, **where)
+    return AppInfo(app_id=found_app or "local"), events or last_words(tails)
 
 
 def classify_paths(classifier: Classifier, paths: Iterable[str], app_id: str | None = None) -> Diagnosis:
@@ -78,10 +82,15 @@ def classify_paths(classifier: Classifier, paths: Iterable[str], app_id: str | N
     return classifier.diagnose(events, app)
 
 
+def events_of_text(text: str, app_id: str, signals: Signals = DEFAULT_SIGNALS) -> list[ExceptionEvent]:
+    """The events of one application's logs given as one text; its last lines when it has none."""
+    events = extract_events(text, app_id=app_id, signals=signals)
+    return events or last_words(last_lines_events(text, app_id=app_id))
+
+
 def classify_text(classifier: Classifier, text: str, app_id: str) -> Diagnosis:
     """One application's log excerpt (a JSONL line's ``text``)."""
-    events = extract_events(text, app_id=app_id, signals=classifier.signals)
-    return classifier.diagnose(events, AppInfo(app_id=app_id))
+    return classifier.diagnose(events_of_text(text, app_id, classifier.signals), AppInfo(app_id=app_id))
 
 
 def jsonl_record(item_id: Any, diagnosis: Diagnosis) -> dict[str, Any]:

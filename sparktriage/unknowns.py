@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from classifiers.core import Classifier
 from classifiers.templates import Template, group
-from ingest.events import extract_events
+from sparktriage.classify import events_of_text
 from sparktriage.records import AppInfo
 from sparktriage.store import schema as t
 
@@ -21,7 +21,7 @@ def from_jsonl(classifier: Classifier, lines: Iterable[str]) -> list[Template]:
         if not line.strip():
             continue
         text = json.loads(line).get("text") or ""
-        events = extract_events(text, app_id=f"line-{number}", signals=classifier.signals)
+        events = events_of_text(text, f"line-{number}", classifier.signals)
         if classifier.diagnose(events, AppInfo(app_id=f"line-{number}")).category == "unknown":
             items += [(e.exc_class, e.message, 1) for e in events if e.exc_class or e.level in ("ERROR", "FATAL")]
     return group(items)

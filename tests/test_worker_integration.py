@@ -17,6 +17,7 @@ import pytest
 import sqlalchemy as sa
 from kafka import KafkaConsumer, KafkaProducer
 
+from ingest.lastlines import LAST_LINES
 from sparktriage.broker import Broker
 from sparktriage.replay import envelopes
 from tests.loggen import generate_log
@@ -162,6 +163,22 @@ def test_three_interleaved_applications_get_the_right_diagnoses(worker: Worker, 
         payload = json.loads(m.value)
         assert payload["root_cause"]["category"] == stored[m.key.decode()]
         assert payload["team"] == "ads" and payload["evidence"]
+
+
+def test_an_application_that_failed_without_an_error_is_diagnosed_from_its_last_lines(
+        worker: Worker, tmp_path: Path) -> None:
+    """No exception, no ERROR in any log: the driver's last lines are stored and read (ingest.lastlines)."""
+    last = "24/03/12 10:20:00 INFO Client: final status: FAILED, application never got its executors"
+    app_id, folder = _app_logs(tmp_path / "logs", 9, "24/03/12 10:01:00 INFO Executor: nothing wrong here")
+    driver = next(folder.glob("container_*_000001"))
+    driver.write_text(driver.read_text() + last + "\n")
+    worker.start()
+    worker.produce(_interleaved([(app_id, folder)]))
+    worker.wait_for(lambda: worker.rows("select 1 from diagnoses"), 60, "a diagnosis")
+    (evidence, source), = worker.rows("select evidence, source from diagnoses")
+    assert source in ("model", "none") and json.loads(evidence)[0]["excerpt"].endswith(last)
+    events = worker.rows("select role, message from exception_events")
+    assert events == [("driver", LAST_LINES)]
 
 
 def test_sigkill_and_restart_loses_nothing_and_stores_nothing_twice(worker: Worker, tmp_path: Path) -> None:
