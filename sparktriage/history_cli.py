@@ -33,9 +33,9 @@ def _dashboard(args: argparse.Namespace, settings: Settings) -> int:
 @command(
     "train",
     "train the model for what the rules miss, from the generated corpus (+ human corrections); writes its card",
-    "sparktriage train --out models/textcat/2 --from-store",
+    "sparktriage train --out models/textcat/3 --from-store",
     args=[
-        arg("--out", default="models/textcat/1", help="model folder (default models/textcat/1)"),
+        arg("--out", default="models/textcat/2", help="model folder (default models/textcat/2, the shipped one)"),
         arg("--from-store", action="store_true", help="add the store's human corrections as training data"),
         arg("--noise", action="append", default=[], metavar="LOG",
             help="logs of healthy applications: their WARN/ERROR lines are taught as no-cause noise"),

@@ -2,7 +2,7 @@
 
 The figures of ``models/textcat/<version>/model_card.md`` come from exactly
 this function with its defaults (fixed seed, deterministic solvers), so
-``sparktriage train --out models/textcat/1`` reproduces them.
+``sparktriage train --out models/textcat/2`` reproduces them.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from classifiers.corpus.generate import NONE, corpus
+from classifiers.corpus.generate import NONE, TAIL_EVERY, corpus
 from classifiers.model import save, train
 from rules.loader import load_packs
 from sparktriage.settings import Settings
@@ -54,8 +54,10 @@ predictions (scikit-learn), persisted with skops.
 the message formats in `classifiers/corpus/signatures.py` (taken from the
 source of Spark, Hadoop, YARN, Hive, the cloud connectors, PySpark and
 Kubernetes, and Spark's error-conditions.json), the `match` examples of the
-rule packs ({m['corpus']['rule_packs']}), wrappers and benign noise as
-`{NONE}`; {m['corpus']['corrections']} human corrections from the store. The evaluation set
+rule packs ({m['corpus']['rule_packs']}), wrappers, benign noise and
+windows of healthy INFO lines (the last lines of a log that printed no
+error, which the core reads for such an application) as `{NONE}`, and one
+format in {TAIL_EVERY} also rendered at the end of such a window; {m['corpus']['corrections']} human corrections from the store. The evaluation set
 `shared/data/dev_real.jsonl` is never used.
 
 **Held-out evaluation.** {m['heldout_texts']:,} texts of formats the model did not see in
@@ -77,5 +79,5 @@ of them (a new library's exception) will mostly fall under the threshold and
 be reported as `unknown` with a hint. Metastore and network errors share
 transport exceptions and are the most confused pair.
 
-**Reproduce.** `sparktriage train --out models/textcat/1` (version {m['version']}).
+**Reproduce.** `sparktriage train --out models/textcat/{m['version'].split('@')[-1]}` (version {m['version']}).
 """

@@ -15,8 +15,10 @@ from ingest.events import extract_events
 from rules.engine import RuleEngine
 from rules.loader import load_packs
 from sparktriage.errors import ConfigError
+from sparktriage.classify import events_of_text
 from sparktriage.records import AppInfo
 from sparktriage.settings import Settings
+from tests.loggen import generate_log
 
 MASKS = [
     ("24/03/12 10:11:13 ERROR x", "<TS>", "10:11:13"),
@@ -168,7 +170,7 @@ def test_a_confident_model_disagreeing_with_a_generic_rule_is_noted() -> None:
 def test_the_shipped_model_loads_by_default_and_can_be_turned_off() -> None:
     assert (SHIPPED_MODEL / "model.skops").is_file() and (SHIPPED_MODEL / "model_card.md").is_file()
     classifier = load_classifier(Settings())
-    assert classifier.model is not None and classifier.model.version == "textcat@1"
+    assert classifier.model is not None and classifier.model.version == "textcat@2"
     assert load_classifier(Settings(model_mode="off")).model is None
     assert only(classifier, "rules").model is None and only(classifier, "model").engine.rules == []
     with pytest.raises(ConfigError):
@@ -187,3 +189,13 @@ def test_unknowns_group_into_templates_with_counts_and_examples(tmp_path: Path) 
     assert template.count == 5, "the classified OOM is not among the unknowns"
     assert template.template.startswith("com.acme.store.ShardUnavailableException: shard <NUM>")
     assert template.example.startswith("com.acme.store.ShardUnavailableException: shard 0 refused key 0")
+
+
+def test_the_shipped_model_names_no_cause_in_the_last_lines_of_healthy_logs() -> None:
+    """A failed application that printed no error is read from its last lines
+    (``ingest.lastlines``); routine INFO there must not become a confident answer.
+    The logs come from the tests' own generator, not the corpus's healthy lines."""
+    model = load_classifier(Settings()).model
+    tails = [events_of_text(generate_log(200, error_fraction=0.0, seed=s), "app")[0].text for s in range(100)]
+    answered = [c for c, p in model.predict(tails) if c != NO_CAUSE and p >= model.threshold]
+    assert len(answered) <= 5, answered

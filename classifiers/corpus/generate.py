@@ -21,12 +21,17 @@ import re
 import string
 from collections.abc import Callable, Iterator, Sequence
 
-from classifiers.corpus.signatures import NO_CAUSE, SIGNATURES
+from classifiers.corpus.signatures import HEALTHY, NO_CAUSE, SIGNATURES
+from ingest.lastlines import TAIL_LINES
 from ingest.events import Signals, extract_events
 from rules.engine import RuleEngine
 from rules.loader import Rule
 
 NONE = "_none"
+#: One signature in this many is also rendered at the end of healthy lines, as a log's last lines.
+TAIL_EVERY = 4
+#: Windows of healthy lines taught as no cause.
+TAIL_NONE = 150
 _WORDS = ("events", "orders", "clicks", "users", "sessions", "payments", "features", "impressions", "ledger")
 _PKGS = ("com.acme.etl", "org.example.jobs", "io.shop.pipeline", "net.data.batch")
 _FRAMES = (
@@ -120,6 +125,11 @@ def render(entry: str, rng: random.Random) -> str:
     return "\n".join(body)
 
 
+def _healthy(rng: random.Random, fillers: dict[str, Callable[[], str]], n: int) -> str:
+    """``n`` log lines of a run going well."""
+    return "\n".join(f"{_stamp(rng)} {_fill(rng.choice(HEALTHY), fillers)}" for _ in range(n))
+
+
 def corpus(rules: list[Rule], *, per_entry: int = 12, seed: int = 0,
            noise: Sequence[str] = ()) -> Iterator[tuple[str, str, str]]:
     """(text, label, source) triples: each text one exception event's text as the worker assembles it.
@@ -138,6 +148,11 @@ def corpus(rules: list[Rule], *, per_entry: int = 12, seed: int = 0,
         for _ in range(per_entry):
             for event in extract_events(render(_fill(entry, fillers), rng), app_id="corpus", signals=signals):
                 yield event.text, category, source
+    for n in range(TAIL_NONE):  # the last lines of a log that printed no error
+        yield _healthy(rng, fillers, rng.randint(3, TAIL_LINES)), NONE, f"tail:none#{n}"
+    for category, entry, source in sources[::TAIL_EVERY]:  # ... and ones that end with a cause
+        lines = render(_fill(entry, fillers), rng)
+        yield _healthy(rng, fillers, rng.randint(2, TAIL_LINES - 2)) + "\n" + lines, category, source
     for rule in rules:  # the rule packs' own real examples, as printed
         for i, example in enumerate(rule.match):
             for event in extract_events(example, app_id="corpus", signals=signals):

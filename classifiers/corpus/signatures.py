@@ -2,9 +2,9 @@
 
 Why a hand-kept list: these are the message formats Spark, Hadoop, YARN,
 Hive, the AWS/GCS connectors, PySpark and Kubernetes actually print (taken
-from their source and from Spark's ``error-conditions.json``; see
-``corpus/README.md`` for provenance). They are facts about those programs,
-not excerpts of anyone's incident. Never add lines of the evaluation set.
+from their source and from Spark's ``error-conditions.json``; the model
+card repeats this provenance). They are facts about those programs, not
+excerpts of anyone's incident. Never add lines of the evaluation set.
 
 Format: each entry is one exception "core" with ``{placeholders}`` filled by
 ``generate.py``. Lines starting ``Caused by:`` are causes (frames get
@@ -281,4 +281,47 @@ NO_CAUSE: list[str] = [
     "raw: ERROR Utils: Aborting task",
     "raw: INFO ApplicationMaster: Final app status: FAILED, exitCode: 15",
     "raw: WARN DFSClient: Slow ReadProcessor read fields took {ms}ms (threshold=30000ms)",
+]
+
+# INFO lines of healthy runs (the log formats of Spark's scheduler, executors,
+# block manager, shuffle client, YARN and Kubernetes submission clients and
+# shutdown hooks). The last lines of a log that printed no error are read by
+# the model (``ingest.lastlines``); windows of these teach it that routine
+# lines, shuffle ports and executor numbers included, name no cause.
+HEALTHY: list[str] = [
+    "INFO Executor: Running task {task} in stage {stage} (TID {tid})",
+    "INFO Executor: Finished task {task} in stage {stage} (TID {tid}). {n} bytes result sent to driver",
+    "INFO TaskSetManager: Starting task {task} in stage {stage} (TID {tid}) ({host}, executor {exec}, partition {n}, PROCESS_LOCAL, {n2} bytes)",
+    "INFO TaskSetManager: Finished task {task} in stage {stage} (TID {tid}) in {ms} ms on {host} (executor {exec}) ({n}/{n2})",
+    "INFO TaskSchedulerImpl: Removed TaskSet {stage}, whose tasks have all completed, from pool",
+    "INFO DAGScheduler: ShuffleMapStage {n} ({table} at {clsfile}:{n2}) finished in {secs} s",
+    "INFO DAGScheduler: Submitting {n} missing tasks from ResultStage {n2} (MapPartitionsRDD[{n3}] at save at {clsfile}:{n4})",
+    "INFO DAGScheduler: Job {n} finished: save at {clsfile}:{n2}, took {secs}.{n3} s",
+    "INFO BlockManagerInfo: Added broadcast_{n}_piece0 in memory on {host}:{port} (size: {n2}.0 KiB, free: {n3}.4 MiB)",
+    "INFO BlockManagerInfo: Removed broadcast_{n}_piece0 on {host}:{port} in memory (size: {n2}.0 KiB, free: {n3}.1 MiB)",
+    "INFO MemoryStore: Block broadcast_{n} stored as values in memory (estimated size {n2}.0 KiB, free {n3}.2 MiB)",
+    "INFO TorrentBroadcast: Reading broadcast variable {n} took {ms} ms",
+    "INFO TransportClientFactory: Successfully created connection to {host}/{ip}:{port} after {n} ms (0 ms spent in bootstraps)",
+    "INFO ShuffleBlockFetcherIterator: Getting {n} ({n2}.3 MiB) non-empty blocks including {n3} ({n4}.1 MiB) local and 0 (0.0 B) host-local and {n5} ({n6}.2 MiB) remote blocks",
+    "INFO ShuffleBlockFetcherIterator: Started {n} remote fetches in {ms} ms",
+    "INFO MapOutputTrackerWorker: Doing the fetch; tracker endpoint = NettyRpcEndpointRef(spark://MapOutputTracker@{host}:{port})",
+    "INFO MapOutputTrackerMasterEndpoint: MapOutputTrackerMasterEndpoint stopped!",
+    "INFO CodeGenerator: Code generated in {ms}.{n} ms",
+    "INFO FileScanRDD: Reading File path: {uri}/part-{n}.snappy.parquet, range: 0-{big}, partition values: [empty row]",
+    "INFO FileOutputCommitter: Saved output of task 'attempt_{big}_{n}_m_{n2}_{n3}' to {uri}/_temporary/0/task_{big}_{n}_m_{n2}",
+    "INFO SparkHadoopMapRedUtil: attempt_{big}_{n}_m_{n2}_{n3}: Committed. Elapsed time: {ms} ms.",
+    "INFO ContextCleaner: Cleaned accumulator {n}",
+    "INFO YarnAllocator: Driver requested a total number of {n} executor(s) for resource profile id: 0.",
+    "INFO ExecutorAllocationManager: Requesting {n} new executors because tasks are backlogged (new desired total will be {n2} for resource profile id: 0)",
+    "INFO Client: Application report for {app} (state: RUNNING)",
+    "INFO LoggingPodStatusWatcherImpl: Application status for spark-{hex} (phase: Running)",
+    "INFO CoarseGrainedExecutorBackend: Driver commanded a shutdown",
+    "INFO SparkUI: Stopped Spark web UI at http://{host}:4040",
+    "INFO MemoryStore: MemoryStore cleared",
+    "INFO BlockManager: BlockManager stopped",
+    "INFO BlockManagerMaster: BlockManagerMaster stopped",
+    "INFO OutputCommitCoordinator$OutputCommitCoordinatorEndpoint: OutputCommitCoordinator stopped!",
+    "INFO SparkContext: Successfully stopped SparkContext",
+    "INFO ShutdownHookManager: Shutdown hook called",
+    "INFO ShutdownHookManager: Deleting directory /tmp/spark-{hex}",
 ]
