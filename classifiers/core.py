@@ -25,6 +25,7 @@ from typing import Protocol
 from classifiers.masking import mask
 from classifiers.rootcause import Finding, choose_root, findings_for
 from ingest.events import Signals
+from ingest.lastlines import LAST_LINES
 from rules.engine import RuleEngine
 from rules.lint import lint_packs
 from rules.loader import load_packs
@@ -147,7 +148,7 @@ def diagnose(
         )
     return Diagnosis(
         category=UNKNOWN, domain=domain_of(UNKNOWN), confidence=0.0, source="none",
-        explain="No rule matched the exceptions of this application" + (
+        explain=_unknown_why(events) + (
             "; the model's best guess is below its threshold." if guess is not None else "."),
         hint=guess[1] if guess is not None else None,
         evidence=tuple(_evidence(e, None) for e in [e for e in events if e.exc_class] or events)[:MAX_EVIDENCE],
@@ -167,6 +168,15 @@ def _model_guess(events: Sequence[ExceptionEvent], model: TextModel) -> tuple[Ex
         if category != NO_CAUSE and category in CATEGORIES and (best is None or p > best[2]):
             best = (event, category, p)
     return best
+
+
+def _unknown_why(events: Sequence[ExceptionEvent]) -> str:
+    """Why nothing was decided, in the words that fit what the logs held."""
+    if not events:
+        return "The logs hold nothing to read"
+    if all(e.message == LAST_LINES and e.exc_class is None for e in events):
+        return "The application printed no error; no rule and no model names a cause in its logs' last lines"
+    return "No rule matched the exceptions of this application"
 
 
 def _remediation(engine: RuleEngine, category: str) -> str:

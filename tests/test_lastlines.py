@@ -85,6 +85,8 @@ def test_the_model_reads_the_tail_and_decides_when_it_is_confident() -> None:
     unsure = Classifier(engine=classifier.engine, model=FixedModel({"nodes": ("resource_unavailable", 0.3)}))
     d = classify_text(unsure, QUIET + "\n" + PENDING, APP)
     assert (d.category, d.hint) == ("unknown", "resource_unavailable")
+    assert "printed no error" in d.explain and "below its threshold" in d.explain
+    assert "nothing to read" in classify_text(unsure, "\n\n", APP).explain
     assert d.evidence and d.evidence[0].excerpt.endswith(PENDING), "the unknown shows what was read"
 
 
