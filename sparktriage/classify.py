@@ -41,7 +41,7 @@ def _files(paths: Iterable[str]) -> Iterator[tuple[str, str]]:
         if path.is_dir():
             for child in sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")):
                 yield str(child), read_log(child)
-        elif path.is_file():
+        elif path.exists():  # a file, or a pipe: `classify <(zcat app.log.gz)`
             yield str(path), read_log(path)
         else:
             raise FileNotFoundError(f"no such file or directory: {arg}")

@@ -40,6 +40,13 @@ def test_stdin() -> None:
     assert json.loads(proc.stdout)["category"] == "container_killed_memory"
 
 
+def test_a_pipe_is_read_like_a_file(tmp_path: Path) -> None:
+    """``sparktriage classify <(zcat app.log.gz)`` names a pipe, not a regular file."""
+    proc = subprocess.run(["bash", "-c", f'"{sys.executable}" -m sparktriage.cli classify --json <(cat "{DRIVER_LOG}")'],
+                          capture_output=True, text=True, check=True)
+    assert json.loads(proc.stdout)["category"] == "container_killed_memory"
+
+
 def test_jsonl_in_and_out_with_bad_lines(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     lines = [
         json.dumps({"id": "k1", "text": DRIVER_LOG.read_text()}),
