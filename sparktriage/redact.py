@@ -56,10 +56,16 @@ def _body(match: re.Match) -> str:
     return match.group("begin") + body + match.group("end")
 
 
+# Values that say a secret is absent or already hidden ("client token: N/A" in
+# every YARN application report): masking them would hide that fact, and nothing else.
+_NO_SECRET = frozenset(("n/a", "null", "none", "<none>", "(none)", "-", "*****", "******", "********"))
+
+
 def _setting(m: re.Match) -> str:
     # "name: value" with a capital in the name is a Java exception and its message
     # (SecretManager$InvalidToken: token ...), not a setting; "=" and JSON keys always are.
-    if m["value"] == MASK or (m["sep"].strip() == ":" and not m["name"].islower()):
+    exception = m["sep"].strip() == ":" and not m["name"].islower()
+    if exception or m["value"] == MASK or m["value"].lower() in _NO_SECRET:
         return m[0]
     return f"{m['name']}{m['sep']}{MASK}"
 

@@ -63,7 +63,9 @@ def test_lines_without_secrets_are_unchanged() -> None:
                  "java.io.FileNotFoundException: No such file or directory: s3a://bucket/key/part-0000.parquet",
                  "\tat org.apache.spark.deploy.SparkSubmit.main(SparkSubmit.scala:1000)",
                  "javax.security.sasl.SaslException: GSS initiate failed [Caused by GSSException: No valid credentials",
-                 "org.apache.hadoop.security.token.SecretManager$InvalidToken: token (HDFS_DELEGATION_TOKEN token 42)"):
+                 "org.apache.hadoop.security.token.SecretManager$InvalidToken: token (HDFS_DELEGATION_TOKEN token 42)",
+                 "24/03/12 10:30:00 INFO Client: client token: N/A, diagnostics: Queue's AM resource limit exceeded.",
+                 "spark.ssl.keyPassword=null, spark.ssl.trustStorePassword=*****"):
         assert redact(line) == line
 
 
