@@ -42,10 +42,10 @@ def _pipeline(seed: int) -> Pipeline:
     # Words keep class names whole (org.apache...FetchFailedException); character n-grams
     # carry what words split differently in unseen formats (measured on held-out formats:
     # +5 to +7 points of accuracy and +10 to +25 points of coverage over words alone).
-    # Calibration, measured on the textcat@1 corpus and split (2026-11-29; before the corpus had
-    # last-lines texts): sigmoid gives
-    # held-out ECE 0.159 at accuracy 0.818 and coverage 0.944; isotonic ECE 0.111 but
-    # accuracy 0.800 and coverage 0.915; sigmoid on folds grouped by format ECE 0.167.
+    # Calibration, measured on the textcat@1 corpus and split (2026-11-29, before the corpus
+    # had last-lines texts): sigmoid gives held-out ECE 0.159 at accuracy 0.818 and coverage
+    # 0.944; isotonic ECE 0.111 but accuracy 0.800 and coverage 0.915; sigmoid on folds
+    # grouped by format ECE 0.167.
     words = TfidfVectorizer(token_pattern=r"<[A-Z]+>|[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*", ngram_range=(1, 2),
                             min_df=2, max_features=20_000, sublinear_tf=True, lowercase=False)
     chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), min_df=3, max_features=20_000, sublinear_tf=True)
