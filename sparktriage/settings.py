@@ -45,7 +45,9 @@ class Settings:
     inactivity_check_interval: float = 30.0
     max_line_bytes: int = 1024 * 1024
     data_dir: str = "var"
+    #: The worker's /metrics, /healthz and /readyz; 0 turns them (and the counting) off.
     worker_web_port: int = 6066
+    worker_web_host: str = "127.0.0.1"
 
     # Store
     db: str = "sqlite:///var/sparktriage.db"

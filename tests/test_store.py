@@ -143,3 +143,20 @@ def test_the_retention_command_purges_old_excerpts(tmp_path: Path, capsys: pytes
     with open_store(url).engine.connect() as conn:
         excerpt, text = conn.execute(sa.select(t.exception_events.c.excerpt, t.exception_events.c.text)).one()
     assert excerpt is None and text == EVENTS[0].text
+
+
+def test_outbox_depth_counts_what_is_still_pending(store) -> None:
+    import datetime as dt
+
+    store.ping()
+    assert store.outbox_depth() == 0
+    store.save(APP, EVENTS, diag(), [("http://127.0.0.1:9/a", "{}"), ("http://127.0.0.1:9/b", "{}")])
+    assert store.outbox_depth() == 2
+    now = dt.datetime.now(dt.UTC)
+    first, second = store.claim_due(now, 10, lease=5.0)
+    store.record_try(first, at=now, status=200, error=None, duration_ms=1.0, outcome="delivered", next_try=None)
+    store.record_try(second, at=now, status=503, error="busy", duration_ms=1.0, outcome="retry",
+                     next_try=now + dt.timedelta(seconds=1))
+    assert store.outbox_depth() == 1  # a retry is still waiting
+    store.record_try(second, at=now, status=503, error="busy", duration_ms=1.0, outcome="dead", next_try=None)
+    assert store.outbox_depth() == 0

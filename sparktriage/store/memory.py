@@ -82,3 +82,9 @@ class MemoryStore:
             "dead_letters": len(self.dead_letters),
             "deliveries": len(self.deliveries),
         }
+
+    def outbox_depth(self) -> int:
+        return sum(1 for d in self.deliveries if d["status"] == "pending")
+
+    def ping(self) -> None:
+        pass

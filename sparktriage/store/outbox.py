@@ -63,3 +63,9 @@ def record_try(engine: sa.Engine, delivery: Delivery, *, at: dt.datetime, status
             conn.execute(sa.insert(t.dead_letters).values(
                 source="webhook", reason="delivery_failed", created=at, payload=delivery.body,
                 detail=f"{delivery.url} gave up after {tries} tries: {error or status}"))
+
+
+def pending_count(engine: sa.Engine) -> int:
+    d = t.deliveries
+    with engine.connect() as conn:
+        return conn.execute(sa.select(sa.func.count()).select_from(d).where(d.c.status == PENDING)).scalar_one()

@@ -187,6 +187,13 @@ class SqlStore:
                 for table in t.metadata.sorted_tables
             }
 
+    def outbox_depth(self) -> int:
+        return outbox.pending_count(self.engine)
+
+    def ping(self) -> None:
+        with self.engine.connect() as conn:
+            conn.execute(sa.text("select 1"))
+
 
 def event_row(app: AppInfo, seq: int, ev: ExceptionEvent) -> dict[str, Any]:
     return {
