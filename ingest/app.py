@@ -1,9 +1,11 @@
 """The stream app: Spark logs from Kafka to one stored diagnosis per failed application.
 
-Read top to bottom: the faust app and its topics, the tables that hold each
-application's state (changelog-backed, so a crash or rebalance loses
-nothing), the agent that folds envelopes into that state, and what happens
-when an application ends or goes quiet.
+Read top to bottom: ``create_app`` declares the faust app, its topics, the
+tables that hold each application's state (changelog-backed, so a crash or
+rebalance loses nothing), and wires the agent and the timers to the named
+handlers of :class:`Worker`, which follows: what a record does to its
+application's state, what happens when an application ends or goes quiet,
+and how a diagnosis is delivered.
 
 Delivery semantics: at-least-once. faust acknowledges an event even when the
 agent raises, so every event is handled inside ``try`` here: bad input goes
@@ -68,23 +70,210 @@ def create_app(settings: Settings, classifier: Classifier, store: Store) -> faus
         **options,
     )
 
-    logs = app.topic(settings.input_topic, key_type=bytes, value_type=bytes,
-                     key_serializer="raw", value_serializer="raw")
-    diagnoses = app.topic(settings.output_topic, key_type=str, value_type=bytes,
-                          key_serializer="raw", value_serializer="raw")
-    dead_letters = app.topic(settings.dlq_topic, key_type=bytes, value_type=bytes,
-                             key_serializer="raw", value_serializer="raw")
+    def raw_topic(name: str, key_type: type) -> faust.TopicT:
+        return app.topic(name, key_type=key_type, value_type=bytes, key_serializer="raw", value_serializer="raw")
 
-    # Per-application state: small metadata, one assembler per container stream,
-    # one entry per exception event (see ingest.state for why three tables).
-    apps = app.Table("apps", partitions=settings.partitions)
-    streams = app.Table("streams", partitions=settings.partitions)
-    events = app.Table("events", partitions=settings.partitions)
-    app.dead_letter_count = 0  # type: ignore[attr-defined]
-    # The open streams in memory, checkpointed into ``streams`` (ingest.live).
-    live = LiveStreams(streams.get, signals=classifier.signals)
+    worker = Worker(
+        app, settings, classifier, store,
+        logs=raw_topic(settings.input_topic, bytes),
+        diagnoses=raw_topic(settings.output_topic, str),
+        dead_letters=raw_topic(settings.dlq_topic, bytes),
+        # Per-application state: small metadata, one assembler per container stream,
+        # one entry per exception event (see ingest.state for why three tables).
+        apps=app.Table("apps", partitions=settings.partitions),
+        streams=app.Table("streams", partitions=settings.partitions),
+        events=app.Table("events", partitions=settings.partitions),
+    )
+    app.worker = worker  # type: ignore[attr-defined]  # tests and benchmarks read its counters
 
-    async def dead_letter(event: faust.EventT, err: BadInput) -> None:
+    app.agent(worker.logs, name="ingest")(worker.consume)
+    app.on_partitions_revoked.connect(worker.forget_open_streams)
+    app.timer(interval=settings.inactivity_check_interval)(worker.look_for_quiet_applications)
+    if settings.webhook_url or settings.webhook_routes:
+        app.timer(interval=0.5)(worker.send_webhooks)
+    if settings.excerpt_retention_days is not None:
+        app.timer(interval=3600.0)(worker.purge_old_excerpts)
+    return app
+
+
+class Worker:
+    """The handlers of the stream and the state they share: one instance per worker process.
+
+    ``apps``, ``streams`` and ``events`` are the changelog-backed tables;
+    ``live`` the open streams in memory, checkpointed into ``streams``
+    (``ingest.live``). Table writes happen only inside the agent's context
+    (``consume`` and what it calls), which is why the quiet-application timer
+    sends a record to the agent instead of finishing applications itself.
+    """
+
+    def __init__(self, app: faust.App, settings: Settings, classifier: Classifier, store: Store, *,
+                 logs: faust.TopicT, diagnoses: faust.TopicT, dead_letters: faust.TopicT,
+                 apps: Any, streams: Any, events: Any) -> None:
+        self.app, self.settings, self.classifier, self.store = app, settings, classifier, store
+        self.logs, self.diagnoses, self.dead_letters = logs, diagnoses, dead_letters
+        self.apps, self.streams, self.events = apps, streams, events
+        self.live = LiveStreams(streams.get, signals=classifier.signals)
+        self.dispatcher = Dispatcher(store, settings, timeout=min(settings.webhook_timeout, settings.webhook_budget))
+        self.dead_letter_count = 0
+
+    # -- the agent: one record at a time -------------------------------------------------
+
+    async def consume(self, stream: faust.StreamT) -> None:
+        """The agent: every record is applied, or dead-lettered with its reason; none is lost."""
+        async for event in stream.noack().events():
+            try:
+                await self.apply(event)
+            except BadInput as err:
+                await self.dead_letter(event, err)
+                event.ack()
+            except Exception as exc:  # noqa: BLE001 - a bug must not silently consume the record
+                log.exception("cannot process record %s/%s", event.message.partition, event.message.offset)
+                await self.dead_letter(event, BadInput("processing_error", repr(exc)[:500]))
+                event.ack()
+
+    async def apply(self, event: faust.EventT) -> None:
+        """Fold one record into its application's state; finish the application when it ends.
+
+        Log lines are acknowledged by the checkpoint that covers them (see
+        ``ingest.live``); everything else once its effects are written.
+        """
+        message = event.message
+        env = parse_envelope(message.key, message.value, max_line_bytes=self.settings.max_line_bytes)
+        raw = self.apps.get(env.app_id)
+        state = AppState.from_dict(raw) if raw else AppState(app_id=env.app_id)
+        if env.event is None:
+            self.on_line(state, env, event, new=raw is None)
+            return
+        if message.offset > state.last_offset:  # else: already applied before a restart
+            state.last_offset = message.offset
+            if env.event == "inactivity_check":
+                if state.ended and time.time() - state.last_seen > self.settings.inactivity_timeout:
+                    self.apps.pop(env.app_id, None)  # the tombstone has served its purpose
+                    event.ack()
+                    return
+                closing = await self.on_quiet_check(state)
+            else:
+                closing = await self.on_end(state, env)
+            self.apps[env.app_id] = state.to_dict()
+            self.complete(closing)
+        for checkpoint in self.live.stale(message.partition, time.monotonic()):
+            self.write(checkpoint, None)
+        event.ack()
+
+    def on_line(self, state: AppState, env: Envelope, event: faust.EventT, *, new: bool) -> None:
+        """A log line, the hot path: folded into its stream; the state written only when it changed."""
+        if state.ended:
+            log.debug("ignoring a record of %s after it ended", env.app_id)
+            event.ack()
+            return
+        noted = state.note(env, time.time())
+        if self.fold_line(state, env, event) or noted or new:
+            self.apps[env.app_id] = state.to_dict()
+
+    async def on_end(self, state: AppState, env: Envelope) -> list[Checkpoint]:
+        """An ``app_end`` lifecycle record: finish the application with its final status."""
+        if state.ended:
+            return []
+        state.note(env, time.time())
+        return await self.finish(state, env.status, env.ts)
+
+    async def on_quiet_check(self, state: AppState) -> list[Checkpoint]:
+        """The timer's check of a quiet application: finish it if it is still quiet."""
+        if state.ended or time.time() - state.last_seen < self.settings.inactivity_timeout:
+            return []
+        return await self.finish(state, None, state.last_ts)  # diagnosed only if it left exceptions
+
+    # -- application state ----------------------------------------------------------------
+
+    def fold_line(self, state: AppState, env: Envelope, event: faust.EventT) -> bool:
+        """Feed a log envelope to its container's assembler; write the checkpoints that are due.
+
+        Returns whether the application's own state changed (a new stream or
+        new events), so that the caller writes it.
+        """
+        message = event.message
+        before = state.n_events + state.dropped_events
+        for checkpoint in self.live.fold(env, message.offset, message.partition, event, time.monotonic()):
+            self.write(checkpoint, state if checkpoint.key == env.stream_key else None)
+        if env.stream_key in state.streams:
+            return state.n_events + state.dropped_events != before
+        state.streams.append(env.stream_key)
+        return True
+
+    def add_events(self, state: AppState, new: list[ExceptionEvent]) -> None:
+        """Store events one table entry each, up to ``MAX_EVENTS``; later ones are only counted."""
+        for event in new:
+            if state.n_events >= MAX_EVENTS:
+                state.dropped_events += 1
+                continue
+            self.events[event_key(state.app_id, state.n_events)] = event.to_dict()
+            state.n_events += 1
+
+    def write(self, checkpoint: Checkpoint, state: AppState | None) -> None:
+        """Make a checkpoint durable in the tables, then acknowledge the records it covers."""
+        if checkpoint.write:
+            if state is not None:
+                self.add_events(state, checkpoint.events)
+            if checkpoint.stored is not None:
+                self.streams[checkpoint.key] = checkpoint.stored
+        for handle in checkpoint.acks:
+            handle.ack()
+
+    def complete(self, closing: list[Checkpoint]) -> None:
+        """After the tombstone is written: delete the closed streams, acknowledge their lines."""
+        for checkpoint in closing:
+            self.streams.pop(checkpoint.key, None)
+            for handle in checkpoint.acks:
+                handle.ack()
+
+    async def finish(self, state: AppState, status: str | None, ended: float | None) -> list[Checkpoint]:
+        """Close every stream, diagnose unless it succeeded; returns the checkpoints to complete.
+
+        The tombstone in ``apps`` is written (by the caller) before the streams
+        are deleted and the records acknowledged, so a crash in between
+        replays the end of the application from intact state.
+        """
+        closing = self.live.finish(state.app_id, state.streams)
+        for checkpoint in closing:
+            self.add_events(state, checkpoint.events)
+        if status in NON_SUCCESS and not state.n_events:  # it failed and printed no error
+            self.add_events(state, last_words(checkpoint.last for checkpoint in closing))
+        if status in NON_SUCCESS or (status is None and state.n_events):
+            await self.deliver(state, status, ended)
+        for n in range(state.n_events):
+            self.events.pop(event_key(state.app_id, n), None)
+        state.ended = status or "INACTIVE"
+        state.n_events = 0
+        state.streams = []
+        return closing
+
+    # -- outputs ----------------------------------------------------------------------------
+
+    async def deliver(self, state: AppState, status: str | None, ended: float | None) -> None:
+        """Diagnose every attempt, store it durably, then publish it; retried, never skipped."""
+        all_events = [ExceptionEvent.from_dict(self.events[event_key(state.app_id, n)])
+                      for n in range(state.n_events)]
+        for attempt in sorted(state.attempts) or [1]:
+            info = state.app_info(attempt, status, ended)
+            mine = [e for e in all_events if e.attempt == attempt]
+            diagnosis = self.classifier.diagnose(mine, info)
+            body = json.dumps(build_payload(info, diagnosis))
+            for n in range(OUTPUT_RETRIES):
+                try:  # the webhook requests join the outbox in the diagnosis's own transaction
+                    self.store.save(info, mine, diagnosis, [(url, body) for url in webhook_urls(self.settings, info)])
+                    await (await self.diagnoses.send(key=state.app_id.encode("utf-8"), value=body.encode("utf-8")))
+                    break
+                except Exception:  # noqa: BLE001 - any output failure is retried
+                    log.exception("output failed for %s (try %d)", state.app_id, n + 1)
+                    await asyncio.sleep(min(2.0 ** n * 0.2, 5.0))
+            else:
+                log.critical("outputs keep failing; stopping before %s is acknowledged", state.app_id)
+                await self.app.crash(RuntimeError(f"cannot deliver diagnosis of {state.app_id}"))
+            log.info("diagnosed %s attempt %d: %s (%s)", state.app_id, attempt, diagnosis.category,
+                     diagnosis.rule_id or diagnosis.source)
+
+    async def dead_letter(self, event: faust.EventT, err: BadInput) -> None:
+        """Keep a record that cannot be used, with its reason: the store first, then the topic."""
         message = event.message
         record = {
             "reason": err.reason, "detail": err.detail, "topic": message.topic,
@@ -93,176 +282,36 @@ def create_app(settings: Settings, classifier: Classifier, store: Store) -> faus
             "value_b64": base64.b64encode(message.value or b"").decode("ascii"),
         }
         body = json.dumps(record)
-        store.record_dead_letter("input", err.reason, err.detail, body)  # durable first
-        app.dead_letter_count += 1  # type: ignore[attr-defined]
+        self.store.record_dead_letter("input", err.reason, err.detail, body)  # durable first
+        self.dead_letter_count += 1
         try:
-            await (await dead_letters.send(key=message.key, value=body.encode("utf-8")))
+            await (await self.dead_letters.send(key=message.key, value=body.encode("utf-8")))
         except Exception:  # noqa: BLE001 - the store row above already keeps it
             log.exception("dead-letter topic refused %s/%s; kept in the store", message.partition, message.offset)
         log.warning("dead letter %s at %s/%s: %s", err.reason, message.partition, message.offset, err.detail)
 
-    def add_events(state: AppState, new: list[ExceptionEvent]) -> None:
-        for event in new:
-            if state.n_events >= MAX_EVENTS:
-                state.dropped_events += 1
-                continue
-            events[event_key(state.app_id, state.n_events)] = event.to_dict()
-            state.n_events += 1
+    # -- beside the stream: rebalances and timers -------------------------------------------
 
-    def write(checkpoint: Checkpoint, state: AppState | None) -> None:
-        """Make a checkpoint durable in the tables, then acknowledge the records it covers."""
-        if checkpoint.write:
-            if state is not None:
-                add_events(state, checkpoint.events)
-            if checkpoint.stored is not None:
-                streams[checkpoint.key] = checkpoint.stored
-        for handle in checkpoint.acks:
-            handle.ack()
-
-    def fold_line(state: AppState, env: Envelope, event: faust.EventT) -> bool:
-        """Feed a log envelope to its container's assembler; write the checkpoints that are due.
-
-        Returns whether the application's own state changed (a new stream or
-        new events), so that the caller writes it.
-        """
-        message = event.message
-        before = state.n_events + state.dropped_events
-        for checkpoint in live.fold(env, message.offset, message.partition, event, time.monotonic()):
-            write(checkpoint, state if checkpoint.key == env.stream_key else None)
-        if env.stream_key in state.streams:
-            return state.n_events + state.dropped_events != before
-        state.streams.append(env.stream_key)
-        return True
-
-    async def deliver(state: AppState, status: str | None, ended: float | None) -> None:
-        """Diagnose every attempt, store it durably, then publish it; retried, never skipped."""
-        all_events = [ExceptionEvent.from_dict(events[event_key(state.app_id, n)]) for n in range(state.n_events)]
-        for attempt in sorted(state.attempts) or [1]:
-            info = state.app_info(attempt, status, ended)
-            mine = [e for e in all_events if e.attempt == attempt]
-            diagnosis = classifier.diagnose(mine, info)
-            body = json.dumps(build_payload(info, diagnosis))
-            for n in range(OUTPUT_RETRIES):
-                try:  # the webhook requests join the outbox in the diagnosis's own transaction
-                    store.save(info, mine, diagnosis, [(url, body) for url in webhook_urls(settings, info)])
-                    await (await diagnoses.send(key=state.app_id.encode("utf-8"), value=body.encode("utf-8")))
-                    break
-                except Exception:  # noqa: BLE001 - any output failure is retried
-                    log.exception("output failed for %s (try %d)", state.app_id, n + 1)
-                    await asyncio.sleep(min(2.0 ** n * 0.2, 5.0))
-            else:
-                log.critical("outputs keep failing; stopping before %s is acknowledged", state.app_id)
-                await app.crash(RuntimeError(f"cannot deliver diagnosis of {state.app_id}"))
-            log.info("diagnosed %s attempt %d: %s (%s)", state.app_id, attempt, diagnosis.category,
-                     diagnosis.rule_id or diagnosis.source)
-
-    async def finish(state: AppState, status: str | None, ended: float | None) -> list[Checkpoint]:
-        """Close every stream, diagnose unless it succeeded; returns the checkpoints to complete.
-
-        The tombstone in ``apps`` is written (by the caller) before the streams
-        are deleted and the records acknowledged, so a crash in between
-        replays the end of the application from intact state.
-        """
-        closing = live.finish(state.app_id, state.streams)
-        for checkpoint in closing:
-            add_events(state, checkpoint.events)
-        if status in NON_SUCCESS and not state.n_events:  # it failed and printed no error
-            add_events(state, last_words(checkpoint.last for checkpoint in closing))
-        if status in NON_SUCCESS or (status is None and state.n_events):
-            await deliver(state, status, ended)
-        for n in range(state.n_events):
-            events.pop(event_key(state.app_id, n), None)
-        state.ended = status or "INACTIVE"
-        state.n_events = 0
-        state.streams = []
-        return closing
-
-    async def apply(event: faust.EventT) -> None:
-        """Fold one record into its application's state; finish the application when it ends.
-
-        Log lines are acknowledged by the checkpoint that covers them (see
-        ``ingest.live``); everything else once its effects are written.
-        """
-        message = event.message
-        env = parse_envelope(message.key, message.value, max_line_bytes=settings.max_line_bytes)
-        raw = apps.get(env.app_id)
-        state = AppState.from_dict(raw) if raw else AppState(app_id=env.app_id)
-        now = time.time()
-        if env.event is None:  # a log line: the hot path, written only when something changed
-            if state.ended:
-                log.debug("ignoring a record of %s after it ended", env.app_id)
-                event.ack()
-                return
-            noted = state.note(env, now)
-            if fold_line(state, env, event) or noted or raw is None:
-                apps[env.app_id] = state.to_dict()
-            return
-        closing: list[Checkpoint] = []
-        if message.offset > state.last_offset:  # else: already applied before a restart
-            state.last_offset = message.offset
-            if env.event == "inactivity_check":
-                if state.ended and now - state.last_seen > settings.inactivity_timeout:
-                    apps.pop(env.app_id, None)  # the tombstone has served its purpose
-                    event.ack()
-                    return
-                if not state.ended and now - state.last_seen >= settings.inactivity_timeout:
-                    closing = await finish(state, None, state.last_ts)  # diagnosed only if it left exceptions
-            elif not state.ended:  # app_end
-                state.note(env, now)
-                closing = await finish(state, env.status, env.ts)
-            apps[env.app_id] = state.to_dict()
-        for checkpoint in closing:
-            streams.pop(checkpoint.key, None)
-            for handle in checkpoint.acks:
-                handle.ack()
-        for checkpoint in live.stale(message.partition, time.monotonic()):
-            write(checkpoint, None)
-        event.ack()
-
-    @app.agent(logs)
-    async def ingest(stream: faust.StreamT) -> None:
-        async for event in stream.noack().events():
-            try:
-                await apply(event)
-            except BadInput as err:
-                await dead_letter(event, err)
-                event.ack()
-            except Exception as exc:  # noqa: BLE001 - a bug must not silently consume the record
-                log.exception("cannot process record %s/%s", event.message.partition, event.message.offset)
-                await dead_letter(event, BadInput("processing_error", repr(exc)[:500]))
-                event.ack()
-
-    @app.on_partitions_revoked.connect
-    async def forget_open_streams(app: faust.App, revoked: set, **kwargs: Any) -> None:  # noqa: ARG001
+    async def forget_open_streams(self, app: faust.App, revoked: set, **kwargs: Any) -> None:  # noqa: ARG002
         """After a rebalance faust reads again from the committed offsets: start from the checkpoints."""
-        live.reset()
+        self.live.reset()
 
-    if settings.webhook_url or settings.webhook_routes:
-        dispatcher = Dispatcher(store, settings, timeout=min(settings.webhook_timeout, settings.webhook_budget))
-
-        @app.timer(interval=0.5)
-        async def send_webhooks() -> None:
-            """Beside the stream, never on its path: a slow receiver delays only its own deliveries."""
-            await dispatcher.run_once()
-
-    if settings.excerpt_retention_days is not None:
-        days = settings.excerpt_retention_days
-
-        @app.timer(interval=3600.0)
-        async def purge_old_excerpts() -> None:
-            cutoff = datetime.now(UTC) - timedelta(days=days)
-            log.info("purged the excerpts of %d old exception events", store.purge_excerpts(cutoff))
-
-    @app.timer(interval=settings.inactivity_check_interval)
-    async def look_for_quiet_applications() -> None:
+    async def look_for_quiet_applications(self) -> None:
         """Ask the agent to check applications that went quiet (table writes need its context)."""
         now = time.time()
-        for app_id, raw in list(apps.items()):
-            if raw and now - raw["last_seen"] >= settings.inactivity_timeout:
+        for app_id, raw in list(self.apps.items()):
+            if raw and now - raw["last_seen"] >= self.settings.inactivity_timeout:
                 body = json.dumps({"app_id": app_id, "event": "inactivity_check"}).encode("utf-8")
-                await logs.send(key=app_id.encode("utf-8"), value=body)
+                await self.logs.send(key=app_id.encode("utf-8"), value=body)
 
-    return app
+    async def send_webhooks(self) -> None:
+        """Beside the stream, never on its path: a slow receiver delays only its own deliveries."""
+        await self.dispatcher.run_once()
+
+    async def purge_old_excerpts(self) -> None:
+        """Drop raw excerpts older than ``excerpt_retention_days`` (the redacted text stays)."""
+        cutoff = datetime.now(UTC) - timedelta(days=self.settings.excerpt_retention_days or 0)
+        log.info("purged the excerpts of %d old exception events", self.store.purge_excerpts(cutoff))
 
 
 def run(settings: Settings) -> None:
