@@ -11,6 +11,18 @@ A failed application leaves many exceptions. Two orders decide among them:
    job. A lower rank is further upstream. Findings are ordered by rank, then
    by time (earliest first), then by rule priority.
 
+**A generic match never hides a known cause.** The generic rules (a user
+exception rethrown by the driver, a bare Python traceback, a generic JVM
+exception: ``user_code_error`` below priority ``GENERIC_BELOW``) only say
+"something in the job threw". Within one exception, any specific finding
+beats them whatever the nesting: a ``PythonException`` traceback wrapping
+``ModuleNotFoundError`` is a dependency problem, and a specific outer
+message over a generic inner one (``Python worker exited unexpectedly``
+around a bare traceback) keeps the outer cause. Across the application a
+generic finding counts as ``GENERIC_RANK``: causes of rank 2 or less beat
+it, consequences further downstream (lost executors, refused connections,
+a SparkContext shut down) do not, since a user exception often causes them.
+
 The ranks are data, not nested ifs, so a new category only needs a line here.
 """
 
@@ -54,6 +66,15 @@ CASCADE_RANK: dict[str, int] = {
     "killed": 5,  # the last word when something else went wrong first
 }
 DEFAULT_RANK = 3
+#: user_code_error rules below this priority are generic: they never hide a specific cause.
+GENERIC_BELOW = 30
+#: where a generic finding stands in the cascade: below every cause of rank <= 2.
+GENERIC_RANK = 2.5
+
+
+def is_generic(rule: Rule) -> bool:
+    """A fallback that only says the job threw (see the module docstring)."""
+    return top_level(rule.category) == "user_code_error" and rule.priority < GENERIC_BELOW
 
 
 @dataclass(frozen=True)
@@ -74,9 +95,13 @@ class Finding:
     def rank(self) -> int:
         return CASCADE_RANK.get(top_level(self.rule.category), DEFAULT_RANK)
 
-    def cascade_key(self) -> tuple[int, float, int, int]:
+    @property
+    def generic(self) -> bool:
+        return is_generic(self.rule)
+
+    def cascade_key(self) -> tuple[float, float, int, int]:
         ts = self.event.ts if self.event.ts is not None else float("inf")
-        return (self.rank, ts, self.order, -self.rule.priority)
+        return (GENERIC_RANK if self.generic else self.rank, ts, self.order, -self.rule.priority)
 
 
 def _cause_depth(lines: Sequence[str], index: int) -> int:
@@ -88,7 +113,7 @@ def _cause_depth(lines: Sequence[str], index: int) -> int:
 
 
 def findings_for(event: ExceptionEvent, order: int, engine: RuleEngine) -> list[Finding]:
-    """Every deciding rule that matches ``event``, deepest cause first, then priority."""
+    """Every deciding rule that matches ``event``: specific before generic, then deepest cause, then priority."""
     rules = [r for r in engine.match(event.text, event.role) if r.decides]
     if not rules:
         return []
@@ -97,7 +122,7 @@ def findings_for(event: ExceptionEvent, order: int, engine: RuleEngine) -> list[
     for rule in rules:
         index = max(engine.locate(rule, event.text), 0)
         found.append(Finding(rule, event, order, index, _cause_depth(lines, index)))
-    found.sort(key=lambda f: (-f.depth, -f.rule.priority, f.rule.id))
+    found.sort(key=lambda f: (f.generic, -f.depth, -f.rule.priority, f.rule.id))
     return found
 
 

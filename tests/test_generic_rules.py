@@ -1,0 +1,81 @@
+"""A generic match never hides a known cause (issue 15), measured on the real corpus's train split.
+
+The generic rules (a user exception rethrown by the driver, a bare Python
+traceback, a generic JVM exception) decide only when nothing specific is in
+the application: specific wins in one exception whatever the nesting, and
+across events whatever the order. Texts come from ``classifiers/corpus/real/
+train.jsonl`` (never from ``dev_real.jsonl``), with the shipped rule packs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+
+from classifiers.core import Classifier, load_classifier, only
+from classifiers.rootcause import is_generic
+from sparktriage.classify import events_of_text
+from sparktriage.records import AppInfo
+from sparktriage.settings import Settings
+
+TRAIN = Path(__file__).resolve().parent.parent / "classifiers" / "corpus" / "real" / "train.jsonl"
+ITEMS = {item["id"]: item for item in map(json.loads, TRAIN.read_text().splitlines())}
+APP = AppInfo(app_id="application_1700000000000_0015", final_status="FAILED")
+
+
+@pytest.fixture(scope="module")
+def rules() -> Classifier:
+    return only(load_classifier(Settings()), "rules")
+
+
+def diagnose_texts(classifier: Classifier, *texts: str):
+    events = [e for n, text in enumerate(texts) for e in events_of_text(text, f"{APP.app_id}-{n}", classifier.signals)]
+    events = [dataclasses.replace(e, app_id=APP.app_id, ts=float(n)) for n, e in enumerate(events)]
+    return classifier.diagnose(events, APP)
+
+
+def generic_hits(classifier: Classifier, text: str) -> list[str]:
+    return [r.id for r in classifier.engine.match(text, "any") if r.decides and is_generic(r)]
+
+
+def test_every_train_item_with_a_specific_cause_and_a_generic_match_keeps_the_specific_cause(rules) -> None:
+    checked = 0
+    for item in ITEMS.values():
+        if item["label"] in ("user_code_error", "unknown") or not generic_hits(rules, item["text"]):
+            continue
+        d = diagnose_texts(rules, item["text"])
+        assert d.category.split("/")[0] == item["label"], (item["id"], d.rule_id)
+        checked += 1
+    assert checked >= 2  # the corpus holds both nestings (see below)
+
+
+def test_generic_outer_traceback_around_a_specific_inner_cause(rules) -> None:
+    text = ITEMS["pixi-1869-nomodule"]["text"]  # PythonException: Traceback ... ModuleNotFoundError
+    assert generic_hits(rules, text)
+    assert diagnose_texts(rules, text).category.startswith("dependency_error")
+
+
+def test_specific_outer_message_around_a_generic_inner_traceback(rules) -> None:
+    text = ITEMS["spark-43778-segfault"]["text"]  # Py4JJavaError ... Python worker exited unexpectedly (crashed)
+    assert generic_hits(rules, text)
+    assert diagnose_texts(rules, text).category.startswith("python_worker_crashed")
+
+
+@pytest.mark.parametrize("specific_id", ["hudi-577-nospace", "spark-34308-parquet-convert", "flightstats-291-slowdown"])
+def test_across_events_a_specific_cause_beats_a_generic_one_in_either_order(rules, specific_id: str) -> None:
+    generic = ITEMS["spark-10284-master-npe"]["text"]  # a bare java.lang.NullPointerException
+    assert generic_hits(rules, generic)
+    specific = ITEMS[specific_id]
+    for order in ((generic, specific["text"]), (specific["text"], generic)):
+        assert diagnose_texts(rules, *order).category.split("/")[0] == specific["label"]
+
+
+def test_a_generic_user_exception_still_beats_its_downstream_consequences(rules) -> None:
+    generic = ITEMS["spark-10284-master-npe"]["text"]
+    assert generic_hits(rules, generic)
+    shut_down = ("ERROR ClientRunner: run: caught exception\n"
+                 "org.apache.spark.SparkException: Job 0 cancelled because SparkContext was shut down")
+    assert diagnose_texts(rules, generic, shut_down).category == "user_code_error"
