@@ -14,6 +14,12 @@ topic without a transform:
 
 YARN container ids and log paths give the application id, attempt and role
 when the shipper does not say.
+
+Lifecycle records: ``{"app_id", "event": "app_end", "status"}`` (the
+contract), optionally with a ``lifecycle`` object saying what the cluster
+manager reported (the watchers send it: RM diagnostics, pod termination
+reason, exit code...), and ``"event": "container_end"`` with a ``lifecycle``
+for one container (an executor pod) that ended.
 """
 
 from __future__ import annotations
@@ -24,9 +30,12 @@ from typing import Any
 
 from ingest.yarn import app_id_from_path, parse_container_id
 from sparktriage.errors import BadInput
-from sparktriage.records import Envelope, Workflow
+from sparktriage.records import Envelope, Lifecycle, Workflow
 
-LIFECYCLE_EVENTS = ("app_end", "inactivity_check")
+LIFECYCLE_EVENTS = ("app_end", "container_end", "inactivity_check")
+_LIFECYCLE_TEXTS = ("source", "state", "final_status", "diagnostics", "reason", "name", "am_host", "pod",
+                    "namespace")
+_LIFECYCLE_INTS = ("exit_code", "elapsed_ms")
 STATUSES = ("FAILED", "SUCCEEDED", "KILLED")
 ROLES = ("driver", "executor", "resource_manager")
 MAX_RECORD_LINES_WORTH = 8
@@ -136,6 +145,32 @@ def _str_or_none(data: dict[str, Any], *paths: str) -> str | None:
     return None
 
 
+def _lifecycle(data: dict[str, Any], event: str | None) -> Lifecycle | None:
+    """The ``lifecycle`` object of a watcher's record, type-checked field by field."""
+    raw = data.get("lifecycle")
+    if raw is None:
+        if event == "container_end":
+            raise BadInput("missing_field", "container_end without a lifecycle object")
+        return None
+    if event not in ("app_end", "container_end"):
+        raise BadInput("bad_field", "lifecycle belongs to an app_end or container_end record")
+    if not isinstance(raw, dict):
+        raise BadInput("bad_field", "lifecycle must be an object")
+    for name in _LIFECYCLE_TEXTS:
+        if raw.get(name) is not None and not isinstance(raw[name], str):
+            raise BadInput("bad_field", f"lifecycle.{name} must be a string, not {type(raw[name]).__name__}")
+    for name in _LIFECYCLE_INTS:
+        value = raw.get(name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise BadInput("bad_field", f"lifecycle.{name} must be an integer, not {value!r}")
+    tags = raw.get("tags") or []
+    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+        raise BadInput("bad_field", "lifecycle.tags must be a list of strings")
+    if not raw.get("source"):
+        raise BadInput("missing_field", "lifecycle.source is missing")
+    return Lifecycle.from_dict({**raw, "diagnostics": raw.get("diagnostics") or ""})
+
+
 def parse_envelope(key: bytes | None, value: bytes, *, max_line_bytes: int = 1024 * 1024) -> Envelope:
     """Normalise one record; raises :class:`BadInput` with a stable ``reason``."""
     # A shipper may batch several lines into one record; past a few lines' worth
@@ -195,4 +230,5 @@ def parse_envelope(key: bytes | None, value: bytes, *, max_line_bytes: int = 102
         queue=_str_or_none(data, "queue"), workflow=Workflow.from_dict(workflow),
         ts=parse_ts(_first(data, "ts", "@timestamp", "timestamp", "time", "date")),
         event=event, status=str(status).upper() if status else None, stream=_first(data, "stream"),
+        lifecycle=_lifecycle(data, event),
     )

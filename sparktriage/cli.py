@@ -16,6 +16,7 @@ import sys
 from collections.abc import Sequence
 
 from sparktriage import history_cli  # noqa: F401 - registers relabel, label, seed, train, unknowns, dashboard
+from sparktriage import watch_cli  # noqa: F401 - registers watch
 from sparktriage.commands import COMMANDS, arg, command
 from sparktriage.errors import ConfigError
 from sparktriage.settings import Settings, load_settings

