@@ -31,6 +31,7 @@ import faust
 from classifiers.core import Classifier
 from ingest.envelope import parse_envelope
 from ingest.lastlines import last_words
+from ingest.lifecycle import lifecycle_events
 from ingest.live import Checkpoint, LiveStreams
 from ingest.state import MAX_EVENTS, AppState, event_key
 from sparktriage.dispatcher import Dispatcher
@@ -152,6 +153,8 @@ class Worker:
                     event.ack()
                     return
                 closing = await self.on_quiet_check(state)
+            elif env.event == "container_end":
+                closing = self.on_container_end(state, env)
             else:
                 closing = await self.on_end(state, env)
             self.apps[env.app_id] = state.to_dict()
@@ -171,11 +174,22 @@ class Worker:
             self.apps[env.app_id] = state.to_dict()
 
     async def on_end(self, state: AppState, env: Envelope) -> list[Checkpoint]:
-        """An ``app_end`` lifecycle record: finish the application with its final status."""
+        """An ``app_end`` lifecycle record: finish the application with its final status, and with
+        what the cluster manager said of the end (a watcher's ``lifecycle``) as evidence."""
         if state.ended:
             return []
         state.note(env, time.time())
-        return await self.finish(state, env.status, env.ts)
+        return await self.finish(state, env.status, env.ts, evidence=lifecycle_events(env))
+
+    def on_container_end(self, state: AppState, env: Envelope) -> list[Checkpoint]:
+        """A ``container_end`` record (an executor pod OOMKilled or evicted): evidence of its application."""
+        if state.ended:
+            log.debug("ignoring the end of container %s of %s after the application ended", env.container_id,
+                      env.app_id)
+            return []
+        state.note(env, time.time())
+        self.add_events(state, lifecycle_events(env))
+        return []
 
     async def on_quiet_check(self, state: AppState) -> list[Checkpoint]:
         """The timer's check of a quiet application: finish it if it is still quiet."""
@@ -226,9 +240,13 @@ class Worker:
             for handle in checkpoint.acks:
                 handle.ack()
 
-    async def finish(self, state: AppState, status: str | None, ended: float | None) -> list[Checkpoint]:
+    async def finish(self, state: AppState, status: str | None, ended: float | None,
+                     evidence: list[ExceptionEvent] | None = None) -> list[Checkpoint]:
         """Close every stream, diagnose unless it succeeded; returns the checkpoints to complete.
 
+        ``evidence``: what the cluster manager said of the end; it joins the
+        events after the check for an application that printed no error, so
+        the last lines of such an application are still read beside it.
         The tombstone in ``apps`` is written (by the caller) before the streams
         are deleted and the records acknowledged, so a crash in between
         replays the end of the application from intact state.
@@ -238,6 +256,7 @@ class Worker:
             self.add_events(state, checkpoint.events)
         if status in NON_SUCCESS and not state.n_events:  # it failed and printed no error
             self.add_events(state, last_words(checkpoint.last for checkpoint in closing))
+        self.add_events(state, evidence or [])
         if status in NON_SUCCESS or (status is None and state.n_events):
             await self.deliver(state, status, ended)
         for n in range(state.n_events):

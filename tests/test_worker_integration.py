@@ -55,7 +55,26 @@ def _app_logs(tmp: Path, n: int, failure: str) -> tuple[str, Path]:
     return app_id, folder
 
 
-class Worker:
+class Child:
+    """A ``sparktriage`` command run as a child process: SIGKILL, or a stop that waits for it."""
+
+    proc: subprocess.Popen[bytes] | None = None
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+class Worker(Child):
     """``sparktriage worker`` as a child process with its own topics, group and store."""
 
     def __init__(self, broker: Broker, tmp: Path) -> None:
@@ -75,24 +94,11 @@ class Worker:
         self.proc: subprocess.Popen[bytes] | None = None
         self.bootstrap = broker.bootstrap
 
-    def start(self) -> None:
+    def start(self, ready_timeout: float = 60) -> None:
         with open(self.log, "ab") as out:
             self.proc = subprocess.Popen([sys.executable, "-m", "sparktriage.cli", "worker"], env=self.env,
                                          stdout=out, stderr=subprocess.STDOUT)
-        self.wait_for(lambda: b"Worker]: Ready" in self.log.read_bytes(), 60, "the worker to be ready")
-
-    def kill(self) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait()
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        self.wait_for(lambda: b"Worker]: Ready" in self.log.read_bytes(), ready_timeout, "the worker to be ready")
 
     def wait_for(self, check: Callable[[], bool], timeout: float, what: str) -> None:
         deadline = time.monotonic() + timeout
