@@ -5,40 +5,43 @@ and of character 3-5-grams, and a logistic regression, calibrated with sigmoid (
 cross-validated predictions, so that "0.9" means about nine in ten right.
 The abstention threshold is chosen on held-out data as the lowest one whose
 answers reach the target precision; below it the core says ``unknown`` and
-keeps the guess as a hint. Persisted with skops (no pickle); loading refuses
-any type outside scikit-learn, NumPy and SciPy.
+keeps the guess as a hint. Persisted as plain arrays (``classifiers.modelfile``:
+no pickle, types pinned at training, a few milliseconds to load); the file
+itself is read on the first prediction, so a diagnosis that a rule decides
+never loads it.
 
 Predictions are cached by masked text (repeated exceptions are the rule in
-Spark logs) and made in one batch per diagnosis.
+Spark logs), least recently used out first, and made in one batch per diagnosis.
 """
 
 from __future__ import annotations
 
 import json
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
-from sklearn.calibration import CalibratedClassifierCV
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import precision_recall_fscore_support
-from sklearn.model_selection import GroupShuffleSplit
-from sklearn.pipeline import FeatureUnion, Pipeline
+from cachetools import LRUCache
 
+from classifiers import modelfile
 from classifiers.corpus.generate import NONE
 from classifiers.masking import mask
 from sparktriage.errors import ConfigError
 
 MAX_CHARS = 4000  # the head of an event's text holds its message and first causes
 CACHE_SIZE = 20_000
-TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.")
 
 
-def _pipeline(seed: int) -> Pipeline:
+def _pipeline(seed: int) -> Any:
+    """The untrained sklearn Pipeline (imported here: loading and predicting never need it)."""
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import FeatureUnion, Pipeline
+
     # Words keep class names whole (org.apache...FetchFailedException); character n-grams
     # carry what words split differently in unseen formats (measured on held-out formats:
     # +5 to +7 points of accuracy and +10 to +25 points of coverage over words alone).
@@ -56,28 +59,56 @@ def _pipeline(seed: int) -> Pipeline:
     ])
 
 
+class Scorer(Protocol):
+    """What predicts: the fitted pipeline after training, ``modelfile.LinearTextScorer`` once saved."""
+
+    classes_: np.ndarray
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
 @dataclass(eq=False)  # compared and hashed by identity: a loaded model is one object
 class TextModel:
-    """The model as the core uses it (``classifiers.core.TextModel``)."""
+    """The model as the core uses it (``classifiers.core.TextModel``).
 
-    pipeline: Pipeline
+    ``source`` is the scorer itself, or the model file, read on the first
+    prediction (version and threshold come from ``metrics.json`` without it).
+    """
+
+    source: Scorer | Path
     version: str
     threshold: float
-    _cache: OrderedDict[str, tuple[str, float]] = field(default_factory=OrderedDict, repr=False)
+    cache_size: int = CACHE_SIZE
+    _cache: LRUCache = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._cache = LRUCache(maxsize=self.cache_size)
+
+    @cached_property
+    def scorer(self) -> Scorer:
+        if not isinstance(self.source, Path):
+            return self.source
+        try:
+            return modelfile.read(self.source)
+        except modelfile.ModelFileError as exc:
+            raise ConfigError(f"model {self.source.parent}: {exc}") from exc
+
+    @property
+    def loaded(self) -> bool:
+        return "scorer" in self.__dict__
 
     def predict(self, texts: Sequence[str]) -> list[tuple[str, float]]:
         """Best category and its probability per text (``_none``: no root cause in it)."""
         keys = [mask(text[:MAX_CHARS]) for text in texts]
-        todo = sorted({k for k in keys if k not in self._cache})
+        answers = {k: self._cache[k] for k in keys if k in self._cache}  # a hit is a use: it stays
+        todo = sorted(set(keys) - answers.keys())
         if todo:
-            probs = self.pipeline.predict_proba(todo)
-            classes = self.pipeline.classes_
+            probs = self.scorer.predict_proba(todo)
+            classes = self.scorer.classes_
             for key, row in zip(todo, probs):
                 best = int(np.argmax(row))
-                self._cache[key] = (str(classes[best]), float(row[best]))
-                if len(self._cache) > CACHE_SIZE:
-                    self._cache.popitem(last=False)
-        return [self._cache[k] for k in keys]
+                answers[key] = self._cache[key] = (str(classes[best]), float(row[best]))
+        return [answers[k] for k in keys]
 
 
 def choose_threshold(probs: np.ndarray, predicted: Sequence[str], truth: Sequence[str],
@@ -114,6 +145,9 @@ def train(items: Sequence[tuple[str, str, str]], *, version: str, seed: int = 0,
     the threshold is chosen where it matters. The returned model is refit on
     every format with that threshold; the metrics are its held-out twin's.
     """
+    from sklearn.metrics import precision_recall_fscore_support
+    from sklearn.model_selection import GroupShuffleSplit
+
     texts = [mask(t[:MAX_CHARS]) for t, _, _ in items]
     labels = [label for _, label, _ in items]
     groups = [source for _, _, source in items]
@@ -144,26 +178,23 @@ def train(items: Sequence[tuple[str, str, str]], *, version: str, seed: int = 0,
 
 
 def save(model: TextModel, metrics: dict[str, Any], folder: Path, card: str) -> None:
-    import skops.io
-
+    """Write a freshly trained model (its fitted pipeline) as ``model.npz``, its metrics and card."""
     folder.mkdir(parents=True, exist_ok=True)
-    skops.io.dump(model.pipeline, folder / "model.skops", compression=8)  # zipfile.ZIP_DEFLATED
+    modelfile.write(model.scorer, folder / modelfile.FILENAME)
     (folder / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     (folder / "model_card.md").write_text(card)
 
 
 def load(folder: Path) -> TextModel:
-    """The model in ``folder``; refuses (ConfigError) a file holding types it should not."""
-    import skops.io
+    """The model in ``folder``, its file read on first use; ConfigError when it is absent or unreadable.
 
-    path = folder / "model.skops"
+    The model file itself is checked when it is read (``modelfile.read``: foreign types refused)."""
+    path = folder / modelfile.FILENAME
+    if not path.is_file():
+        old = " (it holds a model.skops of an earlier version: retrain it with `sparktriage train --out DIR`)"
+        raise ConfigError(f"model {folder}: no {modelfile.FILENAME}{old if (folder / 'model.skops').is_file() else ''}")
     try:
         metrics = json.loads((folder / "metrics.json").read_text())
-        untrusted = skops.io.get_untrusted_types(file=path)
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"model {folder}: {exc}") from exc
-    foreign = [t for t in untrusted if not t.startswith(TRUSTED_PREFIXES)]
-    if foreign:
-        raise ConfigError(f"model {folder}: refusing types {foreign}")
-    pipeline = skops.io.load(path, trusted=untrusted)
-    return TextModel(pipeline, metrics["version"], float(metrics["threshold"]))
+        return TextModel(path, str(metrics["version"]), float(metrics["threshold"]))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ConfigError(f"model {folder}: metrics.json: {exc}") from exc

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from classifiers.core import NO_CAUSE, SHIPPED_MODEL, diagnose, load_classifier, only
 from classifiers.corpus.generate import NONE, corpus
 from classifiers.masking import mask
-from classifiers.model import TextModel, choose_threshold, expected_calibration_error, load, save, train
+from classifiers.model import MAX_CHARS, TextModel, choose_threshold, expected_calibration_error, load, save, train
 from ingest.events import extract_events
 from rules.engine import RuleEngine
 from rules.loader import load_packs
@@ -18,6 +20,7 @@ from sparktriage.errors import ConfigError
 from sparktriage.classify import events_of_text
 from sparktriage.records import AppInfo
 from sparktriage.settings import Settings
+from tests.conftest import REPO, SHARED_DATA
 from tests.loggen import generate_log
 
 MASKS = [
@@ -53,6 +56,13 @@ def small() -> list[tuple[str, str, str]]:
     return list(corpus(load_packs(None).rules, per_entry=3, seed=1))
 
 
+def _dev_real() -> dict[str, str]:
+    path = SHARED_DATA / "dev_real.jsonl"
+    if not path.exists():
+        pytest.skip(f"{path} is absent (shared/ is not beside this checkout)")
+    return {item["id"]: item["text"] for item in map(json.loads, path.read_text().splitlines()) if item}
+
+
 def test_training_on_a_small_corpus_is_reproducible_and_round_trips(small, tmp_path: Path) -> None:
     model, metrics = train(small, version="textcat@test", seed=1)
     again, metrics_again = train(small, version="textcat@test", seed=1)
@@ -61,31 +71,110 @@ def test_training_on_a_small_corpus_is_reproducible_and_round_trips(small, tmp_p
     assert set(metrics["per_category"]) >= {NONE, "input_missing"}
     save(model, metrics, tmp_path / "m", "card")
     loaded = load(tmp_path / "m")
-    texts = [t for t, _, _ in small[:50]]
-    assert loaded.predict(texts) == model.predict(texts)
     assert loaded.threshold == model.threshold and loaded.version == "textcat@test"
+    texts = [mask(t[:MAX_CHARS]) for t in [t for t, _, _ in small] + list(_dev_real().values())]
+    assert np.array_equal(loaded.scorer.predict_proba(texts), model.scorer.predict_proba(texts)), \
+        "the saved model computes the very same probabilities as the fitted pipeline"
+    assert list(loaded.scorer.classes_) == list(model.scorer.classes_)
 
 
-def test_predictions_are_cached_by_masked_text(small) -> None:
-    model, _ = train(small, version="t", seed=1)
+def test_the_shipped_model_answers_what_it_answered_as_skops() -> None:
+    """models/textcat/2 was converted from skops to arrays; the skops model's answers
+    (tests/data, made from it before the conversion) are its answers still."""
+    golden = json.loads((REPO / "tests" / "data" / "textcat2_skops_answers.json").read_text())
+    model = load(REPO / "models" / "textcat" / "2")
+    texts = [t for t, _, _ in golden["corpus"]]
+    assert model.predict(texts) == [(c, p) for _, c, p in golden["corpus"]]
+    dev = _dev_real()
+    ids = [i for i in golden["dev_real"] if i in dev]
+    assert ids, "dev_real still holds the items the answers were made on"
+    assert model.predict([dev[i] for i in ids]) == [tuple(golden["dev_real"][i]) for i in ids]
+
+
+class CountingScorer:
+    """A scorer that answers the first class for every text and records what it was asked."""
+
+    classes_ = np.array(["a", "b"])
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    def predict_proba(self, texts):
+        self.asked += texts
+        return np.tile([0.7, 0.3], (len(texts), 1))
+
+
+def test_predictions_are_cached_by_masked_text() -> None:
+    scorer = CountingScorer()
+    model = TextModel(scorer, "t", 0.5)
     model.predict(["java.io.FileNotFoundException: /data/a/b/c does not exist"])
-    model.predict(["java.io.FileNotFoundException: /data/x/y/z does not exist"])  # same once masked
-    assert len(model._cache) == 1
+    assert model.predict(["java.io.FileNotFoundException: /data/x/y/z does not exist"]) == [("a", 0.7)]
+    assert len(scorer.asked) == 1, "the same text once masked is not scored twice"
 
 
-def test_loading_refuses_types_outside_sklearn_numpy_scipy(tmp_path: Path) -> None:
-    import json
+def test_the_cache_drops_the_least_recently_used_text() -> None:
+    scorer = CountingScorer()
+    model = TextModel(scorer, "t", 0.5, cache_size=2)
+    model.predict(["first"])
+    model.predict(["second"])
+    model.predict(["first"])  # used again: now "second" is the least recently used
+    model.predict(["third"])
+    scorer.asked.clear()
+    model.predict(["first", "third"])
+    assert scorer.asked == [], "recently used texts stay cached"
+    model.predict(["second"])
+    assert scorer.asked == ["second"]
 
-    import skops.io
-    from sklearn.pipeline import Pipeline
-    from sklearn.preprocessing import FunctionTransformer
 
-    folder = tmp_path / "evil"
+def _write_model(folder: Path, **arrays) -> Path:
     folder.mkdir()
-    skops.io.dump(Pipeline([("f", FunctionTransformer(func=mask))]), folder / "model.skops")
+    np.savez(folder / "model.npz", **arrays)
     (folder / "metrics.json").write_text(json.dumps({"version": "x", "threshold": 0.5}))
-    with pytest.raises(ConfigError, match="refusing types"):
-        load(folder)
+    return folder
+
+
+def _header(**changes) -> np.ndarray:
+    header = {"format": "sparktriage.textcat/v1", "classifier": "sklearn.linear_model.LogisticRegression",
+              "calibration": "sklearn.calibration.CalibratedClassifierCV(method=sigmoid, ensemble=False)",
+              "classes": ["a", "b", "c"], "estimator_classes": ["a", "b", "c"],
+              "features": [{"name": "w", "type": "sklearn.feature_extraction.text.TfidfVectorizer",
+                            "params": {"ngram_range": [1, 1]}}], **changes}
+    return np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
+
+
+def _arrays(**changes) -> dict:
+    return {"terms0": np.frombuffer(b"x\ny", dtype=np.uint8), "idf0": np.ones(2), "coef": np.zeros((3, 2)),
+            "intercept": np.zeros(3), "calibration": np.ones((3, 2)), "header": _header(), **changes}
+
+
+def test_a_well_formed_model_file_loads(tmp_path: Path) -> None:
+    model = load(_write_model(tmp_path / "ok", **_arrays()))
+    assert model.predict(["x y"])[0][0] in ("a", "b", "c")
+
+
+@pytest.mark.parametrize(("arrays", "refusal"), [
+    ({"header": _header(classifier="sklearn.preprocessing.FunctionTransformer")}, "refusing types"),
+    ({"header": _header(features=[{"name": "w", "type": "builtins.eval", "params": {}}])}, "refusing types"),
+    ({"header": _header(features=[{"name": "w", "type": "sklearn.feature_extraction.text.TfidfVectorizer",
+                                   "params": {"preprocessor": "eval"}}])}, "outside the pinned set"),
+    ({"terms0": np.array([{"a": 1}], dtype=object)}, "not a readable model file"),
+    ({"coef": np.zeros((3, 5))}, "do not fit"),
+    ({"header": _header(format="skops")}, "is not sparktriage.textcat/v1"),
+], ids=["foreign-classifier", "foreign-feature", "foreign-parameter", "pickled-object", "bad-shape", "format"])
+def test_loading_refuses_what_a_model_file_must_not_hold(tmp_path: Path, arrays, refusal: str) -> None:
+    model = load(_write_model(tmp_path / "evil", **_arrays(**arrays)))
+    with pytest.raises(ConfigError, match=refusal):
+        model.predict(["x"])
+
+
+def test_the_model_file_is_read_on_first_use_only(tmp_path: Path) -> None:
+    folder = _write_model(tmp_path / "lazy", **_arrays())
+    model = load(folder)
+    assert model.version == "x" and not model.loaded
+    model.predict(["x"])
+    assert model.loaded
+    with pytest.raises(ConfigError, match="no model.npz"):
+        load(tmp_path / "nowhere")
 
 
 def test_threshold_is_the_lowest_reaching_the_precision() -> None:
@@ -168,7 +257,7 @@ def test_a_confident_model_disagreeing_with_a_generic_rule_is_noted() -> None:
 
 
 def test_the_shipped_model_loads_by_default_and_can_be_turned_off() -> None:
-    assert (SHIPPED_MODEL / "model.skops").is_file() and (SHIPPED_MODEL / "model_card.md").is_file()
+    assert (SHIPPED_MODEL / "model.npz").is_file() and (SHIPPED_MODEL / "model_card.md").is_file()
     classifier = load_classifier(Settings())
     assert classifier.model is not None and classifier.model.version == "textcat@2"
     assert load_classifier(Settings(model_mode="off")).model is None
@@ -178,8 +267,6 @@ def test_the_shipped_model_loads_by_default_and_can_be_turned_off() -> None:
 
 
 def test_unknowns_group_into_templates_with_counts_and_examples(tmp_path: Path) -> None:
-    import json
-
     from sparktriage.unknowns import from_jsonl
 
     lines = [json.dumps({"id": n, "text": f"com.acme.store.ShardUnavailableException: shard {n} refused key {n * 7}"})
