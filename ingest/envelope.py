@@ -115,6 +115,8 @@ def _decode(value: bytes, max_line_bytes: int) -> dict[str, Any]:
         raise BadInput("not_utf8", f"byte {exc.start}: {exc.reason}") from exc
     try:
         data = json.loads(text)
+    except RecursionError as exc:  # json's own guard: the stack, not the input, would give out first
+        raise BadInput("too_deeply_nested", "JSON nested deeper than the decoder's recursion limit") from exc
     except ValueError as exc:
         reason = "binary" if _is_binary(text) else "malformed_json"
         raise BadInput(reason, str(exc)[:200]) from exc
@@ -171,8 +173,10 @@ def _lifecycle(data: dict[str, Any], event: str | None) -> Lifecycle | None:
     return Lifecycle.from_dict({**raw, "diagnostics": raw.get("diagnostics") or ""})
 
 
-def parse_envelope(key: bytes | None, value: bytes, *, max_line_bytes: int = 1024 * 1024) -> Envelope:
+def parse_envelope(key: bytes | None, value: bytes | None, *, max_line_bytes: int = 1024 * 1024) -> Envelope:
     """Normalise one record; raises :class:`BadInput` with a stable ``reason``."""
+    if value is None:  # a compacting producer's delete marker: there is nothing to read
+        raise BadInput("tombstone", "a record with a null value (a Kafka tombstone)")
     # A shipper may batch several lines into one record; past a few lines' worth
     # the record is refused whole before paying for JSON decoding.
     if len(value) > MAX_RECORD_LINES_WORTH * max_line_bytes:

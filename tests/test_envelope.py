@@ -94,6 +94,18 @@ def test_bad_input_has_a_reason(value: bytes, reason: str) -> None:
     assert err.value.reason == reason
 
 
+@pytest.mark.parametrize("value,reason", [
+    (None, "tombstone"),
+    (b'{"app_id": "a", "line": "x", "workflow": ' + b"[" * 10_000 + b"]" * 10_000 + b"}", "too_deeply_nested"),
+    (b'{"a": ' * 10_000, "too_deeply_nested"),  # nested and unterminated: the depth gives out first
+])
+def test_a_tombstone_and_deep_nesting_are_bad_input_with_reasons_of_their_own(value: bytes | None,
+                                                                              reason: str) -> None:
+    with pytest.raises(BadInput) as err:
+        parse_envelope(b"application_1_2", value)
+    assert err.value.reason == reason
+
+
 def test_filebeat_kubernetes_metadata() -> None:
     e = env({"@timestamp": "2024-03-12T10:11:14.120Z", "message": LINE, "stream": "stderr",
              "container": {"id": "3f1c2b9a8d7e", "runtime": "containerd"},
