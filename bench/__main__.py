@@ -5,13 +5,14 @@ Timing figures live here, never in the tests.
 
 from __future__ import annotations
 
-from bench import classify, dashboard, extract_events, model, relabel, worker
+from bench import classify, dashboard, extract_events, metrics_cost, model, relabel, worker
 
 BENCHMARKS = (
     ("extract_events", extract_events.main),
     ("classify", classify.main),
     ("model", model.main),
     ("worker", worker.main),
+    ("worker metrics cost", metrics_cost.main),
     ("relabel", relabel.main),
     ("dashboard", dashboard.main),
 )

@@ -33,9 +33,11 @@ from ingest.envelope import parse_envelope
 from ingest.lastlines import last_words
 from ingest.lifecycle import lifecycle_events
 from ingest.live import Checkpoint, LiveStreams
+from ingest.observe import observe, worker_metrics
 from ingest.state import MAX_EVENTS, AppState, event_key
 from sparktriage.dispatcher import Dispatcher
 from sparktriage.errors import BadInput
+from sparktriage.metrics import NoMetrics, WorkerMetrics, serve
 from sparktriage.payload import build_payload
 from sparktriage.records import Envelope, ExceptionEvent
 from sparktriage.settings import Settings
@@ -47,7 +49,8 @@ NON_SUCCESS = ("FAILED", "KILLED")
 OUTPUT_RETRIES = 5
 
 
-def create_app(settings: Settings, classifier: Classifier, store: Store) -> faust.App:
+def create_app(settings: Settings, classifier: Classifier, store: Store,
+               metrics: WorkerMetrics | None = None) -> faust.App:
     """Build the faust app for ``settings``; ``sparktriage worker`` runs it."""
     options: dict[str, Any] = {}
     if settings.producer_max_batch_size is not None:
@@ -62,9 +65,7 @@ def create_app(settings: Settings, classifier: Classifier, store: Store) -> faus
         consumer_auto_offset_reset="earliest",
         processing_guarantee="at_least_once",
         stream_wait_empty=False,  # unacknowledged lines wait for their checkpoint, not for a rebalance
-        web_enabled=settings.worker_web_port > 0,
-        web_port=max(settings.worker_web_port, 1),
-        web_bind="127.0.0.1",
+        web_enabled=False,  # the worker's port serves sparktriage.metrics instead
         datadir=f"{settings.data_dir}/faust",
         # a dead letter carries the original record base64-encoded: room for the largest accepted one
         producer_max_request_size=2 * settings.max_line_bytes + 1024 * 1024,
@@ -84,8 +85,11 @@ def create_app(settings: Settings, classifier: Classifier, store: Store) -> faus
         apps=app.Table("apps", partitions=settings.partitions),
         streams=app.Table("streams", partitions=settings.partitions),
         events=app.Table("events", partitions=settings.partitions),
+        metrics=metrics or NoMetrics(),
     )
     app.worker = worker  # type: ignore[attr-defined]  # tests and benchmarks read its counters
+    app.health = observe(app, settings, store, worker.metrics,  # type: ignore[attr-defined]
+                         classifier_versions=(classifier.engine.version, getattr(classifier.model, "version", None)))
 
     app.agent(worker.logs, name="ingest")(worker.consume)
     app.on_partitions_revoked.connect(worker.forget_open_streams)
@@ -109,8 +113,9 @@ class Worker:
 
     def __init__(self, app: faust.App, settings: Settings, classifier: Classifier, store: Store, *,
                  logs: faust.TopicT, diagnoses: faust.TopicT, dead_letters: faust.TopicT,
-                 apps: Any, streams: Any, events: Any) -> None:
+                 apps: Any, streams: Any, events: Any, metrics: WorkerMetrics) -> None:
         self.app, self.settings, self.classifier, self.store = app, settings, classifier, store
+        self.metrics = metrics
         self.logs, self.diagnoses, self.dead_letters = logs, diagnoses, dead_letters
         self.apps, self.streams, self.events = apps, streams, events
         self.live = LiveStreams(streams.get, signals=classifier.signals)
@@ -122,6 +127,7 @@ class Worker:
     async def consume(self, stream: faust.StreamT) -> None:
         """The agent: every record is applied, or dead-lettered with its reason; none is lost."""
         async for event in stream.noack().events():
+            self.metrics.consumed(event.message.partition)
             try:
                 await self.apply(event)
             except BadInput as err:
@@ -169,6 +175,7 @@ class Worker:
             log.debug("ignoring a record of %s after it ended", env.app_id)
             event.ack()
             return
+        self.metrics.folded()
         noted = state.note(env, time.time())
         if self.fold_line(state, env, event) or noted or new:
             self.apps[env.app_id] = state.to_dict()
@@ -226,6 +233,7 @@ class Worker:
     def write(self, checkpoint: Checkpoint, state: AppState | None) -> None:
         """Make a checkpoint durable in the tables, then acknowledge the records it covers."""
         if checkpoint.write:
+            self.metrics.checkpoint_written()
             if state is not None:
                 self.add_events(state, checkpoint.events)
             if checkpoint.stored is not None:
@@ -288,6 +296,8 @@ class Worker:
             else:
                 log.critical("outputs keep failing; stopping before %s is acknowledged", state.app_id)
                 await self.app.crash(RuntimeError(f"cannot deliver diagnosis of {state.app_id}"))
+            self.metrics.diagnosed(diagnosis.category, diagnosis.source,
+                                   time.time() - (ended if ended is not None else state.last_seen))
             log.info("diagnosed %s attempt %d: %s (%s)", state.app_id, attempt, diagnosis.category,
                      diagnosis.rule_id or diagnosis.source)
 
@@ -303,6 +313,7 @@ class Worker:
         body = json.dumps(record)
         self.store.record_dead_letter("input", err.reason, err.detail, body)  # durable first
         self.dead_letter_count += 1
+        self.metrics.dead_lettered(err.reason)
         try:
             await (await self.dead_letters.send(key=message.key, value=body.encode("utf-8")))
         except Exception:  # noqa: BLE001 - the store row above already keeps it
@@ -325,7 +336,7 @@ class Worker:
 
     async def send_webhooks(self) -> None:
         """Beside the stream, never on its path: a slow receiver delays only its own deliveries."""
-        await self.dispatcher.run_once()
+        self.metrics.webhook_tried(await self.dispatcher.run_once())
 
     async def purge_old_excerpts(self) -> None:
         """Drop raw excerpts older than ``excerpt_retention_days`` (the redacted text stays)."""
@@ -343,5 +354,8 @@ def run(settings: Settings) -> None:
     store = open_store(settings.db)
     Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
     settings = settings.replace(partitions=ensure_topics(settings))
-    app = create_app(settings, classifier, store)
+    metrics, registry = worker_metrics(settings)
+    app = create_app(settings, classifier, store, metrics)
+    if registry is not None:  # /metrics, /healthz, /readyz beside the stream, in a thread
+        serve(settings.worker_web_host, settings.worker_web_port, registry, app.health)  # type: ignore[attr-defined]
     faust.Worker(app, loglevel="info", quiet=True).execute_from_commandline()

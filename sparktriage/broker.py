@@ -34,14 +34,18 @@ def tansu_binary(settings: Settings) -> Path:
     return path
 
 
-def broker_command(binary: Path, port: int) -> list[str]:
-    """The command line of a loopback-only, memory-backed broker on ``port``."""
+def broker_command(binary: Path, port: int, advertised_port: int | None = None) -> list[str]:
+    """The command line of a loopback-only, memory-backed broker on ``port``.
+
+    ``advertised_port`` is the port clients are told to use, when something
+    (a test's network cut) forwards to the broker.
+    """
     url = f"tcp://127.0.0.1:{port}"
     return [
         str(binary),
         "broker",
         "--listener-url", url,
-        "--advertised-listener-url", url,
+        "--advertised-listener-url", f"tcp://127.0.0.1:{advertised_port or port}",
         "--storage-engine", "memory://tansu/",
     ]
 
@@ -73,9 +77,10 @@ class Broker:
     ...     broker.bootstrap  # '127.0.0.1:PORT'
     """
 
-    def __init__(self, settings: Settings, port: int | None = None, *, quiet: bool = True) -> None:
+    def __init__(self, settings: Settings, port: int | None = None, *, quiet: bool = True,
+                 advertised_port: int | None = None) -> None:
         self.port = port if port is not None else settings.broker_port
-        self.command = broker_command(tansu_binary(settings), self.port)
+        self.command = broker_command(tansu_binary(settings), self.port, advertised_port)
         self.quiet = quiet
         self.process: subprocess.Popen[bytes] | None = None
 
