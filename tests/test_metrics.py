@@ -113,3 +113,23 @@ def test_metrics_off_counts_nothing_on_the_hot_path() -> None:
     off.checkpoint_written()
     assert [m.samples[0].value for m in (*off.lines.collect(), *off.checkpoints.collect())] == [0, 0]
     assert off.records.collect()[0].samples == []
+
+
+def test_the_dashboard_and_the_readme_use_only_metrics_the_worker_exports(served) -> None:
+    import json
+    import re
+    from pathlib import Path
+
+    metrics, _, server = served
+    metrics.dead_lettered("tombstone")
+    metrics.diagnosed("unknown", "none", 1.0)
+    metrics.set_lag({0: 1})
+    metrics.set_versions(version="0", rule_pack="p", model="m")
+    families = list(text_string_to_metric_families(httpx.get(f"http://127.0.0.1:{server.port}/metrics").text))
+    exported = {f.name for f in families} | {s.name for f in families for s in f.samples}
+    repo = Path(__file__).resolve().parent.parent
+    dashboard = json.loads((repo / "docs" / "grafana-dashboard.json").read_text())
+    exprs = [t["expr"] for panel in dashboard["panels"] for t in panel["targets"]]
+    used = {name for text in [*exprs, (repo / "README.md").read_text()]
+            for name in re.findall(r"\b(?:sparktriage|process)_[a-z_]+[a-z]", text)}
+    assert exprs and used - exported == set()
