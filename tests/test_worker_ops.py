@@ -19,6 +19,7 @@ from tests.netcut import NetCut
 from tests.test_worker_integration import FAILURES, Worker, _app_logs, _interleaved
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow]
+STARTUP = 180  # compiling the rules takes ~12 s of CPU: minutes on a shared, busy machine
 
 DEEP = b'{"app_id": "application_1700000000000_0999", "line": "x", "workflow": ' + b"[" * 10_000 + b"]" * 10_000 + b"}"
 
@@ -44,7 +45,7 @@ def test_a_scrape_during_a_stream_counts_what_was_sent_dead_lettered_and_diagnos
            "malformed_json": (None, b'{"app_id": "a", "line": ')}
     lines = sum(1 for _, value in good if "event" not in json.loads(value))
     try:
-        worker.start()
+        worker.start(STARTUP)
         worker.produce(good[: len(good) // 2] + list(bad.values()) + good[len(good) // 2:])
         worker.wait_for(lambda: len(worker.rows("select 1 from diagnoses")) == 3, 90, "three diagnoses")
         worker.wait_for(lambda: len(worker.rows("select 1 from dead_letters")) == 3, 30, "three dead letters")
@@ -80,7 +81,7 @@ def test_a_broker_outage_is_a_handful_of_log_lines_and_the_worker_carries_on(tmp
         worker.env["SPARKTRIAGE_WORKER_WEB_PORT"] = str(port)
         apps = [_app_logs(tmp_path / "logs", n, text) for n, text in enumerate(FAILURES.values(), 51)]
         try:
-            worker.start()
+            worker.start(STARTUP)
             worker.produce(_interleaved(apps[:1]))
             worker.wait_for(lambda: len(worker.rows("select 1 from diagnoses")) == 1, 60, "the first diagnosis")
             before = len(worker.log.read_text().splitlines())
