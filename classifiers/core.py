@@ -68,29 +68,50 @@ def _confidence(root: Finding, best: Sequence[Finding]) -> float:
     return round(min(0.99, base * (1 - penalty) + agreement), 3)
 
 
-def _excerpt(event: ExceptionEvent) -> str:
-    lines = event.excerpt or tuple(event.text.split("\n"))
-    return "\n".join(lines[:MAX_EXCERPT_LINES])
+def _excerpt(event: ExceptionEvent, needed: Sequence[int] = ()) -> str:
+    """The event's excerpt (header, causes, frames that matter), with the lines of
+    its text at ``needed`` (what the deciding rule matched) always among them, in
+    log order; at most MAX_EXCERPT_LINES, the needed ones kept first."""
+    text = event.text.split("\n")
+    if not event.excerpt:
+        picked = list(range(len(text)))
+    else:  # the excerpt is a subsequence of the text's lines: find where each one is
+        picked, want = [], iter(event.excerpt)
+        expected = next(want, None)
+        for i, line in enumerate(text):
+            if expected is not None and line == expected:
+                picked.append(i)
+                expected = next(want, None)
+    must = [i for i in needed if 0 <= i < len(text)]
+    rest = [i for i in picked if i not in must]
+    keep = sorted(must[:MAX_EXCERPT_LINES] + rest[: max(0, MAX_EXCERPT_LINES - len(must))])
+    return "\n".join(text[i] for i in keep)
 
 
-def _evidence(event: ExceptionEvent, rule_id: str | None) -> Evidence:
+def _evidence(event: ExceptionEvent, rule_id: str | None, needed: Sequence[int] = ()) -> Evidence:
     return Evidence(
-        excerpt=_excerpt(event), container_id=event.container_id, role=event.role,
+        excerpt=_excerpt(event, needed), container_id=event.container_id, role=event.role,
         host=event.host, line=event.line, ts=event.ts, rule_id=rule_id,
     )
+
+
+def _rule_evidence(finding: Finding, engine: RuleEngine) -> Evidence:
+    """The evidence of a rule's finding: its event's excerpt with the lines the rule matched."""
+    return _evidence(finding.event, finding.rule.id, engine.matched_lines(finding.rule, finding.event.text))
 
 
 def group_exceptions(events: Sequence[ExceptionEvent], categories: Sequence[str | None]) -> tuple[ExceptionGroup, ...]:
     """Every distinct exception of the application with counts: the exceptions tab."""
     groups: dict[tuple[str, str], dict] = {}
     for event, category in zip(events, categories):
-        cls = event.root_class or event.exc_class or (f"{event.level or 'LOG'} {event.logger or ''}".strip())
+        cls = event.root_class or event.exc_class
         message = event.causes[-1].message if event.causes else event.message
-        key = (cls, mask(message)[:300])
+        key = (cls or f"{event.level} {event.logger}", mask(message)[:300])
         group = groups.get(key)
         if group is None:
             groups[key] = {
-                "exc_class": cls, "message": message[:500], "count": 1, "first_ts": event.ts,
+                "exc_class": cls, "level": event.level, "logger": event.logger,
+                "message": message[:500], "count": 1, "first_ts": event.ts,
                 "first_line": event.line, "first_container": event.container_id,
                 "roles": {event.role}, "category": category,
             }
@@ -131,8 +152,7 @@ def diagnose(
     if root is not None:
         supporting = [f for f in sorted(best, key=Finding.cascade_key) if f is not root
                       and top_level(f.category) == top_level(root.category)]
-        evidence = [_evidence(root.event, root.rule.id)]
-        evidence += [_evidence(f.event, f.rule.id) for f in supporting[: MAX_EVIDENCE - 1]]
+        evidence = [_rule_evidence(f, engine) for f in [root, *supporting[: MAX_EVIDENCE - 1]]]
         return Diagnosis(
             category=root.category, domain=domain_of(root.category), confidence=_confidence(root, best),
             source="rule", rule_id=root.rule.id, explain=root.rule.explain,

@@ -80,13 +80,14 @@ class _Handler(BaseHTTPRequestHandler):
 def _tab(p: dict) -> str:
     """One application's exceptions tab: the root cause first, then every distinct exception."""
     e = html.escape
-    cause = p["root_cause"]
-    rows = "".join(f"<tr><td>{x['count']}</td><td>{e(x['exc_class'] or '')}</td><td>{e(x['message'][:200])}</td></tr>"
+    rows = "".join(f"<tr><td>{x['count']}</td><td>{e(x['exc_class'] or ' '.join(filter(None, (x.get('level'), x.get('logger')))))}</td><td>{e(x['message'][:200])}</td></tr>"
                    for x in p["exceptions"])
-    evidence = "".join(f"<pre>{e(ev['excerpt'])}</pre>" for ev in p["evidence"])
-    return (f"<section><h2>{e(p['app_id'])} (attempt {p['attempt']}): {e(cause['category'])}</h2>"
-            f"<p>{e(cause['summary'])}</p><p><b>What to do:</b> {e(cause['remediation'] or '')}</p>"
-            f"<p>confidence {cause['confidence']:.2f}, decided by {e(cause['rule_id'] or cause['source'])}</p>"
+    evidence = "".join(f"<pre>{e(excerpt)}</pre>" for excerpt in p["evidence"])
+    link = f' <a href="{e(p["dashboard_url"])}">in the dashboard</a>' if p.get("dashboard_url") else ""
+    return (f"<section><h2>{e(p['app_id'])} (attempt {p['attempt']}): {e(p['category'])}</h2>"
+            f"<p>{e(p['summary'])}</p><p><b>What to do:</b> {e(p['remediation'] or '')}</p>"
+            f"<p>confidence {p['confidence']:.2f}, decided by {e(p['rule_id'] or p['source'])}; "
+            f"ended {e(p.get('ended') or '?')}, diagnosed {e(p['diagnosed'])}{link}</p>"
             f"{evidence}<table><tr><th>count</th><th>exception</th><th>message</th></tr>{rows}</table></section>")
 
 

@@ -38,7 +38,7 @@ from ingest.state import MAX_EVENTS, AppState, event_key
 from sparktriage.dispatcher import Dispatcher
 from sparktriage.errors import BadInput
 from sparktriage.metrics import NoMetrics, WorkerMetrics, serve
-from sparktriage.payload import build_payload
+from sparktriage.payload import payload_text
 from sparktriage.records import Envelope, ExceptionEvent
 from sparktriage.settings import Settings
 from sparktriage.store.base import Store
@@ -284,7 +284,7 @@ class Worker:
             info = state.app_info(attempt, status, ended)
             mine = [e for e in all_events if e.attempt == attempt]
             diagnosis = self.classifier.diagnose(mine, info)
-            body = json.dumps(build_payload(info, diagnosis))
+            body = payload_text(info, diagnosis, dashboard_url=self.settings.dashboard_url)
             for n in range(OUTPUT_RETRIES):
                 try:  # the webhook requests join the outbox in the diagnosis's own transaction
                     self.store.save(info, mine, diagnosis, [(url, body) for url in webhook_urls(self.settings, info)])

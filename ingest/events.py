@@ -141,11 +141,13 @@ class Signals:
 
 DEFAULT_SIGNALS = Signals()
 
-# An exception line: "java.lang.X: msg", "Caused by: ...", py4j's ": x.Y: msg",
-# "Exception in thread "main" x.Y", Python's "ValueError: msg" or "pkg.mod.Err: msg".
+# An exception line: "java.lang.X: msg", "Caused by: ...", py4j's ", x.Y: msg",
+# "Exception in thread "main" x.Y", Python's "ValueError: msg" or "pkg.mod.Err: msg",
+# Hadoop IPC's "org.apache.hadoop.ipc.RemoteException(x.Remote$Class): msg" (the remote class is the cause).
 _EXC_NAME = r"(?:[A-Za-z_$][\w$]*\.)+[A-Z][\w$]*|[A-Z]\w*(?:Error|Exception|Exit|Interrupt|Warning)|Exception|Error"
 EXC_LINE_RE = re.compile(
-    rf'(?P<prefix>Caused by: |: |Exception in thread "[^"]*" )?(?P<cls>{_EXC_NAME})(?::\s?(?P<msg>.*))?$'
+    rf'(?P<prefix>Caused by: |: |Exception in thread "[^"]*" )?(?P<cls>{_EXC_NAME})'
+    rf'(?:\((?P<remote>{_EXC_NAME})\))?(?::\s?(?P<msg>.*))?$'
 )
 # An exception named inside a log message ("Lost task 1.0 ... : java.lang.X: msg").
 MSG_EXC_RE = re.compile(
@@ -270,7 +272,10 @@ def to_event(
             frames.append(lines[innermost].lstrip())
             picked.append(innermost)
             innermost = None
-        blocks[-1].append(Cause(m.group("cls"), (m.group("msg") or "").strip()))
+        message = (m.group("msg") or "").strip()
+        blocks[-1].append(Cause(m.group("cls"), message))
+        if m.group("remote"):
+            blocks[-1].append(Cause(m.group("remote"), message))
         picked.append(i)
         since_cause = 0
     if python:  # Python prints the original exception first: outermost is last

@@ -121,3 +121,14 @@ class RuleEngine:
         lines (an OOM followed by its frames); it counts where it starts."""
         starts = [m.start() for m in (rx.search(text) for rx in self._regexes[rule.id]) if m is not None]
         return text.count("\n", 0, min(starts)) if starts else -1
+
+    def matched_lines(self, rule: Rule, text: str) -> list[int]:
+        """Indexes of the lines ``rule``'s patterns matched (each pattern's first match,
+        every line it spans): what an excerpt must show for the rule to be checked."""
+        found: set[int] = set()
+        for rx in self._regexes[rule.id]:
+            m = rx.search(text)
+            if m is not None:
+                first = text.count("\n", 0, m.start())
+                found.update(range(first, first + text.count("\n", m.start(), max(m.end() - 1, m.start())) + 1))
+        return sorted(found)

@@ -19,6 +19,7 @@ from classifiers.core import Classifier
 from ingest.events import DEFAULT_SIGNALS, Signals, extract_events
 from ingest.lastlines import last_lines_events, last_words
 from ingest.yarn import app_id_from_path, parse_container_id
+from sparktriage.payload import build_payload
 from sparktriage.records import AppInfo, Diagnosis, ExceptionEvent
 
 STDIN = "-"
@@ -93,19 +94,10 @@ def classify_text(classifier: Classifier, text: str, app_id: str) -> Diagnosis:
     return classifier.diagnose(events_of_text(text, app_id, classifier.signals), AppInfo(app_id=app_id))
 
 
-def jsonl_record(item_id: Any, diagnosis: Diagnosis) -> dict[str, Any]:
-    """The contract's JSON line: id, category, confidence, source, rule_id, evidence (+ more)."""
-    return {
-        "id": item_id,
-        "category": diagnosis.category,
-        "confidence": diagnosis.confidence,
-        "source": diagnosis.source,
-        "rule_id": diagnosis.rule_id,
-        "evidence": [e.excerpt for e in diagnosis.evidence],
-        "domain": diagnosis.domain,
-        "hint": diagnosis.hint,
-        "explain": diagnosis.explain,
-    }
+def document(diagnosis: Diagnosis, item_id: Any = None) -> dict[str, Any]:
+    """The diagnosis document (``sparktriage.payload``) of logs read here: ``--json``, and each ``--jsonl``
+    answer with its input's ``id``. Nothing is known of the application beyond its id: no end time."""
+    return build_payload(AppInfo(app_id=diagnosis.app_id, attempt=diagnosis.attempt), diagnosis, item_id=item_id)
 
 
 def classify_jsonl(classifier: Classifier, lines: Iterable[str], out: TextIO) -> tuple[int, int]:
@@ -131,7 +123,7 @@ def classify_jsonl(classifier: Classifier, lines: Iterable[str], out: TextIO) ->
             continue
         item_id = item.get("id", number)
         diagnosis = classify_text(classifier, item["text"], app_id=str(item_id))
-        out.write(json.dumps(jsonl_record(item_id, diagnosis)) + "\n")
+        out.write(json.dumps(document(diagnosis, item_id)) + "\n")
         answered += 1
     return answered, rejected
 
@@ -156,5 +148,6 @@ def render(diagnosis: Diagnosis) -> str:
     if diagnosis.exceptions:
         lines.append("\nexceptions seen:")
         for group in diagnosis.exceptions[:15]:
-            lines.append(f"  {group.count:>5} x {group.exc_class}: {group.message[:120]}")
+            what = group.exc_class or " ".join(filter(None, (group.level, group.logger))) or "log record"
+            lines.append(f"  {group.count:>5} x {what}: {group.message[:120]}")
     return "\n".join(lines)

@@ -126,7 +126,7 @@ def _classify(args: argparse.Namespace, settings: Settings) -> int:
     except FileNotFoundError as exc:
         print(f"sparktriage classify: {exc}", file=sys.stderr)
         return 2
-    print(json.dumps(diagnosis.to_dict(), indent=2) if args.json else classify.render(diagnosis))
+    print(json.dumps(classify.document(diagnosis), indent=2) if args.json else classify.render(diagnosis))
     return 0
 
 

@@ -227,9 +227,13 @@ class Evidence:
 
 @dataclass(frozen=True, slots=True)
 class ExceptionGroup:
-    """One distinct exception of an application, as an exceptions tab lists it."""
+    """One distinct exception of an application, as an exceptions tab lists it.
 
-    exc_class: str
+    ``exc_class`` is None for a record that names no exception class (a YARN
+    diagnostic, a WARN line): its ``level`` and ``logger`` say what wrote it.
+    """
+
+    exc_class: str | None
     message: str  # masked template-ish message of the first occurrence
     count: int
     first_ts: float | None = None
@@ -237,6 +241,8 @@ class ExceptionGroup:
     first_container: str | None = None
     roles: tuple[str, ...] = ()
     category: str | None = None  # what a rule said of it, if anything
+    level: str | None = None
+    logger: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

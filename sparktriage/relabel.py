@@ -22,7 +22,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from classifiers.core import Classifier
-from sparktriage.payload import build_payload
+from sparktriage.payload import payload_text, supersedes
 from sparktriage.records import AppInfo, Diagnosis, ExceptionEvent, Workflow
 from sparktriage.settings import Settings
 from sparktriage.store import outbox
@@ -52,6 +52,13 @@ class Change:
     app: AppInfo
     old: Diagnosis
     new: Diagnosis
+    old_diagnosed: float | None = None  # when the replaced diagnosis was made (epoch seconds)
+    diagnosed: float = field(default_factory=lambda: dt.datetime.now(dt.UTC).timestamp())
+
+    def payload(self, settings: Settings | None) -> str:
+        """The document re-sent for the change (webhook and topic alike), marked as superseding the old one."""
+        return payload_text(self.app, self.new, diagnosed=self.diagnosed, replaces=supersedes(self.old, self.old_diagnosed),
+                            dashboard_url=settings.dashboard_url if settings is not None else None)
 
 
 @dataclass
@@ -64,13 +71,16 @@ class RelabelResult:
     resumed: bool = False
 
 
+def _epoch(value: dt.datetime | None) -> float | None:
+    """A stored time as epoch seconds (SQLite gives it back without its time zone: UTC)."""
+    return None if value is None else (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).timestamp()
+
+
 def _app_info(row: Any) -> AppInfo:
-    ended = row["ended"]
     return AppInfo(
         app_id=row["app_id"], attempt=row["attempt"], team=row["team"], user=row["user"], queue=row["queue"],
         workflow=Workflow(row["wf_project"], row["wf_flow"], row["wf_job"], row["wf_execution"]),
-        ended=None if ended is None else (ended if ended.tzinfo else ended.replace(tzinfo=dt.UTC)).timestamp(),
-        final_status=row["final_status"],
+        ended=_epoch(row["ended"]), final_status=row["final_status"],
     )
 
 
@@ -175,7 +185,7 @@ def relabel(store: SqlStore, classifier: Classifier, filters: Filters = Filters(
                     old = replace(diagnosis_from_row(row), final_status=app.final_status)
                     new = classifier.diagnose(events[(app.app_id, app.attempt)], app)
                     if not _same(old, new):
-                        changes.append((row["id"], Change(app, old, new)))
+                        changes.append((row["id"], Change(app, old, new, _epoch(row["created"]))))
                 result.scanned += len(rows)
                 result.changed += len(changes)
                 result.matrix.update((c.old.category, c.new.category) for _, c in changes)
@@ -214,19 +224,13 @@ def _apply(conn: sa.Connection, result: RelabelResult, changes: list[tuple[int, 
         conn.execute(sa.update(d).where(d.c.id == old_id).values(superseded_by=new_id))
         urls = webhook_urls(settings, change.app) if settings is not None else []
         if urls:
-            body = payload_text(change.app, change.new)
+            body = change.payload(settings)
             outbox.enqueue(conn, app_id=change.app.app_id, attempt=change.app.attempt, diagnosis_id=new_id,
                            key=idempotency_key(change.app, fp), outgoing=[(u, body) for u in urls], now=now)
     counts = {"scanned": result.scanned, "changed": result.changed,
               "matrix": {f"{a} -> {b}": n for (a, b), n in result.matrix.items()}}
     conn.execute(sa.update(t.relabel_runs).where(t.relabel_runs.c.id == result.run_id)
                  .values(cursor=f"{cursor[0]}#{cursor[1]}", counts=counts))
-
-
-def payload_text(app: AppInfo, diagnosis: Diagnosis) -> str:
-    import json
-
-    return json.dumps(build_payload(app, diagnosis))
 
 
 def render(result: RelabelResult, dry_run: bool) -> str:

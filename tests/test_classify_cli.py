@@ -13,6 +13,7 @@ import pytest
 
 from sparktriage.cli import main
 from sparktriage.demo import sample_dirs
+from tests.diagnosis_schema import assert_valid
 
 KILL_SAMPLE = next(p for p in sample_dirs() if p.name == "yarn-memory-kill")
 DRIVER_LOG = next(KILL_SAMPLE.glob("*_000001.log"))
@@ -31,7 +32,8 @@ def test_gzip_file_and_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert main(["classify", "--json", str(gz)]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["category"] == "container_killed_memory" and data["app_id"] == "application_1710230000000_1042"
-    assert data["evidence"][0]["role"] == "driver"
+    assert_valid(data)
+    assert data["evidence_locations"][0]["role"] == "driver"
 
 
 def test_stdin() -> None:
@@ -58,6 +60,9 @@ def test_jsonl_in_and_out_with_bad_lines(monkeypatch: pytest.MonkeyPatch, capsys
     assert main(["classify", "--jsonl", "-"]) == 1  # some lines were rejected
     out = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
     assert [o.get("id") for o in out] == ["k1", "n1", None, "t1"]
+    for answer in out[:2]:
+        assert_valid(answer)
+    assert out[0]["remediation"] and isinstance(out[0]["notes"], list)
     assert out[0]["category"] == "container_killed_memory" and out[0]["source"] == "rule"
     assert out[0]["rule_id"] and isinstance(out[0]["evidence"][0], str) and 0 < out[0]["confidence"] <= 1
     assert (out[1]["category"], out[1]["source"], out[1]["rule_id"]) == ("unknown", "none", None)

@@ -20,6 +20,7 @@ from sparktriage.seed import seed_store
 from sparktriage.settings import Settings
 from sparktriage.store import open_store
 from sparktriage.store import schema as t
+from tests.diagnosis_schema import assert_valid
 
 RULE = "yarn-container-killed-memory-limits"
 KEPT = "Container killed by YARN for exceeding"
@@ -191,7 +192,13 @@ def test_notify_resends_only_changed_diagnoses(tmp_path: Path, broker, current: 
     published = {m.key.decode(): json.loads(m.value) for m in consumer}
     consumer.close()
     assert set(published) == expected
-    assert all(p["root_cause"]["rule_id"] != RULE for p in published.values())
+    assert all(p["rule_id"] != RULE for p in published.values())
+    for p in published.values():
+        assert_valid(p)
+        assert p["supersedes"]["rule_id"] == RULE, "a re-sent diagnosis says which one it replaces"
+    with store.engine.connect() as conn:
+        bodies = [json.loads(b) for (b,) in conn.execute(sa.select(t.deliveries.c.body))]
+    assert {b["app_id"]: b for b in bodies} == published, "webhook and topic carry the same document"
     with store.engine.connect() as conn:
         queued = {r.app_id for r in conn.execute(sa.select(t.deliveries.c.app_id))}
     assert queued == expected

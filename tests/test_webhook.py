@@ -27,6 +27,7 @@ from sparktriage.settings import Settings
 from sparktriage.store import MemoryStore, open_store
 from sparktriage.store import schema as t
 from sparktriage.webhook import SIGNATURE, TIMESTAMP, request_headers, sign, verify, webhook_urls
+from tests.diagnosis_schema import assert_valid
 
 SECRET = "test-secret"
 APP = AppInfo(app_id="application_1700000000000_0077", attempt=1, team="ads", final_status="FAILED",
@@ -104,6 +105,7 @@ def test_a_receiver_failing_twice_gets_exactly_one_accepted_delivery(url_of_stor
     _drain(Dispatcher(store, _settings()))
     assert [status for _, _, status in receiver.requests] == [503, 503, 200]
     assert list(receiver.accepted.values()) == [json.loads(body)]
+    assert_valid(json.loads(body))
     keys = {headers["Idempotency-Key"] for headers, _, _ in receiver.requests}
     assert len(keys) == 1, "every try carries the same idempotency key"
     (delivery,) = _rows(store, t.deliveries)

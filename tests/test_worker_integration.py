@@ -20,6 +20,7 @@ from kafka import KafkaConsumer, KafkaProducer
 from ingest.lastlines import LAST_LINES
 from sparktriage.broker import Broker
 from sparktriage.replay import envelopes
+from tests.diagnosis_schema import assert_valid
 from tests.loggen import generate_log
 from tests.packs import write_pack
 
@@ -167,8 +168,9 @@ def test_three_interleaved_applications_get_the_right_diagnoses(worker: Worker, 
     assert sorted(m.key.decode() for m in published) == sorted(stored)
     for m in published:
         payload = json.loads(m.value)
-        assert payload["root_cause"]["category"] == stored[m.key.decode()]
-        assert payload["team"] == "ads" and payload["evidence"]
+        assert_valid(payload)
+        assert payload["category"] == stored[m.key.decode()]
+        assert payload["team"] == "ads" and payload["evidence"] and payload["ended"]
 
 
 def test_an_application_that_failed_without_an_error_is_diagnosed_from_its_last_lines(
@@ -249,7 +251,8 @@ def test_a_worker_restarted_in_the_middle_of_webhook_retries_delivers_once(worke
         assert worker.rows("select status, tries from deliveries")[0][0] == "delivered"
         (published,) = worker.read_topic("output", 1)
         assert json.loads(published.value) == payload, "the topic and the webhook carry the same payload"
-        assert payload["root_cause"]["category"] == "access_denied" and payload["workflow"]
+        assert_valid(payload)
+        assert payload["category"] == "access_denied" and payload["workflow"]
     finally:
         receiver.shutdown()
         receiver.server_close()
