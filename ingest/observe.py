@@ -71,10 +71,14 @@ def observe(app: faust.App, settings: Settings, store: Store, metrics: WorkerMet
     async def joined(app: faust.App, **kwargs: Any) -> None:  # noqa: ARG001
         recovered.set()
 
-    @app.timer(interval=1.0)
-    async def heartbeat() -> None:
+    def heartbeat() -> None:
+        """On the event loop itself, not a faust timer: those start only after table recovery,
+        and a worker recovering a long changelog is alive (only not ready)."""
         health.beat()
         outage.check()
+        app.loop.call_later(1.0, heartbeat)
+
+    app.loop.call_soon(heartbeat)
 
     @app.timer(interval=SAMPLE_INTERVAL)
     async def sample() -> None:
