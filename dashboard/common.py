@@ -14,15 +14,53 @@ import sys
 from dataclasses import replace
 from typing import Any
 
+import altair as alt
 import pandas as pd
 import sqlalchemy as sa
 import streamlit as st
 
 from dashboard import queries
-from sparktriage.taxonomy import CATEGORIES
+from sparktriage.taxonomy import CATEGORIES, UNKNOWN
 
 DEFAULT_DAYS = 14
+#: One colour per domain, per category and per deciding source, the same on every page.
 DOMAIN_COLORS = {"user": "#4c78a8", "data": "#f58518", "infra": "#e45756", "platform": "#72b7b2", "unknown": "#bab0ac"}
+_PALETTE = ("#4c78a8", "#9ecae9", "#f58518", "#ffbf79", "#54a24b", "#88d27a", "#b79a20", "#f2cf5b", "#439894",
+            "#83bcb6", "#e45756", "#ff9d98", "#79706e", "#d6a5c9", "#d67195", "#fcbfd2", "#b279a2", "#9e765f",
+            "#d8b5a5", "#1f77b4", "#2ca02c", "#8c564b", "#17becf", "#bcbd22", "#7f7f7f")
+CATEGORY_COLORS = {c: _PALETTE[i % len(_PALETTE)] for i, c in enumerate(c for c in CATEGORIES if c != UNKNOWN)}
+CATEGORY_COLORS[UNKNOWN] = DOMAIN_COLORS["unknown"]
+SOURCE_NAMES = {"rule": "a rule", "model": "the model", "human": "a person", "none": "nothing (left unknown)"}
+SOURCE_COLORS = {"a rule": "#4c78a8", "the model": "#f58518", "a person": "#54a24b", "nothing (left unknown)": "#bab0ac"}
+
+
+def color(field: str, palette: dict[str, str], title: str) -> alt.Color:
+    """An Altair colour encoding that gives every value its fixed colour of ``palette``."""
+    return alt.Color(f"{field}:N", title=title, scale=alt.Scale(domain=list(palette), range=list(palette.values())))
+
+
+def share(part: float, whole: float) -> str:
+    """``part`` of ``whole`` as a count and a percentage, for a metric."""
+    return f"{int(part):,} ({part / whole:.1%})" if whole else "0"
+
+
+def table(frame: pd.DataFrame, headers: dict[str, str], *, percent: tuple[str, ...] = (),
+          dates: tuple[str, ...] = (), times: tuple[str, ...] = ()) -> None:
+    """A dataframe with column headers in words: shares as percentages, days as dates, times to the minute.
+
+    Only the columns named in ``headers`` are shown, in that order.
+    """
+    config: dict[str, Any] = {}
+    for name in percent:
+        config[headers[name]] = st.column_config.NumberColumn(format="%.0f%%")
+    for name in dates:
+        config[headers[name]] = st.column_config.DateColumn(format="YYYY-MM-DD")
+    for name in times:
+        config[headers[name]] = st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm", timezone="UTC")
+    shown = frame[list(headers)].rename(columns=headers)
+    for name in percent:
+        shown[headers[name]] = shown[headers[name]] * 100
+    st.dataframe(shown, hide_index=True, width="stretch", column_config=config)
 
 
 def db_url() -> str:

@@ -240,3 +240,12 @@ def relabel_runs(engine: sa.Engine, limit: int = 20) -> pd.DataFrame:
     frame["changed"] = [c.get("changed", 0) if isinstance(c, dict) else 0 for c in frame["counts"]]
     frame["scanned"] = [c.get("scanned", 0) if isinstance(c, dict) else 0 for c in frame["counts"]]
     return frame.drop(columns=["counts"])
+
+
+def sources(engine: sa.Engine) -> dict[str, int]:
+    """Current diagnoses per deciding source over the whole store, whatever the window
+    (human corrections are few and may all lie outside it)."""
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(D.c.source, sa.func.count()).where(D.c.superseded.is_(None))
+                            .group_by(D.c.source)).all()
+    return {source: int(n) for source, n in rows}

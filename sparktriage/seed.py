@@ -11,7 +11,8 @@ The history has what trends need: teams with their own failure mixes, a
 daily rhythm (fewer runs at night and at weekends), an infra incident
 (shuffle fetch failures and lost executors on a few hosts for a day), a
 rule-pack upgrade midway (before it, delegation-token failures were filed
-as ``access_denied``: relabel fixes them), a share of ``unknown``, and a few
+as ``access_denied``: relabel fixes them), a share no rule names (the model
+names some, the rest stay ``unknown``), and a few
 human corrections. Deterministic for a given ``seed``; rows are written with
 bulk inserts, so a million diagnoses take minutes, not hours.
 """
@@ -53,9 +54,9 @@ HOSTS = tuple(f"node-{n:03d}.dc1" for n in range(1, 61))
 INCIDENT_HOSTS = HOSTS[16:19]
 INCIDENT = ("shuffle_fetch_failed", "executor_lost", "network_error")
 OLD_PACKS = "breadth@2026.09.1+core@2026.09.1+generic@2026.09.1"
-UNKNOWN_SHARE = 0.04
-#: Failures no rule names; those the current classifier (model included) also leaves
-#: unknown are the seed's unknown applications (``_unknown_texts``).
+NO_RULE_SHARE = 0.06
+#: Failures no rule names: the model names some of them and leaves the others unknown,
+#: so the seeded store has model decisions and unknowns as a real one has.
 UNKNOWN_TEXTS = (
     "com.acme.pipeline.StageGuardException: guard {n} tripped for partition {m}",
     "java.lang.IllegalMonitorStateException: lock {n} not held by worker-{m}",
@@ -102,18 +103,8 @@ def _app_events(rng: random.Random, template_events: tuple[ExceptionEvent, ...],
     return out
 
 
-@cache
-def _unknown_texts(classifier: Classifier) -> tuple[str, ...]:
-    """The texts of UNKNOWN_TEXTS that ``classifier`` leaves unknown: a better
-    model names some of them, and then they are not the seed's unknowns."""
-    return tuple(t for t in UNKNOWN_TEXTS if classifier.diagnose(
-        extract_events(t.format(n=7, m=512), app_id="t", role="driver", signals=classifier.signals),
-        AppInfo(app_id="t")).category == UNKNOWN)
-
-
-def _unknown_events(rng: random.Random, app: AppInfo, texts: tuple[str, ...],
-                    classifier: Classifier) -> list[ExceptionEvent]:
-    text = rng.choice(texts).format(n=rng.randint(1, 99), m=rng.randint(100, 999))
+def _no_rule_events(rng: random.Random, app: AppInfo, classifier: Classifier) -> list[ExceptionEvent]:
+    text = rng.choice(UNKNOWN_TEXTS).format(n=rng.randint(1, 99), m=rng.randint(100, 999))
     events = extract_events(text, app_id=app.app_id, role="driver", signals=classifier.signals)
     return [replace(e, host=rng.choice(HOSTS), ts=(app.ended or 0) - 60) for e in events]
 
@@ -123,7 +114,6 @@ def generate(days: int, apps_per_day: int, *, seed: int = 0, end: dt.date | None
     """The seeded history, oldest first, each application through ``diagnose``."""
     classifier = classifier or load_classifier(Settings())
     templates = _templates(classifier)
-    unknown_texts = _unknown_texts(classifier)
     rng = random.Random(seed)
     end = end or dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)  # whole days, none in the future
     first = end - dt.timedelta(days=days - 1)
@@ -148,8 +138,8 @@ def generate(days: int, apps_per_day: int, *, seed: int = 0, end: dt.date | None
                           started=ended - rng.uniform(120, 7200), ended=ended,
                           final_status=rng.choices(("FAILED", "KILLED"), (0.93, 0.07))[0])
             incident = incident_today and rng.random() < 0.6
-            if unknown_texts and rng.random() < UNKNOWN_SHARE:
-                events = _unknown_events(rng, app, unknown_texts, classifier)
+            if rng.random() < NO_RULE_SHARE:
+                events = _no_rule_events(rng, app, classifier)
             else:
                 weights = {c: 0.3 for c in templates} | {c: w for c, w in TEAMS[team].items() if c in templates}
                 category = rng.choice(INCIDENT) if incident else rng.choices(list(weights), list(weights.values()))[0]
@@ -167,6 +157,7 @@ def seed_store(url: str, days: int, apps_per_day: int, *, seed: int = 0, end: dt
     store = open_store(url)
     apps, events, diagnoses = [], [], []
     labelled: list[tuple[AppInfo, str]] = []
+    unknowns = 0
     rng = random.Random(seed + 1)
 
     def flush() -> None:
@@ -186,8 +177,12 @@ def seed_store(url: str, days: int, apps_per_day: int, *, seed: int = 0, end: dt
                      "final_status": app.final_status, "updated": created})
         events.extend(event_row(app, n, e) for n, e in enumerate(app_events))
         diagnoses.append(diagnosis_row(app, diagnosis, fingerprint(diagnosis), created))
-        if len(labelled) < labels and diagnosis.category == "unknown" and rng.random() < 0.5:
-            labelled.append((app, "user_code_error"))
+        if diagnosis.category == UNKNOWN:  # reservoir sampling: corrections spread over the whole history
+            unknowns += 1
+            if len(labelled) < labels:
+                labelled.append((app, "user_code_error"))
+            elif (pick := rng.randrange(unknowns)) < labels:
+                labelled[pick] = (app, "user_code_error")
         if len(apps) >= chunk:
             flush()
     flush()

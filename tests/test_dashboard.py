@@ -156,7 +156,11 @@ def test_overview_page(sqlite_url: str, rows: pd.DataFrame) -> None:
 def test_teams_page(sqlite_url: str, rows: pd.DataFrame) -> None:
     at = _page(sqlite_url, "teams")
     table = at.dataframe[0].value
-    assert dict(zip(table["team"], table["failures"])) == _in(rows, _window())["team"].value_counts().to_dict()
+    mine = _in(rows, _window())
+    assert dict(zip(table["Team"], table["Failed applications"])) == mine["team"].value_counts().to_dict()
+    user = mine["domain"].isin(["user", "data"]).groupby(mine["team"]).mean() * 100
+    assert dict(zip(table["Team"], table["User and data causes"].round(6))) == user.round(6).to_dict(), \
+        "shares are percentages of each team's failures"
     one = _page(sqlite_url, "teams", team="payments")
     assert _metric(one, "Failed applications") == f"{(_in(rows, _window())['team'] == 'payments').sum():,}"
 
@@ -166,13 +170,13 @@ def test_infra_page(sqlite_url: str, rows: pd.DataFrame) -> None:
     mine = _in(rows, _window())
     assert _metric(at, "Infra and platform failures") == f"{mine['domain'].isin(['infra', 'platform']).sum():,}"
     assert int(_metric(at, "Spike days")) >= 1
-    assert "node-018.dc1" in set(at.dataframe[-2].value["key"])
+    assert "node-018.dc1" in set(at.dataframe[-2].value["Host"])
 
 
 def test_explorer_page_opens_an_application(sqlite_url: str, rows: pd.DataFrame) -> None:
     at = _page(sqlite_url, "explorer", category="executor_lost")
     listed = at.dataframe[0].value
-    assert set(listed["category"]) == {"executor_lost"}
+    assert set(listed["Category"]) == {"executor_lost"}
     assert len(listed) == min(200, (_in(rows, _window())["top_category"] == "executor_lost").sum())
     assert at.header[0].value.startswith("executor_lost")
     assert at.code, "the evidence excerpts are shown"
@@ -181,8 +185,12 @@ def test_explorer_page_opens_an_application(sqlite_url: str, rows: pd.DataFrame)
 def test_quality_page(sqlite_url: str, rows: pd.DataFrame) -> None:
     at = _page(sqlite_url, "quality")
     mine = _in(rows, _window())
-    assert _metric(at, "Decided by rules") == f"{(mine['source'] == 'rule').mean():.1%}"
-    assert _metric(at, "Left unknown") == f"{(mine['source'] == 'none').mean():.1%}"
+    for source, label in (("rule", "a rule"), ("model", "the model"), ("human", "a person"),
+                          ("none", "nothing (left unknown)")):
+        n = (mine["source"] == source).sum()
+        assert _metric(at, f"Decided by {label}") == f"{n:,} ({n / len(mine):.1%})"
+    assert (mine["source"] == "model").any() and (mine["source"] == "human").any(), \
+        "the seed's history has model decisions and corrections in the window"
 
 
 def test_a_correction_from_the_explorer_is_stored_and_shown(tmp_path: Path) -> None:

@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from dashboard.common import db_url, empty, label, query, window
+from dashboard.common import SOURCE_NAMES, db_url, empty, label, query, table, window
 from sparktriage.taxonomy import CATEGORIES
 
 st.title("Explorer")
@@ -13,7 +13,10 @@ if w is not None:
     apps = query(url, "applications", w)
     st.caption(f"{len(apps):,} newest matching applications" + (" (the first 200)" if len(apps) == 200 else ""))
     if not empty(apps):
-        st.dataframe(apps, hide_index=True, width="stretch")
+        table(apps, {"ended": "Ended (UTC)", "app_id": "Application", "attempt": "Attempt", "team": "Team",
+                     "user": "User", "wf_project": "Project", "wf_flow": "Flow", "wf_job": "Job",
+                     "category": "Category", "source": "Decided by", "rule_id": "Rule", "confidence": "Confidence"},
+              times=("ended",))
         keys = [f"{a} #{n}" for a, n in zip(apps["app_id"], apps["attempt"])]
         preset = st.query_params.get("app")
         picked = st.selectbox("Open an application", keys, index=keys.index(preset) if preset in keys else 0,
@@ -23,9 +26,9 @@ if w is not None:
         if tab is not None:
             d, app = tab["diagnosis"], tab["app"]
             st.header(f"{d['category']}  ·  {d['domain']}")
-            decided = f"rule `{d['rule_id']}`" if d["rule_id"] else (
-                f"model {d['model_version']}" if d["source"] == "model" else d["source"])
-            st.markdown(f"**{d['explain']}**  \nDecided by {decided}, confidence {d['confidence']:.2f}; "
+            decided = f"the rule `{d['rule_id']}`" if d["rule_id"] else (
+                f"the model {d['model_version']}" if d["source"] == "model" else SOURCE_NAMES.get(d["source"], d["source"]))
+            st.markdown(f"**{d['explain']}**  \nDecided by {decided}, confidence {d['confidence']:.0%}; "
                         f"rule packs `{d['rule_pack_version']}`.")
             if d["remediation"]:
                 st.success(f"What to change: {d['remediation']}")
@@ -38,7 +41,12 @@ if w is not None:
                 st.caption(f"{ev.get('role')} {ev.get('container_id') or ''} on {ev.get('host') or '?'}, line {ev.get('line')}")
                 st.code(ev.get("excerpt") or "", language="text")
             st.subheader("Every distinct exception")
-            st.dataframe(pd.DataFrame(d["exceptions"] or []), hide_index=True, width="stretch")
+            groups = pd.DataFrame(d["exceptions"] or [], columns=["exc_class", "message", "count", "first_ts",
+                                                                  "first_container", "roles", "category"])
+            groups["first_ts"] = pd.to_datetime(groups["first_ts"], unit="s", utc=True)
+            table(groups, {"count": "Times", "exc_class": "Exception", "message": "Message", "category": "Rule says",
+                           "first_ts": "First seen (UTC)", "first_container": "First in container", "roles": "Roles"},
+                  times=("first_ts",))
             with st.form("correct", clear_on_submit=True):
                 st.caption("Wrong? Record the right root cause; relabel will never override it.")
                 cols = st.columns([2, 3, 2])
@@ -51,5 +59,7 @@ if w is not None:
                     st.success(f"Recorded: {app_id} is {right}.")
             if tab["history"]:
                 st.subheader("Earlier diagnoses")
-                st.dataframe(pd.DataFrame(tab["history"])[["created", "category", "rule_id", "source",
-                                                           "rule_pack_version", "superseded"]], hide_index=True)
+                table(pd.DataFrame(tab["history"]), {"created": "Diagnosed (UTC)", "category": "Category",
+                                                     "rule_id": "Rule", "source": "Decided by",
+                                                     "rule_pack_version": "Rule packs", "superseded": "Replaced (UTC)"},
+                      times=("created", "superseded"))

@@ -1,4 +1,4 @@
-"""Infra: infra and platform failures over time, days far above their baseline, the hosts and queues involved."""
+"""Infra: infra and platform failures per category, days far above their baseline marked, the hosts and queues."""
 
 import datetime as dt
 from dataclasses import replace
@@ -7,7 +7,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from dashboard.common import db_url, empty, query, trend, window
+from dashboard.common import CATEGORY_COLORS, db_url, empty, query, table, trend, window
 from dashboard.queries import per_day, spikes
 
 BASELINE_DAYS = 7
@@ -26,21 +26,31 @@ if w is not None:
         cols = st.columns(2)
         cols[0].metric("Infra and platform failures", f"{int(daily['n'].sum()):,}")
         cols[1].metric("Spike days", f"{flagged['day'].nunique():,}")
-        line = alt.Chart(marked).mark_line().encode(
-            x=alt.X("day:T", title=None), y=alt.Y("n:Q", title="applications"), color=alt.Color("key:N", title="category"))
-        dots = alt.Chart(flagged).mark_point(size=140, filled=True, color="red").encode(
-            x="day:T", y="n:Q", tooltip=["day:T", "key:N", "n:Q", alt.Tooltip("baseline:Q", title="trailing median")])
-        st.altair_chart(line + dots, width="stretch")
+        st.caption(f"One chart per category, largest first; a red dot is a spike: a day over 3 times "
+                   f"its trailing {BASELINE_DAYS}-day median.")
+        order = marked.groupby("key")["n"].sum().sort_values(ascending=False).index.tolist()
+        scale = alt.Scale(domain=list(CATEGORY_COLORS), range=list(CATEGORY_COLORS.values()))
+        days = alt.X("day:T", title=None, axis=alt.Axis(format="%b %d", labelAngle=-45, tickCount=5))
+        line = alt.Chart().mark_line(point=alt.OverlayMarkDef(size=12)).encode(
+            x=days, y=alt.Y("n:Q", title="failures"), color=alt.Color("key:N", legend=None, scale=scale),
+            tooltip=[alt.Tooltip("day:T", title="day", format="%Y-%m-%d"), alt.Tooltip("n:Q", title="failures")])
+        dots = alt.Chart().mark_point(size=120, filled=True, color="red").encode(
+            x=days, y="n:Q",
+            tooltip=[alt.Tooltip("day:T", title="day", format="%Y-%m-%d"), alt.Tooltip("n:Q", title="failures"),
+                     alt.Tooltip("baseline:Q", title="trailing median")]).transform_filter(alt.datum.spike)
+        st.altair_chart(alt.layer(line, dots, data=marked).properties(width=230, height=110).facet(
+            facet=alt.Facet("key:N", title=None, sort=order), columns=3).resolve_scale(y="independent"),
+            width="content")
         if not flagged.empty:
-            st.subheader("Spikes (a day far above its trailing 7-day median)")
-            st.dataframe(flagged.sort_values("day", ascending=False)[["day", "key", "n", "baseline"]],
-                         hide_index=True, width="stretch")
+            st.subheader("Spikes")
+            table(flagged.sort_values("day", ascending=False),
+                  {"day": "Day", "key": "Category", "n": "Failures", "baseline": "Trailing median"}, dates=("day",))
     hosts, queues = query(url, "machines", w)
     cols = st.columns(2)
     with cols[0]:
         st.subheader("Hosts most involved")
         st.caption("Shuffle fetch failures, executor loss, disk, network")
-        st.dataframe(hosts, hide_index=True, width="stretch")
+        table(hosts, {"key": "Host", "applications": "Failed applications"})
     with cols[1]:
         st.subheader("Queues most involved")
-        st.dataframe(queues, hide_index=True, width="stretch")
+        table(queues, {"key": "Queue", "applications": "Failed applications"})

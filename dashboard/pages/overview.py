@@ -1,9 +1,9 @@
-"""Overview: failed applications over time, by category and by domain; this week against last."""
+"""Overview: failed applications over time, by domain and by every category; this week against last."""
 
 import altair as alt
 import streamlit as st
 
-from dashboard.common import DOMAIN_COLORS, db_url, empty, trend, window
+from dashboard.common import CATEGORY_COLORS, DOMAIN_COLORS, color, db_url, empty, table, trend, window
 from dashboard.queries import per_day, since, total, week_over_week
 
 st.title("Failed Spark applications")
@@ -20,24 +20,41 @@ if w is not None:
 
     if not empty(shown):
         st.subheader("By domain")
-        colors = alt.Scale(domain=list(DOMAIN_COLORS), range=list(DOMAIN_COLORS.values()))
         st.altair_chart(alt.Chart(per_day(shown, "domain")).mark_area().encode(
-            x=alt.X("day:T", title=None), y=alt.Y("n:Q", stack=True, title="applications"),
-            color=alt.Color("key:N", title="domain", scale=colors), tooltip=["day:T", "key:N", "n:Q"],
+            x=alt.X("day:T", title=None, axis=alt.Axis(format="%b %d")),
+            y=alt.Y("n:Q", stack=True, title="failed applications"),
+            color=color("key", DOMAIN_COLORS, "domain"),
+            tooltip=[alt.Tooltip("day:T", title="day", format="%Y-%m-%d"), alt.Tooltip("key:N", title="domain"),
+                     alt.Tooltip("n:Q", title="failed applications")],
         ), width="stretch")
+
         st.subheader("By category")
-        by_category = per_day(shown, "top_category")
-        top = total(shown, "top_category")["key"].head(8)
-        by_category["key"] = by_category["key"].where(by_category["key"].isin(top), "other")
-        st.altair_chart(alt.Chart(by_category.groupby(["day", "key"], as_index=False)["n"].sum()).mark_bar().encode(
-            x=alt.X("day:T", title=None), y=alt.Y("n:Q", title="applications"),
-            color=alt.Color("key:N", title="category"), tooltip=["day:T", "key:N", "n:Q"],
-        ), width="stretch")
+        st.caption("Every category, most frequent first: the share of the window's failures, then each day.")
+        totals = total(shown, "top_category").rename(columns={"key": "category"})
+        totals["share"] = totals["n"] / n
+        order = totals["category"].tolist()
+        bars = alt.Chart(totals).mark_bar().encode(
+            x=alt.X("share:Q", title="share of failed applications", axis=alt.Axis(format="%")),
+            y=alt.Y("category:N", sort=order, title=None, axis=alt.Axis(labelLimit=220)),
+            color=alt.Color("category:N", legend=None, scale=alt.Scale(
+                domain=list(CATEGORY_COLORS), range=list(CATEGORY_COLORS.values()))),
+            tooltip=["category:N", alt.Tooltip("n:Q", title="failed applications"),
+                     alt.Tooltip("share:Q", format=".1%")])
+        daily = per_day(shown, "top_category").rename(columns={"key": "category"})
+        heat = alt.Chart(daily).mark_rect().encode(
+            x=alt.X("yearmonthdate(day):O", title=None, axis=alt.Axis(format="%b %d", labelAngle=-45)),
+            y=alt.Y("category:N", sort=order, title=None, axis=None),
+            color=alt.Color("n:Q", title="failed applications", scale=alt.Scale(scheme="blues")),
+            tooltip=[alt.Tooltip("day:T", title="day", format="%Y-%m-%d"), "category:N",
+                     alt.Tooltip("n:Q", title="failed applications")])
+        st.altair_chart(alt.hconcat(bars.properties(width=200), heat.properties(width=430)).resolve_scale(
+            color="independent"), width="stretch")
 
     st.subheader("This week against last week")
     week = week_over_week(every, w.end)
     if not empty(week):
-        st.dataframe(week.head(10), hide_index=True, width="stretch")
+        table(week.head(10), {"category": "Category", "this_week": "This week", "last_week": "Last week",
+                              "change": "Change"})
         st.caption("Open a category in the Explorer:")
         links = st.columns(5)
         for i, category in enumerate(week["category"].head(10)):
