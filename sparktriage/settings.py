@@ -99,6 +99,8 @@ class Settings:
     k8s_namespaces: str = ""
     #: A kubeconfig file; None uses the pod's service account, else ~/.kube/config.
     k8s_kubeconfig: str | None = None
+    #: A watcher's /metrics, /healthz and /readyz (on worker_web_host); 0 turns them off.
+    watch_web_port: int = 6067
 
     # Dashboard and tools
     dashboard_port: int = 8501

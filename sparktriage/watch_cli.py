@@ -35,6 +35,8 @@ from sparktriage.settings import Settings
         arg("--kubeconfig", dest="k8s_kubeconfig", help="kubeconfig file (default: in-cluster, then ~/.kube/config)"),
         arg("--interval", dest="watch_interval", type=float, help="seconds between RM polls (default 15)"),
         arg("--data-dir", dest="data_dir", help="folder of the watcher's cursor file (default var)"),
+        arg("--web-port", dest="watch_web_port", type=int,
+            help="port of /metrics, /healthz, /readyz on worker_web_host (default 6067; 0: off)"),
         arg("--once", action="store_true", help="one poll (yarn) or one list (k8s), then exit"),
     ],
 )

@@ -19,9 +19,10 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
+import httpx
 import pytest
 
-from sparktriage.broker import Broker
+from sparktriage.broker import Broker, free_port
 from tests.k8s_server import KubeAPI, spark_pod, terminate
 from tests.rm_server import RMPair, rm_app
 from tests.test_worker_integration import Child, Worker
@@ -83,7 +84,9 @@ def cursor(path: Path) -> dict:
 def test_watch_yarn_sends_every_application_once_through_kills_and_an_ha_switch(broker: Broker,
                                                                                 tmp_path: Path) -> None:
     worker = Worker(broker, tmp_path)
-    env = {**worker.env, "SPARKTRIAGE_WATCH_INTERVAL": "0.2", "SPARKTRIAGE_WATCH_TIMEOUT": "3"}
+    port = free_port()
+    env = {**worker.env, "SPARKTRIAGE_WATCH_INTERVAL": "0.2", "SPARKTRIAGE_WATCH_TIMEOUT": "3",
+           "SPARKTRIAGE_WATCH_WEB_PORT": str(port)}
     now = int(time.time() * 1000)
     apps = [rm_app(n, finished=now - 600_000 + n * 50, state="FINISHED", final="SUCCEEDED") for n in range(200)]
     apps[0] = rm_app(0, finished=now - 600_000, state="FAILED", final="FAILED", attempt=2, diagnostics=AM_MEMORY)
@@ -106,6 +109,9 @@ def test_watch_yarn_sends_every_application_once_through_kills_and_an_ha_switch(
                 if batch == 2:
                     rm.cluster.active = 1  # failover: the first URL is now a standby that redirects
             time.sleep(1.5)  # several more polls: nothing may be sent again
+            scrape = httpx.get(f"http://127.0.0.1:{port}/metrics").text
+            assert 'sparktriage_watch_records_published_total{event="app_end",source="yarn"} 40.0' in scrape
+            assert httpx.get(f"http://127.0.0.1:{port}/readyz").status_code == 200
         finally:
             watcher.stop()
         assert any(index == 1 for index, _, _ in rm.cluster.requests), "the HA switch was exercised"
@@ -126,7 +132,7 @@ def test_watch_k8s_gives_the_worker_the_pod_ends_it_never_logs(broker: Broker, t
     api = KubeAPI()
     worker = Worker(broker, tmp_path)
     kubeconfig = api.kubeconfig(str(tmp_path / "kubeconfig"))
-    watcher = Watcher(["k8s", "--kubeconfig", kubeconfig], worker.env, tmp_path / "watch.log")
+    watcher = Watcher(["k8s", "--kubeconfig", kubeconfig, "--web-port", "0"], worker.env, tmp_path / "watch.log")
     oom_driver = spark_pod("nightly-driver", "spark-0a1b", "driver")
     driver, executor = spark_pod("hourly-driver", "spark-2c3d", "driver"), spark_pod("hourly-exec-4", "spark-2c3d",
                                                                                      "executor")

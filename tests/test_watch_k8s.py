@@ -60,7 +60,7 @@ class Running:
         self.thread.join(10)
 
 
-def wait(check: Callable[[], bool], what: str, timeout: float = 15.0) -> None:
+def wait(check: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while not check():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
@@ -115,6 +115,7 @@ def test_410_gone_lists_again_without_losing_or_repeating_a_termination(api: Kub
         wait(lambda: len(run.publisher.records) == 2, "the end that happened in the gap")
         wait(lambda: watches(api) >= 3, "a watch from the new list")
     assert lists(api) == 2  # the first list, then the one after 410
+    assert run.watcher.metrics.registry.get_sample_value("sparktriage_watch_relists_total", {"source": "k8s"}) == 1
     assert [r["app_id"] for r in run.publisher.records] == ["spark-a", "spark-b"]
     assert run.error is None
 

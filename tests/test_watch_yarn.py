@@ -157,3 +157,18 @@ def test_bad_settings_refuse_to_start(tmp_path: Path) -> None:
         RMClient(Settings(yarn_rm="http://rm-1:8088", yarn_auth="basic"))
     with pytest.raises(ConfigError, match="not a regex"):
         YarnWatcher(Settings(yarn_rm="http://rm:8088", watch_tag_patterns={"flow": "("}), None, None, None)
+
+
+def test_metrics_count_what_was_published_and_readiness_follows_the_rm(rm: RMPair, tmp_path: Path) -> None:
+    rm.cluster.add(rm_app(1, finished=NOW - 10), rm_app(2, finished=NOW - 5))
+    w, _ = watcher(rm, tmp_path)
+    w.poll(NOW)
+    registry = w.metrics.registry
+    assert registry.get_sample_value("sparktriage_watch_records_published_total",
+                                     {"source": "yarn", "event": "app_end"}) == 2
+    assert w.metrics.health.ready() == (True, "ready")
+    rm.cluster.fail_next = 2  # both peers answer 500
+    w.run(__import__("threading").Event(), once=True)
+    ready, why = w.metrics.health.ready()
+    assert not ready and "failing" in why
+    assert registry.get_sample_value("sparktriage_watch_requests_total", {"source": "yarn", "outcome": "error"}) == 1

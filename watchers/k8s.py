@@ -23,8 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from sparktriage.errors import ConfigError
+from sparktriage.metrics import new_registry, serve
 from sparktriage.settings import Settings
 from watchers.cursor import Cursor
+from watchers.metrics import WatcherMetrics
 from watchers.k8s_pods import (OPERATOR_GROUP, OPERATOR_PLURAL, OPERATOR_VERSION, pod_key, pod_record,
                                sparkapp_key, sparkapp_record)
 from watchers.publisher import Publisher, publish, resend_pending
@@ -70,9 +72,11 @@ class Stream:
 
 
 class K8sWatcher:
-    def __init__(self, settings: Settings, api_client: Any, publisher: Publisher, cursor: Cursor) -> None:
+    def __init__(self, settings: Settings, api_client: Any, publisher: Publisher, cursor: Cursor,
+                 metrics: WatcherMetrics | None = None) -> None:
         self.settings, self.api, self.publisher, self.cursor = settings, api_client, publisher, cursor
         self.tags = TagMapper.from_settings(settings.watch_tag_patterns)
+        self.metrics = metrics or WatcherMetrics("k8s")
         self.lock = threading.Lock()  # the cursor and the publisher are shared by the streams
 
     def streams(self) -> list[Stream]:
@@ -128,10 +132,12 @@ class K8sWatcher:
         key = f"{stream.name}|{stream.key(obj)}"
         record = stream.record(obj, kind)
         with self.lock:
-            sent = publish(self.publisher, self.cursor, {key: (record, time.time())}) if record else 0
+            sent = publish(self.publisher, self.cursor, {key: (record, time.time())}) if record else []
             if kind == "DELETED" and self.cursor.sent.pop(key, None) is not None:
                 self.cursor.save()
-            return sent
+        self.metrics.sent(sent)
+        self.metrics.health.beat()
+        return len(sent)
 
     def _save_version(self, stream: Stream, version: str | None) -> None:
         with self.lock:
@@ -158,6 +164,7 @@ class K8sWatcher:
         self._save_version(stream, version)
         log.info("%s: listed %d objects, %d ends sent, watching from resourceVersion %s",
                  stream.name, len(items), sent, version)
+        self.metrics.ok(stream.name)
         return version
 
     def watch(self, stream: Stream, stop: threading.Event, once: bool = False) -> None:
@@ -191,8 +198,10 @@ class K8sWatcher:
                     if stop.is_set():
                         watcher.stop()
                 failures = 0
+                self.metrics.ok(stream.name)
             except ApiException as exc:
                 if exc.status == 410:
+                    self.metrics.relists.labels("k8s").inc()
                     log.info("%s: resourceVersion %s is gone (410); listing again", stream.name, version)
                     version = None
                     self._save_version(stream, None)
@@ -202,9 +211,11 @@ class K8sWatcher:
                                       f"{stream.name} (HTTP {exc.status}): {exc.reason}; see the RBAC rules in "
                                       f"the README") from exc
                 failures += 1
+                self.metrics.error(stream.name)
                 log.warning("%s: API error %s %s (%d in a row)", stream.name, exc.status, exc.reason, failures)
             except (HTTPError, OSError, ValueError) as exc:
                 failures += 1
+                self.metrics.error(stream.name)
                 log.warning("%s: %r (%d in a row)", stream.name, exc, failures)
             if failures:
                 stop.wait(min(2 ** failures, 60))
@@ -214,7 +225,8 @@ class K8sWatcher:
         with self.lock:
             resent = resend_pending(self.publisher, self.cursor)
         if resent:
-            log.warning("sent again %d lifecycle records that were in flight when the watcher stopped", resent)
+            self.metrics.sent(resent)
+            log.warning("sent again %d lifecycle records that were in flight when the watcher stopped", len(resent))
         errors: list[BaseException] = []
 
         def guarded(stream: Stream) -> None:
@@ -239,7 +251,12 @@ def run(settings: Settings, once: bool = False, stop: threading.Event | None = N
     api = load_api_client(settings)
     cursor = Cursor(cursor_path(settings))
     publisher = KafkaPublisher(settings)
+    metrics = WatcherMetrics("k8s", new_registry())
+    server = serve(settings.worker_web_host, settings.watch_web_port, metrics.registry, metrics.health) \
+        if settings.watch_web_port else None
     try:
-        K8sWatcher(settings, api, publisher, cursor).run(stop or threading.Event(), once=once)
+        K8sWatcher(settings, api, publisher, cursor, metrics).run(stop or threading.Event(), once=once)
     finally:
         publisher.close()
+        if server:
+            server.close()

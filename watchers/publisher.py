@@ -51,15 +51,16 @@ class MemoryPublisher:
         self.records.extend(records)
 
 
-def publish(publisher: Publisher, cursor: Cursor, batch: dict[str, tuple[dict[str, Any], float]]) -> int:
+def publish(publisher: Publisher, cursor: Cursor,
+            batch: dict[str, tuple[dict[str, Any], float]]) -> list[dict[str, Any]]:
     """Send ``batch`` (key -> (record, time it refers to)) exactly once per key as far as a crash allows.
 
     Keys already sent are skipped; the batch is journalled pending, sent, then
-    journalled sent. Returns how many records were sent.
+    journalled sent. Returns the records sent.
     """
     fresh = {k: v for k, v in batch.items() if k not in cursor.sent}
     if not fresh:
-        return 0
+        return []
     cursor.pending.update({k: {"record": r, "time": t} for k, (r, t) in fresh.items()})
     cursor.save()
     publisher.send([r for r, _ in fresh.values()])
@@ -67,12 +68,12 @@ def publish(publisher: Publisher, cursor: Cursor, batch: dict[str, tuple[dict[st
         cursor.sent[key] = when
         cursor.pending.pop(key, None)
     cursor.save()
-    return len(fresh)
+    return [r for r, _ in fresh.values()]
 
 
-def resend_pending(publisher: Publisher, cursor: Cursor) -> int:
+def resend_pending(publisher: Publisher, cursor: Cursor) -> list[dict[str, Any]]:
     """After a crash mid-batch: send again what was in flight (at least once, never lost)."""
     if not cursor.pending:
-        return 0
+        return []
     batch = {k: (v["record"], float(v["time"])) for k, v in cursor.pending.items()}
     return publish(publisher, cursor, batch)

@@ -18,8 +18,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from sparktriage.metrics import new_registry, serve
 from sparktriage.settings import Settings
 from watchers.cursor import Cursor
+from watchers.metrics import WatcherMetrics
 from watchers.publisher import Publisher, publish, resend_pending
 from watchers.rm_client import RMClient, RMUnavailable
 from watchers.tags import TagMapper
@@ -33,9 +35,11 @@ def cursor_path(settings: Settings) -> Path:
 
 
 class YarnWatcher:
-    def __init__(self, settings: Settings, client: RMClient, publisher: Publisher, cursor: Cursor) -> None:
+    def __init__(self, settings: Settings, client: RMClient, publisher: Publisher, cursor: Cursor,
+                 metrics: WatcherMetrics | None = None) -> None:
         self.settings, self.client, self.publisher, self.cursor = settings, client, publisher, cursor
         self.tags = TagMapper.from_settings(settings.watch_tag_patterns)
+        self.metrics = metrics or WatcherMetrics("yarn")
 
     def poll(self, now_ms: int | None = None) -> int:
         """One poll: ask, publish what is new, move the watermark. Returns records sent."""
@@ -55,16 +59,19 @@ class YarnWatcher:
             except (KeyError, TypeError, ValueError) as exc:
                 log.warning("skipping an application report the RM sent malformed (%r): %s", exc, str(app)[:200])
         sent = publish(self.publisher, self.cursor, batch)
+        self.metrics.sent(sent)
         self.cursor.position["finished_ms"] = newest
         self.cursor.prune(newest - overlap)  # older ones are outside every later query
         self.cursor.save()
-        return sent
+        self.metrics.ok()
+        return len(sent)
 
     def run(self, stop: threading.Event, once: bool = False) -> None:
         """Poll every ``watch_interval`` until ``stop``; an RM outage is logged and retried."""
         resent = resend_pending(self.publisher, self.cursor)
         if resent:
-            log.warning("sent again %d lifecycle records that were in flight when the watcher stopped", resent)
+            self.metrics.sent(resent)
+            log.warning("sent again %d lifecycle records that were in flight when the watcher stopped", len(resent))
         failures = 0
         while not stop.is_set():
             try:
@@ -73,6 +80,7 @@ class YarnWatcher:
                 log.info("poll: %d new finished applications published", sent)
             except RMUnavailable as exc:
                 failures += 1
+                self.metrics.error()
                 log.warning("no ResourceManager answered (%d in a row): %s", failures, exc)
             if once:
                 return
@@ -87,7 +95,12 @@ def run(settings: Settings, once: bool = False, stop: threading.Event | None = N
     cursor = Cursor(cursor_path(settings))
     client.finished_apps(int(time.time() * 1000))  # reachable and authorised, or say so now
     publisher = KafkaPublisher(settings)
+    metrics = WatcherMetrics("yarn", new_registry())
+    server = serve(settings.worker_web_host, settings.watch_web_port, metrics.registry, metrics.health) \
+        if settings.watch_web_port else None
     try:
-        YarnWatcher(settings, client, publisher, cursor).run(stop or threading.Event(), once=once)
+        YarnWatcher(settings, client, publisher, cursor, metrics).run(stop or threading.Event(), once=once)
     finally:
         publisher.close()
+        if server:
+            server.close()
