@@ -5,9 +5,10 @@ Timing figures live here, never in the tests.
 
 from __future__ import annotations
 
-from bench import classify, dashboard, extract_events, metrics_cost, model, relabel, worker
+from bench import classify, dashboard, extract_events, metrics_cost, model, quality, relabel, worker
 
 BENCHMARKS = (
+    ("quality", quality.main),
     ("extract_events", extract_events.main),
     ("classify", classify.main),
     ("model", model.main),

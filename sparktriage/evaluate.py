@@ -56,6 +56,42 @@ class Evaluation:
     def macro_f1(self) -> float:
         return float(f1_score(self.truth, self.predicted, average="macro", zero_division=0))
 
+    def micro_f1(self) -> float:
+        return float(f1_score(self.truth, self.predicted, average="micro", zero_division=0))
+
+    def answered(self) -> list[int]:
+        """Indexes of the items given a category (not ``unknown``): the ones that claim a confidence."""
+        return [i for i, p in enumerate(self.predicted) if p != UNKNOWN]
+
+    def calibration_error(self) -> float:
+        """ECE of the answers: an ``unknown`` answer claims no probability, so it is left out."""
+        idx = self.answered()
+        return expected_calibration_error([self.confidence[i] for i in idx],
+                                          [self.truth[i] == self.predicted[i] for i in idx])
+
+    def unknown_answered_for_known(self) -> float:
+        """Share of the items with a known label that were answered ``unknown``."""
+        known = [p for t, p in zip(self.truth, self.predicted) if t != UNKNOWN]
+        return known.count(UNKNOWN) / len(known) if known else 0.0
+
+    def abstained_on_unknown(self) -> float | None:
+        """Share of the items labelled ``unknown`` that were answered ``unknown`` (None: there are none)."""
+        unknown = [p for t, p in zip(self.truth, self.predicted) if t == UNKNOWN]
+        return unknown.count(UNKNOWN) / len(unknown) if unknown else None
+
+    def coverage_curve(self, cuts: tuple[float, ...] = (0.0, 0.5, 0.6, 0.7, 0.8, 0.9)) -> list[tuple[float, float, float]]:
+        """(confidence cut, coverage, accuracy of the answers at or above it) over the items with a known label.
+
+        An answer under the cut counts as ``unknown``: what a consumer that
+        trusts only confident diagnoses would see."""
+        rows = []
+        known = [i for i, t in enumerate(self.truth) if t != UNKNOWN]
+        for cut in cuts:
+            kept = [i for i in known if self.predicted[i] != UNKNOWN and self.confidence[i] >= cut]
+            right = sum(self.truth[i] == self.predicted[i] for i in kept)
+            rows.append((cut, len(kept) / len(known) if known else 0.0, right / len(kept) if kept else 0.0))
+        return rows
+
     def correct(self) -> list[bool]:
         return [t == p for t, p in zip(self.truth, self.predicted)]
 
@@ -100,15 +136,25 @@ def report(result: Evaluation) -> str:
     out = [f"{'category':<{width}}  precision  recall     f1  support"]
     for i, label in enumerate(labels):
         out.append(f"{label:<{width}}  {p[i]:9.2f}  {r[i]:6.2f}  {f[i]:5.2f}  {int(s[i]):7d}")
+    abstained = result.abstained_on_unknown()
     out += [
         "",
         f"items:            {len(result.truth)}",
         f"accuracy:         {result.accuracy():.3f}  (strict: the label only)",
         f"accuracy (lenient): {result.lenient_accuracy():.3f}  (an also_acceptable category counts as right)",
+        f"micro-F1:         {result.micro_f1():.3f}",
         f"macro-F1:         {result.macro_f1():.3f}",
-        f"answered unknown: {result.unknown_share():.1%}  (coverage {1 - result.unknown_share():.1%})",
+        f"answered unknown: {result.unknown_share():.1%}  (coverage {1 - result.unknown_share():.1%}); "
+        f"{result.unknown_answered_for_known():.1%} of the items with a known label",
+        "abstained on items labelled unknown: " + ("-" if abstained is None else f"{abstained:.1%}"),
         f"decided by:       " + ", ".join(f"{k} {v}" for k, v in sorted(Counter(result.sources).items())),
-        f"expected calibration error: {expected_calibration_error(result.confidence, result.correct()):.3f}",
+        f"expected calibration error: {result.calibration_error():.3f}  (of the answers; unknown claims no probability)",
+        "",
+        "accuracy against coverage (items with a known label; answers under the confidence cut count as unknown):",
+        "  confidence >=  coverage  accuracy",
+    ]
+    out += [f"  {cut:13.2f}  {cov:8.3f}  {acc:8.3f}" for cut, cov, acc in result.coverage_curve()]
+    out += [
         "",
         "confusion matrix (rows = label, columns = predicted; ids abbreviated):",
     ]

@@ -32,11 +32,15 @@ def _dashboard(args: argparse.Namespace, settings: Settings) -> int:
 
 @command(
     "train",
-    "train the model for what the rules miss, from the generated corpus (+ human corrections); writes its card",
-    "sparktriage train --out models/textcat/3 --from-store",
+    "train the model for what the rules miss, from the generated and real corpora (+ human corrections); "
+    "writes its card",
+    "sparktriage train --out models/textcat/4 --from-store",
     args=[
-        arg("--out", default="models/textcat/2", help="model folder (default models/textcat/2, the shipped one)"),
-        arg("--from-store", action="store_true", help="add the store's human corrections as training data"),
+        arg("--out", default="models/textcat/3", help="model folder (default models/textcat/3, the shipped one)"),
+        arg("--from-store", action="store_true",
+            help="add the store's human corrections; the model is written only if it does no worse than the "
+                 "one in use on the real dev split and dev_real"),
+        arg("--force", action="store_true", help="with --from-store: write the model even if it does worse"),
         arg("--noise", action="append", default=[], metavar="LOG",
             help="logs of healthy applications: their WARN/ERROR lines are taught as no-cause noise"),
     ],
@@ -44,8 +48,9 @@ def _dashboard(args: argparse.Namespace, settings: Settings) -> int:
 def _train(args: argparse.Namespace, settings: Settings) -> int:
     from pathlib import Path
 
+    from classifiers.model import save
     from sparktriage.classify import read_log
-    from sparktriage.train import train_model
+    from sparktriage.train import card, fit_model
 
     corrections = []
     if args.from_store:
@@ -56,7 +61,17 @@ def _train(args: argparse.Namespace, settings: Settings) -> int:
             corrections += [(e.text, label) for e in events if e.exc_class]
     noise = [line for path in args.noise for line in read_log(Path(path)).splitlines()
              if " WARN " in line or " ERROR " in line]
-    metrics = train_model(settings, Path(args.out), corrections=corrections, noise=noise)
+    out = Path(args.out)
+    model, metrics = fit_model(settings, f"textcat@{out.name}", corrections=corrections, noise=noise)
+    if args.from_store:
+        from classifiers.core import load_classifier
+        from sparktriage.retrain import compare, verdict
+
+        write, lines = verdict(compare(load_classifier(settings), model), args.force)
+        print("\n".join(["combined (rules + model), the model in use -> the new one:"] + lines), flush=True)
+        if not write:
+            return 1
+    save(model, metrics, out, card(metrics))
     print(f"{metrics['version']} in {args.out}: held-out accuracy {metrics['heldout_accuracy']:.3f}, "
           f"threshold {metrics['threshold']:.3f} (precision {metrics['precision_at_threshold']:.3f}, "
           f"coverage {metrics['coverage_at_threshold']:.3f}), ECE {metrics['expected_calibration_error']:.3f}")

@@ -7,29 +7,102 @@ this function with its defaults (fixed seed, deterministic solvers), so
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from classifiers.corpus.generate import NONE, TAIL_EVERY, corpus
-from classifiers.model import save, train
+from classifiers.model import TextModel, choose_threshold, save, train
 from rules.loader import load_packs
 from sparktriage.settings import Settings
+from sparktriage.taxonomy import UNKNOWN
 
 SEED = 0
 PER_ENTRY = 12
+REAL = Path(__file__).resolve().parent.parent / "classifiers" / "corpus" / "real"
+#: each real train text counts this many times beside the generated ones (there are ~50x fewer).
+REAL_WEIGHT = 8
+#: the precision the model's answers must reach on the real dev split at the chosen threshold.
+REAL_PRECISION = 0.9
+#: the share of the real dev split's unknown-labelled texts on which the model must abstain.
+REAL_ABSTAIN = 0.8
 
 
-def train_model(settings: Settings, out: Path, *, per_entry: int = PER_ENTRY, seed: int = SEED,
-                corrections: list[tuple[str, str]] = (), noise: list[str] = ()) -> dict[str, Any]:
-    """Train on the generated corpus (plus human corrections and benign noise lines), write the model folder."""
+def real_items(path: Path) -> list[tuple[str, str, str]]:
+    """(text, label, group) of a real-corpus file; ``unknown`` becomes the no-cause class."""
+    items = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        item = json.loads(line)
+        label = NONE if item["label"] == UNKNOWN else item["label"].split("/")[0]
+        items.append((item["text"], label, f"real:{item['source_url']}"))
+    return items
+
+
+def real_threshold(model: TextModel, dev: list[tuple[str, str, str]], precision: float = REAL_PRECISION
+                   ) -> tuple[float, dict[str, Any]]:
+    """The abstention threshold chosen on the real dev split, and accuracy against coverage there.
+
+    An answer (anything but no-cause) on a text labelled ``unknown`` counts as
+    wrong: the threshold must make the model abstain where there is nothing to find.
+    """
+    predicted = model.predict([t for t, _, _ in dev])
+    guesses, probs = [g for g, _ in predicted], np.array([p for _, p in predicted])
+    truth = [label for _, label, _ in dev]
+    threshold = choose_threshold(probs, guesses, truth, precision)
+    # and high enough to abstain on REAL_ABSTAIN of the texts with nothing to find
+    answered_unknown = sorted((p for g, p, t in zip(guesses, probs, truth) if t == NONE and g != NONE), reverse=True)
+    allowed = int(sum(t == NONE for t in truth) * (1 - REAL_ABSTAIN))
+    if len(answered_unknown) > allowed:
+        threshold = max(threshold, float(np.nextafter(answered_unknown[allowed], 1.0)))
+    threshold = round(min(threshold, 1.0), 4)
+    curve = []
+    for cut in (0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, threshold):
+        answered = [(g, t) for g, p, t in zip(guesses, probs, truth) if g != NONE and p >= cut]
+        curve.append({"threshold": round(float(cut), 4), "coverage": round(len(answered) / len(dev), 3),
+                      "accuracy": round(float(np.mean([g == t for g, t in answered])) if answered else 0.0, 3)})
+    unknown = [(g, p) for (g, p), t in zip(predicted, truth) if t == NONE]
+    abstains = sum(g == NONE or p < threshold for g, p in unknown) / max(1, len(unknown))
+    return threshold, {"texts": len(dev), "target_precision": precision, "threshold": threshold,
+                       "abstains_on_unknown": round(abstains, 3), "accuracy_against_coverage": curve}
+
+
+def fit_model(settings: Settings, version: str, *, per_entry: int = PER_ENTRY, seed: int = SEED,
+              corrections: list[tuple[str, str]] = (), noise: list[str] = (), real: Path = REAL
+              ) -> tuple[TextModel, dict[str, Any]]:
+    """Train on the generated corpus, the real train split and human corrections; threshold from the real dev split."""
     rules = load_packs(settings.rules_dir).rules
     items = list(corpus(rules, per_entry=per_entry, seed=seed, noise=noise))
+    generated = len(items)
+    real_train = real_items(real / "train.jsonl") if (real / "train.jsonl").is_file() else []
+    items += real_train * REAL_WEIGHT  # one group per thread: copies never straddle the held-out split
     items += [(text, label, f"correction#{n}") for n, (text, label) in enumerate(corrections)]
-    model, metrics = train(items, version=f"textcat@{out.name}", seed=seed)
-    metrics["corpus"] = {"texts": len(items), "corrections": len(corrections), "noise_lines": len(noise),
+    model, metrics = train(items, version=version, seed=seed)
+    metrics["generated_threshold"] = metrics["threshold"]
+    if (real / "dev.jsonl").is_file():
+        model.threshold, metrics["real_dev"] = real_threshold(model, real_items(real / "dev.jsonl"))
+        metrics["threshold"] = model.threshold
+    metrics["corpus"] = {"texts": len(items), "generated": generated, "real_train": len(real_train),
+                         "real_weight": REAL_WEIGHT, "corrections": len(corrections), "noise_lines": len(noise),
                          "per_entry": per_entry, "rule_packs": load_packs(settings.rules_dir).version}
+    return model, metrics
+
+
+def train_model(settings: Settings, out: Path, **kwargs: Any) -> dict[str, Any]:
+    """Fit (see ``fit_model``) and write the model folder with its card."""
+    model, metrics = fit_model(settings, f"textcat@{out.name}", **kwargs)
     save(model, metrics, out, card(metrics))
     return metrics
+
+
+def _real(m: dict[str, Any], key: str) -> str:
+    return str(m.get("real_dev", {}).get(key, "-"))
+
+
+def _curve(m: dict[str, Any]) -> str:
+    return "\n".join(f"| {row['threshold']:.3f} | {row['coverage']:.3f} | {row['accuracy']:.3f} |"
+                     for row in m.get("real_dev", {}).get("accuracy_against_coverage", []))
 
 
 def card(m: dict[str, Any]) -> str:
@@ -57,8 +130,11 @@ Kubernetes, and Spark's error-conditions.json), the `match` examples of the
 rule packs ({m['corpus']['rule_packs']}), wrappers, benign noise and
 windows of healthy INFO lines (the last lines of a log that printed no
 error, which the core reads for such an application) as `{NONE}`, and one
-format in {TAIL_EVERY} also rendered at the end of such a window; {m['corpus']['corrections']} human corrections from the store. The evaluation set
-`shared/data/dev_real.jsonl` is never used.
+format in {TAIL_EVERY} also rendered at the end of such a window ({m['corpus'].get('generated', m['corpus']['texts']):,} texts);
+the {m['corpus'].get('real_train', 0)} excerpts of the real corpus's train split
+(`classifiers/corpus/real/train.jsonl`, each counted {m['corpus'].get('real_weight', 1)} times; those labelled
+`unknown` teach `{NONE}`); {m['corpus']['corrections']} human corrections from the store. The evaluation
+set `shared/data/dev_real.jsonl` is never used.
 
 **Held-out evaluation.** {m['heldout_texts']:,} texts of formats the model did not see in
 training (split by format, not by text: the rules' misses are new formats).
@@ -66,9 +142,19 @@ Accuracy {m['heldout_accuracy']:.3f}; expected calibration error
 {m['expected_calibration_error']:.3f}. The shipped model is then refit on all
 {m['corpus']['texts']:,} texts with the same settings and threshold.
 
-**Threshold.** {m['threshold']:.3f}: the lowest probability at which held-out answers
-reach precision {m['target_precision']:.2f}. There: precision {m['precision_at_threshold']:.3f},
-coverage {m['coverage_at_threshold']:.3f} of the texts that have a cause.
+**Threshold.** {m['threshold']:.3f}, chosen on the real dev split
+(`classifiers/corpus/real/dev.jsonl`, {_real(m, 'texts')} texts people pasted, unknown-labelled ones counting as
+wrong when answered): the lowest probability at which answers there reach precision
+{_real(m, 'target_precision')} and the model abstains on at least {REAL_ABSTAIN:.0%} of the unknown-labelled texts. There the model abstains on {_real(m, 'abstains_on_unknown')} of the texts labelled
+`unknown`. Accuracy against coverage on that split (model alone, whole excerpts):
+
+| threshold | coverage | accuracy |
+|---|---|---|
+{_curve(m)}
+
+On the generated held-out formats, the threshold for precision {m['target_precision']:.2f} would be
+{m.get('generated_threshold', m['threshold']):.3f} (precision {m['precision_at_threshold']:.3f}, coverage
+{m['coverage_at_threshold']:.3f} of the texts that have a cause there).
 
 | category | precision | recall | F1 | held-out texts |
 |---|---|---|---|---|

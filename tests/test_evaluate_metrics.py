@@ -1,0 +1,53 @@
+"""What ``sparktriage evaluate`` reports: F1s, abstention, accuracy against coverage, calibration of the answers."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from sparktriage.evaluate import Evaluation, report
+
+
+def run(rows: list[tuple[str, str, float]]) -> Evaluation:
+    result = Evaluation()
+    for n, (truth, predicted, confidence) in enumerate(rows):
+        result.add(str(n), truth, SimpleNamespace(category=predicted, confidence=confidence, source="rule"))
+    return result
+
+
+ROWS = [
+    ("disk_full", "disk_full", 0.9),
+    ("disk_full", "disk_full", 0.9),
+    ("input_missing", "disk_full", 0.6),
+    ("input_missing", "unknown", 0.0),
+    ("unknown", "unknown", 0.0),
+    ("unknown", "network_error", 0.5),
+]
+
+
+def test_abstention_figures_separate_known_and_unknown_labels() -> None:
+    result = run(ROWS)
+    assert result.unknown_answered_for_known() == pytest.approx(1 / 4)
+    assert result.abstained_on_unknown() == pytest.approx(1 / 2)
+    assert run(ROWS[:3]).abstained_on_unknown() is None
+
+
+def test_calibration_error_is_measured_on_the_answers_only() -> None:
+    # answers: 0.9 right, 0.9 right, 0.6 wrong, 0.5 wrong; the unknown answers (confidence 0) are left out
+    result = run(ROWS)
+    expected = (abs(0.9 - 1.0) * 2 + abs(0.6 - 0.0) + abs(0.5 - 0.0)) / 4
+    assert result.calibration_error() == pytest.approx(expected)
+
+
+def test_accuracy_against_coverage_drops_answers_under_the_cut() -> None:
+    curve = {cut: (cov, acc) for cut, cov, acc in run(ROWS).coverage_curve((0.0, 0.7))}
+    assert curve[0.0] == pytest.approx((3 / 4, 2 / 3))  # 4 known items, 3 answered, 2 right
+    assert curve[0.7] == pytest.approx((2 / 4, 1.0))
+
+
+def test_report_prints_micro_and_macro_f1_and_the_curve() -> None:
+    text = report(run(ROWS))
+    for needle in ("micro-F1:", "macro-F1:", "accuracy against coverage", "abstained on items labelled unknown: 50.0%",
+                   "expected calibration error:", "disk_full"):
+        assert needle in text
