@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench lint install clean screenshots
+.PHONY: demo test bench lint install clean screenshots mutate
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -26,11 +26,18 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
+# Mutation testing of the pure core (docs/mutation.md); not part of `make test`.
+# Incremental: results stay in mutants/, only changed functions run again.
+MUTATE_JOBS ?= 2
+mutate: $(STAMP)
+	$(BIN)/mutmut run --max-children $(MUTATE_JOBS)
+	$(BIN)/python -m tools.mutation --min-score 85
+
 lint: $(STAMP)
 	$(BIN)/sparktriage rules lint
 
 clean:
-	rm -rf $(VENV) var build *.egg-info
+	rm -rf $(VENV) var build *.egg-info mutants
 
 # docs/screenshots: every dashboard page on a seeded store, in headless chromium
 screenshots: $(STAMP)

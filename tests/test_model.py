@@ -63,6 +63,7 @@ def _dev_real() -> dict[str, str]:
     return {item["id"]: item["text"] for item in map(json.loads, path.read_text().splitlines()) if item}
 
 
+@pytest.mark.slow  # trains a model: minutes on a loaded machine
 def test_training_on_a_small_corpus_is_reproducible_and_round_trips(small, tmp_path: Path) -> None:
     model, metrics = train(small, version="textcat@test", seed=1)
     again, metrics_again = train(small, version="textcat@test", seed=1)

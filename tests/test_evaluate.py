@@ -1,0 +1,130 @@
+"""``evaluate``'s metrics on a labelled set small enough to score by hand.
+
+The expected figures below are worked out in the comments, not taken from a
+run: an ``unknown`` answer is wrong (it is not the label), an
+``also_acceptable`` answer is right only for the lenient accuracy.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from classifiers.core import Classifier
+from rules.engine import RuleEngine
+from rules.loader import load_packs
+from sparktriage.errors import BadInput
+from sparktriage.evaluate import Evaluation, evaluate, read_labelled, report
+from tests.packs import write_pack
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The three fields of a diagnosis that evaluation reads."""
+
+    category: str
+    confidence: float
+    source: str
+
+
+def _hand_scored() -> Evaluation:
+    result = Evaluation()
+    result.add("1", "executor_oom/heap", Answer("executor_oom/gc_overhead", 0.9, "rule"))  # right (top level)
+    result.add("2", "executor_oom", Answer("unknown", 0.0, "none"))  # wrong: no answer
+    result.add("3", "input_missing", Answer("input_missing", 0.8, "model"))  # right
+    result.add("4", "input_missing", Answer("executor_oom", 0.7, "model"), {"executor_oom"})  # lenient only
+    result.add("5", "disk_full", Answer("unknown", 0.0, "none"))  # wrong: no answer
+    return result
+
+
+def test_unknown_is_never_counted_as_right() -> None:
+    result = _hand_scored()
+    assert result.truth == ["executor_oom", "executor_oom", "input_missing", "input_missing", "disk_full"]
+    assert result.predicted == ["executor_oom", "unknown", "input_missing", "executor_oom", "unknown"]
+    assert result.correct() == [True, False, True, False, False]
+    assert result.accuracy() == pytest.approx(2 / 5)
+    assert result.lenient_accuracy() == pytest.approx(3 / 5)  # item 4's answer is acceptable
+    assert result.unknown_share() == pytest.approx(2 / 5)
+
+
+def test_macro_f1_averages_every_label_and_answer() -> None:
+    # per class (labels and answers alike): executor_oom P=1/2 R=1/2 F1=1/2; input_missing P=1 R=1/2
+    # F1=2/3; disk_full and unknown F1=0 (no hit)  ->  (1/2 + 2/3 + 0 + 0) / 4 = 7/24
+    result = _hand_scored()
+    assert result.labels == ["disk_full", "executor_oom", "input_missing", "unknown"]
+    assert result.macro_f1() == pytest.approx(7 / 24)
+
+
+def test_the_report_states_every_figure() -> None:
+    text = report(_hand_scored())
+    assert "items:            5" in text
+    assert "accuracy:         0.400" in text
+    assert "accuracy (lenient): 0.600" in text
+    assert "macro-F1:         0.292" in text
+    assert "answered unknown: 40.0%  (coverage 60.0%)" in text
+    assert "decided by:       model 2, none 2, rule 1" in text
+    # calibration, ten bins: the two unknowns sit at 0.0 and are wrong (gap 0); 0.7 wrong (0.7),
+    # 0.8 right (0.2), 0.9 right (0.1), one item of five each  ->  (0.7 + 0.2 + 0.1) / 5 = 0.2
+    assert "expected calibration error: 0.200" in text
+    assert text.splitlines()[1].split() == ["disk_full", "0.00", "0.00", "0.00", "1"]
+    assert text.splitlines()[2].split() == ["executor_oom", "0.50", "0.50", "0.50", "2"]
+    assert text.splitlines()[3].split() == ["input_missing", "1.00", "0.50", "0.67", "2"]
+    assert "  2: executor_oom -> unknown" in text and "  4: input_missing -> executor_oom" in text
+    assert "  1: " not in text and "  3: " not in text, "only the misclassified are listed"
+
+
+def test_a_confusion_matrix_row_per_label() -> None:
+    text = report(_hand_scored())
+    rows = text.split("confusion matrix", 1)[1].splitlines()[2:6]
+    # columns: disk_full executor_oom input_missing unknown; "." is zero
+    assert [row.split()[1:] for row in rows] == [
+        [".", ".", ".", "1"],
+        [".", "1", ".", "1"],
+        [".", "1", "1", "."],
+        [".", ".", ".", "."],
+    ]
+
+
+def test_an_empty_set_scores_zero_without_dividing_by_it() -> None:
+    empty = Evaluation()
+    assert (empty.accuracy(), empty.lenient_accuracy(), empty.unknown_share()) == (0.0, 0.0, 0.0)
+
+
+KILL = "WARN TaskSetManager: Lost task 3.0: Reason: Container killed by YARN for exceeding physical memory limits."
+DENIED = "org.apache.hadoop.security.AccessControlException: Permission denied: user=etl, access=READ"
+
+
+def test_evaluate_reads_the_set_and_asks_the_classifier(tmp_path: Path) -> None:
+    packs = load_packs(write_pack(tmp_path / "rules"), builtin=False)
+    classifier = Classifier(engine=RuleEngine(packs.rules, packs.version))
+    data = tmp_path / "set.jsonl"
+    data.write_text("\n".join(json.dumps(item) for item in [
+        {"id": "kill", "text": KILL, "label": "container_killed_memory"},
+        {"text": DENIED, "label": "input_missing", "also_acceptable": ["access_denied"]},
+        {"id": "odd", "text": "java.lang.IllegalStateException: odd", "label": "user_code_error"},
+    ]) + "\n\n")
+    result = evaluate(classifier, data)
+    assert result.ids == ["kill", "1", "odd"]  # an item without an id is named by its position
+    assert result.predicted == ["container_killed_memory", "access_denied", "unknown"]
+    assert result.acceptable == [set(), {"access_denied"}, set()]
+    assert result.sources == ["rule", "rule", "none"]
+    assert (result.accuracy(), result.lenient_accuracy()) == (pytest.approx(1 / 3), pytest.approx(2 / 3))
+
+
+@pytest.mark.parametrize(("line", "reason"), [
+    ('{"text": "x", "label": ', "malformed_json"),
+    ('{"label": "disk_full"}', "missing_field"),
+    ('{"text": 3, "label": "disk_full"}', "missing_field"),
+    ('["text", "label"]', "missing_field"),
+    ('{"text": "x"}', "missing_field"),
+    ('{"text": "x", "label": "disk_fool"}', "unknown_category"),
+])
+def test_a_bad_line_is_refused_with_its_place(line: str, reason: str) -> None:
+    good = '{"text": "x", "label": "disk_full/quota"}'
+    with pytest.raises(BadInput) as err:
+        read_labelled(["", good, line], "set.jsonl")
+    assert err.value.reason == reason and "set.jsonl:3" in err.value.detail
+    assert read_labelled(["", good, "  "], "set.jsonl") == [json.loads(good)]
