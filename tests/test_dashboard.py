@@ -89,6 +89,32 @@ def test_the_seeded_incident_is_a_spike_on_its_hosts(sqlite_url: str, rows: pd.D
     assert dict(zip(queues["key"], queues["applications"])) == involved["queue"].value_counts().to_dict()
 
 
+def test_only_days_far_above_their_own_trailing_week_are_spikes() -> None:
+    """Counts per day worked out by hand: ``a`` has a quiet week (median 3), a burst, then ordinary busy days."""
+    day = [pd.Timestamp("2026-11-01") + pd.Timedelta(days=n) for n in range(11)]
+    counts = {"a": [2, 3, 2, 4, 3, 2, 3, 20, 6, 10, 12]}
+    rows = [(day[i], key, n) for key, ns in counts.items() for i, n in enumerate(ns)]
+    rows += [(day[8], "b", 5), (day[9], "c", 4), (day[1], "d", 50)]
+    marked = q.spikes(pd.DataFrame(rows, columns=["day", "key", "n"]))
+    flags = {(r.day.day, r.key): r.spike for r in marked.itertuples()}
+    assert flags == {
+        # the first week has no baseline: never a spike, not even d's 50
+        (1, "a"): False, (2, "a"): False, (2, "d"): False, (3, "a"): False, (4, "a"): False, (5, "a"): False,
+        (6, "a"): False, (7, "a"): False,
+        (8, "a"): True,  # 20 > 3 x 3
+        (9, "a"): False,  # 6: at least 5, but not over 3 x 3
+        (9, "b"): True,  # a rare key's first burst: its zeros are the baseline, clipped to 1; 5 is the floor
+        (10, "a"): True,  # 10 > 3 x median(2, 4, 3, 2, 3, 20, 6) = 9
+        (10, "c"): False,  # 4 > 3 x 1, but under the floor of 5
+        (11, "a"): False,  # 12 = 3 x median(4, 3, 2, 3, 20, 6, 10): not over it
+    }
+    baselines = {(r.day.day, r.key): r.baseline for r in marked.itertuples() if r.baseline == r.baseline}
+    assert baselines == {(8, "a"): 3, (9, "a"): 3, (9, "b"): 0, (10, "a"): 3, (10, "c"): 0, (11, "a"): 4}
+    assert marked["n"].tolist() == [n for _, _, n in sorted(rows, key=lambda r: (r[0], r[1]))]
+    assert q.spikes(pd.DataFrame(columns=["day", "key", "n"])).columns.tolist() == ["day", "key", "n", "spike",
+                                                                                    "baseline"]
+
+
 def test_unknown_templates_and_quality(sqlite_url: str, rows: pd.DataFrame) -> None:
     engine, w = sa.create_engine(sqlite_url), _window(30)
     templates = q.unknown_templates(engine, w)

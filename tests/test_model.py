@@ -285,5 +285,5 @@ def test_the_shipped_model_names_no_cause_in_the_last_lines_of_healthy_logs() ->
     The logs come from the tests' own generator, not the corpus's healthy lines."""
     model = load_classifier(Settings()).model
     tails = [events_of_text(generate_log(200, error_fraction=0.0, seed=s), "app")[0].text for s in range(100)]
-    answered = [c for c, p in model.predict(tails) if c != NO_CAUSE and p >= model.threshold]
-    assert len(answered) <= 5, answered
+    answered = [(c, p) for c, p in model.predict(tails) if c != NO_CAUSE and p >= model.threshold]
+    assert answered == [], "healthy INFO lines must never read as a cause"

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from classifiers.core import diagnose
+from classifiers.rootcause import _cause_depth, findings_for
 from rules.engine import RuleEngine
 from rules.loader import load_packs
 from sparktriage.records import AppInfo, ExceptionEvent
@@ -50,6 +51,34 @@ def test_cascade_start_beats_its_consequences_whatever_the_order(engine: RuleEng
 def test_deepest_known_cause_beats_its_wrapper(engine: RuleEngine) -> None:
     d = diagnose([ev(WRAPPED, 5, role="driver")], app=APP, engine=engine)
     assert d.category == "access_denied"
+
+
+# The wrapper's rule (fetch-failed, priority 60) outranks the cause's (executor-lost, 40):
+# only the depth can make the cause win.
+FETCH_OF_LOST = ("ERROR Executor: org.apache.spark.shuffle.FetchFailedException: Failed to connect to host-7:7337\n"
+                 "\tat org.apache.spark.storage.ShuffleBlockFetcherIterator.next(Shuffle.scala:1)\n"
+                 "Caused by: org.apache.spark.SparkException: ExecutorLostFailure (executor 5 exited caused by "
+                 "one of the running tasks)\n"
+                 "\tat org.apache.spark.scheduler.TaskSetManager.handleFailedTask(TaskSetManager.scala:1)")
+
+
+def test_depth_beats_priority_within_one_exception(engine: RuleEngine) -> None:
+    found = findings_for(ev(FETCH_OF_LOST, 5), 0, engine)
+    assert [(f.rule.id, f.depth, f.line_index) for f in found] == [("executor-lost", 1, 2), ("fetch-failed", 0, 0)]
+    assert diagnose([ev(FETCH_OF_LOST, 5)], app=APP, engine=engine).category == "executor_lost"
+
+
+def test_at_the_same_depth_priority_decides(engine: RuleEngine) -> None:
+    text = "org.apache.spark.shuffle.FetchFailedException (ExecutorLostFailure (executor 5 exited))"
+    assert [f.rule.id for f in findings_for(ev(text, 5), 0, engine)] == ["fetch-failed", "executor-lost"]
+
+
+def test_python_chained_tracebacks_count_as_causes() -> None:
+    lines = ["Traceback (most recent call last):", "ValueError: a", "",
+             "During handling of the above exception, another exception occurred:", "", "KeyError: b",
+             "The above exception was the direct cause of the following exception:", "RuntimeError: c",
+             "  Caused by: java.io.IOException: d"]
+    assert [_cause_depth(lines, i) for i in (1, 3, 5, 6, 7, 8)] == [0, 1, 1, 2, 2, 3]
 
 
 def test_same_rank_earliest_wins(engine: RuleEngine) -> None:

@@ -14,12 +14,24 @@ from sparktriage.classify import classify_paths
 from sparktriage.demo import run_demo, sample_dirs
 from sparktriage.settings import Settings
 from sparktriage.store import open_store
+from sparktriage.taxonomy import is_known
 
 SAMPLES = sample_dirs()
 
 
-def test_there_are_samples() -> None:
-    assert len(SAMPLES) >= 4
+def test_every_sample_folder_is_a_whole_application_of_its_own() -> None:
+    """``sample_dirs`` keeps only folders with metadata: a folder that lost it would silently drop
+    out of the tests below and of the demo, so every folder must be found, with its own logs."""
+    root = SAMPLES[0].parent if SAMPLES else None
+    folders = sorted(p for p in root.iterdir() if p.is_dir() and p.name != "__pycache__") if root else []
+    assert SAMPLES == folders and folders, "every sample folder has its metadata.json"
+    metas = [json.loads((folder / "metadata.json").read_text()) for folder in SAMPLES]
+    assert len({m["app_id"] for m in metas}) == len(metas), "each sample is a different application"
+    for folder, meta in zip(SAMPLES, metas):
+        assert is_known(meta["expected"]) and meta["status"] in ("FAILED", "KILLED"), folder.name
+        number = meta["app_id"].removeprefix("application_")
+        logs = sorted(folder.glob("container_*.log"))
+        assert logs and all(number in log.name for log in logs), f"{folder.name}: containers of another app"
 
 
 @pytest.mark.parametrize("folder", SAMPLES, ids=lambda p: p.name)

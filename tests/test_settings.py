@@ -60,8 +60,43 @@ def test_bad_toml_is_a_config_error(tmp_path: Path) -> None:
         load_settings(environ={}, config_file=toml)
 
 
-def test_settings_are_frozen() -> None:
-    s = Settings()
-    with pytest.raises(AttributeError):
-        s.bootstrap = "x"  # type: ignore[misc]
-    assert s.replace(bootstrap="y").bootstrap == "y"
+def test_values_take_the_type_of_their_field(tmp_path: Path) -> None:
+    toml = tmp_path / "st.toml"
+    toml.write_text('session_timeout = 12\nwebhook_retries = 7\nmodel_mode = "off"\nrules_dir = "/etc/rules"\n')
+    s = load_settings({"dashboard_port": 8600, "data_dir": tmp_path},
+                      environ={"SPARKTRIAGE_WEBHOOK_BACKOFF": "1.5", "SPARKTRIAGE_EXCERPT_RETENTION_DAYS": "30",
+                               "SPARKTRIAGE_WEBHOOK_URL": "", "SPARKTRIAGE_PARTITIONS": "4"},
+                      config_file=toml)
+    assert (s.session_timeout, s.webhook_retries, s.model_mode, s.rules_dir) == (12.0, 7, "off", "/etc/rules")
+    assert type(s.session_timeout) is float and type(s.partitions) is int and s.partitions == 4
+    assert (s.webhook_backoff, s.excerpt_retention_days, s.webhook_url) == (1.5, 30, None)
+    assert (s.dashboard_port, s.data_dir) == (8600, str(tmp_path))
+
+
+@pytest.mark.parametrize(("key", "value"), [
+    ("partitions", "true"),  # a boolean is not a number
+    ("partitions", "2.5"),  # nor is a fraction an integer
+    ("session_timeout", '"soon"'),
+    ("bootstrap", "9092"),  # a number is not a host list
+    ("db", '["sqlite:///a.db"]'),
+    ("webhook_routes", '"http://127.0.0.1:9/h"'),  # routes are a table
+    ("model_mode", '"maybe"'),
+    ("producer_max_batch_size", "false"),
+])
+def test_a_value_of_the_wrong_type_is_refused(tmp_path: Path, key: str, value: str) -> None:
+    toml = tmp_path / "st.toml"
+    toml.write_text(f"{key} = {value}\nbootstrapp = 1\n")
+    with pytest.raises(ConfigError) as err:
+        load_settings(environ={}, config_file=toml)
+    assert len(err.value.problems) == 2, "the bad value and the unknown key, reported together"
+    assert f"{key}=" in err.value.problems[0] and "bootstrapp" in err.value.problems[1]
+
+
+@pytest.mark.parametrize(("var", "value"), [
+    ("SPARKTRIAGE_PARTITIONS", ""), ("SPARKTRIAGE_PARTITIONS", "eight"), ("SPARKTRIAGE_WEBHOOK_ROUTES", "[1]"),
+    ("SPARKTRIAGE_WEBHOOK_ROUTES", "{not json"), ("SPARKTRIAGE_MODEL_MODE", "OFF"),
+    ("SPARKTRIAGE_EXCERPT_RETENTION_DAYS", "a month"),
+])
+def test_a_bad_environment_value_names_its_variable(var: str, value: str) -> None:
+    with pytest.raises(ConfigError, match=var):
+        load_settings(environ={var: value})

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import MISSING, fields, replace
 from pathlib import Path
 
 import pytest
 
-from sparktriage.records import AppInfo, Cause, Diagnosis, Evidence, ExceptionEvent, Workflow
+from sparktriage.records import AppInfo, Cause, Diagnosis, Evidence, ExceptionEvent, ExceptionGroup, Workflow
 from sparktriage.store import MemoryStore, open_store
 
 
@@ -59,11 +60,16 @@ def test_changed_diagnosis_supersedes_and_keeps_history(store) -> None:
 
 
 def test_round_trip_is_identical(store) -> None:
-    store.save(APP, EVENTS, diag())
-    got = store.current_diagnosis(APP.app_id, 1)
-    want = diag()
-    assert (got.category, got.rule_id, got.evidence, got.rule_pack_version, got.confidence) == \
-        (want.category, want.rule_id, want.evidence, want.rule_pack_version, want.confidence)
+    """Every field of a diagnosis comes back as it was saved (none left at its default here)."""
+    second = replace(APP, attempt=2)
+    want = replace(diag(), attempt=2, hint="executor_oom", notes=("the model said executor_oom (0.70)",),
+                   exceptions=(ExceptionGroup("java.io.FileNotFoundException", "/x", 2, 1_700_000_100.0, 12, "c1",
+                                              ("driver",), "input_missing"),),
+                   model_version="textcat@2", final_status=APP.final_status)
+    assert all(getattr(want, f.name) != f.default for f in fields(want) if f.default is not MISSING)
+    store.save(second, EVENTS, want)
+    assert store.current_diagnosis(APP.app_id, 2) == want
+    assert store.current_diagnosis(APP.app_id) == want
 
 
 def test_dead_letters_are_kept(store) -> None:

@@ -167,8 +167,10 @@ class SqlStore:
                                 .values(excerpt=None, excerpt_purged_at=_now())).rowcount
 
     def current_diagnosis(self, app_id: str, attempt: int | None = None) -> Diagnosis | None:
-        d = t.diagnoses
-        query = sa.select(d).where(d.c.app_id == app_id, d.c.superseded.is_(None))
+        d, a = t.diagnoses, t.applications
+        query = sa.select(d, a.c.final_status).outerjoin(
+            a, sa.and_(a.c.app_id == d.c.app_id, a.c.attempt == d.c.attempt)).where(
+            d.c.app_id == app_id, d.c.superseded.is_(None))
         if attempt is not None:
             query = query.where(d.c.attempt == attempt)
         with self.engine.connect() as conn:
@@ -237,5 +239,5 @@ def diagnosis_from_row(row: Any) -> Diagnosis:
         "rule_id": row["rule_id"], "explain": row["explain"] or "", "remediation": row["remediation"] or "",
         "hint": row["hint"], "notes": row["notes"] or [], "evidence": row["evidence"] or [],
         "exceptions": row["exceptions"] or [], "rule_pack_version": row["rule_pack_version"],
-        "model_version": row["model_version"],
+        "model_version": row["model_version"], "final_status": row.get("final_status"),  # the application's
     })
