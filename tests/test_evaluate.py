@@ -63,12 +63,18 @@ def test_the_report_states_every_figure() -> None:
     assert "items:            5" in text
     assert "accuracy:         0.400" in text
     assert "accuracy (lenient): 0.600" in text
+    assert "micro-F1:         0.400" in text  # one label per item: micro-F1 is the accuracy
     assert "macro-F1:         0.292" in text
-    assert "answered unknown: 40.0%  (coverage 60.0%)" in text
+    assert "answered unknown: 40.0%  (coverage 60.0%); 40.0% of the items with a known label" in text
+    assert "abstained on items labelled unknown: -" in text
     assert "decided by:       model 2, none 2, rule 1" in text
-    # calibration, ten bins: the two unknowns sit at 0.0 and are wrong (gap 0); 0.7 wrong (0.7),
-    # 0.8 right (0.2), 0.9 right (0.1), one item of five each  ->  (0.7 + 0.2 + 0.1) / 5 = 0.2
-    assert "expected calibration error: 0.200" in text
+    # calibration of the three answers, ten bins: 0.7 wrong (0.7), 0.8 right (0.2), 0.9 right (0.1) -> 1/3
+    assert "expected calibration error: 0.333" in text
+    curve = text.split("confidence >=  coverage  accuracy\n", 1)[1].split("\n\n", 1)[0]
+    assert [row.split() for row in curve.splitlines()] == [
+        ["0.00", "0.600", "0.667"], ["0.50", "0.600", "0.667"], ["0.60", "0.600", "0.667"],
+        ["0.70", "0.600", "0.667"],  # the 0.7 answer is kept at a cut of 0.7
+        ["0.80", "0.400", "1.000"], ["0.90", "0.200", "1.000"]]
     assert text.splitlines()[1].split() == ["disk_full", "0.00", "0.00", "0.00", "1"]
     assert text.splitlines()[2].split() == ["executor_oom", "0.50", "0.50", "0.50", "2"]
     assert text.splitlines()[3].split() == ["input_missing", "1.00", "0.50", "0.67", "2"]
