@@ -59,6 +59,8 @@ class Cluster:
     active: int | None = 0
     basic: tuple[str, str] | None = None  # (user, password) a gateway asks for
     negotiate: bool = False  # answer 401 WWW-Authenticate: Negotiate (a Kerberized RM)
+    spnego_verify: bool = False  # check the SPNEGO token with gssapi against KRB5_KTNAME's keys
+    principals: list[str] = field(default_factory=list)  # who authenticated, when verified
     forbidden: bool = False
     fail_next: int = 0  # answer 500 to the next N requests
     delay: float = 0.0  # seconds before answering
@@ -95,7 +97,8 @@ def _handler(cluster: Cluster, index: int) -> type[BaseHTTPRequestHandler]:
                 cluster.fail_next -= failing
             if cluster.delay:
                 time.sleep(cluster.delay)
-            if cluster.negotiate and "Negotiate " not in (self.headers.get("Authorization") or ""):
+            auth = self.headers.get("Authorization") or ""
+            if cluster.negotiate and not (auth.startswith("Negotiate ") and self._spnego(auth[10:])):
                 return self._send(401, "<html><body>Authentication required</body></html>", "text/html",
                                   WWW_Authenticate="Negotiate")
             if cluster.basic:
@@ -124,6 +127,20 @@ def _handler(cluster: Cluster, index: int) -> type[BaseHTTPRequestHandler]:
                     "javaClassName": "org.apache.hadoop.yarn.webapp.NotFoundException"}}))
             self._send(200, json.dumps({"apps": self._select(query)}))
 
+        def _spnego(self, token: str) -> bool:
+            """Accept the client's SPNEGO token as the RM's AuthenticationFilter does (with the HTTP/host keys)."""
+            if not cluster.spnego_verify:
+                return True
+            import gssapi
+
+            try:
+                context = gssapi.SecurityContext(creds=gssapi.Credentials(usage="accept"), usage="accept")
+                context.step(base64.b64decode(token))
+            except (gssapi.exceptions.GSSError, ValueError):
+                return False
+            cluster.principals.append(str(context.initiator_name))
+            return context.complete
+
         def _select(self, query: dict[str, list[str]]) -> dict[str, Any] | None:
             states = {s.upper() for v in query.get("states", []) for s in v.split(",") if s}
             types = {t.upper() for v in query.get("applicationTypes", []) for t in v.split(",") if t}
@@ -142,14 +159,14 @@ def _handler(cluster: Cluster, index: int) -> type[BaseHTTPRequestHandler]:
 class RMPair:
     """Two (or more) ResourceManagers of one cluster on 127.0.0.1, each in its thread."""
 
-    def __init__(self, n: int = 2, cluster: Cluster | None = None) -> None:
+    def __init__(self, n: int = 2, cluster: Cluster | None = None, host: str = "127.0.0.1") -> None:
         self.cluster = cluster or Cluster()
         self.servers = []
         for index in range(n):
             server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self.cluster, index))
             server.daemon_threads = True
             self.servers.append(server)
-            self.cluster.urls.append(f"http://127.0.0.1:{server.server_address[1]}")
+            self.cluster.urls.append(f"http://{host}:{server.server_address[1]}")  # host: a name for SPNEGO
             threading.Thread(target=server.serve_forever, daemon=True).start()
 
     @property

@@ -172,3 +172,25 @@ def test_metrics_count_what_was_published_and_readiness_follows_the_rm(rm: RMPai
     ready, why = w.metrics.health.ready()
     assert not ready and "failing" in why
     assert registry.get_sample_value("sparktriage_watch_requests_total", {"source": "yarn", "outcome": "error"}) == 1
+
+
+def test_spnego_against_a_real_kdc_through_an_ha_redirect(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """yarn_auth=kerberos: requests-gssapi gets a service ticket for HTTP/localhost from a real KDC (client
+    keytab), the RM checks it with its keytab; the standby's redirect is authenticated again."""
+    from tests.kdc import kerberos_realm
+
+    with kerberos_realm(tmp_path / "krb") as realm, RMPair(host="localhost") as rm:
+        for name, value in realm.env.items():
+            monkeypatch.setenv(name, value)
+        rm.cluster.negotiate = rm.cluster.spnego_verify = True
+        rm.cluster.active = 1
+        rm.cluster.add(rm_app(1, finished=NOW - 10))
+        w, pub = watcher(rm, tmp_path, yarn_auth="kerberos")
+        w.poll(NOW)
+        assert ids(pub) == ["application_1712000000000_0001"]
+        assert rm.cluster.principals == [realm.client, realm.client]  # the standby, then the active
+        monkeypatch.setenv("KRB5_CLIENT_KTNAME", str(tmp_path / "no-such.keytab"))
+        monkeypatch.setenv("KRB5CCNAME", f"FILE:{tmp_path}/empty-ccache")
+        stranger, _ = watcher(rm, tmp_path / "stranger", yarn_auth="kerberos")
+        with pytest.raises(ConfigError, match="no valid Kerberos ticket"):
+            stranger.poll(NOW)

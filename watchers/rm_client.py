@@ -85,7 +85,11 @@ class RMClient:
             raise RMUnavailable(f"{base}: more than {MAX_REDIRECTS} redirects")
         if response.status_code in (401, 403):
             challenge = response.headers.get("WWW-Authenticate", "")
-            hint = " (it asks for Kerberos: set yarn_auth=kerberos and kinit)" if "Negotiate" in challenge else ""
+            hint = ""
+            if "Negotiate" in challenge:
+                hint = (" (no valid Kerberos ticket or keytab: kinit, or KRB5_CLIENT_KTNAME)"
+                        if self.settings.yarn_auth == "kerberos" else
+                        " (it asks for Kerberos: set yarn_auth=kerberos and kinit)")
             raise ConfigError(f"{base}: HTTP {response.status_code} {response.reason}{hint}; "
                               f"check yarn_auth/yarn_user (now {self.settings.yarn_auth})")
         if response.status_code != 200:
