@@ -26,7 +26,8 @@ from classifiers.masking import mask
 from classifiers.rootcause import Finding, choose_root, findings_for
 from ingest.events import Signals
 from ingest.lastlines import LAST_LINES
-from rules.engine import RuleEngine
+from rules import cache as rule_cache
+from rules.engine import BACKENDS, RuleEngine
 from rules.lint import lint_packs
 from rules.loader import load_packs
 from sparktriage.errors import ConfigError
@@ -232,21 +233,39 @@ def only(classifier: Classifier, mode: str) -> Classifier:
     return classifier
 
 
-def load_classifier(settings: Settings, *, backend: str | None = None) -> Classifier:
+def load_classifier(settings: Settings, *, backend: str | None = None, model_now: bool = False) -> Classifier:
     """Load, lint and compile the rule packs; refuse (ConfigError) on any problem in them.
 
     The full lint runs here (not only at ``rules lint`` time) so that a worker
-    never starts with a rule whose own examples fail.
+    never starts with a rule whose own examples fail. Packs that linted clean
+    are kept compiled in ``rules_cache`` (``rules.cache``), so that only a
+    changed or added pack costs the lint and the compilation again. The model
+    file is read when a diagnosis first needs it, or here with ``model_now``
+    (the worker: a broken model refuses to start rather than fail a diagnosis).
     """
-    packs = load_packs(settings.rules_dir)
+    backend = backend or BACKENDS[0]
+    folder = Path(settings.rules_cache) if settings.rules_cache else rule_cache.default_cache_dir()
+    key = rule_cache.cache_key(settings.rules_dir, backend)
+    engine = rule_cache.fetch(folder, key) if key else None
+    if engine is None:
+        engine = _lint_and_compile(settings.rules_dir, backend)
+        if key:
+            rule_cache.store(folder, key, engine)
+    model = load_model(settings)
+    if model is not None and model_now:
+        model.predict([""])
+    return Classifier(engine=engine, model=model)
+
+
+def _lint_and_compile(rules_dir: str | None, backend: str) -> RuleEngine:
+    packs = load_packs(rules_dir)
     problems = lint_packs(packs)
     if problems:
         raise ConfigError([f"rule pack: {p}" for p in problems])
     try:
-        engine = RuleEngine(packs.rules, packs.version, backend=backend)
+        return RuleEngine(packs.rules, packs.version, backend=backend)
     except Exception as exc:  # a pattern Hyperscan or re refuses
         raise ConfigError(f"rule pack: cannot compile rules: {exc}") from exc
-    return Classifier(engine=engine, model=load_model(settings))
 
 
 def load_model(settings: Settings) -> TextModel | None:

@@ -350,7 +350,7 @@ def run(settings: Settings) -> None:
     from sparktriage.store import open_store
     from sparktriage.topics import ensure_topics
 
-    classifier = load_classifier(settings)
+    classifier = load_classifier(settings, model_now=True)
     store = open_store(settings.db)
     Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
     settings = settings.replace(partitions=ensure_topics(settings))

@@ -35,26 +35,45 @@ class _Compiled:
     pattern: str
     literal: str
     caseless: bool
-    regex: object  # re.Pattern[str]
 
 
 class RuleEngine:
-    """Compiled rules; ``match(text, role)`` returns the rules that fire, by priority."""
+    """Compiled rules; ``match(text, role)`` returns the rules that fire, by priority.
 
-    def __init__(self, rules: Sequence[Rule], version: str = "", backend: str | None = None) -> None:
+    ``literals`` (one ``(literal, caseless)`` per pattern, as :meth:`literals`
+    gives) and ``database`` (:meth:`serialized`) come from ``rules.cache`` when
+    these rules were compiled before; given, nothing is derived or compiled
+    again. Python regexes are compiled when first needed (``locate``, or every
+    one at once for the ``re`` backend).
+    """
+
+    def __init__(self, rules: Sequence[Rule], version: str = "", backend: str | None = None, *,
+                 literals: Sequence[tuple[str, bool]] | None = None, database: bytes | None = None) -> None:
         self.rules = list(rules)
         self.version = version
         self.backend = backend or BACKENDS[0]
         if self.backend not in BACKENDS:
             raise ValueError(f"backend {self.backend!r} is not available here ({', '.join(BACKENDS)})")
-        self._compiled = [
-            _Compiled(i, p, required_literal(p), split_flags(p)[1], compile_pattern(p))
-            for i, rule in enumerate(self.rules)
-            for p in rule.patterns
-        ]
+        patterns = [(i, p) for i, rule in enumerate(self.rules) for p in rule.patterns]
+        if literals is None:
+            literals = [(required_literal(p), split_flags(p)[1]) for _, p in patterns]
+        if len(literals) != len(patterns):
+            raise ValueError(f"{len(literals)} literals for {len(patterns)} patterns")
+        self._compiled = [_Compiled(i, p, literal, caseless) for (i, p), (literal, caseless) in zip(patterns, literals)]
         self.by_id = {rule.id: rule for rule in self.rules}
-        self._regexes = {rule.id: [compile_pattern(p) for p in rule.patterns] for rule in self.rules}
-        self._db = self._build_hyperscan() if self.backend == "hyperscan" else None
+        self._regexes: dict[str, object] = {}  # pattern -> re.Pattern[str]
+        self._db = None
+        if self.backend == "hyperscan":
+            self._db = self._load_hyperscan(database) if database is not None else self._build_hyperscan()
+        else:
+            for item in self._compiled:
+                self._regex(item.pattern)
+
+    def _regex(self, pattern: str) -> object:
+        regex = self._regexes.get(pattern)
+        if regex is None:
+            regex = self._regexes[pattern] = compile_pattern(pattern)
+        return regex
 
     def _build_hyperscan(self) -> object:
         db = hyperscan.Database()
@@ -68,6 +87,17 @@ class RuleEngine:
             db.compile(expressions=expressions, ids=list(range(len(expressions))),
                        elements=len(expressions), flags=flags)
         return db
+
+    def _load_hyperscan(self, database: bytes) -> object:
+        if not self._compiled:
+            return hyperscan.Database()
+        db = hyperscan.loadb(database, hyperscan.HS_MODE_BLOCK)
+        db.scratch = hyperscan.Scratch(db)  # a deserialized database has none
+        return db
+
+    def serialized(self) -> bytes | None:
+        """The compiled Hyperscan database as bytes (``rules.cache``); None for the ``re`` backend or no rules."""
+        return hyperscan.dumpb(self._db) if self._db is not None and self._compiled else None
 
     def _matching_indexes(self, text: str) -> set[int]:
         if self._db is not None:
@@ -91,7 +121,7 @@ class RuleEngine:
                     continue
             elif item.literal not in text:
                 continue
-            if item.regex.search(text):  # type: ignore[attr-defined]
+            if self._regexes[item.pattern].search(text):  # type: ignore[attr-defined]
                 found.add(item.rule_index)
         return found
 
@@ -119,7 +149,7 @@ class RuleEngine:
         """Index of the line where ``rule``'s first match starts (-1 if none): where its
         evidence is, and so at which ``Caused by`` depth it matched. A pattern may span
         lines (an OOM followed by its frames); it counts where it starts."""
-        starts = [m.start() for m in (rx.search(text) for rx in self._regexes[rule.id]) if m is not None]
+        starts = [m.start() for m in (self._regex(p).search(text) for p in rule.patterns) if m is not None]  # type: ignore[attr-defined]
         return text.count("\n", 0, min(starts)) if starts else -1
 
     def matched_lines(self, rule: Rule, text: str) -> list[int]:

@@ -13,14 +13,16 @@ import json
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from classifiers.core import Classifier
 from ingest.events import DEFAULT_SIGNALS, Signals, extract_events
 from ingest.lastlines import last_lines_events, last_words
 from ingest.yarn import app_id_from_path, parse_container_id
 from sparktriage.payload import build_payload
 from sparktriage.records import AppInfo, Diagnosis, ExceptionEvent
+
+if TYPE_CHECKING:  # the classifier's modules load when the inputs have been checked
+    from classifiers.core import Classifier
 
 STDIN = "-"
 
@@ -30,6 +32,13 @@ def read_log(path: Path) -> str:
     if raw[:2] == b"\x1f\x8b":
         raw = gzip.decompress(raw)
     return raw.decode("utf-8", errors="replace")
+
+
+def check_paths(paths: Iterable[str]) -> None:
+    """FileNotFoundError for the first path that does not exist: said before anything heavy loads."""
+    for arg in paths:
+        if arg != STDIN and not Path(arg).exists():
+            raise FileNotFoundError(f"no such file or directory: {arg}")
 
 
 def _files(paths: Iterable[str]) -> Iterator[tuple[str, str]]:

@@ -112,16 +112,18 @@ def _broker(args: argparse.Namespace, settings: Settings) -> int:
 def _classify(args: argparse.Namespace, settings: Settings) -> int:
     import json
 
-    from classifiers.core import load_classifier
     from sparktriage import classify
 
-    classifier = load_classifier(settings)
-    if args.jsonl:
-        source = sys.stdin if args.jsonl == "-" else open(args.jsonl, encoding="utf-8")
-        with source:
-            _, rejected = classify.classify_jsonl(classifier, source, sys.stdout)
-        return 1 if rejected else 0
     try:
+        classify.check_paths([args.jsonl] if args.jsonl else args.paths)  # before anything heavy loads
+        from classifiers.core import load_classifier
+
+        classifier = load_classifier(settings)
+        if args.jsonl:
+            source = sys.stdin if args.jsonl == "-" else open(args.jsonl, encoding="utf-8")
+            with source:
+                _, rejected = classify.classify_jsonl(classifier, source, sys.stdout)
+            return 1 if rejected else 0
         diagnosis = classify.classify_paths(classifier, args.paths or ["-"], args.app_id)
     except FileNotFoundError as exc:
         print(f"sparktriage classify: {exc}", file=sys.stderr)

@@ -62,6 +62,8 @@ class Settings:
     model: str | None = None
     #: "off" disables the model: rules only.
     model_mode: Literal["on", "off"] = "on"
+    #: Where linted, compiled rule packs are kept between starts (``rules.cache``); None: ~/.cache/sparktriage.
+    rules_cache: str | None = None
 
     # Webhook
     webhook_url: str | None = None

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from classifiers.core import NO_CAUSE, SHIPPED_MODEL, diagnose, load_classifier, only
+from classifiers.core import LOW_PRIORITY, NO_CAUSE, SHIPPED_MODEL, diagnose, load_classifier, only
 from classifiers.corpus.generate import NONE, corpus
 from classifiers.masking import mask
 from classifiers.model import MAX_CHARS, TextModel, choose_threshold, expected_calibration_error, load, save, train
@@ -17,7 +17,7 @@ from ingest.events import extract_events
 from rules.engine import RuleEngine
 from rules.loader import load_packs
 from sparktriage.errors import ConfigError
-from sparktriage.classify import events_of_text
+from sparktriage.classify import classify_text, events_of_text
 from sparktriage.records import AppInfo
 from sparktriage.settings import Settings
 from tests.conftest import REPO, SHARED_DATA
@@ -265,6 +265,17 @@ def test_the_shipped_model_loads_by_default_and_can_be_turned_off() -> None:
     assert only(classifier, "rules").model is None and only(classifier, "model").engine.rules == []
     with pytest.raises(ConfigError):
         load_classifier(Settings(model="/nonexistent/model"))
+
+
+def test_the_model_is_read_only_when_no_rule_decides() -> None:
+    classifier = load_classifier(Settings())
+    decided = classify_text(classifier, "org.apache.hadoop.security.AccessControlException: Permission denied: "
+                            "user=etl, access=READ, inode=/data/raw", "app_1")
+    assert decided.source == "rule" and classifier.engine.by_id[decided.rule_id].priority >= LOW_PRIORITY
+    assert not classifier.model.loaded, "a specific rule decided: the model file was not needed"
+    classify_text(classifier, UNMATCHED, "app_2")
+    assert classifier.model.loaded
+    assert load_classifier(Settings(), model_now=True).model.loaded, "the worker reads it at start"
 
 
 def test_unknowns_group_into_templates_with_counts_and_examples(tmp_path: Path) -> None:
