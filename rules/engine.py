@@ -156,8 +156,8 @@ class RuleEngine:
         """Indexes of the lines ``rule``'s patterns matched (each pattern's first match,
         every line it spans): what an excerpt must show for the rule to be checked."""
         found: set[int] = set()
-        for rx in self._regexes[rule.id]:
-            m = rx.search(text)
+        for pattern in rule.patterns:
+            m = self._regex(pattern).search(text)  # type: ignore[attr-defined]
             if m is not None:
                 first = text.count("\n", 0, m.start())
                 found.update(range(first, first + text.count("\n", m.start(), max(m.end() - 1, m.start())) + 1))
