@@ -34,6 +34,8 @@ from watchers.tags import TagMapper
 
 log = logging.getLogger("sparktriage.watch.k8s")
 SELECTOR = "spark-role"
+#: Seconds between two writes of a stream's resourceVersion alone (publishing writes the cursor anyway).
+VERSION_SAVE_EVERY = 1.0
 #: Seconds a watch request lasts before it is renewed (the API server ends it anyway).
 WATCH_SECONDS = 300
 
@@ -78,6 +80,8 @@ class K8sWatcher:
         self.tags = TagMapper.from_settings(settings.watch_tag_patterns)
         self.metrics = metrics or WatcherMetrics("k8s")
         self.lock = threading.Lock()  # the cursor and the publisher are shared by the streams
+        self.saved_at = 0.0
+        self.open_watches: dict[str, Any] = {}  # stream name -> its kubernetes Watch, to close on stop
 
     def streams(self) -> list[Stream]:
         from kubernetes import client
@@ -139,13 +143,18 @@ class K8sWatcher:
         self.metrics.health.beat()
         return len(sent)
 
-    def _save_version(self, stream: Stream, version: str | None) -> None:
+    def _save_version(self, stream: Stream, version: str | None, *, lazily: bool = False) -> None:
+        """Remember where the stream is. ``lazily``: at most once a second (every pod change moves
+        the version; a crash then resumes a second early, and the sent keys keep that harmless)."""
         with self.lock:
             if version is None:
                 self.cursor.position.pop(stream.name, None)
             else:
                 self.cursor.position[stream.name] = version
+            if lazily and time.monotonic() - self.saved_at < VERSION_SAVE_EVERY:
+                return
             self.cursor.save()
+            self.saved_at = time.monotonic()
 
     def relist(self, stream: Stream) -> str:
         """List every object, send the ends not sent yet, forget sent keys whose object is gone."""
@@ -182,24 +191,27 @@ class K8sWatcher:
                 if once:
                     return
                 watcher = k8s_watch.Watch()
+                self.open_watches[stream.name] = watcher
                 kwargs: dict[str, Any] = {"resource_version": version, "timeout_seconds": WATCH_SECONDS,
                                           "allow_watch_bookmarks": True,
                                           "_request_timeout": (self.settings.watch_timeout, WATCH_SECONDS + 30)}
                 if stream.name.startswith("pods"):
                     kwargs["label_selector"] = SELECTOR
                 for event in watcher.stream(stream.list_fn, *stream.args, **kwargs):
+                    if stop.is_set():
+                        break
                     raw = event["raw_object"]
                     if event["type"] != "BOOKMARK":
                         self._handle(stream, raw, event["type"])
                     new = (raw.get("metadata") or {}).get("resourceVersion")
                     if new and new != version:
                         version = str(new)
-                        self._save_version(stream, version)
-                    if stop.is_set():
-                        watcher.stop()
+                        self._save_version(stream, version, lazily=True)
                 failures = 0
                 self.metrics.ok(stream.name)
             except ApiException as exc:
+                if stop.is_set():
+                    return
                 if exc.status == 410:
                     self.metrics.relists.labels("k8s").inc()
                     log.info("%s: resourceVersion %s is gone (410); listing again", stream.name, version)
@@ -214,6 +226,8 @@ class K8sWatcher:
                 self.metrics.error(stream.name)
                 log.warning("%s: API error %s %s (%d in a row)", stream.name, exc.status, exc.reason, failures)
             except (HTTPError, OSError, ValueError) as exc:
+                if stop.is_set():
+                    return  # the stream was closed under it by run()
                 failures += 1
                 self.metrics.error(stream.name)
                 log.warning("%s: %r (%d in a row)", stream.name, exc, failures)
@@ -233,14 +247,24 @@ class K8sWatcher:
             try:
                 self.watch(stream, stop, once)
             except BaseException as exc:  # noqa: BLE001 - handed to the main thread
-                errors.append(exc)
-                stop.set()
+                if not stop.is_set():  # after stop, only the closed stream's own complaint
+                    errors.append(exc)
+                    stop.set()
 
         threads = [threading.Thread(target=guarded, args=(s,), name=s.name, daemon=True) for s in self.streams()]
         for thread in threads:
             thread.start()
         while any(t.is_alive() for t in threads) and not stop.is_set():
-            time.sleep(0.5)  # a watch blocked on a quiet stream ends with the process (daemon threads)
+            time.sleep(0.5)
+        for watcher in list(self.open_watches.values()):  # a watch blocked on a quiet stream: close it
+            watcher.stop()
+            response = getattr(watcher, "_resp", None)
+            if response is not None:
+                response.close()
+        for thread in threads:
+            thread.join(5)
+        with self.lock:
+            self.cursor.save()  # the versions saved lazily
         if errors:
             raise errors[0]
 
