@@ -5,12 +5,14 @@ Timing figures live here, never in the tests.
 
 from __future__ import annotations
 
-from bench import classify, dashboard, extract_events, metrics_cost, model, quality, relabel, worker
+from bench import classify, dashboard, extract_events, metrics_cost, model, noisy, quality, relabel, startup, worker
 
 BENCHMARKS = (
     ("quality", quality.main),
     ("extract_events", extract_events.main),
     ("classify", classify.main),
+    ("startup", startup.main),
+    ("classify noisy", noisy.main),
     ("model", model.main),
     ("worker", worker.main),
     ("worker metrics cost", metrics_cost.main),

@@ -17,7 +17,7 @@ from __future__ import annotations
 import importlib.resources
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Protocol
@@ -134,11 +134,18 @@ def diagnose(
     """The root cause of one application attempt from its exception events."""
     best: list[Finding] = []
     categories: list[str | None] = []
+    answered: dict[tuple[str, str], Finding | None] = {}  # a repeated exception is matched once
     for order, event in enumerate(events):
-        found = findings_for(event, order, engine)
-        categories.append(found[0].category if found else None)
-        if found:
-            best.append(found[0])
+        key = (event.text, event.role)
+        if key not in answered:
+            found = findings_for(event, order, engine)
+            answered[key] = found[0] if found else None
+        first = answered[key]
+        if first is not None and first.event is not event:
+            first = replace(first, event=event, order=order)
+        categories.append(first.category if first else None)
+        if first is not None:
+            best.append(first)
     exceptions = group_exceptions(events, categories)
     common = dict(
         app_id=app.app_id, attempt=app.attempt, exceptions=exceptions,

@@ -12,6 +12,7 @@ otherwise eat them piecemeal.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Final
 
 #: (placeholder, pattern) in the order they are applied.
@@ -42,12 +43,25 @@ MASKS: Final[tuple[tuple[str, re.Pattern[str]], ...]] = tuple(
 _SPACES: Final = re.compile(r"[ \t]+")
 
 
+_TIMESTAMPS: Final = sum(1 for name, _ in MASKS if name == "<TS>")
+assert all(name == "<TS>" for name, _ in MASKS[:_TIMESTAMPS]), "timestamps are masked first"
+
+
 def mask(text: str) -> str:
     """Replace every variable token of ``text`` by its placeholder.
 
     Newlines are kept (line structure carries meaning for frames); runs of
     spaces collapse so that alignment padding does not split templates.
+    Timestamps go first and cheaply; the rest is remembered per text without
+    them, so a warning repeated thousands of times is masked once.
     """
-    for placeholder, pattern in MASKS:
+    for placeholder, pattern in MASKS[:_TIMESTAMPS]:
+        text = pattern.sub(placeholder, text)
+    return _mask_after_timestamps(text)
+
+
+@lru_cache(maxsize=4096)
+def _mask_after_timestamps(text: str) -> str:
+    for placeholder, pattern in MASKS[_TIMESTAMPS:]:
         text = pattern.sub(placeholder, text)
     return _SPACES.sub(" ", text)
