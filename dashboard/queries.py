@@ -10,50 +10,23 @@ Times are the applications' end times, in UTC.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
 
 from classifiers.templates import group
+from sparktriage.spikes import HOST_CATEGORIES
 from sparktriage.store import schema as t
+from sparktriage.store.reads import Window, current
 from sparktriage.taxonomy import UNKNOWN
 
 D, A, E = t.diagnoses, t.applications, t.exception_events
-#: Categories the infra page follows per host and queue.
-HOST_CATEGORIES = ("shuffle_fetch_failed", "executor_lost", "disk_full", "shuffle_auth_timeout", "network_error")
-
-
-@dataclass(frozen=True)
-class Window:
-    """The filters every page shares; ``end`` is exclusive."""
-
-    start: dt.datetime
-    end: dt.datetime
-    team: str | None = None
-    category: str | None = None
-    user: str | None = None
-    project: str | None = None
 
 
 def _day(engine: sa.Engine, column: Any) -> Any:
     return sa.func.date(column) if engine.dialect.name == "sqlite" else sa.cast(column, sa.Date)
-
-
-def _current(query: sa.Select, w: Window) -> sa.Select:
-    """Join applications to their current diagnosis, within the window and filters."""
-    query = query.select_from(D.join(A, sa.and_(A.c.app_id == D.c.app_id, A.c.attempt == D.c.attempt))).where(
-        D.c.superseded.is_(None), A.c.ended >= w.start, A.c.ended < w.end)
-    if w.team:
-        query = query.where(A.c.team == w.team)
-    if w.category:
-        query = query.where(sa.or_(D.c.top_category == w.category, D.c.category == w.category))
-    if w.user:
-        query = query.where(A.c.user == w.user)
-    if w.project:
-        query = query.where(A.c.wf_project == w.project)
-    return query
 
 
 def _frame(engine: sa.Engine, query: sa.Select) -> pd.DataFrame:
@@ -75,7 +48,7 @@ def trend(engine: sa.Engine, w: Window) -> pd.DataFrame:
     """Failed applications per day, category, domain and source: the one query most pages derive from."""
     day = _day(engine, A.c.ended).label("day")
     keys = (D.c.top_category, D.c.domain, D.c.source)
-    frame = _frame(engine, _current(sa.select(day, *keys, sa.func.count().label("n")), w).group_by(day, *keys))
+    frame = _frame(engine, current(sa.select(day, *keys, sa.func.count().label("n")), w).group_by(day, *keys))
     frame["day"] = pd.to_datetime(frame["day"])
     frame["domain"] = frame["domain"].replace({"-": UNKNOWN})
     return frame
@@ -112,7 +85,7 @@ def week_over_week(frame: pd.DataFrame, end: dt.datetime) -> pd.DataFrame:
 def teams(engine: sa.Engine, w: Window) -> pd.DataFrame:
     """Per team: failures, and how many were user, data, infra and platform causes."""
     cols = [sa.func.sum(sa.case((D.c.domain == d, 1), else_=0)).label(d) for d in ("user", "data", "infra", "platform")]
-    frame = _frame(engine, _current(sa.select(A.c.team, sa.func.count().label("failures"), *cols), w)
+    frame = _frame(engine, current(sa.select(A.c.team, sa.func.count().label("failures"), *cols), w)
                    .group_by(A.c.team).order_by(sa.func.count().desc()))
     for d in ("user", "data", "infra", "platform"):
         frame[d] = frame[d].astype(int)
@@ -122,7 +95,7 @@ def teams(engine: sa.Engine, w: Window) -> pd.DataFrame:
 def failing_jobs(engine: sa.Engine, w: Window, limit: int = 15) -> pd.DataFrame:
     """The workflow jobs that fail most, with their most frequent category."""
     job = (A.c.wf_project, A.c.wf_flow, A.c.wf_job)
-    counts = _frame(engine, _current(sa.select(*job, D.c.top_category, sa.func.count().label("n")), w)
+    counts = _frame(engine, current(sa.select(*job, D.c.top_category, sa.func.count().label("n")), w)
                     .group_by(*job, D.c.top_category))
     if counts.empty:
         return pd.DataFrame(columns=["project", "flow", "job", "failures", "usual_cause"])
@@ -167,7 +140,7 @@ def machines(engine: sa.Engine, w: Window, limit: int = 10) -> tuple[pd.DataFram
     Both are counted in the database: an application counts once per host it
     had an exception on, and once for its queue.
     """
-    involved = _current(sa.select(A.c.app_id, A.c.attempt, A.c.queue), w).where(
+    involved = current(sa.select(A.c.app_id, A.c.attempt, A.c.queue), w).where(
         _unindexed(D.c.top_category).in_(HOST_CATEGORIES)).subquery()
     on_host = sa.select(E.c.app_id, E.c.attempt, E.c.host).distinct().join_from(
         involved, E, sa.and_(E.c.app_id == involved.c.app_id, E.c.attempt == involved.c.attempt)).where(
@@ -184,7 +157,7 @@ def applications(engine: sa.Engine, w: Window, limit: int = 200) -> pd.DataFrame
     """The newest failed applications matching the filters (the Explorer's list)."""
     cols = (A.c.ended, A.c.app_id, A.c.attempt, A.c.team, A.c.user, A.c.wf_project, A.c.wf_flow, A.c.wf_job,
             D.c.category, D.c.source, D.c.rule_id, D.c.confidence)
-    return _frame(engine, _current(sa.select(*cols), w).order_by(A.c.ended.desc()).limit(limit))
+    return _frame(engine, current(sa.select(*cols), w).order_by(A.c.ended.desc()).limit(limit))
 
 
 def application(engine: sa.Engine, app_id: str, attempt: int) -> dict[str, Any] | None:
@@ -203,7 +176,7 @@ def application(engine: sa.Engine, app_id: str, attempt: int) -> dict[str, Any] 
 def options(engine: sa.Engine, w: Window) -> dict[str, list[str]]:
     """The teams, users and projects with failures in the window (the Explorer's filter choices)."""
     cols = (A.c.team, A.c.user, A.c.wf_project)
-    rows = _frame(engine, _current(sa.select(*cols).distinct(), replace(w, team=None, user=None, project=None)))
+    rows = _frame(engine, current(sa.select(*cols).distinct(), replace(w, team=None, user=None, project=None)))
     return {name: sorted(rows[col.name].dropna().unique().tolist()) for name, col in zip(("team", "user", "project"), cols)}
 
 
@@ -211,7 +184,7 @@ def decisions(engine: sa.Engine, w: Window) -> pd.DataFrame:
     """Applications per source, rule, category and confidence decile (the Quality page derives from it)."""
     bucket = sa.func.floor(D.c.confidence * 10).label("bucket")
     keys = (D.c.source, D.c.rule_id, D.c.category)
-    frame = _frame(engine, _current(sa.select(*keys, bucket, sa.func.count().label("n")), w).group_by(*keys, bucket))
+    frame = _frame(engine, current(sa.select(*keys, bucket, sa.func.count().label("n")), w).group_by(*keys, bucket))
     frame["confidence"] = (frame["bucket"].astype(float).clip(upper=9) / 10).round(1)
     return frame.drop(columns=["bucket"])
 
@@ -226,7 +199,7 @@ def unknown_templates(engine: sa.Engine, w: Window, limit: int = 20) -> pd.DataF
     """What nothing classifies: exceptions of unknown applications as Drain templates, with an example."""
     query = sa.select(E.c.exc_class, E.c.message, sa.func.count().label("n")).join_from(
         D, E, sa.and_(E.c.app_id == D.c.app_id, E.c.attempt == D.c.attempt))
-    query = _current(query, w).where(D.c.category == UNKNOWN).group_by(E.c.exc_class, E.c.message)
+    query = current(query, w).where(D.c.category == UNKNOWN).group_by(E.c.exc_class, E.c.message)
     with engine.connect() as conn:
         rows = conn.execute(query.order_by(sa.text("n DESC")).limit(5000)).all()
     found = [{"template": g.template, "count": g.count, "example": g.example} for g in group(rows)[:limit]]
@@ -249,3 +222,12 @@ def sources(engine: sa.Engine) -> dict[str, int]:
         rows = conn.execute(sa.select(D.c.source, sa.func.count()).where(D.c.superseded.is_(None))
                             .group_by(D.c.source)).all()
     return {source: int(n) for source, n in rows}
+
+
+def spike_alerts(engine: sa.Engine, limit: int = 50) -> pd.DataFrame:
+    """The spike alerts the worker raised (``sparktriage.spikes``): open ones first, then the newest."""
+    s = t.spike_alerts
+    frame = _frame(engine, sa.select(s.c.kind, s.c.key, s.c.started, s.c.ended, s.c.count, s.c.baseline,
+                                     s.c.end_count).order_by(s.c.ended.is_not(None), s.c.started.desc()).limit(limit))
+    frame.insert(0, "state", ["open" if pd.isna(e) else "ended" for e in frame["ended"]])
+    return frame

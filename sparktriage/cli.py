@@ -5,8 +5,9 @@ args=[arg(...)])`` (``sparktriage.commands``); the handler resolves its inputs,
 calls one library function and prints. The stream side (worker, broker,
 replay, classify, evaluate, rules, deliver, demo) is declared here, the
 history side (relabel, label, seed, train, unknowns, dashboard) in
-``sparktriage.history_cli``. Library modules are imported inside the handlers so that ``--help``
-stays fast and a command only loads what it uses.
+``sparktriage.history_cli``, the read API's (api, token) in
+``sparktriage.api_cli``. Library modules are imported inside the handlers so
+that ``--help`` stays fast and a command only loads what it uses.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from sparktriage import api_cli  # noqa: F401 - registers api, token
 from sparktriage import history_cli  # noqa: F401 - registers relabel, label, seed, train, unknowns, dashboard
 from sparktriage import watch_cli  # noqa: F401 - registers watch
 from sparktriage.commands import COMMANDS, arg, command

@@ -23,11 +23,12 @@ import sqlalchemy as sa
 
 from classifiers.core import Classifier
 from sparktriage.payload import payload_text, supersedes
-from sparktriage.records import AppInfo, Diagnosis, ExceptionEvent, Workflow
+from sparktriage.records import AppInfo, Diagnosis, ExceptionEvent
 from sparktriage.settings import Settings
 from sparktriage.store import outbox
 from sparktriage.store import schema as t
 from sparktriage.store.base import fingerprint, idempotency_key
+from sparktriage.store.reads import app_info
 from sparktriage.store.sql import SqlStore, diagnosis_from_row, diagnosis_row, event_from_row
 from sparktriage.webhook import webhook_urls
 
@@ -76,19 +77,11 @@ def _epoch(value: dt.datetime | None) -> float | None:
     return None if value is None else (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).timestamp()
 
 
-def _app_info(row: Any) -> AppInfo:
-    return AppInfo(
-        app_id=row["app_id"], attempt=row["attempt"], team=row["team"], user=row["user"], queue=row["queue"],
-        workflow=Workflow(row["wf_project"], row["wf_flow"], row["wf_job"], row["wf_execution"]),
-        ended=_epoch(row["ended"]), final_status=row["final_status"],
-    )
-
-
 def _targets(conn: sa.Connection, filters: Filters, after: tuple[str, int] | None, limit: int) -> list[Any]:
     d, a, lab = t.diagnoses, t.applications, t.labels
     query = (
         sa.select(d, a.c.team, a.c.user, a.c.queue, a.c.wf_project, a.c.wf_flow, a.c.wf_job, a.c.wf_execution,
-                  a.c.ended, a.c.final_status)
+                  a.c.started, a.c.ended, a.c.final_status)
         .join(a, sa.and_(a.c.app_id == d.c.app_id, a.c.attempt == d.c.attempt))
         .where(d.c.superseded.is_(None), d.c.source != "human",
                ~sa.select(lab.c.id).where(lab.c.app_id == d.c.app_id, lab.c.attempt == d.c.attempt).exists())
@@ -181,7 +174,7 @@ def relabel(store: SqlStore, classifier: Classifier, filters: Filters = Filters(
                 events = _events(conn, rows)
                 changes = []
                 for row in rows:
-                    app = _app_info(row)
+                    app = app_info(row)
                     old = replace(diagnosis_from_row(row), final_status=app.final_status)
                     new = classifier.diagnose(events[(app.app_id, app.attempt)], app)
                     if not _same(old, new):

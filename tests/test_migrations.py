@@ -46,7 +46,8 @@ LATER_INDEXES = ("ix_applications_ended_cover", "ix_diagnoses_current_cover", "i
 def test_a_store_from_before_migrations_is_stamped_and_upgraded(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path}/old.db"
     engine = sa.create_engine(url)
-    old_tables = [table for table in t.metadata.sorted_tables if not table.name.startswith("deliver")]
+    later = ("deliver", "api_tokens", "spike_alerts")  # tables of later revisions
+    old_tables = [table for table in t.metadata.sorted_tables if not table.name.startswith(later)]
     t.metadata.create_all(engine, tables=old_tables)  # what the first release's create_all made...
     with engine.begin() as conn:  # ...which had none of the later revisions' indexes
         for index in LATER_INDEXES:

@@ -54,3 +54,15 @@ if w is not None:
     with cols[1]:
         st.subheader("Queues most involved")
         table(queues, {"key": "Queue", "applications": "Failed applications"})
+
+if w is not None:
+    alerts = query(url, "spike_alerts")
+    st.subheader("Spike alerts")
+    st.caption("Raised by the worker as diagnoses arrive (alert_url): a category, host or queue far above the same "
+               "window on the days before; one notification at the start, one at the end.")
+    if alerts.empty:
+        st.caption("None so far.")
+    else:
+        table(alerts, {"state": "State", "kind": "Kind", "key": "What", "started": "Started", "ended": "Ended",
+                       "count": "Failures at start", "baseline": "Usual", "end_count": "Failures at end"},
+              times=("started", "ended"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -37,6 +37,24 @@ class Delivery:
 
 
 Outcome = Literal["delivered", "retry", "dead"]
+
+
+@dataclass(frozen=True)
+class Alert:
+    """A spike (``sparktriage.spikes``): ``kind`` (category, host, queue) ``key`` far above its baseline."""
+
+    id: int
+    kind: str
+    key: str
+    started: dt.datetime
+    count: int  # failed applications in the window when it started
+    baseline: float  # the median of the same window on the previous days
+    ended: dt.datetime | None = None
+    end_count: int | None = None
+
+
+#: The (url, body) notifications of an alert, made once its id is known.
+Notify = Callable[[Alert], Sequence[tuple[str, str]]]
 
 
 class Store(Protocol):
@@ -78,3 +96,24 @@ class Store(Protocol):
     def ping(self) -> None:
         """Raise if the store cannot be reached (readiness)."""
         ...
+    def spike_counts(self, kind: str, key: str, categories: Collection[str],
+                     windows: Sequence[tuple[dt.datetime, dt.datetime]]) -> list[int]:
+        """Failed applications (current diagnoses of ``categories``) per window, ending in it, of the
+        category ``key`` (kind ``category``), with an exception on host ``key`` (``host``) or in queue ``key``."""
+        ...
+
+    def first_ended(self) -> dt.datetime | None:
+        """When the oldest stored application ended (a baseline needs that much history)."""
+        ...
+
+    def open_alert(self, kind: str, key: str, *, at: dt.datetime, count: int, baseline: float,
+                   quiet_since: dt.datetime, notify: Notify) -> Alert | None:
+        """Open an alert and queue its notifications in one transaction; None when another evaluator
+        holds one open for this key, or closed one after ``quiet_since`` (the claim: each start once)."""
+        ...
+
+    def close_alert(self, alert: Alert, *, at: dt.datetime, count: int, notify: Notify) -> Alert | None:
+        """Close an open alert and queue its notifications; None when another evaluator closed it first."""
+        ...
+
+    def open_alerts(self) -> list[Alert]: ...

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 
 from sparktriage.records import AppInfo, Diagnosis, ExceptionEvent
-from sparktriage.store.base import Delivery, Outcome, fingerprint, idempotency_key
+from sparktriage.store.base import Alert, Delivery, Notify, Outcome, fingerprint, idempotency_key
+from sparktriage.taxonomy import top_level
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
@@ -20,6 +21,7 @@ class MemoryStore:
     history: list[Diagnosis] = field(default_factory=list)
     dead_letters: list[tuple[str, str, str, str]] = field(default_factory=list)
     deliveries: list[dict] = field(default_factory=list)
+    alerts: list[Alert] = field(default_factory=list)
 
     def save(self, app: AppInfo, events: Sequence[ExceptionEvent], diagnosis: Diagnosis,
              outgoing: Sequence[tuple[str, str]] = ()) -> bool:
@@ -32,13 +34,15 @@ class MemoryStore:
             self.history.append(old)
         self.events[key] = list(events)
         self.current[key] = diagnosis
-        ikey = idempotency_key(app, fingerprint(diagnosis))
+        self._enqueue(app.app_id, app.attempt, idempotency_key(app, fingerprint(diagnosis)), outgoing)
+        return True
+
+    def _enqueue(self, app_id: str, attempt: int, ikey: str, outgoing: Sequence[tuple[str, str]]) -> None:
         for url, body in outgoing:
             if not any(d["key"] == ikey and d["url"] == url for d in self.deliveries):
-                self.deliveries.append({"id": len(self.deliveries) + 1, "app_id": app.app_id, "attempt": app.attempt,
+                self.deliveries.append({"id": len(self.deliveries) + 1, "app_id": app_id, "attempt": attempt,
                                         "url": url, "key": ikey, "body": body, "tries": 0, "status": "pending",
                                         "next_try": _EPOCH, "log": []})
-        return True
 
     def purge_excerpts(self, before: dt.datetime) -> int:
         purged = 0
@@ -88,3 +92,40 @@ class MemoryStore:
 
     def ping(self) -> None:
         pass
+    def spike_counts(self, kind: str, key: str, categories: Collection[str],
+                     windows: Sequence[tuple[dt.datetime, dt.datetime]]) -> list[int]:
+        counts = [0] * len(windows)
+        for k, diagnosis in self.current.items():
+            app = self.apps[k]
+            if app.ended is None or top_level(diagnosis.category) not in categories:
+                continue
+            if (kind == "queue" and app.queue != key) or (kind == "host" and all(
+                    e.host != key for e in self.events.get(k, ()))):
+                continue
+            for n, (start, end) in enumerate(windows):
+                counts[n] += start.timestamp() <= app.ended < end.timestamp()
+        return counts
+
+    def first_ended(self) -> dt.datetime | None:
+        ended = [a.ended for a in self.apps.values() if a.ended is not None]
+        return dt.datetime.fromtimestamp(min(ended), dt.UTC) if ended else None
+
+    def open_alert(self, kind: str, key: str, *, at: dt.datetime, count: int, baseline: float,
+                   quiet_since: dt.datetime, notify: Notify) -> Alert | None:
+        if any(a.kind == kind and a.key == key and (a.ended is None or a.ended > quiet_since) for a in self.alerts):
+            return None
+        alert = Alert(len(self.alerts) + 1, kind, key, at, count, baseline)
+        self.alerts.append(alert)
+        self._enqueue(f"spike/{alert.id}", 0, f"spike/{alert.id}/start", notify(alert))
+        return alert
+
+    def close_alert(self, alert: Alert, *, at: dt.datetime, count: int, notify: Notify) -> Alert | None:
+        if self.alerts[alert.id - 1].ended is not None:
+            return None
+        closed = replace(alert, ended=at, end_count=count)
+        self.alerts[alert.id - 1] = closed
+        self._enqueue(f"spike/{alert.id}", 0, f"spike/{alert.id}/end", notify(closed))
+        return closed
+
+    def open_alerts(self) -> list[Alert]:
+        return [a for a in self.alerts if a.ended is None]

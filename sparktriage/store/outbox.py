@@ -22,13 +22,13 @@ PENDING, DELIVERED, DEAD = "pending", "delivered", "dead"
 
 
 def enqueue(conn: sa.Connection, *, app_id: str, attempt: int, diagnosis_id: int, key: str,
-            outgoing: Sequence[tuple[str, str]], now: dt.datetime) -> None:
+            outgoing: Sequence[tuple[str, str]], now: dt.datetime, sink: str = "webhook") -> None:
     for url, body in outgoing:
         exists = conn.execute(sa.select(t.deliveries.c.id).where(
             t.deliveries.c.idempotency_key == key, t.deliveries.c.url == url)).first()
         if exists is None:
             conn.execute(sa.insert(t.deliveries).values(
-                app_id=app_id, attempt=attempt, diagnosis_id=diagnosis_id, sink="webhook", url=url,
+                app_id=app_id, attempt=attempt, diagnosis_id=diagnosis_id, sink=sink, url=url,
                 idempotency_key=key, body=body, status=PENDING, tries=0, next_try=now, created=now))
 
 

@@ -164,3 +164,33 @@ sa.Index("ix_diagnoses_current_cover", diagnoses.c.app_id, diagnoses.c.attempt, 
          diagnoses.c.domain, diagnoses.c.source, diagnoses.c.category, diagnoses.c.rule_id, diagnoses.c.confidence,
          sqlite_where=diagnoses.c.superseded.is_(None), postgresql_where=diagnoses.c.superseded.is_(None))
 sa.Index("ix_events_app_host", exception_events.c.app_id, exception_events.c.attempt, exception_events.c.host)
+
+# Bearer tokens of the read API: only a hash of each secret is kept; ``teams``
+# is the scope (a JSON list of team names), null for every team.
+api_tokens = sa.Table(
+    "api_tokens", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(128), nullable=False),
+    sa.Column("secret_hash", sa.String(64), nullable=False),
+    sa.Column("teams", sa.JSON),
+    sa.Column("created", UTC, nullable=False),
+    sa.Column("revoked", UTC),
+)
+
+# Spike alerts (sparktriage/spikes.py): a category, host or queue far above its
+# trailing baseline. At most one open alert per (kind, key), enforced by the
+# database: several workers evaluating together open it, and close it, once.
+spike_alerts = sa.Table(
+    "spike_alerts", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("key", sa.String(256), nullable=False),
+    sa.Column("started", UTC, nullable=False),
+    sa.Column("count", sa.Integer, nullable=False),
+    sa.Column("baseline", sa.Float, nullable=False),
+    sa.Column("ended", UTC),
+    sa.Column("end_count", sa.Integer),
+    sa.Index("ix_spike_alerts_key", "kind", "key", "started"),
+)
+sa.Index("uq_spike_alerts_open", spike_alerts.c.kind, spike_alerts.c.key, unique=True,
+         sqlite_where=spike_alerts.c.ended.is_(None), postgresql_where=spike_alerts.c.ended.is_(None))

@@ -10,7 +10,7 @@ keeps exactly one current diagnosis per attempt even under races.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -20,9 +20,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from sparktriage.errors import BadInput
 from sparktriage.records import AppInfo, Cause, Diagnosis, ExceptionEvent
-from sparktriage.store import outbox
+from sparktriage.store import alerts, outbox
 from sparktriage.store import schema as t
-from sparktriage.store.base import Delivery, Outcome, fingerprint, idempotency_key
+from sparktriage.store.base import Alert, Delivery, Notify, Outcome, fingerprint, idempotency_key
 from sparktriage.taxonomy import domain_of, is_known, top_level
 
 
@@ -195,6 +195,23 @@ class SqlStore:
     def ping(self) -> None:
         with self.engine.connect() as conn:
             conn.execute(sa.text("select 1"))
+    def spike_counts(self, kind: str, key: str, categories: Collection[str],
+                     windows: Sequence[tuple[dt.datetime, dt.datetime]]) -> list[int]:
+        return alerts.spike_counts(self.engine, kind, key, categories, windows)
+
+    def first_ended(self) -> dt.datetime | None:
+        return alerts.first_ended(self.engine)
+
+    def open_alert(self, kind: str, key: str, *, at: dt.datetime, count: int, baseline: float,
+                   quiet_since: dt.datetime, notify: Notify) -> Alert | None:
+        return alerts.open_alert(self.engine, kind, key, at=at, count=count, baseline=baseline,
+                                 quiet_since=quiet_since, notify=notify)
+
+    def close_alert(self, alert: Alert, *, at: dt.datetime, count: int, notify: Notify) -> Alert | None:
+        return alerts.close_alert(self.engine, alert, at=at, count=count, notify=notify)
+
+    def open_alerts(self) -> list[Alert]:
+        return alerts.open_alerts(self.engine)
 
 
 def event_row(app: AppInfo, seq: int, ev: ExceptionEvent) -> dict[str, Any]:
