@@ -5,7 +5,8 @@ Timing figures live here, never in the tests.
 
 from __future__ import annotations
 
-from bench import classify, dashboard, extract_events, metrics_cost, model, noisy, quality, relabel, startup, worker
+from bench import (api, classify, dashboard, extract_events, metrics_cost, model, noisy, quality, relabel, startup,
+                   worker)
 
 BENCHMARKS = (
     ("quality", quality.main),
@@ -18,6 +19,7 @@ BENCHMARKS = (
     ("worker metrics cost", metrics_cost.main),
     ("relabel", relabel.main),
     ("dashboard", dashboard.main),
+    ("read API", api.main),
 )
 
 if __name__ == "__main__":

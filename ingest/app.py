@@ -41,6 +41,7 @@ from sparktriage.metrics import NoMetrics, WorkerMetrics, serve
 from sparktriage.payload import payload_text
 from sparktriage.records import Envelope, ExceptionEvent
 from sparktriage.settings import Settings
+from sparktriage.spikes import SpikeWatch
 from sparktriage.store.base import Store
 from sparktriage.webhook import webhook_urls
 
@@ -94,8 +95,10 @@ def create_app(settings: Settings, classifier: Classifier, store: Store,
     app.agent(worker.logs, name="ingest")(worker.consume)
     app.on_partitions_revoked.connect(worker.forget_open_streams)
     app.timer(interval=settings.inactivity_check_interval)(worker.look_for_quiet_applications)
-    if settings.webhook_url or settings.webhook_routes:
+    if settings.webhook_url or settings.webhook_routes or settings.alert_url:
         app.timer(interval=0.5)(worker.send_webhooks)
+    if settings.alert_url:
+        app.timer(interval=settings.spike_check_interval)(worker.check_spikes)
     if settings.excerpt_retention_days is not None:
         app.timer(interval=3600.0)(worker.purge_old_excerpts)
     return app
@@ -120,6 +123,8 @@ class Worker:
         self.apps, self.streams, self.events = apps, streams, events
         self.live = LiveStreams(streams.get, signals=classifier.signals)
         self.dispatcher = Dispatcher(store, settings, timeout=min(settings.webhook_timeout, settings.webhook_budget))
+        # Spike alerts (sparktriage.spikes): checked after each saved diagnosis and on a timer.
+        self.spikes = SpikeWatch(store, settings) if settings.alert_url else None
         self.dead_letter_count = 0
 
     # -- the agent: one record at a time -------------------------------------------------
@@ -298,6 +303,7 @@ class Worker:
                 await self.app.crash(RuntimeError(f"cannot deliver diagnosis of {state.app_id}"))
             self.metrics.diagnosed(diagnosis.category, diagnosis.source,
                                    time.time() - (ended if ended is not None else state.last_seen))
+            self.watch_spikes(lambda: self.spikes.observe(info, mine, diagnosis))  # type: ignore[union-attr]
             log.info("diagnosed %s attempt %d: %s (%s)", state.app_id, attempt, diagnosis.category,
                      diagnosis.rule_id or diagnosis.source)
 
@@ -337,6 +343,19 @@ class Worker:
     async def send_webhooks(self) -> None:
         """Beside the stream, never on its path: a slow receiver delays only its own deliveries."""
         self.metrics.webhook_tried(await self.dispatcher.run_once())
+
+    def watch_spikes(self, check: Any) -> None:
+        """Run a spike check; a failing one is logged, never holds the stream (the timer checks again)."""
+        if self.spikes is None:
+            return
+        try:
+            check()
+        except Exception:  # noqa: BLE001 - alerts are beside the diagnoses, not on their path
+            log.exception("spike check failed; checking again on the next round")
+
+    async def check_spikes(self) -> None:
+        """Open alerts end here when failures simply stop arriving; keys not checked on arrival too."""
+        self.watch_spikes(lambda: self.spikes.sweep())  # type: ignore[union-attr]
 
     async def purge_old_excerpts(self) -> None:
         """Drop raw excerpts older than ``excerpt_retention_days`` (the redacted text stays)."""

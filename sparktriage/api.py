@@ -1,8 +1,8 @@
 """The read API (``sparktriage api``): diagnoses for tools that pull instead of receiving the webhook.
 
-Every diagnosis is served as the same ``sparktriage.diagnosis/v1`` document
-as the webhook and the output topic (``payload.build_payload``), inside an
-entry that says when the application ended and when it was diagnosed.
+Every diagnosis is served as the same document as the webhook and the
+output topic (``payload.build_payload``, ``schemas/diagnosis.json``), its
+``diagnosed`` time the one stored with it.
 Requests carry a bearer token (``sparktriage token create``); a team's
 token sees only its teams' applications: another team's application is not
 found, and asking for another team's list or summary is forbidden.
@@ -15,48 +15,41 @@ import base64
 import binascii
 import datetime as dt
 import json
-from pathlib import Path
+import time
 from typing import Annotated, Any, Literal
 
 import sqlalchemy as sa
+from prometheus_client import CONTENT_TYPE_LATEST, Histogram, generate_latest
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi import Path as PathParam
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from sparktriage.payload import SCHEMA_VERSION, build_payload
+from sparktriage.metrics import Health, new_registry
+from sparktriage.payload import SCHEMA_VERSION, build_payload, schema
 from sparktriage.store import reads, tokens
 from sparktriage.store.sql import diagnosis_from_row
 from sparktriage.taxonomy import DOMAINS, UNKNOWN, is_known
 
-SCHEMA_FILE = Path(__file__).resolve().parent / "schemas" / "diagnosis.json"
 SUMMARY_DAYS = 7
 MAX_LIMIT = 500
 _EARLIEST = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _LATEST = dt.datetime(9999, 1, 1, tzinfo=dt.UTC)
-#: The store writes the unknown category's domain as "-"; the API says "unknown".
-_DOMAIN_OUT = {"-": UNKNOWN}
+#: The document says "-" for the domain of the unknown category; a filter may say "unknown" too.
 _DOMAIN_IN = {UNKNOWN: "-"}
 
-Domain = Literal["user", "data", "infra", "platform", "unknown"]
-assert set(DOMAINS) | {UNKNOWN} == set(Domain.__args__)  # type: ignore[attr-defined]
+Domain = Literal["user", "data", "infra", "platform", "-", "unknown"]
+assert set(DOMAINS) | {"-", UNKNOWN} == set(Domain.__args__)  # type: ignore[attr-defined]
 
 
-def _iso(value: dt.datetime | None) -> str | None:
-    value = reads.utc(value)
-    return None if value is None else value.isoformat()
+def _iso(value: dt.datetime) -> str:
+    return reads.utc(value).isoformat()
 
 
-def document(row: dict[str, Any]) -> dict[str, Any]:
-    """The published diagnosis document of a stored (diagnosis + application) row."""
-    return build_payload(reads.app_info(row), diagnosis_from_row(row))
-
-
-def entry(row: dict[str, Any]) -> dict[str, Any]:
-    out = {"ended": _iso(row["ended"]), "diagnosed_at": _iso(row["created"]), "diagnosis": document(row)}
-    if row["superseded"] is not None:
-        out["superseded_at"] = _iso(row["superseded"])
-    return out
+def document(row: dict[str, Any], dashboard_url: str | None = None) -> dict[str, Any]:
+    """The published diagnosis document of a stored (diagnosis + application) row, as of when it was made."""
+    return build_payload(reads.app_info(row), diagnosis_from_row(row), diagnosed=reads.utc(row["created"]).timestamp(),
+                         dashboard_url=dashboard_url)
 
 
 def _cursor(row: dict[str, Any]) -> str:
@@ -101,43 +94,45 @@ def _teams(token: tokens.Token, team: str | None) -> frozenset[str] | None:
     return None if token.teams is None else frozenset(token.teams)
 
 
-def load_schema() -> dict[str, Any]:
-    """The diagnosis document's JSON Schema: the file shipped with the package, else derived from a sample."""
-    if SCHEMA_FILE.exists():
-        return json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
-    return _derived_schema()
+def _ping(engine: sa.Engine) -> None:
+    with engine.connect() as conn:
+        conn.execute(sa.text("select 1"))
 
 
-def _derived_schema() -> dict[str, Any]:
-    """Until the schema file ships: the shape of a fully populated document, every leaf nullable."""
-    from sparktriage.records import AppInfo, Diagnosis
-
-    sample = build_payload(AppInfo(app_id="a", team="t", user="u", queue="q"), Diagnosis.from_dict({
-        "app_id": "a", "category": "c", "domain": "d", "confidence": 1.0, "source": "rule", "rule_id": "r",
-        "hint": "h", "notes": ["n"], "rule_pack_version": "p", "model_version": "m",
-        "evidence": [{"excerpt": "e", "host": "h", "container_id": "c", "ts": 1.0, "rule_id": "r"}],
-        "exceptions": [{"exc_class": "E", "message": "m", "count": 1, "first_ts": 1.0, "first_container": "c",
-                        "roles": ["driver"], "category": "c"}]}))
-
-    def shape(value: Any) -> dict[str, Any]:
-        if isinstance(value, dict):
-            return {"type": "object", "properties": {k: shape(v) for k, v in value.items()}, "required": list(value)}
-        if isinstance(value, list):
-            return {"type": "array", "items": shape(value[0]) if value else {}}
-        kind = {bool: "boolean", int: "integer", float: "number"}.get(type(value), "string")
-        return {"type": [kind, "null"]}
-
-    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_VERSION,
-            "title": "sparktriage diagnosis", **shape(sample)}
-
-
-def create_api(engine: sa.Engine) -> FastAPI:
+def create_api(engine: sa.Engine, dashboard_url: str | None = None) -> FastAPI:
+    """The app; ``dashboard_url`` makes each document link to the dashboard's Explorer (as the webhook's do)."""
+    # Reads only: each statement its own transaction, so no BEGIN and ROLLBACK round trips per request.
+    engine = engine.execution_options(isolation_level="AUTOCOMMIT")
     api = FastAPI(
         title="sparktriage",
         version=SCHEMA_VERSION,
         description="Root causes of failed Spark applications, as the webhook and the output topic publish them.",
     )
     bearer = HTTPBearer(auto_error=False, description="a token from `sparktriage token create`")
+    registry = new_registry()
+    latency = Histogram("sparktriage_api_request_seconds", "Read API requests, by route and status.",
+                        ["route", "status"], buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+                        registry=registry)
+    health = Health({"store": lambda: _ping(engine)}, stale_after=float("inf"))  # alive while it answers
+
+    @api.middleware("http")
+    async def timed(request: Request, call_next: Any) -> Response:
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        latency.labels(getattr(route, "path", "other"), str(response.status_code)).observe(
+            time.perf_counter() - started)
+        return response
+
+    @api.get("/metrics", include_in_schema=False)
+    def metrics() -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    @api.get("/healthz", include_in_schema=False)
+    @api.get("/readyz", include_in_schema=False)
+    def probe(request: Request) -> PlainTextResponse:
+        ok, why = health.ready() if request.url.path == "/readyz" else health.alive()
+        return PlainTextResponse(why + "\n", status_code=200 if ok else 503)
 
     def token(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> tokens.Token:
         if credentials is None:
@@ -169,9 +164,9 @@ def create_api(engine: sa.Engine) -> FastAPI:
             attempt = attempts.setdefault(row["attempt"], {"attempt": row["attempt"], "current": None,
                                                              "superseded": []})
             if row["superseded"] is None:
-                attempt["current"] = entry(row)
+                attempt["current"] = document(row, dashboard_url)
             else:
-                attempt["superseded"].append(entry(row))
+                attempt["superseded"].append(document(row, dashboard_url))
         return JSONResponse({"app_id": app_id, "attempts": list(attempts.values())})
 
     @api.get("/v1/diagnoses", summary="Current diagnoses, newest end first, filtered, paged by cursor")
@@ -191,7 +186,8 @@ def create_api(engine: sa.Engine) -> FastAPI:
         rows = reads.page(engine, w, after=None if cursor is None else _position(cursor), limit=limit + 1)
         more = len(rows) > limit
         rows = rows[:limit]
-        return JSONResponse({"items": [entry(r) for r in rows], "next_cursor": _cursor(rows[-1]) if more else None})
+        return JSONResponse({"items": [document(r, dashboard_url) for r in rows],
+                             "next_cursor": _cursor(rows[-1]) if more else None})
 
     @api.get("/v1/summary", summary="Failed applications per category and domain, for a team and a window")
     def summary(who: Token, team: Team = None, since: Since = None, until: Until = None) -> JSONResponse:
@@ -202,17 +198,16 @@ def create_api(engine: sa.Engine) -> FastAPI:
         counts = reads.counts(engine, reads.Window(start, end, teams=_teams(who, team)))
         domains: dict[str, int] = {}
         for _, domain, n in counts:
-            domain = _DOMAIN_OUT.get(domain, domain)
             domains[domain] = domains.get(domain, 0) + n
         return JSONResponse({
             "team": team, "scope": who.scope, "since": start.isoformat(), "until": end.isoformat(),
             "failed_applications": sum(n for *_, n in counts),
             "by_domain": dict(sorted(domains.items(), key=lambda kv: (-kv[1], kv[0]))),
-            "by_category": [{"category": c, "domain": _DOMAIN_OUT.get(d, d), "applications": n} for c, d, n in counts],
+            "by_category": [{"category": c, "domain": d, "applications": n} for c, d, n in counts],
         })
 
     @api.get("/v1/schema", summary="The JSON Schema of the diagnosis document")
-    def schema() -> JSONResponse:
-        return JSONResponse(load_schema())
+    def document_schema() -> JSONResponse:
+        return JSONResponse(schema())
 
     return api

@@ -44,7 +44,7 @@ def _api(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     print(f"read API on http://{settings.api_host}:{settings.api_port}/v1/ (OpenAPI at /docs; store {settings.db}; "
           "Ctrl-C stops it)", flush=True)
-    uvicorn.run(create_api(engine), host=settings.api_host, port=settings.api_port, log_level="warning")
+    uvicorn.run(create_api(engine, settings.dashboard_url), host=settings.api_host, port=settings.api_port, log_level="warning")
     return 0
 
 
