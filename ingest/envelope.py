@@ -13,7 +13,9 @@ topic without a transform:
   ``kubernetes.labels``, ``container.id``.
 
 YARN container ids and log paths give the application id, attempt and role
-when the shipper does not say.
+when the shipper does not say. A record may hold several consecutive lines of
+one stream: joined by ``\n`` in ``line``/``message``/``log``, or as a ``lines``
+array (``docs/shippers.md``).
 
 Lifecycle records: ``{"app_id", "event": "app_end", "status"}`` (the
 contract), optionally with a ``lifecycle`` object saying what the cluster
@@ -134,6 +136,16 @@ def _text_field(data: dict[str, Any], name: str) -> str | None:
     return value
 
 
+def _lines_field(data: dict[str, Any]) -> str | None:
+    """A ``lines`` array (several consecutive lines of one stream in one record) as one text; None when absent."""
+    value = data.get("lines")
+    if value is None or value == []:
+        return None
+    if not isinstance(value, list) or not all(isinstance(line, str) for line in value):
+        raise BadInput("bad_field", "lines must be a list of strings")
+    return "\n".join(value)
+
+
 def _str_or_none(data: dict[str, Any], *paths: str) -> str | None:
     """The first of ``paths`` that is a string; an object at a path (Filebeat's
     ``host`` is one, Vector's a string) is skipped, any other type is an error."""
@@ -205,7 +217,9 @@ def parse_envelope(key: bytes | None, value: bytes | None, *, max_line_bytes: in
     if (status is not None or event == "app_end") and str(status).upper() not in STATUSES:
         raise BadInput("bad_field", f"status {status!r} is not one of {', '.join(STATUSES)}")
     # An empty string is a blank log line (it still counts for line positions); absence is an error.
-    text = next((t for t in (_text_field(data, n) for n in ("line", "message", "log")) if t is not None), None)
+    text = _lines_field(data)
+    if text is None:
+        text = next((t for t in (_text_field(data, n) for n in ("line", "message", "log")) if t is not None), None)
     if text is None:
         if event is None:
             raise BadInput("missing_field", "no line, message or log text")

@@ -179,3 +179,38 @@ def test_any_input_is_an_envelope_or_bad_input(value: bytes) -> None:
 def test_blank_log_line_is_a_line_not_bad_input() -> None:
     e = parse_envelope(None, b'{"app_id": "a", "line": ""}')
     assert e.text == "" and e.event is None
+
+
+TRACE = [LINE, "java.lang.IllegalStateException: SparkContext has been shutdown",
+         "\tat org.apache.spark.SparkContext.runJob(SparkContext.scala:2223)", ""]
+
+
+def test_a_lines_array_is_the_same_text_as_the_lines_joined() -> None:
+    joined = env({"app_id": "a", "line": "\n".join(TRACE)})
+    batched = env({"app_id": "a", "lines": TRACE})
+    assert batched == joined and batched.text.count("\n") == 2
+    assert env({"app_id": "a", "lines": ["", "x"]}).text == "\nx", "a blank line keeps its place"
+
+
+@pytest.mark.parametrize("bad", [["ok", 3], "one string", {"0": "x"}])
+def test_a_lines_field_that_is_not_a_list_of_strings_is_bad_input(bad: object) -> None:
+    with pytest.raises(BadInput) as err:
+        env({"app_id": "a", "lines": bad})
+    assert err.value.reason == "bad_field"
+
+
+def test_records_as_the_documented_shipper_configurations_produce_them() -> None:
+    """docs/shippers.md: the shape of one record of each configuration, parsed as the worker does."""
+    path = "/var/log/hadoop-yarn/containers/application_1700000000000_0042/container_e17_1700000000000_0042_01_000002/stderr"
+    # Vector, file source + reduce (merge_strategies.message = "concat_newline", group_by = ["file"])
+    vector = env({"file": path, "host": "nm-3", "message": "\n".join(TRACE[:3]), "source_type": "file",
+                  "timestamp": "2024-03-12T10:11:14.000000001Z"})
+    # Filebeat, filestream + multiline parser (pattern on the log4j timestamp, negate, match after)
+    filebeat = env({"@timestamp": "2024-03-12T10:11:14.000Z", "message": "\n".join(TRACE[:3]),
+                    "log": {"offset": 1290, "file": {"path": path}, "flags": ["multiline"]},
+                    "host": {"name": "nm-3"}, "input": {"type": "filestream"}})
+    # Fluent Bit, tail + multiline filter (parser java) + out_kafka (timestamp_format double)
+    fluent = env({"@timestamp": 1710238274.0, "log": "\n".join(TRACE[:3]), "file": path, "host": "nm-3"})
+    for e in (vector, filebeat, fluent):
+        assert (e.app_id, e.role, e.attempt, e.host) == ("application_1700000000000_0042", "executor", 1, "nm-3")
+        assert e.text.split("\n") == TRACE[:3]
