@@ -6,7 +6,7 @@ Timing figures live here, never in the tests.
 from __future__ import annotations
 
 from bench import (api, classify, dashboard, extract_events, metrics_cost, model, noisy, quality, relabel, startup,
-                   worker)
+                   watch, worker)
 
 BENCHMARKS = (
     ("quality", quality.main),
@@ -20,6 +20,7 @@ BENCHMARKS = (
     ("relabel", relabel.main),
     ("dashboard", dashboard.main),
     ("read API", api.main),
+    ("watchers", watch.main),
 )
 
 if __name__ == "__main__":

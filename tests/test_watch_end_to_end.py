@@ -93,39 +93,41 @@ def test_watch_yarn_sends_every_application_once_through_kills_and_an_ha_switch(
     apps[1] = rm_app(1, finished=now - 600_000 + 50, state="KILLED", final="KILLED",
                      diagnostics="Application killed by user.")
     state_file = tmp_path / "var" / "watch-yarn.json"
-    worker.start(ready_timeout=240)  # beside the watcher, as in production (slow on a loaded machine)
-    with RMPair() as rm:
-        watcher = Watcher(["yarn", "--rm", ",".join(rm.urls)], env, tmp_path / "watch.log")
-        try:
-            watcher.start()
-            for batch in range(5):
-                rm.cluster.add(*apps[batch * 40:(batch + 1) * 40])
-                expected = (batch + 1) * 40
-                wait(lambda: len(cursor(state_file).get("sent", {})) >= expected
-                     and not cursor(state_file).get("pending"), f"{expected} applications sent", watcher)
-                if batch in (1, 3):
-                    watcher.kill()  # between polls: nothing in flight
-                    watcher.start()
-                if batch == 2:
-                    rm.cluster.active = 1  # failover: the first URL is now a standby that redirects
-            time.sleep(1.5)  # several more polls: nothing may be sent again
-            scrape = httpx.get(f"http://127.0.0.1:{port}/metrics").text
-            assert 'sparktriage_watch_records_published_total{event="app_end",source="yarn"} 40.0' in scrape
-            assert httpx.get(f"http://127.0.0.1:{port}/readyz").status_code == 200
-        finally:
-            watcher.stop()
-        assert any(index == 1 for index, _, _ in rm.cluster.requests), "the HA switch was exercised"
-    records = lifecycle_records(worker)
-    counts = Counter(r["app_id"] for r in records)
-    assert len(counts) == 200 and set(counts.values()) == {1}, counts.most_common(3)
-    worker.wait_for(lambda: len(worker.rows("select 1 from diagnoses")) == 2, 60, "two diagnoses")
-    diagnosed = {app: (category, attempt) for app, category, attempt in
-                 worker.rows("select app_id, category, attempt from diagnoses")}
-    assert diagnosed == {"application_1712000000000_0000": ("container_killed_memory", 2),
-                         "application_1712000000000_0001": ("killed", 1)}
-    (evidence,) = worker.rows("select evidence from diagnoses where app_id = 'application_1712000000000_0000'")
-    assert json.loads(evidence[0])[0]["role"] == "resource_manager"
-    worker.stop()
+    try:
+        worker.start(ready_timeout=240)  # beside the watcher, as in production (slow on a loaded machine)
+        with RMPair() as rm:
+            watcher = Watcher(["yarn", "--rm", ",".join(rm.urls)], env, tmp_path / "watch.log")
+            try:
+                watcher.start()
+                for batch in range(5):
+                    rm.cluster.add(*apps[batch * 40:(batch + 1) * 40])
+                    expected = (batch + 1) * 40
+                    wait(lambda: len(cursor(state_file).get("sent", {})) >= expected
+                         and not cursor(state_file).get("pending"), f"{expected} applications sent", watcher)
+                    if batch in (1, 3):
+                        watcher.kill()  # between polls: nothing in flight
+                        watcher.start()
+                    if batch == 2:
+                        rm.cluster.active = 1  # failover: the first URL is now a standby that redirects
+                time.sleep(1.5)  # several more polls: nothing may be sent again
+                scrape = httpx.get(f"http://127.0.0.1:{port}/metrics").text
+                assert 'sparktriage_watch_records_published_total{event="app_end",source="yarn"} 40.0' in scrape
+                assert httpx.get(f"http://127.0.0.1:{port}/readyz").status_code == 200
+            finally:
+                watcher.stop()
+            assert any(index == 1 for index, _, _ in rm.cluster.requests), "the HA switch was exercised"
+        records = lifecycle_records(worker)
+        counts = Counter(r["app_id"] for r in records)
+        assert len(counts) == 200 and set(counts.values()) == {1}, counts.most_common(3)
+        worker.wait_for(lambda: len(worker.rows("select 1 from diagnoses")) == 2, 60, "two diagnoses")
+        diagnosed = {app: (category, attempt) for app, category, attempt in
+                     worker.rows("select app_id, category, attempt from diagnoses")}
+        assert diagnosed == {"application_1712000000000_0000": ("container_killed_memory", 2),
+                             "application_1712000000000_0001": ("killed", 1)}
+        (evidence,) = worker.rows("select evidence from diagnoses where app_id = 'application_1712000000000_0000'")
+        assert json.loads(evidence[0])[0]["role"] == "resource_manager"
+    finally:
+        worker.stop()
 
 
 def test_watch_k8s_gives_the_worker_the_pod_ends_it_never_logs(broker: Broker, tmp_path: Path) -> None:

@@ -95,7 +95,7 @@ class Worker(Child):
         self.proc: subprocess.Popen[bytes] | None = None
         self.bootstrap = broker.bootstrap
 
-    def start(self, ready_timeout: float = 60) -> None:
+    def start(self, ready_timeout: float = 180) -> None:  # rule compilation takes minutes on a loaded machine
         with open(self.log, "ab") as out:
             self.proc = subprocess.Popen([sys.executable, "-m", "sparktriage.cli", "worker"], env=self.env,
                                          stdout=out, stderr=subprocess.STDOUT)
