@@ -34,7 +34,7 @@ from ingest.lastlines import last_words
 from ingest.lifecycle import lifecycle_events
 from ingest.live import Checkpoint, LiveStreams
 from ingest.observe import observe, worker_metrics
-from ingest.state import MAX_EVENTS, AppState, event_key
+from ingest.state import MAX_EVENTS, AppState, end_time, event_key
 from sparktriage.dispatcher import Dispatcher
 from sparktriage.errors import BadInput
 from sparktriage.metrics import NoMetrics, WorkerMetrics, serve
@@ -167,7 +167,7 @@ class Worker:
             elif env.event == "container_end":
                 closing = self.on_container_end(state, env)
             else:
-                closing = await self.on_end(state, env)
+                closing = await self.on_end(state, env, message.timestamp)
             self.apps[env.app_id] = state.to_dict()
             self.complete(closing)
         for checkpoint in self.live.stale(message.partition, time.monotonic()):
@@ -185,13 +185,15 @@ class Worker:
         if self.fold_line(state, env, event) or noted or new:
             self.apps[env.app_id] = state.to_dict()
 
-    async def on_end(self, state: AppState, env: Envelope) -> list[Checkpoint]:
-        """An ``app_end`` lifecycle record: finish the application with its final status, and with
-        what the cluster manager said of the end (a watcher's ``lifecycle``) as evidence."""
+    async def on_end(self, state: AppState, env: Envelope, broker_ts: float | None) -> list[Checkpoint]:
+        """An ``app_end`` lifecycle record: finish the application with its final status and end time, and
+        with what the cluster manager said of the end (a watcher's ``lifecycle``) as evidence."""
         if state.ended:
             return []
-        state.note(env, time.time())
-        return await self.finish(state, env.status, env.ts, evidence=lifecycle_events(env))
+        received = time.time()
+        state.note(env, received)
+        return await self.finish(state, env.status, end_time(env.ts, broker_ts, received),
+                                 evidence=lifecycle_events(env))
 
     def on_container_end(self, state: AppState, env: Envelope) -> list[Checkpoint]:
         """A ``container_end`` record (an executor pod OOMKilled or evicted): evidence of its application."""
@@ -207,7 +209,8 @@ class Worker:
         """The timer's check of a quiet application: finish it if it is still quiet."""
         if state.ended or time.time() - state.last_seen < self.settings.inactivity_timeout:
             return []
-        return await self.finish(state, None, state.last_ts)  # diagnosed only if it left exceptions
+        # diagnosed only if it left exceptions; it ended with its last line (log time, else when it came)
+        return await self.finish(state, None, state.last_ts if state.last_ts is not None else state.last_seen)
 
     # -- application state ----------------------------------------------------------------
 

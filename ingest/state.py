@@ -85,6 +85,18 @@ class AppState:
         )
 
 
+def end_time(record_ts: float | None, broker_ts: float | None, received: float) -> float:
+    """When an application ended, never missing: the ``app_end`` record's own time,
+    else its broker timestamp (Kafka's CreateTime or LogAppendTime), else when it
+    was received. Production shippers rarely put a ``ts`` on a lifecycle record,
+    and the store, the dashboards and relabel's filters all select by end time."""
+    if record_ts is not None:
+        return record_ts
+    if broker_ts is not None and broker_ts > 0:  # -1 / 0: the record carries none
+        return broker_ts
+    return received
+
+
 def assembler_from(data: dict[str, Any] | None) -> Assembler:
     return Assembler.from_dict(data) if data else Assembler()
 

@@ -17,6 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ingest.live import LiveStreams
+from ingest.state import end_time
 from sparktriage.records import Envelope
 from tests.loggen import generate_log
 
@@ -128,3 +129,11 @@ def test_max_pending_bounds_what_a_stream_holds_back() -> None:
                                         container_id="a"), now=0.0)
     assert worker.acked == set(range(10))
     assert worker.live.pending() == 2
+
+
+def test_an_application_always_has_an_end_time() -> None:
+    """The record's own time, else its broker timestamp, else when it was received (the dashboards select by it)."""
+    assert end_time(100.0, 200.0, 300.0) == 100.0
+    assert end_time(None, 200.0, 300.0) == 200.0
+    assert end_time(None, -1.0, 300.0) == 300.0  # Kafka's "no timestamp"
+    assert end_time(None, None, 300.0) == 300.0

@@ -7,13 +7,16 @@ import json
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from classifiers.core import load_classifier
+from dashboard.queries import data_range
 from sparktriage.broker import free_port
 from sparktriage.classify import classify_paths
 from sparktriage.demo import run_demo, sample_dirs
 from sparktriage.settings import Settings
 from sparktriage.store import open_store
+from sparktriage.store import schema as t
 from sparktriage.taxonomy import is_known
 
 SAMPLES = sample_dirs()
@@ -37,10 +40,14 @@ def test_every_sample_folder_is_a_whole_application_of_its_own() -> None:
 @pytest.mark.parametrize("folder", SAMPLES, ids=lambda p: p.name)
 def test_classify_finds_the_expected_root_cause(folder: Path) -> None:
     meta = json.loads((folder / "metadata.json").read_text())
-    diagnosis = classify_paths(load_classifier(Settings()), [str(folder)])
+    classifier = load_classifier(Settings())
+    diagnosis = classify_paths(classifier, [str(folder)])
     assert diagnosis.app_id == meta["app_id"]
     assert diagnosis.category.split("/")[0] == meta["expected"]
     assert diagnosis.evidence and diagnosis.evidence[0].container_id
+    deciding = diagnosis.evidence[0]
+    fired = [rule.id for rule in classifier.engine.match(deciding.excerpt, deciding.role)]
+    assert diagnosis.rule_id in fired, "the excerpt shows the lines that decided it"
 
 
 @pytest.mark.broker
@@ -53,3 +60,7 @@ def test_demo_diagnoses_every_sample_within_a_minute(tmp_path: Path) -> None:
     for folder in SAMPLES:
         meta = json.loads((folder / "metadata.json").read_text())
         assert store.current_diagnosis(meta["app_id"]).category.split("/")[0] == meta["expected"]
+    with store.engine.connect() as conn:  # app_end records without ts still end: the dashboards select by end
+        ended = conn.execute(sa.select(t.applications.c.app_id, t.applications.c.ended)).all()
+    assert len(ended) == len(SAMPLES) and all(when is not None for _, when in ended), ended
+    assert data_range(store.engine) is not None, "the dashboards have something to show"
