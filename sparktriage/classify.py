@@ -8,53 +8,20 @@ application per line, ``{"id": ..., "text": ...}``, and answers one line each.
 
 from __future__ import annotations
 
-import gzip
 import json
-import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from ingest.events import DEFAULT_SIGNALS, Signals, extract_events
 from ingest.lastlines import last_lines_events, last_words
 from ingest.yarn import app_id_from_path, parse_container_id
+from sparktriage.logfiles import LogFiles
 from sparktriage.payload import build_payload
 from sparktriage.records import AppInfo, Diagnosis, ExceptionEvent
 
 if TYPE_CHECKING:  # the classifier's modules load when the inputs have been checked
     from classifiers.core import Classifier
-
-STDIN = "-"
-
-
-def read_log(path: Path) -> str:
-    raw = path.read_bytes()
-    if raw[:2] == b"\x1f\x8b":
-        raw = gzip.decompress(raw)
-    return raw.decode("utf-8", errors="replace")
-
-
-def check_paths(paths: Iterable[str]) -> None:
-    """FileNotFoundError for the first path that does not exist: said before anything heavy loads."""
-    for arg in paths:
-        if arg != STDIN and not Path(arg).exists():
-            raise FileNotFoundError(f"no such file or directory: {arg}")
-
-
-def _files(paths: Iterable[str]) -> Iterator[tuple[str, str]]:
-    """(name, text) of every log the arguments name, directories walked in order."""
-    for arg in paths:
-        if arg == STDIN:
-            yield "<stdin>", sys.stdin.read()
-            continue
-        path = Path(arg)
-        if path.is_dir():
-            for child in sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")):
-                yield str(child), read_log(child)
-        elif path.exists():  # a file, or a pipe: `classify <(zcat app.log.gz)`
-            yield str(path), read_log(path)
-        else:
-            raise FileNotFoundError(f"no such file or directory: {arg}")
 
 
 def role_of(name: str) -> str:
@@ -69,14 +36,16 @@ def role_of(name: str) -> str:
     return "unknown"
 
 
-def events_of_paths(paths: Iterable[str], app_id: str | None = None,
+def events_of_paths(paths: Iterable[str] | LogFiles, app_id: str | None = None,
                     signals: Signals = DEFAULT_SIGNALS) -> tuple[AppInfo, list[ExceptionEvent]]:
     """Assemble the events of one application's logs, in the order given; the
-    logs' last lines when none has an event (``ingest.lastlines``)."""
+    logs' last lines when none has an event (``ingest.lastlines``). Logs that
+    hold no line at all are a BadInput, not an ``unknown``."""
     events: list[ExceptionEvent] = []
     tails: list[ExceptionEvent] = []
     found_app = app_id
-    for name, text in _files(paths):
+    files = paths if isinstance(paths, LogFiles) else LogFiles(paths)
+    for name, text in files:
         cid = parse_container_id(name)
         found_app = found_app or (cid.app_id if cid else None) or app_id_from_path(name)
         where = dict(app_id=found_app or "local", attempt=cid.attempt if cid else 1,
@@ -84,10 +53,12 @@ def events_of_paths(paths: Iterable[str], app_id: str | None = None,
         events += extract_events(text, **where, signals=signals)
         if not events:  # read only while it may still be needed
             tails += last_lines_events(text, **where)
+    if files.blank:
+        raise files.nothing_to_read()
     return AppInfo(app_id=found_app or "local"), events or last_words(tails)
 
 
-def classify_paths(classifier: Classifier, paths: Iterable[str], app_id: str | None = None) -> Diagnosis:
+def classify_paths(classifier: Classifier, paths: Iterable[str] | LogFiles, app_id: str | None = None) -> Diagnosis:
     app, events = events_of_paths(paths, app_id, classifier.signals)
     return classifier.diagnose(events, app)
 

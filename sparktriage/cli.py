@@ -13,14 +13,17 @@ that ``--help`` stays fast and a command only loads what it uses.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
+from typing import Any, NoReturn
 
 from sparktriage import api_cli  # noqa: F401 - registers api, token
 from sparktriage import history_cli  # noqa: F401 - registers relabel, label, seed, train, unknowns, dashboard
 from sparktriage import watch_cli  # noqa: F401 - registers watch
 from sparktriage.commands import COMMANDS, arg, command
-from sparktriage.errors import ConfigError
+from sparktriage.errors import BadInput
+from sparktriage.mistakes import explain
 from sparktriage.settings import Settings, load_settings
 
 #: Flags shared by every command, mapped onto Settings fields.
@@ -31,14 +34,32 @@ _GLOBAL_FLAGS = {
     "model": "model directory models/<name>/<version> (default: the shipped model) (SPARKTRIAGE_MODEL)",
 }
 
+class _Parser(argparse.ArgumentParser):
+    """A wrong flag or argument: two lines (what, and where the help is), not the whole usage."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message}\nsee '{self.prog} --help'\n")
+
+
+def _add_global_flags(parser: argparse.ArgumentParser, default: Any) -> None:
+    """The global flags, on the main parser and again on every sub-command (``sparktriage worker --db URL``,
+    as git, kubectl and docker accept them); a sub-command's copies default to SUPPRESS so that
+    they never overwrite a value given before the sub-command."""
+    parser.add_argument("--config", default=default, help="TOML settings file (SPARKTRIAGE_CONFIG)")
+    for name, help_ in _GLOBAL_FLAGS.items():
+        parser.add_argument("--" + name.replace("_", "-"), dest=name, default=default, help=help_)
+    parser.add_argument("--wait-for-broker", dest="wait_for_broker", action="store_const", const=True,
+                        default=default, help="keep trying an unreachable Kafka broker (SPARKTRIAGE_WAIT_FOR_BROKER)")
+    parser.add_argument("--debug", action="store_const", const=True, default=default,
+                        help="show the traceback of an error")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="sparktriage",
         description="Why did my Spark job fail? Root causes of Spark failures from driver and executor logs.",
     )
-    parser.add_argument("--config", help="TOML settings file (SPARKTRIAGE_CONFIG)")
-    for name, help_ in _GLOBAL_FLAGS.items():
-        parser.add_argument("--" + name.replace("_", "-"), dest=name, help=help_)
+    _add_global_flags(parser, None)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for cmd in COMMANDS.values():
         p = sub.add_parser(
@@ -49,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
         )
         for flags, options in cmd.args:
             p.add_argument(*flags, **options)
+        _add_global_flags(p, argparse.SUPPRESS)
     return parser
 
 
@@ -62,16 +84,22 @@ def _settings_from(args: argparse.Namespace) -> Settings:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    prog = f"sparktriage {args.command}"
     try:
         settings = _settings_from(args)
         return COMMANDS[args.command].run(args, settings)
-    except ConfigError as exc:
-        print("sparktriage: refusing to start:", file=sys.stderr)
-        for problem in exc.problems:
-            print(f"  {problem}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `sparktriage classify app.log | head -3`: the reader had enough
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # no second error when Python flushes stdout at exit
+        return 141  # as a process killed by SIGPIPE
+    except Exception as exc:
+        if args.debug:
+            raise
+        lines, status = explain(exc, prog)
+        print("\n".join(lines), file=sys.stderr)
+        return status
 
 
 # --------------------------------------------------------------------------
@@ -116,20 +144,28 @@ def _classify(args: argparse.Namespace, settings: Settings) -> int:
 
     from sparktriage import classify
 
-    try:
-        classify.check_paths([args.jsonl] if args.jsonl else args.paths)  # before anything heavy loads
-        from classifiers.core import load_classifier
+    from sparktriage.logfiles import LogFiles
 
-        classifier = load_classifier(settings)
-        if args.jsonl:
-            source = sys.stdin if args.jsonl == "-" else open(args.jsonl, encoding="utf-8")
-            with source:
-                _, rejected = classify.classify_jsonl(classifier, source, sys.stdout)
-            return 1 if rejected else 0
-        diagnosis = classify.classify_paths(classifier, args.paths or ["-"], args.app_id)
-    except FileNotFoundError as exc:
-        print(f"sparktriage classify: {exc}", file=sys.stderr)
-        return 2
+    if args.jsonl:
+        source = sys.stdin if args.jsonl == "-" else open(args.jsonl, encoding="utf-8", errors="replace")
+        from classifiers.core import load_classifier  # once the input is known to be there
+
+        with source:
+            answered, rejected = classify.classify_jsonl(load_classifier(settings), source, sys.stdout)
+        if not answered and not rejected:
+            raise BadInput("empty", f"{'stdin' if args.jsonl == '-' else args.jsonl} holds no JSON lines: "
+                                    'nothing to classify (one {"id", "text"} object a line)')
+        return 1 if rejected else 0
+    if not args.paths and sys.stdin.isatty():
+        raise BadInput("usage", "give log files or directories to read (- reads stdin), e.g. "
+                                "sparktriage classify logs/application_1700000000000_0042/")
+    logs = LogFiles(args.paths or ["-"])  # a missing path is said before the rules and the model load
+    from classifiers.core import load_classifier
+
+    diagnosis = classify.classify_paths(load_classifier(settings), logs, args.app_id)
+    if logs.skipped:
+        print(f"sparktriage classify: skipped {len(logs.skipped)} binary file(s), not logs: "
+              f"{', '.join(logs.skipped[:3])}{' ...' if len(logs.skipped) > 3 else ''}", file=sys.stderr)
     print(json.dumps(classify.document(diagnosis), indent=2) if args.json else classify.render(diagnosis))
     return 0
 
@@ -145,22 +181,18 @@ def _classify(args: argparse.Namespace, settings: Settings) -> int:
 )
 def _evaluate(args: argparse.Namespace, settings: Settings) -> int:
     from classifiers.core import load_classifier, only
-    from sparktriage.errors import BadInput
-    from sparktriage.evaluate import evaluate, evaluate_corrections, report
+    from sparktriage.evaluate import evaluate, evaluate_corrections, load_labelled, report
 
     if bool(args.data) == args.from_store:
-        print("sparktriage evaluate: give --data FILE.jsonl or --from-store", file=sys.stderr)
-        return 2
-    try:
-        if args.from_store:
-            from sparktriage.store import open_store
+        raise BadInput("usage", "give --data FILE.jsonl or --from-store")
+    if args.from_store:
+        from sparktriage.store import open_store
 
-            result = evaluate_corrections(only(load_classifier(settings), args.mode), open_store(settings.db).engine)
-        else:
-            result = evaluate(only(load_classifier(settings), args.mode), args.data)
-    except (BadInput, OSError) as exc:
-        print(f"sparktriage evaluate: {exc}", file=sys.stderr)
-        return 2
+        engine = open_store(settings.db).engine
+        result = evaluate_corrections(only(load_classifier(settings), args.mode), engine)
+    else:
+        items = load_labelled(args.data)  # a bad set is said before the rules and the model load
+        result = evaluate(only(load_classifier(settings), args.mode), items)
     print(report(result))
     return 0
 
@@ -234,7 +266,11 @@ def _deliver(args: argparse.Namespace, settings: Settings) -> int:
 )
 def _worker(args: argparse.Namespace, settings: Settings) -> int:
     from ingest.app import run
+    from sparktriage.reach import reach_broker
+    from sparktriage.store import open_store
 
+    reach_broker(settings)  # in seconds, before the rules and the model load
+    open_store(settings.db)
     run(settings)
     return 0
 

@@ -33,8 +33,10 @@ class DeliveryError(SparktriageError):
 
 
 class ConfigError(SparktriageError):
-    """Configuration, rule packs or model artifacts are unusable; the process refuses to start."""
+    """Configuration, rule packs or model artifacts are unusable, or a service they name cannot be
+    reached; the process refuses to start. ``hint`` says what to check or do, in one line."""
 
-    def __init__(self, problems: str | list[str]) -> None:
+    def __init__(self, problems: str | list[str], hint: str | None = None) -> None:
         self.problems = [problems] if isinstance(problems, str) else list(problems)
-        super().__init__("\n".join(self.problems))
+        self.hint = hint
+        super().__init__("\n".join(self.problems + ([hint] if hint else [])))

@@ -21,6 +21,7 @@ from classifiers.core import Classifier
 from classifiers.model import expected_calibration_error
 from sparktriage.classify import classify_text
 from sparktriage.errors import BadInput
+from sparktriage.logfiles import read_log
 from sparktriage.records import AppInfo, ExceptionEvent
 from sparktriage.taxonomy import UNKNOWN, is_known
 
@@ -117,9 +118,18 @@ def read_labelled(lines: Iterable[str], source: str) -> list[dict]:
     return items
 
 
-def evaluate(classifier: Classifier, path: str | Path) -> Evaluation:
-    with open(path, encoding="utf-8") as fh:
-        items = read_labelled(fh, str(path))
+def load_labelled(path: str | Path) -> list[dict]:
+    """The labelled set of a file, checked whole before anything loads: BadInput when it is
+    binary, malformed or holds no item."""
+    items = read_labelled(read_log(Path(path)).splitlines(), str(path))
+    if not items:
+        raise BadInput("empty", f"{path} holds no labelled lines: nothing to measure ({{id, text, label}} a line)")
+    return items
+
+
+def evaluate(classifier: Classifier, data: str | Path | list[dict]) -> Evaluation:
+    """The classifier on a labelled set (a file, or the items :func:`load_labelled` read)."""
+    items = data if isinstance(data, list) else load_labelled(data)
     result = Evaluation()
     for n, item in enumerate(items):
         item_id = str(item.get("id", n))
@@ -196,4 +206,6 @@ def evaluate_corrections(classifier: Classifier, engine: Any) -> Evaluation:
     result = Evaluation()
     for app, events, label in corrections(engine):
         result.add(f"{app.app_id}#{app.attempt}", label, classifier.diagnose(events, app))
+    if not result.truth:
+        raise BadInput("empty", "the store holds no human correction yet: record some with `sparktriage label`")
     return result

@@ -24,7 +24,9 @@ def _dashboard(args: argparse.Namespace, settings: Settings) -> int:
     import os
 
     from dashboard import streamlit_command
+    from sparktriage.store import open_store
 
+    open_store(settings.db)  # a store it cannot open is said here, not in the browser
     print(f"dashboard on http://127.0.0.1:{settings.dashboard_port}/ (store {settings.db}; Ctrl-C stops it)", flush=True)
     command = streamlit_command(settings)
     os.execv(command[0], command)  # become Streamlit: a signal to this process reaches it, no orphan is left
@@ -49,7 +51,7 @@ def _train(args: argparse.Namespace, settings: Settings) -> int:
     from pathlib import Path
 
     from classifiers.model import save
-    from sparktriage.classify import read_log
+    from sparktriage.logfiles import read_log
     from sparktriage.train import card, fit_model
 
     corrections = []
@@ -90,8 +92,15 @@ def _unknowns(args: argparse.Namespace, settings: Settings) -> int:
     from sparktriage import unknowns
 
     if args.data:
-        with open(args.data, encoding="utf-8") as fh:
-            templates = unknowns.from_jsonl(load_classifier(settings), fh)
+        from pathlib import Path
+
+        from sparktriage.errors import BadInput
+        from sparktriage.logfiles import read_log
+
+        lines = read_log(Path(args.data)).splitlines()  # a bad file is said before the rules and the model load
+        if not any(line.strip() for line in lines):
+            raise BadInput("empty", f"{args.data} holds no JSON lines: nothing to group")
+        templates = unknowns.from_jsonl(load_classifier(settings), lines)
     else:
         from sparktriage.store import open_store
 
@@ -100,7 +109,7 @@ def _unknowns(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _day(text: str) -> datetime:
+def iso_date(text: str) -> datetime:
     """A --since/--until value: an ISO date or date-time, read as UTC."""
     value = datetime.fromisoformat(text)
     return value if value.tzinfo else value.replace(tzinfo=UTC)
@@ -111,8 +120,8 @@ def _day(text: str) -> datetime:
     "re-diagnose stored history with the current rules and model; --dry-run shows the old -> new matrix",
     "sparktriage relabel --since 2026-11-01 --where-rule hdfs-denied --dry-run",
     args=[
-        arg("--since", type=_day, help="applications that ended on or after (ISO date)"),
-        arg("--until", type=_day, help="applications that ended before (ISO date)"),
+        arg("--since", type=iso_date, help="applications that ended on or after (ISO date)"),
+        arg("--until", type=iso_date, help="applications that ended before (ISO date)"),
         arg("--team"), arg("--category", help="current category (or its top level)"), arg("--app", help="one app id"),
         arg("--where-rule", metavar="RULE_ID", help="only diagnoses this rule decided"),
         arg("--dry-run", action="store_true", help="print the change, write nothing"),
@@ -129,12 +138,15 @@ def _relabel(args: argparse.Namespace, settings: Settings) -> int:
 
     filters = Filters(args.since, args.until, args.team, args.category, args.app, args.where_rule)
     notify = None
+    store = open_store(settings.db)
     if args.notify and not args.dry_run:
+        from sparktriage.reach import reach_broker
         from sparktriage.topics import publisher
 
+        reach_broker(settings)
         notify = publisher(settings)
     with tqdm(unit=" apps", file=sys.stderr, disable=None) as bar:
-        result = relabel(open_store(settings.db), load_classifier(settings), filters, dry_run=args.dry_run,
+        result = relabel(store, load_classifier(settings), filters, dry_run=args.dry_run,
                          settings=settings if args.notify else None, notify=notify, progress=bar.update,
                          batch=args.batch)
     print(render(result, args.dry_run))

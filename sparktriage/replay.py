@@ -20,7 +20,10 @@ from typing import Any
 from kafka import KafkaProducer
 
 from ingest.yarn import is_aggregated, parse_container_id, split_yarn_aggregated
-from sparktriage.classify import read_log, role_of
+from sparktriage.classify import role_of
+from sparktriage.errors import BadInput
+from sparktriage.logfiles import LogFiles
+from sparktriage.reach import reach_broker
 from sparktriage.settings import Settings
 from sparktriage.topics import ensure_topics
 
@@ -36,22 +39,17 @@ class ContainerLog:
 
 
 def _containers(paths: Sequence[str]) -> Iterator[ContainerLog]:
-    for arg in paths:
-        root = Path(arg)
-        files = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else [root]
-        for path in files:
-            if path.name == METADATA or path.name.startswith("."):
-                continue
-            text = read_log(path)
-            if is_aggregated(text):
-                for section in split_yarn_aggregated(text):
-                    cid = parse_container_id(section.container_id)
-                    yield ContainerLog(section.container_id, cid.role if cid else "unknown", section.host,
-                                       section.text.split("\n"))
-            else:
-                cid = parse_container_id(str(path))
-                name = cid.container_id if cid else path.stem
-                yield ContainerLog(name, role_of(str(path)), None, text.rstrip("\n").split("\n"))
+    for name, text in LogFiles(paths, skip=(METADATA,)):
+        path = Path(name)
+        if is_aggregated(text):
+            for section in split_yarn_aggregated(text):
+                cid = parse_container_id(section.container_id)
+                yield ContainerLog(section.container_id, cid.role if cid else "unknown", section.host,
+                                   section.text.split("\n"))
+        else:
+            cid = parse_container_id(str(path))
+            yield ContainerLog(cid.container_id if cid else path.stem, role_of(str(path)), None,
+                               text.rstrip("\n").split("\n"))
 
 
 def metadata_of(paths: Sequence[str]) -> dict[str, Any]:
@@ -62,10 +60,12 @@ def metadata_of(paths: Sequence[str]) -> dict[str, Any]:
     return {}
 
 
-def envelopes(app_id: str, paths: Sequence[str], meta: dict[str, Any], seed: int = 0) -> Iterator[dict[str, Any]]:
-    """Every line as an envelope, containers interleaved in random runs, then app_end."""
+def envelopes(app_id: str, paths: Sequence[str] | list[ContainerLog], meta: dict[str, Any],
+              seed: int = 0) -> Iterator[dict[str, Any]]:
+    """Every line as an envelope, containers interleaved in random runs, then app_end
+    (``paths`` may be the logs :func:`_containers` read already)."""
     rng = random.Random(seed)
-    logs = list(_containers(paths))
+    logs = [p for p in paths if isinstance(p, ContainerLog)] or list(_containers(paths))  # type: ignore[arg-type]
     cursors = [0] * len(logs)
     common = {k: meta[k] for k in ("team", "user", "queue", "workflow") if k in meta}
     while True:
@@ -87,20 +87,19 @@ def replay(settings: Settings, paths: Sequence[str], app_id: str | None = None,
     """Send one application's logs; returns (app id, records sent)."""
     meta = {**metadata_of(paths), **{k: v for k, v in (overrides or {}).items() if v is not None}}
     app_id = app_id or meta.get("app_id")
+    logs = list(_containers(paths))  # read, and refused if they are no logs, before the broker is asked
     if not app_id:
-        for log in _containers(paths):
-            cid = parse_container_id(log.container_id)
-            if cid:
-                app_id = cid.app_id
-                break
+        app_id = next((cid.app_id for cid in map(parse_container_id, (log.container_id for log in logs)) if cid),
+                      None)
     if not app_id:
-        raise ValueError("no application id: give --app-id or a metadata.json with app_id")
+        raise BadInput("no_app_id", "no application id in the logs: give --app-id or a metadata.json with app_id")
+    reach_broker(settings)
     ensure_topics(settings)  # never let the broker auto-create it with its own partition count
     own = producer is None
     producer = producer or KafkaProducer(bootstrap_servers=settings.bootstrap.split(","), acks="all",
                                          linger_ms=5)
     sent = 0
-    for envelope in envelopes(app_id, paths, meta):
+    for envelope in envelopes(app_id, logs, meta):
         producer.send(settings.input_topic, key=app_id.encode("utf-8"),
                       value=json.dumps(envelope).encode("utf-8"))
         sent += 1

@@ -19,6 +19,7 @@ from pathlib import Path
 from types import UnionType
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
+from sparktriage import dburl
 from sparktriage.errors import ConfigError
 
 ENV_PREFIX = "SPARKTRIAGE_"
@@ -38,6 +39,9 @@ class Settings:
     group: str = "sparktriage"
     partitions: int = 8
     session_timeout: float = 30.0
+    #: Keep trying an unreachable broker at start instead of stopping with a message (containers
+    #: that start before Kafka).
+    wait_for_broker: bool = False
     #: Kafka producer batch size for changelog writes; None keeps faust's default.
     producer_max_batch_size: int | None = None
     #: Seconds without a line after which an application is diagnosed anyway.
@@ -249,10 +253,16 @@ def load_settings(
         except ConfigError as exc:
             problems.extend(exc.problems)
 
+    if "db" in values:
+        try:
+            values["db"] = dburl.normalize(values["db"])
+        except ConfigError as exc:
+            problems.extend(exc.problems)
     if problems:
-        raise ConfigError(problems)
+        raise ConfigError(problems, hint=dburl.HINT if any("store URL" in p for p in problems) else None)
     settings = Settings(**values)
     if settings.spike_window <= 0 or settings.spike_baseline_days < 1 or settings.spike_end_factor > settings.spike_factor:
         raise ConfigError("spike_window must be positive, spike_baseline_days at least 1, and spike_end_factor "
                           "at most spike_factor")
+    dburl.check_folder(settings.db, settings.data_dir)
     return settings

@@ -18,7 +18,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from sparktriage.errors import BadInput
+from sparktriage import dburl
+from sparktriage.errors import BadInput, ConfigError
 from sparktriage.records import AppInfo, Cause, Diagnosis, ExceptionEvent
 from sparktriage.store import alerts, outbox
 from sparktriage.store import schema as t
@@ -60,16 +61,27 @@ def migrate(engine: sa.Engine) -> None:
 
 
 def open_store(url: str) -> SqlStore:
-    """Connect and migrate the schema to the newest revision (a SQLite file's folder too)."""
-    if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    engine = sa.create_engine(url, future=True)
+    """Connect and migrate the schema to the newest revision (a SQLite file's folder too: settings
+    refuse a missing folder outside the data directory before this is reached).
+
+    A store that cannot be opened is a ConfigError saying which one and what to check."""
+    url = dburl.normalize(url)
+    path = dburl.sqlite_file(url)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    options: dict[str, Any] = {"connect_args": {"connect_timeout": 10}} if url.startswith("postgresql") else {}
+    engine = sa.create_engine(url, future=True, **options)
     if engine.dialect.name == "sqlite":
         @sa.event.listens_for(engine, "connect")
         def _sqlite_pragmas(conn: Any, _record: Any) -> None:
             conn.execute("pragma journal_mode=wal")
             conn.execute("pragma busy_timeout=10000")
-    migrate(engine)
+    try:
+        migrate(engine)
+    except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
+        reason = str(exc.orig or exc).strip().splitlines()[0] if str(exc.orig or exc).strip() else type(exc).__name__
+        raise ConfigError(f"cannot open the store {dburl.redacted(url)}: {reason}",
+                          hint="check --db / SPARKTRIAGE_DB, and that the database runs and accepts this user") from exc
     return SqlStore(engine)
 
 

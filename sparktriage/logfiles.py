@@ -1,0 +1,92 @@
+"""The log files a command is given: named files, directories walked, stdin; read as text.
+
+``classify`` and ``replay`` take one application's logs the same way. A
+name that does not exist, a file that is empty, binary or a broken ``.gz`` is
+a :class:`BadInput` naming it, found before any rule or model loads. Inside a
+directory a binary file (an archive, a ``.crc``) is not a log: it is skipped
+and reported, not read as text. ``x.log`` beside ``x.log.gz`` is one log, not
+two: the plain one is read.
+"""
+
+from __future__ import annotations
+
+import gzip
+import sys
+import zlib
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from sparktriage.errors import BadInput
+
+STDIN = "-"
+#: Bytes looked at to tell a text log from binary data (as git does: a NUL byte).
+SNIFF = 8192
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+def decode(raw: bytes, name: str) -> str:
+    """A log's bytes (gzip-compressed or not) as text; BadInput if they are not a text log."""
+    if raw[:2] == GZIP_MAGIC:
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise BadInput("bad_gzip", f"{name} is not a readable gzip file ({exc})") from exc
+    if b"\x00" in raw[:SNIFF]:
+        raise BadInput("binary", f"{name} is not a text log (binary data); give a log file, plain or .gz")
+    return raw.decode("utf-8", errors="replace")
+
+
+def read_log(path: Path) -> str:
+    return decode(path.read_bytes(), str(path))
+
+
+def _in_directory(root: Path) -> list[Path]:
+    files = sorted(p for p in root.rglob("*") if p.is_file() and not p.name.startswith("."))
+    present = set(files)
+    return [p for p in files if not (p.suffix == ".gz" and p.with_suffix("") in present)]
+
+
+def expand(paths: Iterable[str], skip: Iterable[str] = ()) -> list[tuple[str, bool]]:
+    """(name, named explicitly) of every log the arguments name, directories walked in order;
+    BadInput for a name that does not exist. Files named in ``skip`` (metadata) are left out."""
+    out: list[tuple[str, bool]] = []
+    for arg in paths:
+        path = Path(arg)
+        if arg == STDIN:
+            out.append((arg, True))
+        elif path.is_dir():
+            out += [(str(p), False) for p in _in_directory(path) if p.name not in skip]
+        elif path.exists():  # a file, or a pipe: `classify <(zcat app.log.gz)`
+            out.append((arg, True))
+        else:
+            raise BadInput("missing", f"no such file or directory: {arg}")
+    return out
+
+
+class LogFiles:
+    """The logs of the arguments, each read when iterated; binary files inside directories land
+    in ``skipped``. ``expand`` runs at construction, so a missing name fails before anything loads."""
+
+    def __init__(self, paths: Iterable[str], skip: Iterable[str] = ()) -> None:
+        self.names = expand(paths, skip)
+        self.skipped: list[str] = []
+        self.blank = True  # no file held anything but white space
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        for name, explicit in self.names:
+            try:
+                text = decode(sys.stdin.buffer.read(), "stdin") if name == STDIN else read_log(Path(name))
+            except BadInput as exc:
+                if explicit or exc.reason != "binary":
+                    raise
+                self.skipped.append(name)
+                continue
+            if text.strip():
+                self.blank = False
+            yield ("<stdin>" if name == STDIN else name), text
+
+    def nothing_to_read(self) -> BadInput:
+        """The error for inputs that held no log line at all."""
+        what = self.names[0][0] if len(self.names) == 1 else "the logs given"
+        what = "stdin" if what == STDIN else what
+        return BadInput("empty", f"{what} holds no log lines: nothing to diagnose")
