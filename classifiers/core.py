@@ -23,7 +23,9 @@ from pathlib import Path
 from typing import Protocol
 
 from classifiers.masking import mask
+from classifiers.platform import fits, platform_of
 from classifiers.rootcause import Finding, choose_root, findings_for
+from ingest.assembly import CUT_SEEN
 from ingest.events import Signals
 from ingest.lastlines import LAST_LINES
 from rules import cache as rule_cache
@@ -152,11 +154,14 @@ def diagnose(
         rule_pack_version=engine.version, final_status=app.final_status,
         model_version=getattr(model, "version", None),
     )
+    if any(CUT_SEEN in e.text for e in events):
+        common["notes"] = ("a very long log line was cut; its head, its tail and the words around its "
+                           "failure words were kept and read",)
     root = choose_root(best)
     if root is not None and model is not None and root.rule.priority < LOW_PRIORITY:
         (guess, p), = model.predict([root.event.text])
         if guess not in (NO_CAUSE, top_level(root.category)) and p >= model.threshold:
-            common["notes"] = (f"the model disagrees with this generic rule: {guess} ({p:.2f})",)
+            common["notes"] = (*common.get("notes", ()), _disagreement(root.category, guess, p))
     if root is not None:
         supporting = [f for f in sorted(best, key=Finding.cascade_key) if f is not root
                       and top_level(f.category) == top_level(root.category)]
@@ -164,7 +169,8 @@ def diagnose(
         return Diagnosis(
             category=root.category, domain=domain_of(root.category), confidence=_confidence(root, best),
             source="rule", rule_id=root.rule.id, explain=root.rule.explain,
-            remediation=root.rule.remediation, evidence=tuple(evidence), **common,
+            remediation=_remediation(engine, root.category, platform_of(events), own=root.rule.remediation),
+            evidence=tuple(evidence), **common,
         )
     guess = _model_guess(events, model) if model is not None else None
     if guess is not None and model is not None and guess[2] >= model.threshold:
@@ -172,7 +178,8 @@ def diagnose(
         return Diagnosis(
             category=category, domain=domain_of(category), confidence=round(p, 3), source="model",
             explain=f"No rule matched; the model recognises {category}: {CATEGORIES[category][1]}.",
-            remediation=_remediation(engine, category), evidence=(_evidence(event, None),), **common,
+            remediation=_remediation(engine, category, platform_of(events)), evidence=(_evidence(event, None),),
+            **common,
         )
     return Diagnosis(
         category=UNKNOWN, domain=domain_of(UNKNOWN), confidence=0.0, source="none",
@@ -182,6 +189,19 @@ def diagnose(
         evidence=tuple(_evidence(e, None) for e in [e for e in events if e.exc_class] or events)[:MAX_EVIDENCE],
         **common,
     )
+
+
+#: The sub-category of an out-of-memory error whose log does not say which process it was.
+EITHER_PROCESS = "driver_or_executor"
+_OOM = ("driver_oom", "executor_oom")
+
+
+def _disagreement(category: str, guess: str, p: float) -> str:
+    """The note when the model, confident, names another category than a generic rule did. Where the
+    rule says the log cannot tell the driver from an executor, the model's pick is a lean, not a contradiction."""
+    if category.endswith("/" + EITHER_PROCESS) and guess in _OOM:
+        return f"the model leans to {guess} ({p:.2f}); the log itself does not say which process ran out of memory"
+    return f"the model disagrees with this generic rule: {guess} ({p:.2f})"
 
 
 def _model_guess(events: Sequence[ExceptionEvent], model: TextModel) -> tuple[ExceptionEvent, str, float] | None:
@@ -207,10 +227,13 @@ def _unknown_why(events: Sequence[ExceptionEvent]) -> str:
     return "No rule matched the exceptions of this application"
 
 
-def _remediation(engine: RuleEngine, category: str) -> str:
-    """What the highest-priority rule of that category tells people to change."""
-    rules = sorted((r for r in engine.rules if top_level(r.category) == category), key=lambda r: -r.priority)
-    return rules[0].remediation if rules else ""
+def _remediation(engine: RuleEngine, category: str, platform: str | None = None, own: str | None = None) -> str:
+    """What to change: ``own`` (the deciding rule's advice) when it fits the platform the logs show,
+    else what the highest-priority rule of that category whose advice fits tells people to change."""
+    if own and fits(own, platform):
+        return own
+    rules = sorted((r for r in engine.rules if top_level(r.category) == top_level(category)), key=lambda r: -r.priority)
+    return next((r.remediation for r in rules if r.remediation and fits(r.remediation, platform)), own or "")
 
 
 @dataclass(frozen=True)

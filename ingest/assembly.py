@@ -7,8 +7,9 @@ line with its frames, a Python traceback with its chained tracebacks. One
 lines of many containers interleaved on one partition still assemble
 correctly. Its state is a small JSON-able dict because the stream app keeps
 it in a changelog-backed table, and it is bounded: a record keeps at most
-``max_record_lines`` lines (the rest are counted) and each line at most
-``max_line_chars`` characters.
+``max_record_lines`` lines (the rest are counted) and each line about
+``max_line_chars`` characters: a longer one keeps its head, its tail and the
+words around its failure words (``cut_line``), and says where it was cut.
 
 The grammar, one rule per mode of the current record:
 
@@ -231,15 +232,15 @@ class Assembler:
         if header is not None:
             rec.level, rec.ts_text = header.group("level"), header.group("ts")
             rec.logger, msg = _logger_and_message(header, line)
-            rec.message = msg[: self.max_line_chars]
+            rec.message = cut_line(msg, self.max_line_chars)
         else:
-            rec.message = line[: self.max_line_chars]
+            rec.message = cut_line(line, self.max_line_chars)
         self.current, self.mode, self.chained = rec, mode, False
         self._append(rec, line)
 
     def _append(self, rec: Record, line: str) -> None:
         if len(rec.lines) < self.max_record_lines:
-            rec.lines.append(line[: self.max_line_chars])
+            rec.lines.append(cut_line(line, self.max_line_chars))
         else:
             rec.omitted += 1
 
@@ -266,6 +267,41 @@ class Assembler:
         asm.mode = data.get("mode", PLAIN)
         asm.chained = bool(data.get("chained"))
         return asm
+
+
+#: What a cut line says where it was cut: the diagnosis notes it (``classifiers.core``).
+CUT_MARK = " [... {n:,} characters cut ...] "
+CUT_SEEN = "characters cut ...]"
+# Where the cause usually is in a very long line: exception classes and the failure words rules look for.
+# Literals first (no leading character class): the scan stays linear over a line of many megabytes.
+_KEEP_RE = re.compile(r"(?:Exception|Error|Throwable)\b|Caused by|Container killed|OutOfMemory|[Kk]illed"
+                      r"|denied|refused|timed out|not found|No such|does not exist|exceed|[Ff]ailed|FAILED")
+
+
+def cut_line(line: str, limit: int) -> str:
+    """``line`` within about ``limit`` characters: its head, its tail, and a window around each distinct
+    failure word in between (a 50 MB line's OutOfMemoryError is kept, wherever it is), the gaps marked."""
+    if len(line) <= limit:
+        return line
+    head, tail, window = limit // 4, limit // 8, 240
+    keep, seen, budget = [(0, head), (len(line) - tail, len(line))], set(), limit - head - tail
+    for m in _KEEP_RE.finditer(line, head, len(line) - tail):
+        if budget <= 0:
+            break
+        if m.group() in seen:
+            continue
+        seen.add(m.group())
+        span = (max(head, m.start() - window), min(len(line) - tail, m.end() + window))
+        keep.append(span)
+        budget -= span[1] - span[0]
+    pieces, end = [], 0
+    for start, stop in sorted(keep):
+        if start > end:
+            pieces.append(CUT_MARK.format(n=start - end))
+        if stop > end:
+            pieces.append(line[max(start, end):stop])
+            end = stop
+    return "".join(pieces)
 
 
 def assemble(text: str, **caps: int) -> list[Record]:
