@@ -264,5 +264,6 @@ def load_settings(
     if settings.spike_window <= 0 or settings.spike_baseline_days < 1 or settings.spike_end_factor > settings.spike_factor:
         raise ConfigError("spike_window must be positive, spike_baseline_days at least 1, and spike_end_factor "
                           "at most spike_factor")
-    dburl.check_folder(settings.db, settings.data_dir)
+    if "db" in values:  # a store someone named; the default one lives in the default data folder
+        dburl.check_folder(settings.db, settings.data_dir)
     return settings
