@@ -153,6 +153,8 @@ class Worker:
         env = parse_envelope(message.key, message.value, max_line_bytes=self.settings.max_line_bytes)
         raw = self.apps.get(env.app_id)
         state = AppState.from_dict(raw) if raw else AppState(app_id=env.app_id)
+        if state.ended and (state.n_events or state.streams):  # a crash came between the tombstone and its cleanup
+            self.complete(state, [])
         if env.event is None:
             self.on_line(state, env, event, new=raw is None)
             return
@@ -169,9 +171,10 @@ class Worker:
             else:
                 closing = await self.on_end(state, env, message.timestamp)
             self.apps[env.app_id] = state.to_dict()
-            self.complete(closing)
+            if state.ended:
+                self.complete(state, closing)
         for checkpoint in self.live.stale(message.partition, time.monotonic()):
-            self.write(checkpoint, None)
+            self.write(checkpoint)
         event.ack()
 
     def on_line(self, state: AppState, env: Envelope, event: faust.EventT, *, new: bool) -> None:
@@ -182,8 +185,7 @@ class Worker:
             return
         self.metrics.folded()
         noted = state.note(env, time.time())
-        if self.fold_line(state, env, event) or noted or new:
-            self.apps[env.app_id] = state.to_dict()
+        self.fold_line(state, env, event, dirty=noted or new)
 
     async def on_end(self, state: AppState, env: Envelope, broker_ts: float | None) -> list[Checkpoint]:
         """An ``app_end`` lifecycle record: finish the application with its final status and end time, and
@@ -214,20 +216,31 @@ class Worker:
 
     # -- application state ----------------------------------------------------------------
 
-    def fold_line(self, state: AppState, env: Envelope, event: faust.EventT) -> bool:
-        """Feed a log envelope to its container's assembler; write the checkpoints that are due.
+    def fold_line(self, state: AppState, env: Envelope, event: faust.EventT, *, dirty: bool) -> None:
+        """Feed a log envelope to its container's assembler; write what is due in an order no crash breaks.
 
-        Returns whether the application's own state changed (a new stream or
-        new events), so that the caller writes it.
+        Its events first, then the application's state (event count, streams,
+        and up to which offset of this stream events are stored), then the
+        checkpoints, then the acknowledgements. A crash before the checkpoint
+        replays the line from the older checkpoint, and the events it yields
+        again are not stored twice; a crash after it finds them counted.
+        ``dirty``: the state changed already and must be written anyway.
         """
         message = event.message
-        before = state.n_events + state.dropped_events
-        for checkpoint in self.live.fold(env, message.offset, message.partition, event, time.monotonic()):
-            self.write(checkpoint, state if checkpoint.key == env.stream_key else None)
-        if env.stream_key in state.streams:
-            return state.n_events + state.dropped_events != before
-        state.streams.append(env.stream_key)
-        return True
+        if env.stream_key not in state.streams:
+            state.streams.append(env.stream_key)
+            dirty = True
+        due = self.live.fold(env, message.offset, message.partition, event, time.monotonic())
+        for checkpoint in due:
+            if (checkpoint.key == env.stream_key and checkpoint.events
+                    and message.offset > state.events_at.get(checkpoint.key, -1)):
+                self.add_events(state, checkpoint.events)
+                state.events_at[checkpoint.key] = message.offset
+                dirty = True
+        if dirty:
+            self.apps[env.app_id] = state.to_dict()
+        for checkpoint in due:
+            self.write(checkpoint)
 
     def add_events(self, state: AppState, new: list[ExceptionEvent]) -> None:
         """Store events one table entry each, up to ``MAX_EVENTS``; later ones are only counted."""
@@ -238,21 +251,26 @@ class Worker:
             self.events[event_key(state.app_id, state.n_events)] = event.to_dict()
             state.n_events += 1
 
-    def write(self, checkpoint: Checkpoint, state: AppState | None) -> None:
-        """Make a checkpoint durable in the tables, then acknowledge the records it covers."""
+    def write(self, checkpoint: Checkpoint) -> None:
+        """Make a stream's checkpoint durable (its events already are), then acknowledge the records it covers."""
         if checkpoint.write:
             self.metrics.checkpoint_written()
-            if state is not None:
-                self.add_events(state, checkpoint.events)
             if checkpoint.stored is not None:
                 self.streams[checkpoint.key] = checkpoint.stored
         for handle in checkpoint.acks:
             handle.ack()
 
-    def complete(self, closing: list[Checkpoint]) -> None:
-        """After the tombstone is written: delete the closed streams, acknowledge their lines."""
+    def complete(self, state: AppState, closing: list[Checkpoint]) -> None:
+        """After the tombstone is written: delete what the application left in the tables, then
+        acknowledge its lines. A tombstone that still lists leftovers is completed again (``apply``)."""
+        for n in range(state.n_events):
+            self.events.pop(event_key(state.app_id, n), None)
+        for key in state.streams:
+            self.streams.pop(key, None)
+        if state.n_events or state.streams:
+            state.n_events, state.streams, state.events_at = 0, [], {}
+            self.apps[state.app_id] = state.to_dict()
         for checkpoint in closing:
-            self.streams.pop(checkpoint.key, None)
             for handle in checkpoint.acks:
                 handle.ack()
 
@@ -264,8 +282,9 @@ class Worker:
         events after the check for an application that printed no error, so
         the last lines of such an application are still read beside it.
         The tombstone in ``apps`` is written (by the caller) before the streams
-        are deleted and the records acknowledged, so a crash in between
-        replays the end of the application from intact state.
+        and events are deleted and the records acknowledged (``complete``), so
+        a crash before it replays the end from intact state, and a crash after
+        it leaves a tombstone that still lists what to delete.
         """
         closing = self.live.finish(state.app_id, state.streams)
         for checkpoint in closing:
@@ -275,11 +294,7 @@ class Worker:
         self.add_events(state, evidence or [])
         if status in NON_SUCCESS or (status is None and state.n_events):
             await self.deliver(state, status, ended)
-        for n in range(state.n_events):
-            self.events.pop(event_key(state.app_id, n), None)
-        state.ended = status or "INACTIVE"
-        state.n_events = 0
-        state.streams = []
+        state.ended = status or "INACTIVE"  # the tombstone; its events and streams go after it is written
         return closing
 
     # -- outputs ----------------------------------------------------------------------------

@@ -44,6 +44,7 @@ class AppState:
     last_offset: int = -1  # highest input offset applied (at-least-once dedupe)
     streams: list[str] = field(default_factory=list)
     n_events: int = 0
+    events_at: dict[str, int] = field(default_factory=dict)  # per stream: offset up to which its events are stored
     dropped_events: int = 0
     ended: str | None = None  # final status once diagnosed or dropped: a tombstone
 

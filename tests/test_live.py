@@ -1,134 +1,168 @@
-"""The checkpoint protocol of the worker's in-memory streams, through simulated crashes.
+"""The worker's checkpoint protocol through crashes at every point, on the code the worker runs.
 
-The worker acknowledges a record only after a checkpoint that contains it is
-written; Kafka redelivers everything after the committed offset (the highest
-offset below which everything is acknowledged). These tests play that
-contract without a broker: crash anywhere, restart from the written
-checkpoints and the committed offset, and the exception events must be
-exactly those of a run without a crash: none lost, none twice, same lines.
+The worker (``ingest.app.Worker``) acknowledges a log line only after a
+checkpoint that contains it is written (``ingest.live``), writes an ended
+application's tombstone before deleting its streams, and skips what it
+already applied when Kafka redelivers it. ``tests.worker_twin`` runs that
+worker over in-memory changelogs, store and topics, and kills it right
+before any one of its effects: whatever the point, the restarted worker must
+store exactly the exception events and diagnoses of a run without a crash:
+none lost, none twice, and publish every diagnosis at least once.
 """
 
 from __future__ import annotations
 
-import copy
+import json
 import random
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from classifiers.core import Classifier
+from ingest.envelope import parse_envelope
 from ingest.live import LiveStreams
 from ingest.state import end_time
+from rules.engine import RuleEngine
+from rules.loader import load_packs
 from sparktriage.records import Envelope
 from tests.loggen import generate_log
+from tests.packs import SMALL_PACK
+from tests.worker_twin import Message, Partition, envelope
 
-APP = "application_1700000000000_0042"
+APPS = [f"application_1700000000000_00{n}" for n in (41, 42, 43)]
 
 
-def _records(seed: int, n_streams: int, lines: int) -> list[Envelope]:
-    """Lines of ``n_streams`` containers interleaved at random on one partition."""
+@pytest.fixture(scope="module")
+def classifier(tmp_path_factory: pytest.TempPathFactory) -> Classifier:
+    folder = tmp_path_factory.mktemp("rules")
+    (folder / "test.yaml").write_text(SMALL_PACK)
+    packs = load_packs(folder, builtin=False)
+    return Classifier(engine=RuleEngine(packs.rules, packs.version))
+
+
+def _records(seed: int, n_apps: int, n_streams: int, lines: int) -> list[tuple[bytes, bytes]]:
+    """Lines of ``n_streams`` containers of each application interleaved at random; each application's
+    ``app_end`` (FAILED) right after its last line."""
     rng = random.Random(seed)
-    logs = [generate_log(lines, error_fraction=0.08, seed=seed * 7 + c).split("\n") for c in range(n_streams)]
-    cursors = [0] * n_streams
+    logs = {(a, c): generate_log(lines, error_fraction=0.08, seed=seed * 7 + a * 5 + c).split("\n")
+            for a in range(n_apps) for c in range(n_streams)}
+    cursors = dict.fromkeys(logs, 0)
     out = []
-    while any(cursors[c] < len(logs[c]) for c in range(n_streams)):
-        c = rng.choice([c for c in range(n_streams) if cursors[c] < len(logs[c])])
-        out.append(Envelope(app_id=APP, text=logs[c][cursors[c]], container_id=f"container_{c}", role="executor"))
-        cursors[c] += 1
+    while any(cursors[k] < len(logs[k]) for k in logs):
+        a, c = rng.choice([k for k in logs if cursors[k] < len(logs[k])])
+        out.append(envelope(APPS[a], logs[a, c][cursors[a, c]], container_id=f"container_{c}", role="executor"))
+        cursors[a, c] += 1
+        if all(cursors[a, s] == len(logs[a, s]) for s in range(n_streams)):
+            out.append(envelope(APPS[a], event="app_end", status="FAILED"))
     return out
 
 
-class Worker:
-    """What ``ingest.app`` does with checkpoints, with dicts for the tables."""
-
-    def __init__(self, table: dict, events: list, max_pending: int, max_age: float) -> None:
-        self.table, self.events, self.acked = table, events, set()
-        self.live = LiveStreams(self.table.get, max_pending=max_pending, max_age=max_age)
-
-    def _write(self, checkpoint) -> None:
-        if checkpoint.write:
-            self.events.extend(e.to_dict() for e in checkpoint.events)
-            if checkpoint.stored is not None:
-                self.table[checkpoint.key] = copy.deepcopy(checkpoint.stored)
-            else:
-                self.table.pop(checkpoint.key, None)
-        self.acked.update(checkpoint.acks)
-
-    def process(self, offset: int, env: Envelope, now: float) -> None:
-        for checkpoint in self.live.fold(env, offset, 0, offset, now):
-            self._write(checkpoint)
-
-    def finish(self) -> None:
-        keys = sorted({key for key in self.table} | {f"{APP}:1:container_{c}" for c in range(8)})
-        for checkpoint in self.live.finish(APP, keys):
-            self._write(checkpoint)
-
-    def committed(self) -> int:
-        offset = -1
-        while offset + 1 in self.acked:
-            offset += 1
-        return offset
+def _timeless(payload: bytes) -> str:
+    """A published diagnosis without the moment it was made."""
+    return json.dumps({k: v for k, v in json.loads(payload).items() if k != "diagnosed"}, sort_keys=True)
 
 
-def _run(records: list[Envelope], crash_at: int | None, max_pending: int, max_age: float) -> list[dict]:
-    table: dict = {}
-    events: list = []
-    worker = Worker(table, events, max_pending, max_age)
-    start = 0
-    if crash_at is not None:
-        for offset in range(crash_at):
-            worker.process(offset, records[offset], now=offset * 0.01)
-        start = worker.committed() + 1  # what Kafka redelivers to the restarted worker
-        worker = Worker(table, events, max_pending, max_age)  # memory gone; tables survive
-    for offset in range(start, len(records)):
-        worker.process(offset, records[offset], now=offset * 0.01)
-    worker.finish()
-    return events
+def _outcome(partition: Partition) -> dict:
+    """What the outside world sees: the store, the published diagnoses (as a set), dead letters, the state left."""
+    store = partition.store
+    return {
+        "events": {key: [e.to_dict() for e in events] for key, events in store.events.items()},
+        "diagnoses": {key: d.to_dict() for key, d in store.current.items()},
+        "superseded": len(store.history),
+        "published": sorted({_timeless(value) for _, value in partition.published}),
+        "dead_letters": store.dead_letters,
+        "open_streams": partition.changelogs["streams"],
+        "event_entries": partition.changelogs["events"],
+    }
 
 
 @settings(max_examples=40, deadline=None)
-@given(seed=st.integers(0, 10_000), n_streams=st.integers(1, 4), crash=st.floats(0.0, 1.0),
-       max_pending=st.sampled_from([1, 3, 50, 10_000]), max_age=st.sampled_from([0.0, 0.05, 1e9]))
-def test_a_crash_anywhere_loses_and_repeats_no_event(seed, n_streams, crash, max_pending, max_age) -> None:
-    records = _records(seed, n_streams, lines=120)
-    expected = _run(records, None, max_pending, max_age)
-    assert expected, "the generated logs carry exceptions"
-    crash_at = int(crash * len(records))
-    assert _run(records, crash_at, max_pending, max_age) == expected
+@given(seed=st.integers(0, 10_000), n_apps=st.integers(1, 3), n_streams=st.integers(1, 3),
+       crashes=st.lists(st.floats(0.0, 1.0), min_size=1, max_size=2), commit=st.sampled_from([0.0, 0.5, 1.0]),
+       max_pending=st.sampled_from([1, 3, 50, 10_000]), max_age=st.sampled_from([0.0, 1e9]))
+def test_a_crash_anywhere_loses_and_repeats_no_event(classifier, seed, n_apps, n_streams, crashes, commit,
+                                                    max_pending, max_age) -> None:
+    records = _records(seed, n_apps, n_streams, lines=60)
+    clean = Partition(records, classifier, max_pending=max_pending, max_age=max_age)
+    assert clean.run()
+    expected = _outcome(clean)
+    assert len(expected["diagnoses"]) == n_apps and expected["events"], "every application is diagnosed"
+    assert expected["open_streams"] == {} and expected["event_entries"] == {}, "an ended application leaves no state"
+    crashed = Partition(records, classifier, max_pending=max_pending, max_age=max_age)
+    for where in crashes:  # the second crash, if any, hits the restarted worker replaying
+        crashed.run(crash_after=int(where * crashed.effects()), commit=commit)
+    assert crashed.run()
+    assert _outcome(crashed) == expected
+    assert len(crashed.published) >= len(clean.published)  # at least once: a crash after sending repeats it
 
 
-def test_lines_are_acknowledged_only_through_checkpoints() -> None:
-    records = _records(3, 2, lines=200)
-    worker = Worker({}, [], max_pending=10_000, max_age=1e9)
-    for offset, env in enumerate(records):
-        worker.process(offset, env, now=0.0)
-        checkpointed = {key: stored["offset"] for key, stored in worker.table.items()}
-        # every acknowledged line is at or below its stream's written checkpoint
-        for acked in worker.acked:
-            key = records[acked].stream_key
-            assert acked <= checkpointed[key]
-    assert worker.live.pending() == len(records) - len(worker.acked)
-    assert worker.acked, "closing an exception record checkpoints its stream"
+def test_a_crash_between_checkpoint_and_end_replays_to_the_same_result(classifier) -> None:
+    """Every single crash point of a small run, in turn (the property above samples them)."""
+    records = _records(11, 2, 2, lines=25)
+    clean = Partition(records, classifier, max_pending=3)
+    clean.run()
+    expected = _outcome(clean)
+    total = Partition(records, classifier, max_pending=3).effects()
+    for point in range(total):
+        crashed = Partition(records, classifier, max_pending=3)
+        assert not crashed.run(crash_after=point, commit=1.0)
+        assert crashed.run()
+        assert _outcome(crashed) == expected, f"crash before effect {point} of {total}"
+
+
+def test_lines_are_acknowledged_only_once_their_checkpoint_is_written(classifier) -> None:
+    records = _records(3, 2, 2, lines=100)
+    partition = Partition(records, classifier, max_pending=10_000, max_age=1e9)
+    acked_lines = []
+
+    def durable(message: Message) -> None:
+        env = parse_envelope(message.key, message.value)
+        if env.event is not None:
+            return
+        acked_lines.append(message.offset)
+        stored = partition.changelogs["streams"].get(env.stream_key)
+        ended = json.loads(partition.changelogs["apps"].get(env.app_id, "{}")).get("ended")
+        assert ended or (stored is not None and json.loads(stored)["offset"] >= message.offset), \
+            "an acknowledged line is in a written checkpoint, or its application's end is written"
+
+    partition.on_ack = durable
+    assert partition.run()
+    assert len(acked_lines) == sum(1 for _, value in records if b'"line"' in value)
 
 
 def test_a_quiet_stream_is_checkpointed_after_max_age() -> None:
-    worker = Worker({}, [], max_pending=10_000, max_age=2.0)
-    quiet = Envelope(app_id=APP, text="24/03/12 10:11:13 INFO Executor: Running task 1.0", container_id="a")
-    busy = Envelope(app_id=APP, text="24/03/12 10:11:14 INFO Executor: Running task 2.0", container_id="b")
-    worker.process(0, quiet, now=0.0)
-    worker.process(1, busy, now=1.0)
-    assert worker.acked == set()
-    worker.process(2, busy, now=2.5)  # the quiet stream's line waited 2.5 s
-    assert 0 in worker.acked and 1 not in worker.acked
-    assert worker.table[quiet.stream_key]["offset"] == 0
+    live = LiveStreams(lambda key: None, max_pending=10_000, max_age=2.0)
+    quiet = Envelope(app_id=APPS[0], text="24/03/12 10:11:13 INFO Executor: Running task 1.0", container_id="a")
+    busy = Envelope(app_id=APPS[0], text="24/03/12 10:11:14 INFO Executor: Running task 2.0", container_id="b")
+    assert live.fold(quiet, 0, 0, "line 0", now=0.0) == []
+    assert live.fold(busy, 1, 0, "line 1", now=1.0) == []
+    (due,) = live.fold(busy, 2, 0, "line 2", now=2.5)  # the quiet stream's line waited 2.5 s
+    assert (due.key, due.acks, due.stored["offset"]) == (quiet.stream_key, ["line 0"], 0)
+    assert live.pending() == 2
 
 
 def test_max_pending_bounds_what_a_stream_holds_back() -> None:
-    worker = Worker({}, [], max_pending=5, max_age=1e9)
+    live = LiveStreams(lambda key: None, max_pending=5, max_age=1e9)
+    acked = []
     for offset in range(12):
-        worker.process(offset, Envelope(app_id=APP, text=f"24/03/12 10:11:13 INFO X: line {offset}",
-                                        container_id="a"), now=0.0)
-    assert worker.acked == set(range(10))
-    assert worker.live.pending() == 2
+        env = Envelope(app_id=APPS[0], text=f"24/03/12 10:11:13 INFO X: line {offset}", container_id="a")
+        acked += [ack for checkpoint in live.fold(env, offset, 0, offset, now=0.0) for ack in checkpoint.acks]
+    assert acked == list(range(10))
+    assert live.pending() == 2
+
+
+def test_a_replayed_line_is_acknowledged_without_being_folded_again() -> None:
+    stored: dict = {}
+    live = LiveStreams(stored.get, max_pending=1, max_age=1e9)
+    env = Envelope(app_id=APPS[0], text="24/03/12 10:11:13 ERROR X: java.io.IOException: boom", container_id="a")
+    (first,) = live.fold(env, 7, 0, "first", now=0.0)
+    stored[first.key] = first.stored
+    live.reset()  # a restart: the checkpoint is all that is left
+    (again,) = live.fold(env, 7, 0, "again", now=0.0)
+    assert (again.write, again.acks, again.events) == (False, ["again"], [])
+    (later,) = live.fold(env, 8, 0, "later", now=0.0)
+    assert later.write and later.stored["offset"] == 8
 
 
 def test_an_application_always_has_an_end_time() -> None:

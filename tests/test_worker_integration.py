@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -18,7 +19,8 @@ import sqlalchemy as sa
 from kafka import KafkaConsumer, KafkaProducer
 
 from ingest.lastlines import LAST_LINES
-from sparktriage.broker import Broker
+from sparktriage.broker import Broker, free_port
+from sparktriage.classify import events_of_paths
 from sparktriage.replay import envelopes
 from tests.diagnosis_schema import assert_valid
 from tests.loggen import generate_log
@@ -189,21 +191,64 @@ def test_an_application_that_failed_without_an_error_is_diagnosed_from_its_last_
     assert events == [("driver", LAST_LINES)]
 
 
+def _metric(port: int, name: str) -> float:
+    """The sum of a counter on the worker's /metrics (0 while it does not answer)."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as answer:
+            text = answer.read().decode()
+    except OSError:
+        return 0.0
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(name))
+
+
 def test_sigkill_and_restart_loses_nothing_and_stores_nothing_twice(worker: Worker, tmp_path: Path) -> None:
+    """Killed once it has checkpointed streams and acknowledged lines, before any application ended:
+    after the restart, each application has one diagnosis, its exception events once, and one webhook."""
+    import threading
+
+    from examples.receiver import Receiver
+
+    receiver = Receiver(0, "hook-secret")
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    worker.env.update(SPARKTRIAGE_WEBHOOK_URL=f"http://127.0.0.1:{receiver.server_port}/hook",
+                      SPARKTRIAGE_WEBHOOK_SECRET="hook-secret", SPARKTRIAGE_WEBHOOK_BACKOFF="0.2")
     apps = [_app_logs(tmp_path / "logs", n, text) for n, text in enumerate(FAILURES.values(), 11)]
     records = _interleaved(apps)
-    worker.start()
-    half = len(records) // 2
-    worker.produce(records[:half])
-    time.sleep(2)  # let it fold some of the first half into its tables
-    worker.kill()
-    worker.produce(records[half:])
-    worker.start()
-    worker.wait_for(lambda: len(worker.rows("select 1 from diagnoses where superseded is null")) == 3, 90,
-                    "three diagnoses after the restart")
-    time.sleep(2)  # anything redelivered would be processed by now
-    assert len(worker.rows("select 1 from diagnoses")) == 3
-    assert sorted(c for (c,) in worker.rows("select category from diagnoses")) == sorted(FAILURES)
+    half = len(records) // 2  # every application's app_end is in the second half
+    try:
+        port = free_port()
+        worker.env["SPARKTRIAGE_WORKER_WEB_PORT"] = str(port)
+        worker.start()
+        worker.produce(records[:half])
+        worker.wait_for(lambda: _metric(port, "sparktriage_checkpoint_writes_total") >= 3
+                        and _metric(port, "sparktriage_lines_folded_total") >= half // 2, 60,
+                        "checkpoints written and half of the first half folded")
+        assert not worker.rows("select 1 from diagnoses"), "killed before any application ended"
+        worker.kill()
+        worker.produce(records[half:])
+        port = free_port()
+        worker.env["SPARKTRIAGE_WORKER_WEB_PORT"] = str(port)
+        worker.start()
+        worker.wait_for(lambda: len(receiver.accepted) == 3, 90, "three webhook deliveries after the restart")
+        # a barrier: a malformed record at the end of each partition; its dead letter says all before it is done
+        producer = KafkaProducer(bootstrap_servers=worker.bootstrap, acks="all")
+        for partition in range(3):
+            producer.send(worker.topics["input"], value=b'{"app_id": ', partition=partition)
+        producer.flush()
+        producer.close()
+        worker.wait_for(lambda: len(worker.rows("select 1 from dead_letters")) == 3, 60, "the barrier's dead letters")
+        assert sorted(c for (c,) in worker.rows("select category from diagnoses")) == sorted(FAILURES)
+        events = worker.rows("select app_id, container_id, line from exception_events")
+        assert len(events) == len(set(events)), "no exception event stored twice"
+        per_app = {app_id: sum(1 for e in events if e[0] == app_id) for app_id, _ in apps}
+        assert per_app == {app_id: len(events_of_paths([str(folder)])[1]) for app_id, folder in apps}, \
+            "each application has the events of its logs read whole"
+        assert [status for _, _, status in receiver.requests] == [200, 200, 200], "one webhook request each"
+        assert {p["app_id"] for p in receiver.accepted.values()} == {app_id for app_id, _ in apps}
+        assert len(worker.read_topic("output", 3)) >= 3
+    finally:
+        receiver.shutdown()
+        receiver.server_close()
 
 
 def test_bad_input_lands_in_the_dead_letter_topic_with_its_reason(worker: Worker) -> None:
