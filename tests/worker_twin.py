@@ -117,6 +117,11 @@ class Message:
     offset: int
     key: bytes | None
     value: bytes
+    timestamp: float | None = None  # the broker's time of the record
+
+
+#: The broker time of record 0 of a partition; each later record is a second later.
+EPOCH = 1_700_000_000.0
 
 
 class Record:
@@ -179,7 +184,7 @@ class Partition:
     def _consume(self, fuse: Fuse, acked: set[int]) -> None:
         """One worker process reading everything after the committed offset (until the fuse blows)."""
         start = self.committed + 1
-        stream = Stream([Record(Message("spark-logs", 0, offset, key, value), acked, fuse, self.on_ack)
+        stream = Stream([Record(Message("spark-logs", 0, offset, key, value, EPOCH + offset), acked, fuse, self.on_ack)
                          for offset, (key, value) in enumerate(self.records[start:], start)])
         asyncio.run(self.worker(fuse).consume(stream))
 
