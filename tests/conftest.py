@@ -30,6 +30,22 @@ def loghub(name: str) -> Path:
 PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
 
+@contextmanager
+def running_receiver(secret: str, **options: object) -> Iterator:
+    """The example webhook receiver (examples/receiver.py) on a loopback port, in a thread."""
+    import threading
+
+    from examples.receiver import Receiver
+
+    server = Receiver(0, secret, **options)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 @pytest.fixture(scope="session")
 def broker() -> Iterator[Broker]:
     """One real Tansu broker for the test session, bound to 127.0.0.1."""

@@ -22,6 +22,7 @@ from sparktriage.settings import Settings
 from sparktriage.spikes import SpikeRule, SpikeWatch, keys_of, notification
 from sparktriage.store import MemoryStore, open_store
 from sparktriage.store.base import Alert
+from tests.conftest import running_receiver
 
 SECRET = "spike-secret"
 DAYS, PER_DAY = 17, 150
@@ -36,12 +37,8 @@ def history() -> list[tuple]:
 
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    server = Receiver(0, SECRET)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    with running_receiver(SECRET) as server:
+        yield server
 
 
 def _settings(receiver: Receiver, **changes: object) -> Settings:

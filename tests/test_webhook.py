@@ -27,6 +27,7 @@ from sparktriage.settings import Settings
 from sparktriage.store import MemoryStore, open_store
 from sparktriage.store import schema as t
 from sparktriage.webhook import SIGNATURE, TIMESTAMP, request_headers, sign, verify, webhook_urls
+from tests.conftest import running_receiver
 from tests.diagnosis_schema import assert_valid
 
 SECRET = "test-secret"
@@ -38,12 +39,8 @@ DIAGNOSIS = Diagnosis(app_id=APP.app_id, category="executor_oom", domain="user",
 
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    server = Receiver(0, SECRET)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    with running_receiver(SECRET) as server:
+        yield server
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
