@@ -15,6 +15,7 @@ import argparse
 import json
 import re
 import sys
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -98,13 +99,16 @@ def main(argv: list[str] | None = None) -> int:
           f"{len(total.untested):7d}  {len(total.other):5d}  {total.score:5.1f}%")
     unexplained = 0
     for m in modules:
-        for label, names in (("survived", m.survivors), ("no test calls it", m.untested)):
-            for name in names:
-                mark = "explained" if name in known else "NEW"
-                unexplained += name not in known
-                print(f"\n{label} [{mark}] {name}")
-                if not args.no_diff:
-                    print("\n".join("    " + line for line in changed_lines(name, m.path)))
+        for name in m.survivors:
+            mark = "explained" if name in known else "NEW"
+            unexplained += name not in known
+            print(f"\nsurvived [{mark}] {name}")
+            if not args.no_diff:
+                print("\n".join("    " + line for line in changed_lines(name, m.path)))
+    untested = Counter(name.rsplit("__mutmut_", 1)[0] for name in total.untested)
+    if untested:
+        print("\nfunctions no selected test calls (their mutants count as not killed):")
+        print("\n".join(f"    {function}: {n}" for function, n in sorted(untested.items())))
     if total.other:
         print(f"\n{len(total.other)} mutants not decided (not run yet or interrupted): run `make mutate` again")
     print(f"\n{unexplained} surviving mutants not explained in {EXPLAINED}")
