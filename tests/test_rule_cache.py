@@ -68,9 +68,11 @@ def test_an_added_broken_pack_is_refused_even_with_a_warm_cache(tmp_path: Path) 
         _engine(tmp_path / "cache", packs)
 
 
-def test_the_worker_refuses_a_broken_pack_with_a_warm_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+@pytest.mark.broker
+def test_the_worker_refuses_a_broken_pack_with_a_warm_cache(broker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                            capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("SPARKTRIAGE_RULES_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("SPARKTRIAGE_BOOTSTRAP", broker.bootstrap)  # reachable: the pack is what stops it
     _engine(tmp_path / "cache")  # the built-in packs, linted and cached
     (tmp_path / "packs").mkdir()
     (tmp_path / "packs" / "broken.yaml").write_text(BROKEN)
