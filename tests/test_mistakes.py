@@ -152,3 +152,17 @@ def test_a_reader_that_stops_early_ends_it_quietly(scratch: Path) -> None:
 def test_debug_shows_the_traceback(scratch: Path) -> None:
     proc = run(scratch, "--debug", "classify", "empty.log")
     assert proc.returncode != 0 and "Traceback" in proc.stderr and "empty.log" in proc.stderr
+
+
+def test_wait_for_broker_keeps_trying_and_says_so(scratch: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SPARKTRIAGE_")}
+    proc = subprocess.Popen([sys.executable, "-m", "sparktriage.cli", "worker", "--bootstrap", NO_BROKER,
+                             "--wait-for-broker"], cwd=scratch, env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stderr is not None
+        first, second = proc.stderr.readline(), proc.stderr.readline()
+        assert "waiting for the Kafka broker" in first and NO_BROKER in first and "waiting" in second
+        assert proc.poll() is None, "it keeps trying instead of stopping"
+    finally:
+        proc.kill()
+        proc.wait()
