@@ -5,8 +5,10 @@ on files and ``relabel`` on the store all call it, so the same logs get the
 same diagnosis whichever way they arrive. It does no I/O; loading rule packs
 and the model happens once, in :func:`load_classifier`.
 
-Confidence is derived, not invented: a stable rule starts at 0.9, an
-experimental one at 0.7, a generic low-priority rule (< 30) loses 15 %;
+Confidence is derived, not invented: a stable rule starts at 0.95 (on the real
+corpus's train split stable specific rules named the root cause 93 times in 93), an
+experimental one at 0.7, a generic low-priority rule (< 30) loses 40 % (on that
+split such rules named the root cause about half the time);
 other events agreeing on the same category add a little (up to +0.05),
 events pointing at a different category of the same cascade rank take away
 up to 30 % in proportion. ``unknown`` carries confidence 0.
@@ -38,7 +40,7 @@ from sparktriage.settings import Settings
 from sparktriage.taxonomy import CATEGORIES, UNKNOWN, domain_of, top_level
 
 MAX_EVIDENCE = 3
-SHIPPED_MODEL = Path(str(importlib.resources.files("models"))) / "textcat" / "2"
+SHIPPED_MODEL = Path(str(importlib.resources.files("models"))) / "textcat" / "3"
 MAX_EXCERPT_LINES = 30
 
 
@@ -58,12 +60,16 @@ class TextModel(Protocol):
 NO_CAUSE = "_none"
 #: Rules below this priority are generic fallbacks: the model may disagree with them, visibly.
 LOW_PRIORITY = 30
+#: a stable specific rule's confidence before agreement and rivals (see the module docstring).
+STABLE_CONFIDENCE = 0.95
+#: how much a generic rule's answer is trusted relative to a specific one (see the module docstring).
+GENERIC_FACTOR = 0.6
 
 
 def _confidence(root: Finding, best: Sequence[Finding]) -> float:
-    base = 0.9 if root.rule.status == "stable" else 0.7
-    if root.rule.priority < 30:
-        base *= 0.85
+    base = STABLE_CONFIDENCE if root.rule.status == "stable" else 0.7
+    if root.rule.priority < LOW_PRIORITY:
+        base *= GENERIC_FACTOR
     same = sum(1 for f in best if top_level(f.category) == top_level(root.category))
     rivals = sum(1 for f in best if f.rank == root.rank and top_level(f.category) != top_level(root.category))
     agreement = min(0.05, 0.01 * (same - 1))

@@ -2,7 +2,7 @@
 
 The figures of ``models/textcat/<version>/model_card.md`` come from exactly
 this function with its defaults (fixed seed, deterministic solvers), so
-``sparktriage train --out models/textcat/2`` reproduces them.
+``sparktriage train --out models/textcat/3`` reproduces them.
 """
 
 from __future__ import annotations
