@@ -111,8 +111,22 @@ def test_only_days_far_above_their_own_trailing_week_are_spikes() -> None:
     baselines = {(r.day.day, r.key): r.baseline for r in marked.itertuples() if r.baseline == r.baseline}
     assert baselines == {(8, "a"): 3, (9, "a"): 3, (9, "b"): 0, (10, "a"): 3, (10, "c"): 0, (11, "a"): 4}
     assert marked["n"].tolist() == [n for _, _, n in sorted(rows, key=lambda r: (r[0], r[1]))]
-    assert q.spikes(pd.DataFrame(columns=["day", "key", "n"])).columns.tolist() == ["day", "key", "n", "spike",
-                                                                                    "baseline"]
+    empty = q.spikes(pd.DataFrame(columns=["day", "key", "n"]))
+    assert empty.columns.tolist() == ["day", "key", "n", "spike", "baseline"] and empty.empty
+    assert (empty["spike"].dtype, empty["baseline"].dtype) == (bool, float)
+
+
+def test_days_without_any_failure_count_as_zero_in_the_baseline() -> None:
+    """Four days with no row at all lower the trailing median to 0 (clipped to 1): 10 is then a spike;
+    read as a week of 4s (the days that have rows), it would not be."""
+    days = [pd.Timestamp("2026-11-01") + pd.Timedelta(days=n) for n in range(14)]
+    counts = [4, 4, 4, 4, 4, 4, 4, 4, None, None, None, None, 4, 10]
+    rows = [(day, "x", n) for day, n in zip(days, counts) if n is not None]
+    marked = q.spikes(pd.DataFrame(rows, columns=["day", "key", "n"]))
+    assert len(marked) == len(rows), "the empty days are filled for the baseline, not shown"
+    last = marked.iloc[-1]
+    assert (last["day"], last["baseline"], last["spike"]) == (days[-1], 0.0, True)
+    assert not marked.iloc[-2]["spike"]  # 4 after four empty days: under the floor
 
 
 def test_unknown_templates_and_quality(sqlite_url: str, rows: pd.DataFrame) -> None:
