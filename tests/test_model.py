@@ -298,3 +298,22 @@ def test_the_shipped_model_names_no_cause_in_the_last_lines_of_healthy_logs() ->
     tails = [events_of_text(generate_log(200, error_fraction=0.0, seed=s), "app")[0].text for s in range(100)]
     answered = [(c, p) for c, p in model.predict(tails) if c != NO_CAUSE and p >= model.threshold]
     assert answered == [], "healthy INFO lines must never read as a cause"
+
+
+def test_the_model_reads_error_and_fatal_records_before_warnings() -> None:
+    error = "24/03/12 10:11:12 ERROR Shards: shard 7 refused the write"
+    fatal = "24/03/12 10:11:13 FATAL Shards: shard 8 is gone for good"
+    warn = "24/03/12 10:11:14 WARN Shards: shard 9 keeps refusing writes"
+    for line, category in ((error, "disk_full"), (fatal, "network_error")):
+        model = FixedModel({"refused": ("disk_full", 0.9), "gone": ("network_error", 0.9), "keeps": ("executor_lost", 0.99)})
+        d = diagnose(_events(line + "\n" + warn), app=APP, engine=ENGINE, model=model)
+        assert (d.source, d.category) == ("model", category)
+        assert all("keeps refusing" not in text for text in model.seen), "the WARN is not read beside an ERROR"
+
+
+def test_the_model_s_first_most_confident_answer_wins_and_only_taxonomy_ids_count() -> None:
+    two = UNMATCHED + "\n" + UNMATCHED.replace("shard 7", "shard 8")
+    tie = FixedModel({"shard 7": ("disk_full", 0.8), "shard 8": ("network_error", 0.8)})
+    assert diagnose(_events(two), app=APP, engine=ENGINE, model=tie).category == "disk_full"
+    bogus = FixedModel({"ShardUnavailable": ("not_a_category", 0.99)})
+    assert diagnose(_events(UNMATCHED), app=APP, engine=ENGINE, model=bogus).category == "unknown"
