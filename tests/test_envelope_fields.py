@@ -1,0 +1,52 @@
+"""Each envelope field's conversion and the words of its refusal (what a dead letter's reader gets)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ingest.envelope import parse_envelope, parse_ts
+from sparktriage.errors import BadInput
+
+
+@pytest.mark.parametrize(("value", "seconds"), [
+    (None, None), ("", None),
+    (1_710_238_273, 1_710_238_273.0),  # epoch seconds
+    (1_710_238_273_500, 1_710_238_273.5),  # epoch milliseconds
+    (100_000_000_000, 100_000_000_000.0),  # 1e11 itself is read as seconds
+    (100_000_000_001, 100_000_000.001),
+    ("2024-03-12T10:11:13Z", 1_710_238_273.0),
+    ("2024-03-12T10:11:13+01:00", 1_710_234_673.0),
+    ("2024-03-12T10:11:13", 1_710_238_273.0),  # no zone: UTC
+])
+def test_times_are_epoch_seconds(value, seconds) -> None:
+    assert parse_ts(value) == (pytest.approx(seconds) if seconds is not None else None)
+
+
+@pytest.mark.parametrize(("value", "words"), [(True, "ts True is not a time"),
+                                              ("yesterday", "ts 'yesterday' is neither RFC 3339 nor epoch ms")])
+def test_a_bad_time_says_what_it_got(value, words) -> None:
+    with pytest.raises(BadInput) as err:
+        parse_ts(value)
+    assert (err.value.reason, err.value.detail) == ("bad_field", words)
+
+
+@pytest.mark.parametrize(("field", "value", "words"), [
+    ("line", 42, "line must be a string, not int"),
+    ("message", ["a"], "message must be a string, not list"),
+    ("host", 7, "host must be a string, not int"),
+    ("ts", "soon", "ts 'soon' is neither RFC 3339 nor epoch ms"),
+])
+def test_a_field_of_the_wrong_type_is_refused_by_name(field: str, value, words: str) -> None:
+    record = {"app_id": "application_1700000000000_0042", **({} if field in ("line", "message") else {"line": "x"}),
+              field: value}
+    with pytest.raises(BadInput) as err:
+        parse_envelope(None, json.dumps(record).encode())
+    assert (err.value.reason, err.value.detail) == ("bad_field", words)
+
+
+def test_an_empty_or_object_host_is_no_host() -> None:
+    base = {"app_id": "application_1700000000000_0042", "line": "x"}
+    assert parse_envelope(None, json.dumps({**base, "host": ""}).encode()).host is None
+    assert parse_envelope(None, json.dumps({**base, "host": {"name": "n1"}}).encode()).host == "n1"  # Filebeat
