@@ -94,3 +94,17 @@ def empty_pg_url() -> Iterator[str]:
     """A throwaway PostgreSQL database of this test's own (migrations start from nothing)."""
     with _throwaway_pg_database() as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The store that ``sparktriage demo`` fills (broker, worker, receiver, the samples replayed), run once
+    for the session; fails unless every sample application is diagnosed within a minute."""
+    from sparktriage.demo import run_demo, sample_dirs
+
+    tmp = tmp_path_factory.mktemp("demo")
+    db = f"sqlite:///{tmp}/demo.db"
+    diagnosed = run_demo(Settings(db=db, broker_port=free_port(), data_dir=str(tmp / "var")), timeout=60,
+                         keep_running=False)
+    assert diagnosed == len(sample_dirs()), f"the demo diagnosed {diagnosed} of {len(sample_dirs())} samples"
+    return db

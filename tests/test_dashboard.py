@@ -222,6 +222,15 @@ def test_explorer_page_opens_an_application(sqlite_url: str, rows: pd.DataFrame)
     assert at.code, "the evidence excerpts are shown"
 
 
+def test_a_link_opens_its_application_whatever_the_window(sqlite_url: str, rows: pd.DataFrame) -> None:
+    """The document's dashboard_url names one application; it may have ended long before the default window."""
+    oldest = rows.sort_values("ended").iloc[0]
+    assert oldest["ended"] < _window().start, "the oldest lies outside the default window"
+    at = _page(sqlite_url, "explorer", app=f"{oldest['app_id']} #{oldest['attempt']}")
+    assert at.selectbox(key="open_app").value == f"{oldest['app_id']} #{oldest['attempt']}"
+    assert at.header[0].value.startswith(oldest["category"])
+
+
 def test_quality_page(sqlite_url: str, rows: pd.DataFrame) -> None:
     at = _page(sqlite_url, "quality")
     mine = _in(rows, _window())

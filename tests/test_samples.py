@@ -11,9 +11,8 @@ import sqlalchemy as sa
 
 from classifiers.core import load_classifier
 from dashboard.queries import data_range
-from sparktriage.broker import free_port
 from sparktriage.classify import classify_paths
-from sparktriage.demo import run_demo, sample_dirs
+from sparktriage.demo import sample_dirs
 from sparktriage.settings import Settings
 from sparktriage.store import open_store
 from sparktriage.store import schema as t
@@ -52,11 +51,8 @@ def test_classify_finds_the_expected_root_cause(folder: Path) -> None:
 
 @pytest.mark.broker
 @pytest.mark.slow
-def test_demo_diagnoses_every_sample_within_a_minute(tmp_path: Path) -> None:
-    db = f"sqlite:///{tmp_path}/demo.db"
-    settings = Settings(db=db, broker_port=free_port(), data_dir=str(tmp_path / "var"))
-    assert run_demo(settings, timeout=60, keep_running=False) == len(SAMPLES)
-    store = open_store(db)
+def test_demo_diagnoses_every_sample_within_a_minute(demo_db: str) -> None:
+    store = open_store(demo_db)
     for folder in SAMPLES:
         meta = json.loads((folder / "metadata.json").read_text())
         assert store.current_diagnosis(meta["app_id"]).category.split("/")[0] == meta["expected"]

@@ -17,8 +17,11 @@ if w is not None:
                      "user": "User", "wf_project": "Project", "wf_flow": "Flow", "wf_job": "Job",
                      "category": "Category", "source": "Decided by", "rule_id": "Rule", "confidence": "Confidence"},
               times=("ended",))
-        keys = [f"{a} #{n}" for a, n in zip(apps["app_id"], apps["attempt"])]
-        preset = st.query_params.get("app")
+    keys = [f"{a} #{n}" for a, n in zip(apps["app_id"], apps["attempt"])]
+    preset = st.query_params.get("app")
+    if preset and " #" in preset and preset not in keys:
+        keys.insert(0, preset)  # a link (the document's dashboard_url) opens its application whatever the window
+    if keys:
         picked = st.selectbox("Open an application", keys, index=keys.index(preset) if preset in keys else 0,
                               key="open_app")
         app_id, attempt = picked.rsplit(" #", 1)
