@@ -3,11 +3,13 @@
 One topic of N envelope lines (``bench.worker``'s applications) is read by
 ``sparktriage worker`` several times, each run a new consumer group and
 output topic, alternating metrics on (``/metrics`` served and scraped every
-second, ten times Prometheus's usual rate) and off (``worker_web_port = 0``:
+``SCRAPE_EVERY`` seconds, a common Prometheus interval) and off (``worker_web_port = 0``:
 no server, the per-record calls do nothing). Lines/s is N over the time
-from "Ready" to the last diagnosis. The 2-core machine is shared, so the
-runs are interleaved and the medians compared; the per-record price of the
-hot-path calls, timed alone, says what the difference should be.
+from "Ready" to the last diagnosis; the worker's CPU seconds over the same
+span (from /proc) per record are steadier on a shared machine. The runs go
+in pairs, on and off back to back in alternating order, and the cost is the
+median of the pairs' differences; the per-record price of the hot-path
+calls, timed alone, says what the difference should be.
 """
 
 from __future__ import annotations
@@ -34,6 +36,9 @@ from sparktriage.settings import Settings
 from sparktriage.topics import ensure_topics
 
 
+SCRAPE_EVERY = 15.0
+
+
 def _scrape(port: int) -> dict[str, float]:
     """Each sample name's total over its labels."""
     text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
@@ -44,8 +49,15 @@ def _scrape(port: int) -> dict[str, float]:
     return totals
 
 
-def _run(broker: Broker, topic: str, records: int, keys: set[bytes], tmp: str, metrics_on: bool) -> float:
-    """One worker over the whole topic; lines/s."""
+def _cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _run(broker: Broker, topic: str, records: int, keys: set[bytes], tmp: str,
+         metrics_on: bool) -> tuple[float, float]:
+    """One worker over the whole topic: lines/s, and CPU microseconds the worker spent per record."""
     tag = uuid.uuid4().hex[:6]
     out_topic = f"bench-cost-out-{tag}"
     port = free_port() if metrics_on else 0
@@ -67,14 +79,15 @@ def _run(broker: Broker, topic: str, records: int, keys: set[bytes], tmp: str, m
             if worker.poll() is not None:
                 raise RuntimeError(log.read_text()[-2000:])
             time.sleep(0.05)
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), _cpu_seconds(worker.pid)
         if metrics_on:
-            def scrape_every_second() -> None:
-                while not stop.wait(1.0):
+            def scrape_now_and_then() -> None:
+                while not stop.wait(SCRAPE_EVERY):
                     _scrape(port)
-            threading.Thread(target=scrape_every_second, daemon=True).start()
+            threading.Thread(target=scrape_now_and_then, daemon=True).start()
         _wait_keys(out, set(keys), timeout=1800)
         rate = records / (time.perf_counter() - t0)
+        cpu = (_cpu_seconds(worker.pid) - cpu0) / records * 1e6
         if metrics_on:  # the counters saw what the benchmark sent
             got = _scrape(port)
             if got["sparktriage_records_consumed_total"] < records or got["sparktriage_diagnoses_total"] < len(keys):
@@ -84,7 +97,7 @@ def _run(broker: Broker, topic: str, records: int, keys: set[bytes], tmp: str, m
         worker.terminate()
         worker.wait(30)
         out.close()
-    return rate
+    return rate, cpu
 
 
 def _hot_path_ns() -> float:
@@ -95,7 +108,7 @@ def _hot_path_ns() -> float:
     return seconds / n * 1e9
 
 
-def main(n_apps: int = 10, lines_per_app: int = 5_000, rounds: int = 3) -> None:
+def main(n_apps: int = 10, lines_per_app: int = 5_000, rounds: int = 5) -> None:
     with tempfile.TemporaryDirectory() as tmp, Broker(Settings(), port=free_port()) as broker:
         topic = f"bench-cost-in-{uuid.uuid4().hex[:6]}"
         ensure_topics(Settings(bootstrap=broker.bootstrap, input_topic=topic, partitions=1))
@@ -107,21 +120,24 @@ def main(n_apps: int = 10, lines_per_app: int = 5_000, rounds: int = 3) -> None:
         producer.flush()
         producer.close()
         keys = {a[0][0] for a in apps}
-        rates: dict[bool, list[float]] = {True: [], False: []}
+        runs: dict[bool, list[tuple[float, float]]] = {True: [], False: []}
         for n in range(rounds):
             for on in ((True, False) if n % 2 == 0 else (False, True)):
-                rates[on].append(_run(broker, topic, len(records), keys, tmp, on))
-    on, off = statistics.median(rates[True]), statistics.median(rates[False])
-    per_record_us = 1e6 / off
+                runs[on].append(_run(broker, topic, len(records), keys, tmp, on))
+    # Neighbouring runs share the machine's load of the moment: compare them pairwise.
+    pairs = list(zip(runs[True], runs[False], strict=True))
+    slower = statistics.median(1 - on[0] / off[0] for on, off in pairs)
+    dearer = statistics.median(on[1] / off[1] - 1 for on, off in pairs)
     hot = _hot_path_ns()
-    print(f"worker metrics on against off, {len(records):,} records, {rounds} interleaved runs each:")
-    print(f"  metrics off  {off:9,.0f} lines/s (median of {', '.join(f'{r:,.0f}' for r in rates[False])})")
-    print(f"  metrics on   {on:9,.0f} lines/s (median of {', '.join(f'{r:,.0f}' for r in rates[True])}; "
-          "scraped every second)")
-    print(f"  cost         {(off - on) / off * 100:+.1f} % of throughput (budget 5 %)")
-    print(f"  hot path     {hot:.0f} ns of metric calls per record, {hot / 1000 / per_record_us * 100:.2f} % "
-          f"of the {per_record_us:.0f} µs a record takes")
-
+    print(f"worker metrics on against off, {len(records):,} records, {rounds} interleaved pairs of runs "
+          f"(on: served and scraped every {SCRAPE_EVERY:g} s):")
+    for n, (on, off) in enumerate(pairs, 1):
+        print(f"  pair {n}: off {off[0]:8,.0f} lines/s {off[1]:5.0f} µs CPU/record;  "
+              f"on {on[0]:8,.0f} lines/s {on[1]:5.0f} µs CPU/record")
+    print(f"  cost (median of the pairs): {slower * 100:+.1f} % of throughput, {dearer * 100:+.1f} % of the "
+          "worker's CPU per record (budget 5 %)")
+    print(f"  hot path: {hot:.0f} ns of metric calls per record timed alone, "
+          f"{hot / 1000 / statistics.median(off[1] for _, off in pairs) * 100:.2f} % of a record's CPU")
 
 if __name__ == "__main__":
     main()
