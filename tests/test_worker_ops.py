@@ -49,8 +49,12 @@ def test_a_scrape_during_a_stream_counts_what_was_sent_dead_lettered_and_diagnos
         worker.produce(good[: len(good) // 2] + list(bad.values()) + good[len(good) // 2:])
         worker.wait_for(lambda: len(worker.rows("select 1 from diagnoses")) == 3, 90, "three diagnoses")
         worker.wait_for(lambda: len(worker.rows("select 1 from dead_letters")) == 3, 30, "three dead letters")
-        worker.wait_for(lambda: sum(scrape(port)["sparktriage_consumer_lag"].values()) == 0
-                        and scrape(port)["sparktriage_consumer_lag"], 30, "the lag of every partition to be 0")
+
+        def caught_up() -> bool:
+            lags = scrape(port).get("sparktriage_consumer_lag", Counter())  # none until the first sample
+            return len(lags) == 3 and sum(lags.values()) == 0
+
+        worker.wait_for(caught_up, 30, "the lag of every partition to be 0")
         got = scrape(port)
         assert sum(got["sparktriage_records_consumed_total"].values()) == len(good) + len(bad)
         assert {p for p, _ in got["sparktriage_records_consumed_total"]} == {"0", "1", "2"}
