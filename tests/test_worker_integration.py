@@ -238,11 +238,11 @@ def test_sigkill_and_restart_loses_nothing_and_stores_nothing_twice(worker: Work
         producer.close()
         worker.wait_for(lambda: len(worker.rows("select 1 from dead_letters")) == 3, 60, "the barrier's dead letters")
         assert sorted(c for (c,) in worker.rows("select category from diagnoses")) == sorted(FAILURES)
-        events = worker.rows("select app_id, container_id, line from exception_events")
+        events = worker.rows("select app_id, container_id, line, text from exception_events")
         assert len(events) == len(set(events)), "no exception event stored twice"
-        per_app = {app_id: sum(1 for e in events if e[0] == app_id) for app_id, _ in apps}
-        assert per_app == {app_id: len(events_of_paths([str(folder)])[1]) for app_id, folder in apps}, \
-            "each application has the events of its logs read whole"
+        stored = {app_id: sorted(e[1:] for e in events if e[0] == app_id) for app_id, _ in apps}
+        assert stored == {app_id: sorted((e.container_id, e.line, e.text) for e in events_of_paths([str(folder)])[1])
+                          for app_id, folder in apps}, "each application has the events of its logs read whole"
         assert [status for _, _, status in receiver.requests] == [200, 200, 200], "one webhook request each"
         assert {p["app_id"] for p in receiver.accepted.values()} == {app_id for app_id, _ in apps}
         assert len(worker.read_topic("output", 3)) >= 3
