@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from ingest.envelope import parse_envelope, parse_ts
+from ingest.envelope import MAX_RECORD_LINES_WORTH, parse_envelope, parse_ts
 from sparktriage.errors import BadInput
 
 
@@ -50,3 +50,42 @@ def test_an_empty_or_object_host_is_no_host() -> None:
     base = {"app_id": "application_1700000000000_0042", "line": "x"}
     assert parse_envelope(None, json.dumps({**base, "host": ""}).encode()).host is None
     assert parse_envelope(None, json.dumps({**base, "host": {"name": "n1"}}).encode()).host == "n1"  # Filebeat
+
+
+YARN_LOG = "/var/log/hadoop-yarn/containers/application_1700000000000_0042/container_1700000000000_0042_01_000002/stderr"
+
+
+@pytest.mark.parametrize("path_field", ["log.file.path", "file", "path", "filename"])
+def test_every_shipper_s_name_for_the_file_gives_the_application(path_field: str) -> None:
+    record: dict = {"line": "x"}
+    node = record
+    *parents, leaf = path_field.split(".")
+    for part in parents:
+        node = node.setdefault(part, {})
+    node[leaf] = YARN_LOG
+    env = parse_envelope(None, json.dumps(record).encode())
+    assert (env.app_id, env.container_id) == ("application_1700000000000_0042", "container_1700000000000_0042_01_000002")
+
+
+@pytest.mark.parametrize("container_field", ["container_id", "kubernetes.pod_name", "kubernetes.pod.name",
+                                             "container.id"])
+def test_every_shipper_s_name_for_the_container_is_read(container_field: str) -> None:
+    record: dict = {"app_id": "application_1700000000000_0042", "line": "x"}
+    node = record
+    *parents, leaf = container_field.split(".")
+    for part in parents:
+        node = node.setdefault(part, {})
+    node[leaf] = "nightly-agg-exec-2"
+    assert parse_envelope(None, json.dumps(record).encode()).container_id == "nightly-agg-exec-2"
+
+
+def test_a_tombstone_and_an_oversized_record_say_what_they_are() -> None:
+    with pytest.raises(BadInput) as err:
+        parse_envelope(b"k", None)  # type: ignore[arg-type]
+    assert (err.value.reason, err.value.detail) == ("tombstone", "a record with a null value (a Kafka tombstone)")
+    limit = MAX_RECORD_LINES_WORTH * 100
+    at_limit = json.dumps({"app_id": "a", "line": "x"}).encode().ljust(limit)
+    assert parse_envelope(None, at_limit, max_line_bytes=100).app_id == "a", "exactly the limit is accepted"
+    with pytest.raises(BadInput) as err:
+        parse_envelope(None, at_limit + b" ", max_line_bytes=100)
+    assert (err.value.reason, err.value.detail) == ("record_too_large", f"record of {limit + 1} bytes")
