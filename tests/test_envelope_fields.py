@@ -89,3 +89,35 @@ def test_a_tombstone_and_an_oversized_record_say_what_they_are() -> None:
     with pytest.raises(BadInput) as err:
         parse_envelope(None, at_limit + b" ", max_line_bytes=100)
     assert (err.value.reason, err.value.detail) == ("record_too_large", f"record of {limit + 1} bytes")
+
+
+END = {"app_id": "application_1700000000000_0042", "event": "app_end", "status": "FAILED"}
+
+
+def test_a_watcher_s_lifecycle_object_is_read_field_by_field() -> None:
+    lifecycle = {"source": "yarn", "state": "FINISHED", "final_status": "FAILED", "reason": None, "exit_code": -104,
+                 "elapsed_ms": 5000, "tags": ["etl"], "diagnostics": None}
+    env = parse_envelope(None, json.dumps({**END, "lifecycle": lifecycle}).encode())
+    assert (env.lifecycle.source, env.lifecycle.state, env.lifecycle.exit_code, env.lifecycle.diagnostics) == \
+        ("yarn", "FINISHED", -104, "")
+    assert parse_envelope(None, json.dumps(END).encode()).lifecycle is None
+
+
+@pytest.mark.parametrize(("record", "reason", "words"), [
+    ({**END, "event": "container_end"}, "missing_field", "container_end without a lifecycle object"),
+    ({"app_id": "a", "line": "x", "lifecycle": {"source": "yarn"}}, "bad_field",
+     "lifecycle belongs to an app_end or container_end record"),
+    ({**END, "lifecycle": ["yarn"]}, "bad_field", "lifecycle must be an object"),
+    ({**END, "lifecycle": {"source": "yarn", "reason": 137}}, "bad_field", "lifecycle.reason must be a string, not int"),
+    ({**END, "lifecycle": {"source": "yarn", "exit_code": "137"}}, "bad_field",
+     "lifecycle.exit_code must be an integer, not '137'"),
+    ({**END, "lifecycle": {"source": "yarn", "elapsed_ms": True}}, "bad_field",
+     "lifecycle.elapsed_ms must be an integer, not True"),
+    ({**END, "lifecycle": {"source": "yarn", "tags": "etl"}}, "bad_field", "lifecycle.tags must be a list of strings"),
+    ({**END, "lifecycle": {"source": "yarn", "tags": [1]}}, "bad_field", "lifecycle.tags must be a list of strings"),
+    ({**END, "lifecycle": {"state": "FAILED"}}, "missing_field", "lifecycle.source is missing"),
+])
+def test_a_bad_lifecycle_is_refused_with_its_reason(record: dict, reason: str, words: str) -> None:
+    with pytest.raises(BadInput) as err:
+        parse_envelope(None, json.dumps(record).encode())
+    assert (err.value.reason, err.value.detail) == (reason, words)
