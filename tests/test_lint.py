@@ -128,3 +128,13 @@ def test_worker_side_loading_refuses_a_broken_pack(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as err:
         load_classifier(Settings(rules_dir=str(tmp_path)))
     assert "duplicate id" in str(err.value)
+
+
+def test_normal_logs_are_read_whole_and_in_order_whatever_their_bytes(tmp_path: Path) -> None:
+    from rules.lint import read_normal_lines
+
+    first, second = tmp_path / "a.log", tmp_path / "b.log"
+    first.write_bytes(b"INFO one\nINFO caf\xe9\n")  # Latin-1 in a log is common: kept, not fatal
+    second.write_text("INFO two\n")
+    assert read_normal_lines([first, second]) == ["INFO one", "INFO caf\ufffd", "INFO two"]
+    assert read_normal_lines([]) == []

@@ -317,3 +317,11 @@ def test_the_model_s_first_most_confident_answer_wins_and_only_taxonomy_ids_coun
     assert diagnose(_events(two), app=APP, engine=ENGINE, model=tie).category == "disk_full"
     bogus = FixedModel({"ShardUnavailable": ("not_a_category", 0.99)})
     assert diagnose(_events(UNMATCHED), app=APP, engine=ENGINE, model=bogus).category == "unknown"
+
+
+def test_an_unknown_says_why_in_the_words_that_fit() -> None:
+    plain_error = diagnose(_events("24/03/12 10:11:12 ERROR Shards: shard 7 refused the write"), app=APP,
+                           engine=ENGINE)
+    assert plain_error.category == "unknown"
+    assert plain_error.explain.startswith("No rule matched the exceptions of this application")
+    assert diagnose([], app=APP, engine=ENGINE).explain.startswith("The logs hold nothing to read")
