@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -211,3 +212,27 @@ def test_split_hadoop2_aggregated_spelling() -> None:
     assert (part.container_id, part.host, part.logtype) == (
         "container_1700000000000_0042_02_000003", "worker-9", "stderr")
     assert part.text == "24/03/12 10:11:14 ERROR CoarseGrainedExecutorBackend: RECEIVED SIGNAL TERM"
+
+
+def test_a_crlf_dump_and_a_section_cut_by_the_next_logtype() -> None:
+    """Windows line ends are dropped, not kept in the text; a section without its end marker stops at the
+    next ``LogType:`` header of the same container, keeping every line before it."""
+    text = ("Container: container_1700000000000_0042_01_000001 on worker-1_8041\r\n"
+            "LogType:stdout\r\nLogContents:\r\n\r\n  hello\r\n"
+            "LogType:stderr\r\nLogContents:\r\nERROR boom\r\nEnd of LogType:stderr\r\n")
+    out, err = split_yarn_aggregated(text)
+    assert (out.logtype, out.text, out.host) == ("stdout", "\n  hello", "worker-1")
+    assert (err.logtype, err.text) == ("stderr", "ERROR boom")
+    assert split_yarn_aggregated("LogType:stderr\nLogContents:\norphan line\n") == [], "no container: nothing"
+
+
+@pytest.mark.parametrize(("path", "app_id"), [
+    ("/var/log/hadoop-yarn/containers/application_1700000000000_0042/container_1700000000000_0042_01_000002/stderr",
+     "application_1700000000000_0042"),
+    ("/mnt/yarn/logs/container_e07_1700000000000_0043_01_000002.log", "application_1700000000000_0043"),
+    ("/var/log/spark/driver.log", None), ("", None), (None, None),
+])
+def test_the_application_named_in_a_log_path(path: str | None, app_id: str | None) -> None:
+    from ingest.yarn import app_id_from_path
+
+    assert app_id_from_path(path) == app_id
