@@ -121,3 +121,17 @@ def test_a_bad_lifecycle_is_refused_with_its_reason(record: dict, reason: str, w
     with pytest.raises(BadInput) as err:
         parse_envelope(None, json.dumps(record).encode())
     assert (err.value.reason, err.value.detail) == (reason, words)
+
+
+@pytest.mark.parametrize(("value", "reason", "words"), [
+    ('{"app_id": "a", "line": "x"}'.encode("utf-16"), "unsupported_encoding",
+     "UTF-16/UTF-32 bytes; envelopes must be UTF-8"),
+    (b'{"app_id": "a", "line": "x\x00"}', "binary", "NUL bytes: not a text record"),
+    (b"  \n ", "empty", "an empty record"),
+    (b'{"app_id": "caf\xe9"}', "not_utf8", "byte 15: invalid continuation byte"),
+    (b'["app_id", "a"]', "not_an_object", "a JSON list, expected an object"),
+])
+def test_an_unreadable_record_says_why(value: bytes, reason: str, words: str) -> None:
+    with pytest.raises(BadInput) as err:
+        parse_envelope(None, value)
+    assert (err.value.reason, err.value.detail) == (reason, words)
