@@ -140,6 +140,18 @@ class EndWatch:
                 found = self.offer(ending) or found
         return found
 
+    def fold_text(self, text: str, role: str = "unknown", attempt: int = 1) -> Ending | None:
+        """A whole log at once (``classify``): only the lines the gate finds are read."""
+        seen = -1
+        for m in _GATE.finditer(text):
+            start = text.rfind("\n", 0, m.start()) + 1
+            if start <= seen:
+                continue  # a second gate word on a line already read
+            end = text.find("\n", m.end())
+            seen = start
+            self.fold(text[start:end if end >= 0 else len(text)], role, attempt)
+        return self.current
+
     def offer(self, ending: Ending) -> Ending | None:
         """Take ``ending`` if it is better than the one known; returns it then, else None."""
         if ending.source == YARN_AM and ending.status == SUCCEEDED and self.client_mode_am:

@@ -2,7 +2,10 @@
 
 Inputs are one application's logs: files (plain or ``.gz``), directories of
 its container logs (each file one container; YARN container ids in the path
-give the role), ``yarn logs`` dumps, or stdin. ``--jsonl`` instead reads one
+give the role), ``yarn logs`` dumps, Spark event logs (``sparktriage.eventlogs``:
+plain, lz4, snappy, zstd, rolling ``eventlog_v2_*`` directories), or stdin.
+How the application ended, where its logs say (``ingest.endings``), is its
+final status. ``--jsonl`` instead reads one
 application per line, ``{"id": ..., "text": ...}``, and answers one line each.
 """
 
@@ -13,15 +16,20 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from ingest.endings import EndWatch
+from ingest.eventlog import read_event_log
 from ingest.events import DEFAULT_SIGNALS, Signals, extract_events
 from ingest.lastlines import last_lines_events, last_words
-from ingest.yarn import app_id_from_path, parse_container_id
+from ingest.yarn import app_id_from_path, parse_container_id, sections
 from sparktriage.logfiles import LogFiles
 from sparktriage.payload import build_payload
 from sparktriage.records import AppInfo, Diagnosis, ExceptionEvent
 
 if TYPE_CHECKING:  # the classifier's modules load when the inputs have been checked
     from classifiers.core import Classifier
+
+#: How much of the end of each log is read for how the application ended (its shutdown, its final status).
+END_TAIL_CHARS = 1_000_000
 
 
 def role_of(name: str) -> str:
@@ -44,18 +52,29 @@ def events_of_paths(paths: Iterable[str] | LogFiles, app_id: str | None = None,
     events: list[ExceptionEvent] = []
     tails: list[ExceptionEvent] = []
     found_app = app_id
-    files = paths if isinstance(paths, LogFiles) else LogFiles(paths)
+    watch = EndWatch()
+    files = paths if isinstance(paths, LogFiles) else LogFiles(paths, event_logs=True)
     for name, text in files:
         cid = parse_container_id(name)
         found_app = found_app or (cid.app_id if cid else None) or app_id_from_path(name)
         where = dict(app_id=found_app or "local", attempt=cid.attempt if cid else 1,
                      container_id=cid.container_id if cid else Path(name).name, role=role_of(name))
+        if isinstance(text, list):  # an event log
+            found, log_watch, _ = read_event_log(text, app_id=where["app_id"], signals=signals)
+            events += found
+            if log_watch.current is not None:
+                watch.offer(log_watch.current)
+            continue
         events += extract_events(text, **where, signals=signals)
+        for body, place in sections(text, **{k: where[k] for k in ("attempt", "container_id", "role")}, host=None):
+            watch.fold_text(body[-END_TAIL_CHARS:], place["role"], place["attempt"])
         if not events:  # read only while it may still be needed
             tails += last_lines_events(text, **where)
     if files.blank:
         raise files.nothing_to_read()
-    return AppInfo(app_id=found_app or "local"), events or last_words(tails)
+    ending = watch.current
+    return AppInfo(app_id=found_app or "local", final_status=ending.status if ending else None), \
+        events or last_words(tails)
 
 
 def classify_paths(classifier: Classifier, paths: Iterable[str] | LogFiles, app_id: str | None = None) -> Diagnosis:
@@ -115,6 +134,8 @@ def render(diagnosis: Diagnosis) -> str:
         f"{diagnosis.source}{': ' + diagnosis.rule_id if diagnosis.rule_id else ''})",
         f"why:        {diagnosis.explain}",
     ]
+    if diagnosis.final_status:
+        lines.append(f"ended:      {diagnosis.final_status} (as its logs say)")
     if diagnosis.remediation:
         lines.append(f"fix:        {diagnosis.remediation}")
     if diagnosis.hint:

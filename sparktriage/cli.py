@@ -130,7 +130,7 @@ def _broker(args: argparse.Namespace, settings: Settings) -> int:
 
 @command(
     "classify",
-    "diagnose one application's logs: files (.gz too), a directory of its container logs, or stdin",
+    "diagnose one application's logs: files (.gz too), a directory of its container logs, a Spark event log, or stdin",
     "sparktriage classify logs/application_1700000000000_0042/",
     args=[
         arg("paths", nargs="*", metavar="PATH", help="log files or directories; - for stdin"),
@@ -159,7 +159,7 @@ def _classify(args: argparse.Namespace, settings: Settings) -> int:
     if not args.paths and sys.stdin.isatty():
         raise BadInput("usage", "give log files or directories to read (- reads stdin), e.g. "
                                 "sparktriage classify logs/application_1700000000000_0042/")
-    logs = LogFiles(args.paths or ["-"])  # a missing path is said before the rules and the model load
+    logs = LogFiles(args.paths or ["-"], event_logs=True)  # a missing path is said before the rules and the model load
     from classifiers.core import load_classifier
 
     diagnosis = classify.classify_paths(load_classifier(settings), logs, args.app_id)

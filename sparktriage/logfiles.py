@@ -5,7 +5,9 @@ name that does not exist, a file that is empty, binary or a broken ``.gz`` is
 a :class:`BadInput` naming it, found before any rule or model loads. Inside a
 directory a binary file (an archive, a ``.crc``) is not a log: it is skipped
 and reported, not read as text. ``x.log`` beside ``x.log.gz`` is one log, not
-two: the plain one is read.
+two: the plain one is read. With ``event_logs`` (``classify``), a Spark event
+log (``sparktriage.eventlogs``: a compressed file of Spark's codecs, a rolling
+``eventlog_v2_*`` directory) comes as its list of decoded lines.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from sparktriage.errors import BadInput
+from sparktriage.eventlogs import is_event_log, read_lines
 
 STDIN = "-"
 #: Bytes looked at to tell a text log from binary data (as git does: a NUL byte).
@@ -46,15 +49,15 @@ def _in_directory(root: Path) -> list[Path]:
     return [p for p in files if not (p.suffix == ".gz" and p.with_suffix("") in present)]
 
 
-def expand(paths: Iterable[str], skip: Iterable[str] = ()) -> list[tuple[str, bool]]:
-    """(name, named explicitly) of every log the arguments name, directories walked in order;
-    BadInput for a name that does not exist. Files named in ``skip`` (metadata) are left out."""
+def expand(paths: Iterable[str], skip: Iterable[str] = (), *, event_logs: bool = False) -> list[tuple[str, bool]]:
+    """(name, named explicitly) of every log the arguments name, directories walked in order (a rolling
+    event log is one); BadInput for a name that does not exist. Files named in ``skip`` are left out."""
     out: list[tuple[str, bool]] = []
     for arg in paths:
         path = Path(arg)
         if arg == STDIN:
             out.append((arg, True))
-        elif path.is_dir():
+        elif path.is_dir() and not (event_logs and is_event_log(path)):
             out += [(str(p), False) for p in _in_directory(path) if p.name not in skip]
         elif path.exists():  # a file, or a pipe: `classify <(zcat app.log.gz)`
             out.append((arg, True))
@@ -67,13 +70,19 @@ class LogFiles:
     """The logs of the arguments, each read when iterated; binary files inside directories land
     in ``skipped``. ``expand`` runs at construction, so a missing name fails before anything loads."""
 
-    def __init__(self, paths: Iterable[str], skip: Iterable[str] = ()) -> None:
-        self.names = expand(paths, skip)
+    def __init__(self, paths: Iterable[str], skip: Iterable[str] = (), *, event_logs: bool = False) -> None:
+        self.names = expand(paths, skip, event_logs=event_logs)
+        self.event_logs = event_logs
         self.skipped: list[str] = []
         self.blank = True  # no file held anything but white space
 
-    def __iter__(self) -> Iterator[tuple[str, str]]:
+    def __iter__(self) -> Iterator[tuple[str, str | list[str]]]:
         for name, explicit in self.names:
+            if self.event_logs and name != STDIN and is_event_log(Path(name)):
+                lines = list(read_lines(Path(name)))
+                self.blank = self.blank and not any(line.strip() for line in lines)
+                yield name, lines
+                continue
             try:
                 text = decode(sys.stdin.buffer.read(), "stdin") if name == STDIN else read_log(Path(name))
             except BadInput as exc:

@@ -166,3 +166,9 @@ def test_a_batched_envelope_is_read_line_by_line_and_the_watch_round_trips() -> 
     again = EndWatch.from_dict(watch.to_dict())
     assert again.current == watch.current == Ending.from_dict(found.to_dict())
     assert "changed" not in watch.to_dict()
+
+
+def test_a_whole_log_read_at_once_ends_as_line_by_line() -> None:
+    assert EndWatch().fold_text(YARN_CLUSTER_FAILED, "driver") == fold_all(YARN_CLUSTER_FAILED).current
+    assert EndWatch().fold_text(K8S_PYTHON_FAILED, "driver") == fold_all(K8S_PYTHON_FAILED).current
+    assert EndWatch().fold_text("24/03/12 10:15:01 INFO Executor: Finished task 1.0", "driver") is None

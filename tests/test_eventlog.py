@@ -188,3 +188,19 @@ def test_unreadable_event_logs_say_why(tmp_path: Path) -> None:
     with pytest.raises(BadInput, match="not lz4-java block data"):
         list(read_lines(broken))
     assert not is_event_log(tmp_path / "stderr")
+
+
+def test_classify_reads_an_event_log_file_or_directory(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from sparktriage.cli import main
+
+    folder = tmp_path / f"eventlog_v2_{APP}"
+    folder.mkdir()
+    (folder / f"events_1_{APP}.lz4").write_bytes(lz4_java(TEXT))
+    assert main(["classify", "--json", str(folder)]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert (data["category"], data["final_status"]) == ("container_killed_memory", FAILED)
+    assert main(["classify", str(folder / f"events_1_{APP}.lz4")]) == 0
+    assert "ended:      FAILED" in capsys.readouterr().out
+    (tmp_path / "bad.lzf").write_bytes(b"ZV")
+    assert main(["classify", str(tmp_path / "bad.lzf")]) == 2
+    assert "lzf codec is not supported" in capsys.readouterr().err
