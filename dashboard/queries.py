@@ -4,7 +4,10 @@ Every function aggregates in the database (GROUP BY, COUNT, LIMIT) and
 returns a small pandas frame, so a page stays fast with millions of stored
 diagnoses; the pages cache these frames. Only *current* diagnoses count
 (``superseded IS NULL``): relabelled history shows what today's rules say.
-Times are the applications' end times, in UTC.
+Times are the applications' end times, in UTC. Only failures count as
+failures (``sparktriage.status``): an application that ended with no known
+status, went quiet with no known end, or is still running but stalled is
+shown apart (``unsure_ends``, ``stalled``), never in the failure counts.
 """
 
 from __future__ import annotations
@@ -18,8 +21,9 @@ import sqlalchemy as sa
 
 from classifiers.templates import group
 from sparktriage.spikes import HOST_CATEGORIES
+from sparktriage.status import RUNNING, UNSURE
 from sparktriage.store import schema as t
-from sparktriage.store.reads import Window, current
+from sparktriage.store.reads import Window, current, joined
 from sparktriage.taxonomy import UNKNOWN
 
 D, A, E = t.diagnoses, t.applications, t.exception_events
@@ -158,6 +162,24 @@ def applications(engine: sa.Engine, w: Window, limit: int = 200) -> pd.DataFrame
     cols = (A.c.ended, A.c.app_id, A.c.attempt, A.c.team, A.c.user, A.c.wf_project, A.c.wf_flow, A.c.wf_job,
             D.c.category, D.c.source, D.c.rule_id, D.c.confidence)
     return _frame(engine, current(sa.select(*cols), w).order_by(A.c.ended.desc()).limit(limit))
+
+
+def unsure_ends(engine: sa.Engine, w: Window, limit: int = 200) -> pd.DataFrame:
+    """Applications that ended with no known status or went quiet with no known end, and left
+    exceptions: shown apart, never counted as failed (their diagnosis says what they logged)."""
+    cols = (A.c.ended, A.c.app_id, A.c.attempt, A.c.team, A.c.final_status, D.c.category, D.c.source)
+    return _frame(engine, current(sa.select(*cols), w, UNSURE).order_by(A.c.ended.desc()).limit(limit))
+
+
+def stalled(engine: sa.Engine, limit: int = 100) -> pd.DataFrame:
+    """Applications still running but stalled: their current diagnosis is the early, provisional one
+    (whatever the time window: they are running now). ``why`` is its note: what stalled, for how long."""
+    cols = (D.c.created.label("noticed"), A.c.app_id, A.c.attempt, A.c.team, A.c.user, D.c.category, D.c.notes)
+    frame = _frame(engine, joined(sa.select(*cols)).where(A.c.final_status == RUNNING)
+                   .order_by(D.c.created.desc()).limit(limit))
+    frame["why"] = [next((note for note in notes or [] if note.startswith("provisional")), "")
+                    for notes in frame.pop("notes")]
+    return frame
 
 
 def application(engine: sa.Engine, app_id: str, attempt: int) -> dict[str, Any] | None:

@@ -22,6 +22,7 @@ import base64
 import json
 import logging
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -34,19 +35,21 @@ from ingest.lastlines import last_words
 from ingest.lifecycle import lifecycle_events
 from ingest.live import Checkpoint, LiveStreams
 from ingest.observe import observe, worker_metrics
+from ingest.stalls import provisional
 from ingest.state import MAX_EVENTS, AppState, end_time, event_key
+from ingest.watchlist import Watchlist, end_status
 from sparktriage.dispatcher import Dispatcher
 from sparktriage.errors import BadInput
 from sparktriage.metrics import NoMetrics, WorkerMetrics, serve
-from sparktriage.payload import payload_text
-from sparktriage.records import Envelope, ExceptionEvent
+from sparktriage.payload import payload_text, supersedes
+from sparktriage.records import AppInfo, Diagnosis, Envelope, ExceptionEvent
 from sparktriage.settings import Settings
 from sparktriage.spikes import SpikeWatch
-from sparktriage.store.base import Store
+from sparktriage.status import APP_END, ENDED, FAILURES, INACTIVITY, RUNNING, UNKNOWN_END, closing_note, should_diagnose
+from sparktriage.store.base import Store, fingerprint
 from sparktriage.webhook import webhook_urls
 
 log = logging.getLogger("sparktriage.worker")
-NON_SUCCESS = ("FAILED", "KILLED")
 OUTPUT_RETRIES = 5
 
 
@@ -97,6 +100,8 @@ def create_app(settings: Settings, classifier: Classifier, store: Store,
     app.agent(worker.logs, name="ingest")(worker.consume)
     app.on_partitions_revoked.connect(worker.forget_open_streams)
     app.timer(interval=settings.inactivity_check_interval)(worker.look_for_quiet_applications)
+    app.timer(interval=0.2)(worker.settle_due_ends)
+    app.timer(interval=min(30.0, max(0.2, settings.stall_timeout / 10)))(worker.look_for_stalls)
     if settings.webhook_url or settings.webhook_routes or settings.alert_url:
         app.timer(interval=0.5)(worker.send_webhooks)
     if settings.alert_url:
@@ -124,6 +129,8 @@ class Worker:
         self.logs, self.diagnoses, self.dead_letters = logs, diagnoses, dead_letters
         self.apps, self.streams, self.events = apps, streams, events
         self.live = LiveStreams(streams.get, signals=classifier.signals)
+        # due ends and stalls (ingest.watchlist): what the timers ask the agent to settle
+        self.watchlist = Watchlist(settings.end_grace, settings.stall_timeout, classifier.signals)
         self.dispatcher = Dispatcher(store, settings, timeout=min(settings.webhook_timeout, settings.webhook_budget))
         # Spike alerts (sparktriage.spikes): checked after each saved diagnosis and on a timer.
         self.spikes = SpikeWatch(store, settings) if settings.alert_url else None
@@ -155,8 +162,6 @@ class Worker:
         env = parse_envelope(message.key, message.value, max_line_bytes=self.settings.max_line_bytes)
         raw = self.apps.get(env.app_id)
         state = AppState.from_dict(raw) if raw else AppState(app_id=env.app_id)
-        if state.ended and (state.n_events or state.streams):  # a crash came between the tombstone and its cleanup
-            self.complete(state, [])
         if env.event is None:
             self.on_line(state, env, event, new=raw is None)
             return
@@ -164,14 +169,18 @@ class Worker:
             state.last_offset = message.offset
             if env.event == "inactivity_check":
                 if state.ended and time.time() - state.last_seen > self.settings.inactivity_timeout:
-                    self.apps.pop(env.app_id, None)  # the tombstone has served its purpose
+                    self.expire(state)  # the tombstone has served its purpose
                     event.ack()
                     return
                 closing = await self.on_quiet_check(state)
             elif env.event == "container_end":
                 closing = self.on_container_end(state, env)
+            elif env.event == "end_check":
+                closing = await self.on_end_check(state, message.offset)
+            elif env.event == "stall_check":
+                closing = await self.on_stall_check(state)
             else:
-                closing = await self.on_end(state, env, message.timestamp)
+                closing = await self.on_end(state, env, message.offset, message.timestamp)
             self.apps[env.app_id] = state.to_dict()
             if state.ended:
                 self.complete(state, closing)
@@ -180,41 +189,92 @@ class Worker:
         event.ack()
 
     def on_line(self, state: AppState, env: Envelope, event: faust.EventT, *, new: bool) -> None:
-        """A log line, the hot path: folded into its stream; the state written only when it changed."""
-        if state.ended:
-            log.debug("ignoring a record of %s after it ended", env.app_id)
+        """A log line, the hot path: folded into its stream and read for the end and progress
+        (``ingest.watchlist``); the state written only when it changed.
+
+        A line after the end was settled is kept: it is folded in and the end
+        settled again after the grace period, superseding the diagnosis only
+        if the answer changed. Lines at or below the offset the end covered
+        are redeliveries and are skipped.
+        """
+        offset = event.message.offset
+        if state.ended and offset <= state.end_offset:
             event.ack()
             return
         self.metrics.folded()
-        noted = state.note(env, time.time())
-        self.fold_line(state, env, event, dirty=noted or new)
-
-    async def on_end(self, state: AppState, env: Envelope, broker_ts: float | None) -> list[Checkpoint]:
-        """An ``app_end`` lifecycle record: finish the application with its final status and end time, and
-        with what the cluster manager said of the end (a watcher's ``lifecycle``) as evidence."""
+        now = time.time()
+        due = state.end_due
+        noted = state.note(env, now)
+        if state.ended and env.attempt > state.end_attempt:  # YARN runs another attempt: it runs again
+            state.ended = state.end_source = None
+        read = self.watchlist.read(state, env, now)
         if state.ended:
+            self.watchlist.schedule(state, now)
+        if read.event_log:  # one event-log event: its evidence is written now, the line acknowledged
+            if offset > state.last_offset:
+                state.last_offset = offset
+                self.add_events(state, read.events)
+            self.apps[env.app_id] = state.to_dict()
+            event.ack()
+            return
+        self.fold_line(state, env, event, dirty=noted or new or read.changed or state.end_due != due)
+
+    async def on_end(self, state: AppState, env: Envelope, offset: int, broker_ts: float | None) -> list[Checkpoint]:
+        """An ``app_end`` lifecycle record: it states the end and its time, over any end read from the
+        logs, with what the cluster manager said of the end (a watcher's ``lifecycle``) as evidence."""
+        if state.ended and state.end_source == APP_END:
             return []
         received = time.time()
         state.note(env, received)
-        return await self.finish(state, env.status, end_time(env.ts, broker_ts, received),
+        return await self.finish(state, env.status or UNKNOWN_END, end_time(env.ts, broker_ts, received),
+                                 source=APP_END, offset=offset,
                                  evidence=lifecycle_events(env))
 
     def on_container_end(self, state: AppState, env: Envelope) -> list[Checkpoint]:
-        """A ``container_end`` record (an executor pod OOMKilled or evicted): evidence of its application."""
-        if state.ended:
-            log.debug("ignoring the end of container %s of %s after the application ended", env.container_id,
-                      env.app_id)
-            return []
+        """A ``container_end`` record (an executor pod OOMKilled or evicted): evidence of its application;
+        after the end was settled, it is settled again (the evidence may change the answer)."""
         state.note(env, time.time())
         self.add_events(state, lifecycle_events(env))
+        if state.ended:
+            self.watchlist.schedule(state, time.time())
         return []
+
+    async def on_end_check(self, state: AppState, offset: int) -> list[Checkpoint]:
+        """The grace period after an end read from the logs (or after a late line) is over: settle it."""
+        if state.end_due is None:
+            return []
+        if state.end_due > time.time():  # pushed back since the timer looked
+            self.watchlist.remember(state.app_id, state.end_due)
+            return []
+        status, source = end_status(state, ENDED, None)
+        return await self.finish(state, status, state.last_ts if state.last_ts is not None else state.last_seen,
+                                 source=source, offset=offset)
 
     async def on_quiet_check(self, state: AppState) -> list[Checkpoint]:
         """The timer's check of a quiet application: finish it if it is still quiet."""
         if state.ended or time.time() - state.last_seen < self.settings.inactivity_timeout:
             return []
-        # diagnosed only if it left exceptions; it ended with its last line (log time, else when it came)
-        return await self.finish(state, None, state.last_ts if state.last_ts is not None else state.last_seen)
+        status, source = end_status(state, UNKNOWN_END, INACTIVITY)  # no end read: an "unknown end"
+        # it ended with its last line (log time, else when it came)
+        return await self.finish(state, status, state.last_ts if state.last_ts is not None else state.last_seen,
+                                 source=source, offset=state.last_offset)
+
+    async def on_stall_check(self, state: AppState) -> list[Checkpoint]:
+        """Still running but stalled (``ingest.stalls``): an early, provisional diagnosis, sent once."""
+        if state.ended or state.provisional:
+            self.watchlist.notified(state.app_id)
+            return []
+        stall = self.watchlist.stall_of(state.app_id, time.time())
+        if stall is None:  # it moved again since the timer looked
+            return []
+        attempt = max(state.attempts or [1])
+        info = state.app_info(attempt, RUNNING, None)
+        events = [e for e in self.stored_events(state) if e.attempt == attempt]
+        diagnosis = provisional(self.classifier.diagnose, events, info, stall, time.time())
+        await self.send(state, info, events, diagnosis)
+        state.provisional = diagnosis.category
+        self.watchlist.notified(state.app_id)
+        return []
 
     # -- application state ----------------------------------------------------------------
 
@@ -262,70 +322,99 @@ class Worker:
         for handle in checkpoint.acks:
             handle.ack()
 
-    def complete(self, state: AppState, closing: list[Checkpoint]) -> None:
-        """After the tombstone is written: delete what the application left in the tables, then
-        acknowledge its lines. A tombstone that still lists leftovers is completed again (``apply``)."""
-        for n in range(state.n_events):
-            self.events.pop(event_key(state.app_id, n), None)
-        for key in state.streams:
-            self.streams.pop(key, None)
-        if state.n_events or state.streams:
-            state.n_events, state.streams, state.events_at = 0, [], {}
-            self.apps[state.app_id] = state.to_dict()
+    def complete(self, state: AppState, closing: list[Checkpoint]) -> None:  # noqa: ARG002
+        """After the tombstone is written: delete the closed streams, then acknowledge their lines.
+        The events stay with the tombstone until it expires (``expire``): a late line settles again."""
         for checkpoint in closing:
+            self.streams.pop(checkpoint.key, None)
             for handle in checkpoint.acks:
                 handle.ack()
 
-    async def finish(self, state: AppState, status: str | None, ended: float | None,
-                     evidence: list[ExceptionEvent] | None = None) -> list[Checkpoint]:
-        """Close every stream, diagnose unless it succeeded; returns the checkpoints to complete.
+    async def finish(self, state: AppState, status: str, ended: float | None, *, source: str | None,
+                     offset: int, evidence: list[ExceptionEvent] | None = None) -> list[Checkpoint]:
+        """Close every stream, diagnose as ``status`` asks (``sparktriage.status``); returns the
+        checkpoints to complete. Settling again (late lines, a stated end after an inferred one)
+        supersedes a diagnosis only where the answer changed.
 
         ``evidence``: what the cluster manager said of the end; it joins the
         events after the check for an application that printed no error, so
         the last lines of such an application are still read beside it.
         The tombstone in ``apps`` is written (by the caller) before the streams
-        and events are deleted and the records acknowledged (``complete``), so
-        a crash before it replays the end from intact state, and a crash after
-        it leaves a tombstone that still lists what to delete.
+        and the closed streams are deleted and the records acknowledged
+        (``complete``), so a crash before it replays the end from intact state.
+        The events stay until the tombstone expires (``expire``), for a later
+        settling to read.
         """
         closing = self.live.finish(state.app_id, state.streams)
         for checkpoint in closing:
             self.add_events(state, checkpoint.events)
-        if status in NON_SUCCESS and not state.n_events:  # it failed and printed no error
+        if status in FAILURES and not state.n_events:  # it failed and printed no error
             self.add_events(state, last_words(checkpoint.last for checkpoint in closing))
         self.add_events(state, evidence or [])
-        if status in NON_SUCCESS or (status is None and state.n_events):
+        state.end_source = source  # the payload says where the end was learnt
+        if should_diagnose(status, has_events=bool(state.n_events), provisional_sent=state.provisional is not None,
+                           succeeded_notes=self.settings.succeeded_notes):
             await self.deliver(state, status, ended)
-        state.ended = status or "INACTIVE"  # the tombstone; its events and streams go after it is written
+        state.ended, state.end_due = status, None
+        state.end_offset = max(state.end_offset, offset)
+        state.streams = []
+        self.watchlist.forget(state.app_id)
         return closing
+
+    def expire(self, state: AppState) -> None:
+        """Drop an ended application's tombstone, its events and any stream a late line opened."""
+        closing = self.live.finish(state.app_id, state.streams)
+        for n in range(state.n_events):
+            self.events.pop(event_key(state.app_id, n), None)
+        self.apps.pop(state.app_id, None)
+        self.complete(state, closing)
+
+    def stored_events(self, state: AppState) -> list[ExceptionEvent]:
+        return [ExceptionEvent.from_dict(self.events[event_key(state.app_id, n)]) for n in range(state.n_events)]
 
     # -- outputs ----------------------------------------------------------------------------
 
-    async def deliver(self, state: AppState, status: str | None, ended: float | None) -> None:
-        """Diagnose every attempt, store it durably, then publish it; retried, never skipped."""
-        all_events = [ExceptionEvent.from_dict(self.events[event_key(state.app_id, n)])
-                      for n in range(state.n_events)]
+    async def deliver(self, state: AppState, status: str, ended: float | None) -> None:
+        """Diagnose every attempt and send what changed since the last delivery."""
+        all_events = self.stored_events(state)
         for attempt in sorted(state.attempts) or [1]:
             info = state.app_info(attempt, status, ended)
             mine = [e for e in all_events if e.attempt == attempt]
             diagnosis = self.classifier.diagnose(mine, info)
-            body = payload_text(info, diagnosis, dashboard_url=self.settings.dashboard_url)
-            for n in range(OUTPUT_RETRIES):
-                try:  # the webhook requests join the outbox in the diagnosis's own transaction
-                    self.store.save(info, mine, diagnosis, [(url, body) for url in webhook_urls(self.settings, info)])
-                    await (await self.diagnoses.send(key=state.app_id.encode("utf-8"), value=body.encode("utf-8")))
-                    break
-                except Exception:  # noqa: BLE001 - any output failure is retried
-                    log.exception("output failed for %s (try %d)", state.app_id, n + 1)
-                    await asyncio.sleep(min(2.0 ** n * 0.2, 5.0))
-            else:
-                log.critical("outputs keep failing; stopping before %s is acknowledged", state.app_id)
-                await self.app.crash(RuntimeError(f"cannot deliver diagnosis of {state.app_id}"))
-            self.metrics.diagnosed(diagnosis.category, diagnosis.source,
-                                   time.time() - (ended if ended is not None else state.last_seen))
-            self.watch_spikes(lambda: self.spikes.observe(info, mine, diagnosis))  # type: ignore[union-attr]
-            log.info("diagnosed %s attempt %d: %s (%s)", state.app_id, attempt, diagnosis.category,
-                     diagnosis.rule_id or diagnosis.source)
+            note = closing_note(status, provisional_sent=state.provisional is not None)
+            if note:
+                diagnosis = replace(diagnosis, notes=diagnosis.notes + (note,))
+            if await self.send(state, info, mine, diagnosis):
+                self.metrics.diagnosed(diagnosis.category, diagnosis.source,
+                                       time.time() - (ended if ended is not None else state.last_seen))
+                if status in FAILURES:  # only failures make a spike
+                    self.watch_spikes(lambda: self.spikes.observe(info, mine, diagnosis))  # type: ignore[union-attr]
+
+    async def send(self, state: AppState, info: AppInfo, events: list[ExceptionEvent], diagnosis: Diagnosis) -> bool:
+        """Store a diagnosis durably, then publish it; retried, never skipped; nothing sent twice
+        (returns whether it was sent)."""
+        fp = fingerprint(diagnosis)
+        if state.delivered.get(str(info.attempt)) == fp:
+            return False  # settled again (late lines) with the same answer
+        earlier = self.store.current_diagnosis(state.app_id, info.attempt) if str(info.attempt) in state.delivered \
+            else None  # an early notice, or an answer late lines changed: say what it replaces
+        body = payload_text(info, diagnosis, dashboard_url=self.settings.dashboard_url, end_source=state.end_source,
+                            replaces=supersedes(earlier) if earlier else None)
+        for n in range(OUTPUT_RETRIES):
+            try:  # the webhook requests join the outbox in the diagnosis's own transaction
+                self.store.save(info, events, diagnosis, [(url, body) for url in webhook_urls(self.settings, info)])
+                await (await self.diagnoses.send(key=state.app_id.encode("utf-8"), value=body.encode("utf-8")))
+                break
+            except Exception:  # noqa: BLE001 - any output failure is retried
+                log.exception("output failed for %s (try %d)", state.app_id, n + 1)
+                await asyncio.sleep(min(2.0 ** n * 0.2, 5.0))
+        else:
+            log.critical("outputs keep failing; stopping before %s is acknowledged", state.app_id)
+            await self.app.crash(RuntimeError(f"cannot deliver diagnosis of {state.app_id}"))
+        state.delivered[str(info.attempt)] = fp
+        log.info("diagnosed %s attempt %d (%s): %s (%s)", state.app_id, info.attempt, info.final_status,
+                 diagnosis.category, diagnosis.rule_id or diagnosis.source)
+        return True
 
     async def dead_letter(self, event: faust.EventT, err: BadInput) -> None:
         """Keep a record that cannot be used, with its reason: the store first, then the topic."""
@@ -351,14 +440,31 @@ class Worker:
     async def forget_open_streams(self, app: faust.App, revoked: set, **kwargs: Any) -> None:  # noqa: ARG002
         """After a rebalance faust reads again from the committed offsets: start from the checkpoints."""
         self.live.reset()
+        self.watchlist.reset()
 
     async def look_for_quiet_applications(self) -> None:
         """Ask the agent to check applications that went quiet (table writes need its context)."""
         now = time.time()
         for app_id, raw in list(self.apps.items()):
             if raw and now - raw["last_seen"] >= self.settings.inactivity_timeout:
-                body = json.dumps({"app_id": app_id, "event": "inactivity_check"}).encode("utf-8")
-                await self.logs.send(key=app_id.encode("utf-8"), value=body)
+                await self.ask(app_id, "inactivity_check")
+            elif raw and raw.get("end_due") is not None:  # due before a restart or a rebalance
+                self.watchlist.remember(app_id, raw["end_due"])
+
+    async def settle_due_ends(self) -> None:
+        """Ask the agent to settle the ends whose grace period is over."""
+        for app_id in self.watchlist.due(time.time()):
+            await self.ask(app_id, "end_check")
+
+    async def look_for_stalls(self) -> None:
+        """Ask the agent to send early notices for stalled applications."""
+        for app_id, _ in self.watchlist.stalled(time.time()):
+            await self.ask(app_id, "stall_check")
+
+    async def ask(self, app_id: str, check: str) -> None:
+        """A check record for the agent, on the application's own partition."""
+        body = json.dumps({"app_id": app_id, "event": check}).encode("utf-8")
+        await self.logs.send(key=app_id.encode("utf-8"), value=body)
 
     async def send_webhooks(self) -> None:
         """Beside the stream, never on its path: a slow receiver delays only its own deliveries."""

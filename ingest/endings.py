@@ -34,7 +34,8 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Self
 
-FAILED, SUCCEEDED, KILLED = "FAILED", "SUCCEEDED", "KILLED"
+from sparktriage.status import FAILED, KILLED, SUCCEEDED
+
 #: Where an ending was read (``Ending.source``).
 YARN_AM, YARN_REPORT, DRIVER_SHUTDOWN, EVENT_LOG = "yarn_am", "yarn_report", "driver_shutdown", "event_log"
 
@@ -68,6 +69,11 @@ _SIGNS = (
 )
 _SIGTERM = re.compile(r"RECEIVED SIGNAL (?:TERM|INT|HUP)")
 MAX_SIGNS = 5
+
+
+def may_tell(text: str) -> bool:
+    """Whether a line can tell anything of the end (the hot path's one test per line)."""
+    return _GATE.search(text) is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +137,7 @@ class EndWatch:
         returns an ending or :attr:`changed` says so.
         """
         self.changed = False
-        if _GATE.search(text) is None:
+        if not may_tell(text):
             return None
         found = None
         for line in text.split("\n") if "\n" in text else (text,):

@@ -34,7 +34,8 @@ from ingest.yarn import app_id_from_path, parse_container_id
 from sparktriage.errors import BadInput
 from sparktriage.records import Envelope, Lifecycle, Workflow
 
-LIFECYCLE_EVENTS = ("app_end", "container_end", "inactivity_check")
+# app_end and container_end come from outside; the checks are the worker's own timers asking its agent
+LIFECYCLE_EVENTS = ("app_end", "container_end", "inactivity_check", "end_check", "stall_check")
 _LIFECYCLE_TEXTS = ("source", "state", "final_status", "diagnostics", "reason", "name", "am_host", "pod",
                     "namespace")
 _LIFECYCLE_INTS = ("exit_code", "elapsed_ms")

@@ -22,9 +22,11 @@ a restart it starts again from the lines that follow. Pure: no I/O, no clock.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 
 from ingest.eventlog import EXECUTOR_ADDED, EXECUTOR_REMOVED, TASK_ENDED, TASK_STARTED, EventLogRecord
+from sparktriage.records import AppInfo, Diagnosis, ExceptionEvent
 
 NO_RESOURCES, EXECUTORS_LOST, NO_PROGRESS = "no_resources", "executors_lost", "no_progress"
 _GATE = re.compile(r"Initial job has not accepted|Registered executor|Lost executor|killed by driver"
@@ -49,6 +51,17 @@ class Stall:
         what = {NO_RESOURCES: "the driver has had no resources", EXECUTORS_LOST: "every executor is lost and none "
                 "registered again", NO_PROGRESS: "no task finished while tasks ran"}[self.kind]
         return f"still running, stalled: {what} for {minutes:.1f} min"
+
+
+def provisional(diagnose: Callable[[list[ExceptionEvent], AppInfo], Diagnosis], events: list[ExceptionEvent],
+                info: AppInfo, stall: Stall, now: float) -> Diagnosis:
+    """The early notice of a stalled application: its diagnosis so far, with the stall's evidence line
+    as one more event (``Initial job has not accepted any resources`` is ``resource_unavailable``)."""
+    event = ExceptionEvent(app_id=info.app_id, text=stall.evidence, attempt=info.attempt, role="driver",
+                           level="WARN", message=f"stalled ({stall.kind})", excerpt=(stall.evidence,))
+    diagnosis = diagnose([*events, event], info)
+    note = f"provisional: {stall.describe(now)}; the final diagnosis follows when it ends"
+    return replace(diagnosis, notes=(*diagnosis.notes, note))
 
 
 @dataclass
@@ -90,7 +103,8 @@ class Progress:
             return Stall(NO_RESOURCES, self.no_resources_since, self.no_resources_line)
         if self.lost_since is not None and now - self.lost_since >= timeout:
             return Stall(EXECUTORS_LOST, self.lost_since, self.lost_line)
-        if self.running > 0 and self.waiting_since is not None and now - self.waiting_since >= timeout:
+        if self.running > 0 and self.waiting_since is not None and now - self.waiting_since >= timeout \
+                and now - self.last_line < timeout:  # the application still logs: hung, not gone
             return Stall(NO_PROGRESS, self.waiting_since,
                          f"{self.running} task(s) running, none finished for {now - self.waiting_since:.0f} s")
         return None

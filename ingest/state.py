@@ -46,7 +46,17 @@ class AppState:
     n_events: int = 0
     events_at: dict[str, int] = field(default_factory=dict)  # per stream: offset up to which its events are stored
     dropped_events: int = 0
-    ended: str | None = None  # final status once diagnosed or dropped: a tombstone
+    ended: str | None = None  # final status once settled (sparktriage.status): a tombstone
+    # How it ends (ingest.endings, ingest.watchlist): the EndWatch fold over its lines, when an inferred
+    # end is due to be settled (after the grace period), where the settled end came from, the input
+    # offset it covered (lines at or below it are redeliveries), the category of an early notice sent
+    # while it stalled, and the fingerprint of the diagnosis delivered per attempt (nothing twice).
+    watch: dict[str, Any] = field(default_factory=dict)
+    end_due: float | None = None
+    end_source: str | None = None
+    end_offset: int = -1
+    provisional: str | None = None
+    delivered: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import quote
 
 from sparktriage.records import AppInfo, Diagnosis
+from sparktriage.status import LABELS, RUNNING
 
 SCHEMA_VERSION = "sparktriage.diagnosis/v2"
 
@@ -52,11 +53,15 @@ def supersedes(old: Diagnosis, diagnosed: float | None = None) -> dict[str, Any]
 
 
 def build_payload(app: AppInfo, diagnosis: Diagnosis, *, item_id: Any = None, diagnosed: float | None = None,
-                  dashboard_url: str | None = None, replaces: dict[str, Any] | None = None) -> dict[str, Any]:
+                  dashboard_url: str | None = None, replaces: dict[str, Any] | None = None,
+                  end_source: str | None = None) -> dict[str, Any]:
     """The document of one diagnosis.
 
     ``item_id`` is a ``--jsonl`` input's id (default ``app_id#attempt``);
     ``diagnosed`` defaults to now; ``replaces`` is a :func:`supersedes` marker.
+    ``provisional`` is true for an early notice about a stalled application
+    still running; ``end`` says how it ended (``sparktriage.status``) and
+    where the worker learnt it (``end_source``).
     """
     locations = [{"container_id": e.container_id, "role": e.role, "host": e.host, "line": e.line,
                   "time": iso(e.ts), "rule_id": e.rule_id} for e in diagnosis.evidence]
@@ -82,6 +87,8 @@ def build_payload(app: AppInfo, diagnosis: Diagnosis, *, item_id: Any = None, di
                         "first_container": g.first_container, "roles": list(g.roles), "category": g.category}
                        for g in diagnosis.exceptions],
         "final_status": app.final_status,
+        "provisional": app.final_status == RUNNING,
+        "end": {"status": LABELS.get(app.final_status or "", "failed"), "source": end_source},
         "team": app.team,
         "user": app.user,
         "queue": app.queue,

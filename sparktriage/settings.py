@@ -48,6 +48,14 @@ class Settings:
     inactivity_timeout: float = 1800.0
     #: How often the worker looks for inactive applications.
     inactivity_check_interval: float = 30.0
+    #: Seconds after an end read from the logs (ingest.endings) before diagnosing, so that late
+    #: lines of other containers arrive first; later ones supersede the diagnosis if they change it.
+    end_grace: float = 2.0
+    #: Seconds an application may go without resources, executors or a finished task (while it
+    #: still logs) before a provisional diagnosis is sent (ingest.stalls).
+    stall_timeout: float = 600.0
+    #: Also store a note for an application that succeeded but logged errors (never counted as failed).
+    succeeded_notes: bool = False
     max_line_bytes: int = 1024 * 1024
     data_dir: str = "var"
     #: The worker's /metrics, /healthz and /readyz; 0 turns them (and the counting) off.

@@ -12,6 +12,12 @@ if w is not None:
     url = db_url()
     apps = query(url, "applications", w)
     st.caption(f"{len(apps):,} newest matching applications" + (" (the first 200)" if len(apps) == 200 else ""))
+    for title, name, args in (("Running but stalled", "stalled", ()),
+                              ("Ended with no known status, or no known end (not counted as failed)", "unsure_ends", (w,))):
+        apart = query(url, name, *args)
+        if not apart.empty:
+            with st.expander(f"{title}: {len(apart)}"):
+                st.dataframe(apart, hide_index=True, width="stretch")
     if not empty(apps):
         table(apps, {"ended": "Ended (UTC)", "app_id": "Application", "attempt": "Attempt", "team": "Team",
                      "user": "User", "wf_project": "Project", "wf_flow": "Flow", "wf_job": "Job",

@@ -3,7 +3,7 @@
 import altair as alt
 import streamlit as st
 
-from dashboard.common import CATEGORY_COLORS, DOMAIN_COLORS, color, db_url, empty, table, trend, window
+from dashboard.common import CATEGORY_COLORS, DOMAIN_COLORS, color, db_url, empty, query, table, trend, window
 from dashboard.queries import per_day, since, total, week_over_week
 
 st.title("Failed Spark applications")
@@ -49,6 +49,11 @@ if w is not None:
                      alt.Tooltip("n:Q", title="failed applications")])
         st.altair_chart(alt.hconcat(bars.properties(width=200), heat.properties(width=430)).resolve_scale(
             color="independent"), width="stretch")
+
+    stuck = query(db_url(), "stalled")  # running now, stalled: apart from the failures above
+    if not stuck.empty:
+        st.subheader(f"Running but stalled ({len(stuck)})")
+        st.dataframe(stuck, hide_index=True, width="stretch")
 
     st.subheader("This week against last week")
     week = week_over_week(every, w.end)

@@ -4,6 +4,9 @@ Shared by the dashboards (``dashboard/queries.py`` aggregates on top of it)
 and the read API (``sparktriage/api.py``), so that a filter means the same
 on a page and in a request. Only *current* diagnoses count
 (``superseded IS NULL``); times are the applications' end times, in UTC.
+Only failures count as failures (``sparktriage.status``): an application that
+ended with no known status, went quiet with no known end, succeeded (a note),
+or is still running but stalled is listed only when asked for by status.
 Listing pages by keyset (the last row's end time and id), never by offset,
 so page 1,000 costs what page 1 does.
 """
@@ -18,6 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from sparktriage.records import AppInfo, Workflow
+from sparktriage.status import FAILURES
 from sparktriage.store import schema as t
 
 D, A = t.diagnoses, t.applications
@@ -41,10 +45,18 @@ class Window:
     teams: Collection[str] | None = None
 
 
-def current(query: sa.Select, w: Window) -> sa.Select:
-    """Join applications to their current diagnosis, within the window and filters."""
-    query = query.select_from(D.join(A, sa.and_(A.c.app_id == D.c.app_id, A.c.attempt == D.c.attempt))).where(
-        D.c.superseded.is_(None), A.c.ended >= w.start, A.c.ended < w.end)
+def joined(query: sa.Select) -> sa.Select:
+    """Join applications to their current diagnosis."""
+    return query.select_from(D.join(A, sa.and_(A.c.app_id == D.c.app_id, A.c.attempt == D.c.attempt))).where(
+        D.c.superseded.is_(None))
+
+
+def current(query: sa.Select, w: Window, statuses: tuple[str, ...] | None = None) -> sa.Select:
+    """Join applications to their current diagnosis, within the window and filters: the failed ones
+    (rows from before final statuses were known count as failed), or those whose status is in ``statuses``."""
+    status = A.c.final_status.in_(statuses) if statuses else sa.or_(
+        A.c.final_status.is_(None), A.c.final_status.in_(FAILURES))
+    query = joined(query).where(status, A.c.ended >= w.start, A.c.ended < w.end)
     if w.team:
         query = query.where(A.c.team == w.team)
     if w.teams is not None:
