@@ -5,8 +5,8 @@ Timing figures live here, never in the tests.
 
 from __future__ import annotations
 
-from bench import (api, classify, dashboard, extract_events, metrics_cost, model, noisy, quality, relabel, startup,
-                   watch, worker)
+from bench import (api, classify, dashboard, ends, extract_events, metrics_cost, model, noisy, quality, relabel,
+                   startup, watch, worker)
 
 BENCHMARKS = (
     ("quality", quality.main),
@@ -17,6 +17,7 @@ BENCHMARKS = (
     ("model", model.main),
     ("worker", worker.main),
     ("worker metrics cost", metrics_cost.main),
+    ("ends", ends.main),
     ("relabel", relabel.main),
     ("dashboard", dashboard.main),
     ("read API", api.main),

@@ -58,6 +58,8 @@ def test_tasks_running_with_none_finishing_is_a_stall_finishing_ones_reset_it() 
         p.fold(STARTED.format(n=n), "driver", 10.0)
     p.fold(FINISHED.format(n=0), "driver", 200.0)
     assert p.stalled(450.0, timeout=300) is None  # 250 s since the last one finished
+    assert p.stalled(501.0, timeout=300) is None  # and nothing logged since: gone quiet, not hung
+    p.fold("24/03/12 10:19:00 INFO BlockManagerInfo: Removed broadcast_3_piece0 on worker-1", "driver", 480.0)
     stall = p.stalled(501.0, timeout=300)
     assert stall is not None and stall.kind == NO_PROGRESS and stall.evidence.startswith("2 task(s) running")
     for n in (1, 2):
