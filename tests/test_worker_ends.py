@@ -7,8 +7,6 @@ default (30 min), so every diagnosis here comes from an end read from the logs."
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +18,7 @@ from sparktriage.replay import envelopes
 from tests.test_worker_integration import FAILURES, Worker, _app_logs
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow]
+READY = 300  # seconds: compiling the rules takes minutes on the shared 2-core machine
 
 AM_FAILED = [
     "24/03/12 10:15:01 ERROR ApplicationMaster: User class threw exception: org.apache.spark.SparkException: "
@@ -32,19 +31,9 @@ AM_FAILED = [
 ]
 
 
-class SlowStartWorker(Worker):
-    """Loading the rules and the model takes over a minute on a loaded 2-core machine."""
-
-    def start(self) -> None:
-        with open(self.log, "ab") as out:
-            self.proc = subprocess.Popen([sys.executable, "-m", "sparktriage.cli", "worker"], env=self.env,
-                                         stdout=out, stderr=subprocess.STDOUT)
-        self.wait_for(lambda: b"Worker]: Ready" in self.log.read_bytes(), 300, "the worker to be ready")
-
-
 @pytest.fixture()
 def worker(broker: Broker, tmp_path: Path) -> Iterator[Worker]:
-    w = SlowStartWorker(broker, tmp_path)
+    w = Worker(broker, tmp_path)
     assert "SPARKTRIAGE_INACTIVITY_TIMEOUT" not in w.env  # the default: 30 minutes
     w.env["SPARKTRIAGE_STALL_TIMEOUT"] = "3"
     yield w
@@ -70,7 +59,7 @@ def _diagnoses(worker: Worker, app_id: str) -> list[tuple]:
 def test_the_am_final_status_ends_the_application_without_app_end(worker: Worker, tmp_path: Path) -> None:
     app_id, folder = _app_logs(tmp_path / "logs", 21, FAILURES["container_killed_memory"])
     _append(folder, 1, AM_FAILED)
-    worker.start()
+    worker.start(ready_timeout=READY)
     worker.produce(_records(app_id, folder))
     worker.wait_for(lambda: _diagnoses(worker, app_id), 90, "a diagnosis from the AM's final status")
     assert _diagnoses(worker, app_id) == [("container_killed_memory", "FAILED", None)]
@@ -89,7 +78,7 @@ def test_a_driver_shutting_down_after_an_uncaught_exception_failed(worker: Worke
         "24/03/12 10:15:02 INFO SparkContext: Invoking stop() from shutdown hook",
         "24/03/12 10:15:03 INFO SparkContext: Successfully stopped SparkContext",
         "24/03/12 10:15:03 INFO ShutdownHookManager: Shutdown hook called"])
-    worker.start()
+    worker.start(ready_timeout=READY)
     worker.produce(_records(app_id, folder))
     worker.wait_for(lambda: _diagnoses(worker, app_id), 90, "a diagnosis from the driver's shutdown")
     assert _diagnoses(worker, app_id) == [("access_denied", "FAILED", None)]
@@ -104,7 +93,7 @@ def test_an_application_that_succeeded_after_hundreds_of_exceptions_is_never_dia
                     "24/03/12 10:15:02 INFO ApplicationMaster: Unregistering ApplicationMaster with SUCCEEDED"])
     bad_id, bad = _app_logs(tmp_path / "logs", 24, FAILURES["access_denied"])
     _append(bad, 1, AM_FAILED)
-    worker.start()
+    worker.start(ready_timeout=READY)
     worker.produce(_records(ok_id, ok))
     worker.produce(_records(bad_id, bad))  # after it on the same topic: once this one is diagnosed...
     worker.wait_for(lambda: _diagnoses(worker, bad_id), 90, "the failed application's diagnosis")
@@ -120,7 +109,7 @@ def test_a_stalled_application_gets_an_early_notice_then_exactly_one_final(worke
     starved = ("24/03/12 10:11:13 WARN YarnScheduler: Initial job has not accepted any resources; check your "
                "cluster UI to ensure that workers are registered and have sufficient resources")
     line = {"app_id": app_id, "role": "driver", "container_id": f"container_e1_1700000000000_0025_01_000001"}
-    worker.start()
+    worker.start(ready_timeout=READY)
     deadline = time.monotonic() + 90
     while not worker.read_topic("output", 1, timeout=0.5):  # the driver repeats its warning while it waits
         assert time.monotonic() < deadline, "no early notice within 90 s"
@@ -150,7 +139,7 @@ def test_late_lines_supersede_a_diagnosis_only_when_they_change_it(worker: Worke
     def send(where: dict, *lines: str) -> None:
         worker.produce([(app_id.encode(), json.dumps({**where, "line": text}).encode()) for text in lines])
 
-    worker.start()
+    worker.start(ready_timeout=READY)
     send(driver, FAILURES["shuffle_fetch_failed"],
          "24/03/12 10:15:00 INFO DAGScheduler: Job 3 failed: save at Load.scala:88, took 31.2 s",
          "24/03/12 10:15:03 INFO SparkContext: Successfully stopped SparkContext")
@@ -168,7 +157,7 @@ def test_late_lines_supersede_a_diagnosis_only_when_they_change_it(worker: Worke
 def test_event_log_lines_as_envelopes_end_and_explain_the_application(worker: Worker, tmp_path: Path) -> None:
     from tests.test_eventlog import APP, LINES
 
-    worker.start()
+    worker.start(ready_timeout=READY)
     worker.produce([(APP.encode(), json.dumps({"app_id": APP, "line": text}).encode())
                     for text in [*LINES[:-1], '{"Event":"SparkListenerApplicationEnd","Timestamp":1710238281000,'
                                               '"ExitCode":1}']])
