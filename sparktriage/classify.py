@@ -95,8 +95,10 @@ def classify_text(classifier: Classifier, text: str, app_id: str) -> Diagnosis:
 
 def document(diagnosis: Diagnosis, item_id: Any = None) -> dict[str, Any]:
     """The diagnosis document (``sparktriage.payload``) of logs read here: ``--json``, and each ``--jsonl``
-    answer with its input's ``id``. Nothing is known of the application beyond its id: no end time."""
-    return build_payload(AppInfo(app_id=diagnosis.app_id, attempt=diagnosis.attempt), diagnosis, item_id=item_id)
+    answer with its input's ``id``. Nothing is known of the application beyond its id and how its logs say
+    it ended: no end time."""
+    app = AppInfo(app_id=diagnosis.app_id, attempt=diagnosis.attempt, final_status=diagnosis.final_status)
+    return build_payload(app, diagnosis, item_id=item_id)
 
 
 def classify_jsonl(classifier: Classifier, lines: Iterable[str], out: TextIO) -> tuple[int, int]:

@@ -88,7 +88,7 @@ def build_payload(app: AppInfo, diagnosis: Diagnosis, *, item_id: Any = None, di
                        for g in diagnosis.exceptions],
         "final_status": app.final_status,
         "provisional": app.final_status == RUNNING,
-        "end": {"status": LABELS.get(app.final_status or "", "failed"), "source": end_source},
+        "end": {"status": LABELS[app.final_status], "source": end_source} if app.final_status in LABELS else None,
         "team": app.team,
         "user": app.user,
         "queue": app.queue,

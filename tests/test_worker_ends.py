@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from sparktriage.broker import Broker
+from tests.diagnosis_schema import assert_valid
 from sparktriage.replay import envelopes
 from tests.test_worker_integration import FAILURES, Worker, _app_logs
 
@@ -65,6 +66,7 @@ def test_the_am_final_status_ends_the_application_without_app_end(worker: Worker
     assert _diagnoses(worker, app_id) == [("container_killed_memory", "FAILED", None)]
     (message,) = worker.read_topic("output", 1)
     payload = json.loads(message.value)
+    assert_valid(payload)
     assert payload["final_status"] == "FAILED" and payload["provisional"] is False
     assert payload["end"] == {"status": "failed", "source": "yarn_am"}
 
@@ -116,8 +118,9 @@ def test_a_stalled_application_gets_an_early_notice_then_exactly_one_final(worke
         worker.produce([(app_id.encode(), json.dumps({**line, "line": starved}).encode())])
     (notice,) = worker.read_topic("output", 1)
     early = json.loads(notice.value)
+    assert_valid(early)
     assert early["provisional"] is True and early["final_status"] == "RUNNING"
-    assert early["root_cause"]["category"] == "resource_unavailable"
+    assert early["category"] == "resource_unavailable"
     assert _diagnoses(worker, app_id) == [("resource_unavailable", "RUNNING", None)]
     worker.produce([(app_id.encode(), json.dumps({**line, "line": text}).encode()) for text in [
         starved, "24/03/12 10:25:00 ERROR ApplicationMaster: RECEIVED SIGNAL TERM",
@@ -127,6 +130,8 @@ def test_a_stalled_application_gets_an_early_notice_then_exactly_one_final(worke
     time.sleep(3)  # a second final would come within a grace period
     final = [json.loads(m.value) for m in worker.read_topic("output", 3, timeout=3)]
     assert [p["provisional"] for p in final] == [True, False] and final[1]["final_status"] == "KILLED"
+    assert_valid(final[1])
+    assert final[1]["supersedes"]["category"] == "resource_unavailable"  # it says what it replaces
     current = [row for row in _diagnoses(worker, app_id) if row[2] is None]
     assert len(_diagnoses(worker, app_id)) == 2 and [r[1] for r in current] == ["KILLED"]
 
