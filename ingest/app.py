@@ -198,7 +198,7 @@ class Worker:
         are redeliveries and are skipped.
         """
         offset = event.message.offset
-        if state.ended and offset <= state.end_offset:
+        if offset <= state.end_offset:
             event.ack()
             return
         self.metrics.folded()
@@ -352,10 +352,12 @@ class Worker:
             self.add_events(state, last_words(checkpoint.last for checkpoint in closing))
         self.add_events(state, evidence or [])
         state.end_source = source  # the payload says where the end was learnt
-        if should_diagnose(status, has_events=bool(state.n_events), provisional_sent=state.provisional is not None,
+        attempt = max(state.attempts or [1])  # the end is the last attempt's: earlier ones were settled before
+        sent = state.provisional is not None or str(attempt) in state.delivered
+        if should_diagnose(status, has_events=bool(state.n_events), provisional_sent=sent,
                            succeeded_notes=self.settings.succeeded_notes):
-            await self.deliver(state, status, ended)
-        state.ended, state.end_due = status, None
+            await self.deliver(state, status, ended, attempt)
+        state.ended, state.end_due, state.end_attempt = status, None, attempt
         state.end_offset = max(state.end_offset, offset)
         state.streams = []
         self.watchlist.forget(state.app_id)
@@ -374,14 +376,17 @@ class Worker:
 
     # -- outputs ----------------------------------------------------------------------------
 
-    async def deliver(self, state: AppState, status: str, ended: float | None) -> None:
-        """Diagnose every attempt and send what changed since the last delivery."""
+    async def deliver(self, state: AppState, status: str, ended: float | None, last: int) -> None:
+        """Diagnose the attempts the end settles and send what changed since the last delivery: the
+        last attempt ``last``, and earlier ones not diagnosed yet (one settled before keeps its own end)."""
         all_events = self.stored_events(state)
         for attempt in sorted(state.attempts) or [1]:
+            if attempt != last and str(attempt) in state.delivered:
+                continue
             info = state.app_info(attempt, status, ended)
             mine = [e for e in all_events if e.attempt == attempt]
             diagnosis = self.classifier.diagnose(mine, info)
-            note = closing_note(status, provisional_sent=state.provisional is not None)
+            note = closing_note(status, replaces=state.provisional is not None or str(attempt) in state.delivered)
             if note:
                 diagnosis = replace(diagnosis, notes=diagnosis.notes + (note,))
             if await self.send(state, info, mine, diagnosis):

@@ -55,6 +55,7 @@ class AppState:
     end_due: float | None = None
     end_source: str | None = None
     end_offset: int = -1
+    end_attempt: int = 1  # the attempt the settled end belongs to (a later attempt's line reopens it)
     provisional: str | None = None
     delivered: dict[str, str] = field(default_factory=dict)
 
@@ -92,7 +93,9 @@ class AppState:
         return AppInfo(
             app_id=self.app_id, attempt=attempt, team=self.team, user=self.user, queue=self.queue,
             workflow=Workflow.from_dict(self.workflow), started=self.started,
-            ended=ended if ended is not None else self.last_ts, final_status=final_status,
+            # lines without a time of their own: the end is when the last one arrived
+            ended=next((t for t in (ended, self.last_ts, self.last_seen or None) if t is not None), None),
+            final_status=final_status,
         )
 
 

@@ -138,6 +138,8 @@ def end_status(state: AppState, status: str, source: str | None) -> tuple[str, s
     stays one), else ``status``/``source`` (the caller's default).
     """
     ending = EndWatch.from_dict(state.watch).current
+    if ending is not None and ending.attempt < max(state.attempts or [1]):
+        ending = None  # the end of an earlier attempt: a later one ran after it
     if state.ended and (state.end_source == APP_END or ending is None):
         return state.ended, state.end_source
     if ending is None:

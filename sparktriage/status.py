@@ -36,12 +36,12 @@ def is_failure(status: str | None) -> bool:
     return status is None or status in FAILURES
 
 
-def closing_note(status: str, *, provisional_sent: bool) -> str | None:
+def closing_note(status: str, *, replaces: bool) -> str | None:
     """The note a succeeded application's diagnosis carries (it is stored only with one)."""
     if status != SUCCEEDED:
         return None
-    if provisional_sent:
-        return "the application succeeded; this replaces the early notice sent while it stalled"
+    if replaces:
+        return "the application succeeded; this replaces what was sent before its end was known"
     return "the application succeeded with these errors logged"
 
 
@@ -50,7 +50,8 @@ def should_diagnose(status: str, *, has_events: bool, provisional_sent: bool, su
 
     A failure always does (its last lines stand in when it printed no
     error); an unsure end only when it left exceptions to read; a success
-    only to replace an early notice, or as a note when asked for.
+    only to replace what was sent before (an early notice, an end inferred
+    wrongly), or as a note when asked for.
     """
     if status in FAILURES:
         return True

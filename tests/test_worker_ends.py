@@ -170,3 +170,25 @@ def test_event_log_lines_as_envelopes_end_and_explain_the_application(worker: Wo
     assert _diagnoses(worker, APP) == [("container_killed_memory", "FAILED", None)]
     (message,) = worker.read_topic("output", 1)
     assert json.loads(message.value)["end"]["source"] == "event_log"
+
+
+def test_a_failed_first_attempt_and_a_successful_second_one(worker: Worker, tmp_path: Path) -> None:
+    """YARN retries the ApplicationMaster: attempt 1 failed (diagnosed), attempt 2 succeeded (never diagnosed)."""
+    app_id = "application_1700000000000_0027"
+
+    def am(attempt: int, *lines: str) -> list[tuple[bytes, bytes]]:
+        where = {"app_id": app_id, "container_id": f"container_e1_1700000000000_0027_{attempt:02d}_000001"}
+        return [(app_id.encode(), json.dumps({**where, "line": text}).encode()) for text in lines]
+
+    worker.start(ready_timeout=READY)
+    worker.produce(am(1, FAILURES["access_denied"], *AM_FAILED))
+    worker.wait_for(lambda: _diagnoses(worker, app_id), 90, "attempt 1's diagnosis")
+    worker.produce(am(2, "24/03/12 10:16:30 INFO ApplicationMaster: ApplicationAttemptId: "
+                         "appattempt_1700000000000_0027_000002",
+                      FAILURES["shuffle_fetch_failed"],  # a retried fetch it got over
+                      "24/03/12 10:19:01 INFO ApplicationMaster: Final app status: SUCCEEDED, exitCode: 0",
+                      "24/03/12 10:19:02 INFO ApplicationMaster: Unregistering ApplicationMaster with SUCCEEDED"))
+    time.sleep(8)  # attempt 2's end is settled two seconds after its last line
+    rows = worker.rows(f"select d.attempt, d.category, a.final_status from diagnoses d join applications a on "
+                       f"a.app_id = d.app_id and a.attempt = d.attempt where d.app_id = '{app_id}'")
+    assert rows == [(1, "access_denied", "FAILED")]
