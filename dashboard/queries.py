@@ -171,6 +171,13 @@ def unsure_ends(engine: sa.Engine, w: Window, limit: int = 200) -> pd.DataFrame:
     return _frame(engine, current(sa.select(*cols), w, UNSURE).order_by(A.c.ended.desc()).limit(limit))
 
 
+#: The columns of ``stalled`` and ``unsure_ends`` in words (dashboard.common.table).
+STALLED_HEADERS = {"noticed": "Noticed (UTC)", "app_id": "Application", "attempt": "Attempt", "team": "Team",
+                   "user": "User", "category": "Category so far", "why": "Why"}
+UNSURE_HEADERS = {"ended": "Ended (UTC)", "app_id": "Application", "attempt": "Attempt", "team": "Team",
+                  "final_status": "End", "category": "Category", "source": "Decided by"}
+
+
 def stalled(engine: sa.Engine, limit: int = 100) -> pd.DataFrame:
     """Applications still running but stalled: their current diagnosis is the early, provisional one
     (whatever the time window: they are running now). ``why`` is its note: what stalled, for how long."""

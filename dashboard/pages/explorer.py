@@ -4,6 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.common import SOURCE_NAMES, db_url, empty, label, query, table, window
+from dashboard.queries import STALLED_HEADERS, UNSURE_HEADERS
 from sparktriage.taxonomy import CATEGORIES
 
 st.title("Explorer")
@@ -12,12 +13,14 @@ if w is not None:
     url = db_url()
     apps = query(url, "applications", w)
     st.caption(f"{len(apps):,} newest matching applications" + (" (the first 200)" if len(apps) == 200 else ""))
-    for title, name, args in (("Running but stalled", "stalled", ()),
-                              ("Ended with no known status, or no known end (not counted as failed)", "unsure_ends", (w,))):
+    for title, name, args, headers, when in (
+            ("Running but stalled", "stalled", (), STALLED_HEADERS, "noticed"),
+            ("Ended with no known status, or no known end (not counted as failed)", "unsure_ends", (w,),
+             UNSURE_HEADERS, "ended")):
         apart = query(url, name, *args)
         if not apart.empty:
             with st.expander(f"{title}: {len(apart)}"):
-                st.dataframe(apart, hide_index=True, width="stretch")
+                table(apart, headers, times=(when,))
     if not empty(apps):
         table(apps, {"ended": "Ended (UTC)", "app_id": "Application", "attempt": "Attempt", "team": "Team",
                      "user": "User", "wf_project": "Project", "wf_flow": "Flow", "wf_job": "Job",

@@ -4,7 +4,7 @@ import altair as alt
 import streamlit as st
 
 from dashboard.common import CATEGORY_COLORS, DOMAIN_COLORS, color, db_url, empty, query, table, trend, window
-from dashboard.queries import per_day, since, total, week_over_week
+from dashboard.queries import STALLED_HEADERS, per_day, since, total, week_over_week
 
 st.title("Failed Spark applications")
 w = window()
@@ -53,7 +53,7 @@ if w is not None:
     stuck = query(db_url(), "stalled")  # running now, stalled: apart from the failures above
     if not stuck.empty:
         st.subheader(f"Running but stalled ({len(stuck)})")
-        st.dataframe(stuck, hide_index=True, width="stretch")
+        table(stuck, STALLED_HEADERS, times=("noticed",))
 
     st.subheader("This week against last week")
     week = week_over_week(every, w.end)
