@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from sparktriage.store import outbox
 from sparktriage.store import schema as t
 from sparktriage.store.base import Alert, Notify
-from sparktriage.store.reads import utc
+from sparktriage.store.reads import failed, utc
 
 D, A, E, S = t.diagnoses, t.applications, t.exception_events, t.spike_alerts
 
@@ -34,7 +34,7 @@ def spike_counts(engine: sa.Engine, kind: str, key: str, categories: Collection[
     inside = [sa.and_(A.c.ended >= start, A.c.ended < end) for start, end in windows]
     query = (sa.select(*(sa.func.coalesce(sa.func.sum(sa.case((w, 1), else_=0)), 0) for w in inside))
              .select_from(D.join(A, sa.and_(A.c.app_id == D.c.app_id, A.c.attempt == D.c.attempt)))
-             .where(D.c.superseded.is_(None), sa.or_(*inside), D.c.top_category.in_(sorted(categories))))
+             .where(D.c.superseded.is_(None), sa.or_(*inside), D.c.top_category.in_(sorted(categories)), failed()))
     if kind == "queue":
         query = query.where(A.c.queue == key)
     elif kind == "host":

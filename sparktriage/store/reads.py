@@ -51,11 +51,15 @@ def joined(query: sa.Select) -> sa.Select:
         D.c.superseded.is_(None))
 
 
+def failed() -> sa.ColumnElement[bool]:
+    """The applications that count as failed (rows from before final statuses were known did)."""
+    return sa.or_(A.c.final_status.is_(None), A.c.final_status.in_(FAILURES))
+
+
 def current(query: sa.Select, w: Window, statuses: tuple[str, ...] | None = None) -> sa.Select:
-    """Join applications to their current diagnosis, within the window and filters: the failed ones
-    (rows from before final statuses were known count as failed), or those whose status is in ``statuses``."""
-    status = A.c.final_status.in_(statuses) if statuses else sa.or_(
-        A.c.final_status.is_(None), A.c.final_status.in_(FAILURES))
+    """Join applications to their current diagnosis, within the window and filters: the failed ones,
+    or those whose status is in ``statuses``."""
+    status = A.c.final_status.in_(statuses) if statuses else failed()
     query = joined(query).where(status, A.c.ended >= w.start, A.c.ended < w.end)
     if w.team:
         query = query.where(A.c.team == w.team)
