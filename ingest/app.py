@@ -162,6 +162,8 @@ class Worker:
         env = parse_envelope(message.key, message.value, max_line_bytes=self.settings.max_line_bytes)
         raw = self.apps.get(env.app_id)
         state = AppState.from_dict(raw) if raw else AppState(app_id=env.app_id)
+        if state.ended and state.closing:  # a crash came between the tombstone and its cleanup
+            self.complete(state, [])
         if env.event is None:
             self.on_line(state, env, event, new=raw is None)
             return
@@ -322,11 +324,16 @@ class Worker:
         for handle in checkpoint.acks:
             handle.ack()
 
-    def complete(self, state: AppState, closing: list[Checkpoint]) -> None:  # noqa: ARG002
-        """After the tombstone is written: delete the closed streams, then acknowledge their lines.
-        The events stay with the tombstone until it expires (``expire``): a late line settles again."""
+    def complete(self, state: AppState, closing: list[Checkpoint]) -> None:
+        """After the tombstone is written: delete the streams it lists as closed, then acknowledge
+        their lines. A tombstone that still lists them is completed again (``apply``). The events
+        stay with the tombstone until it expires (``expire``): a late line settles it again."""
+        for key in state.closing:
+            self.streams.pop(key, None)
+        if state.closing:
+            state.closing = []
+            self.apps[state.app_id] = state.to_dict()
         for checkpoint in closing:
-            self.streams.pop(checkpoint.key, None)
             for handle in checkpoint.acks:
                 handle.ack()
 
@@ -359,17 +366,21 @@ class Worker:
             await self.deliver(state, status, ended, attempt)
         state.ended, state.end_due, state.end_attempt = status, None, attempt
         state.end_offset = max(state.end_offset, offset)
-        state.streams = []
+        state.closing, state.streams = state.closing + state.streams, []
         self.watchlist.forget(state.app_id)
         return closing
 
     def expire(self, state: AppState) -> None:
         """Drop an ended application's tombstone, its events and any stream a late line opened."""
         closing = self.live.finish(state.app_id, state.streams)
+        for key in state.streams + state.closing:
+            self.streams.pop(key, None)
         for n in range(state.n_events):
             self.events.pop(event_key(state.app_id, n), None)
         self.apps.pop(state.app_id, None)
-        self.complete(state, closing)
+        for checkpoint in closing:
+            for handle in checkpoint.acks:
+                handle.ack()
 
     def stored_events(self, state: AppState) -> list[ExceptionEvent]:
         return [ExceptionEvent.from_dict(self.events[event_key(state.app_id, n)]) for n in range(state.n_events)]

@@ -56,6 +56,7 @@ class AppState:
     end_source: str | None = None
     end_offset: int = -1
     end_attempt: int = 1  # the attempt the settled end belongs to (a later attempt's line reopens it)
+    closing: list[str] = field(default_factory=list)  # streams closed by the end, deleted after the tombstone
     provisional: str | None = None
     delivered: dict[str, str] = field(default_factory=dict)
 

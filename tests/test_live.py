@@ -88,7 +88,9 @@ def test_a_crash_anywhere_loses_and_repeats_no_event(classifier, seed, n_apps, n
     assert clean.run()
     expected = _outcome(clean)
     assert len(expected["diagnoses"]) == n_apps and expected["events"], "every application is diagnosed"
-    assert expected["open_streams"] == {} and expected["event_entries"] == {}, "an ended application leaves no state"
+    assert expected["open_streams"] == {}, "an ended application leaves no open stream"
+    # its events stay with its tombstone until that expires, for a late line to settle it again (ingest.app)
+    assert len(expected["event_entries"]) == sum(len(events) for events in expected["events"].values())
     crashed = Partition(records, classifier, max_pending=max_pending, max_age=max_age)
     for where in crashes:  # the second crash, if any, hits the restarted worker replaying
         crashed.run(crash_after=int(where * crashed.effects()), commit=commit)
