@@ -12,18 +12,14 @@ notices it is over (every 0.2 s). Target: p99 under 5 s.
 from __future__ import annotations
 
 import json
-import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
-from pathlib import Path
 
 from kafka import KafkaConsumer, KafkaProducer
 
-from bench.worker import FAILURE, _wait_keys
+from bench.worker import FAILURE, _wait_keys, p99, start_worker
 from sparktriage.broker import Broker, free_port
 from sparktriage.settings import Settings
 from sparktriage.topics import ensure_topics
@@ -58,24 +54,12 @@ def main(n_apps: int = 40, lines_per_app: int = 200) -> None:
         settings = Settings(bootstrap=broker.bootstrap, input_topic=f"ends-in-{tag}",
                             output_topic=f"ends-out-{tag}", dlq_topic=f"ends-dlq-{tag}", partitions=1)
         ensure_topics(settings)
-        env = {**os.environ, "SPARKTRIAGE_BOOTSTRAP": broker.bootstrap, "SPARKTRIAGE_DB": f"sqlite:///{tmp}/b.db",
-               "SPARKTRIAGE_INPUT_TOPIC": settings.input_topic, "SPARKTRIAGE_OUTPUT_TOPIC": settings.output_topic,
-               "SPARKTRIAGE_DLQ_TOPIC": settings.dlq_topic, "SPARKTRIAGE_GROUP": f"ends-{tag}",
-               "SPARKTRIAGE_SESSION_TIMEOUT": "6", "SPARKTRIAGE_PRODUCER_MAX_BATCH_SIZE": "1",
-               "SPARKTRIAGE_WORKER_WEB_PORT": "0", "SPARKTRIAGE_DATA_DIR": f"{tmp}/var"}
-        log = Path(tmp) / "worker.log"
         producer = KafkaProducer(bootstrap_servers=broker.bootstrap, linger_ms=0)
         out = KafkaConsumer(settings.output_topic, bootstrap_servers=broker.bootstrap,
                             auto_offset_reset="latest", group_id=None)
         out.poll(timeout_ms=500)
-        with open(log, "wb") as fh:
-            worker = subprocess.Popen([sys.executable, "-m", "sparktriage.cli", "worker"], env=env,
-                                      stdout=fh, stderr=subprocess.STDOUT)
+        worker = start_worker(broker, settings, tmp, f"ends-{tag}")
         try:
-            while b"Worker]: Ready" not in log.read_bytes():
-                if worker.poll() is not None:
-                    raise RuntimeError(f"the worker exited:\n{log.read_text()[-2000:]}")
-                time.sleep(0.05)
             for n in range(n_apps):
                 app = _records(f"application_1700000000002_{n:04d}", lines_per_app, n)
                 for key, value in app:
@@ -89,11 +73,9 @@ def main(n_apps: int = 40, lines_per_app: int = 200) -> None:
             worker.wait(30)
             producer.close()
             out.close()
-    latencies.sort()
-    p99 = latencies[min(len(latencies) - 1, round(0.99 * (len(latencies) - 1)))]
     print(f"end read from the logs, no app_end ({n_apps} applications, half AM final status, half driver shutdown):")
-    print(f"  last line -> diagnosis p50 {statistics.median(latencies) * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms, "
-          f"max {latencies[-1] * 1000:.0f} ms (grace {Settings().end_grace:.1f} s included; target p99 < 5000 ms)")
+    print(f"  last line -> diagnosis p50 {statistics.median(latencies) * 1000:.0f} ms, "
+          f"p99 {p99(latencies) * 1000:.0f} ms, max {max(latencies) * 1000:.0f} ms (grace {Settings().end_grace:.1f} s included; target p99 < 5000 ms)")
 
 
 if __name__ == "__main__":

@@ -77,6 +77,30 @@ def _wait_keys(consumer: KafkaConsumer, keys: set[bytes], timeout: float) -> Non
         raise TimeoutError(f"{len(keys)} diagnoses did not arrive")
 
 
+def p99(values: list[float]) -> float:
+    """The 99th percentile (nearest rank) of ``values``."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
+
+
+def start_worker(broker: Broker, settings: Settings, tmp: str, group: str) -> subprocess.Popen[bytes]:
+    """``sparktriage worker`` on the bench's topics and a SQLite store in ``tmp``, once it is ready."""
+    env = {**os.environ, "SPARKTRIAGE_BOOTSTRAP": broker.bootstrap, "SPARKTRIAGE_DB": f"sqlite:///{tmp}/b.db",
+           "SPARKTRIAGE_INPUT_TOPIC": settings.input_topic, "SPARKTRIAGE_OUTPUT_TOPIC": settings.output_topic,
+           "SPARKTRIAGE_DLQ_TOPIC": settings.dlq_topic, "SPARKTRIAGE_GROUP": group,
+           "SPARKTRIAGE_SESSION_TIMEOUT": "6", "SPARKTRIAGE_PRODUCER_MAX_BATCH_SIZE": "1",
+           "SPARKTRIAGE_WORKER_WEB_PORT": "0", "SPARKTRIAGE_DATA_DIR": f"{tmp}/var"}
+    log = Path(tmp) / "worker.log"
+    with open(log, "wb") as fh:
+        worker = subprocess.Popen([sys.executable, "-m", "sparktriage.cli", "worker"], env=env,
+                                  stdout=fh, stderr=subprocess.STDOUT)
+    while b"Worker]: Ready" not in log.read_bytes():
+        if worker.poll() is not None:
+            raise RuntimeError(f"the worker exited:\n{log.read_text()[-2000:]}")
+        time.sleep(0.05)
+    return worker
+
+
 def main(n_apps: int = 10, lines_per_app: int = 5_000, latency_apps: int = 40) -> None:
     tag = uuid.uuid4().hex[:6]
     with tempfile.TemporaryDirectory() as tmp, Broker(Settings(), port=free_port()) as broker:
@@ -92,21 +116,11 @@ def main(n_apps: int = 10, lines_per_app: int = 5_000, latency_apps: int = 40) -
         raw = asyncio.run(_raw_consume(broker.bootstrap, settings.input_topic, len(records)))
         floor = _faust_noop(broker.bootstrap, settings.input_topic, len(records))
 
-        env = {**os.environ, "SPARKTRIAGE_BOOTSTRAP": broker.bootstrap, "SPARKTRIAGE_DB": f"sqlite:///{tmp}/b.db",
-               "SPARKTRIAGE_INPUT_TOPIC": settings.input_topic, "SPARKTRIAGE_OUTPUT_TOPIC": settings.output_topic,
-               "SPARKTRIAGE_DLQ_TOPIC": settings.dlq_topic, "SPARKTRIAGE_GROUP": f"bench-{tag}",
-               "SPARKTRIAGE_SESSION_TIMEOUT": "6", "SPARKTRIAGE_PRODUCER_MAX_BATCH_SIZE": "1",
-               "SPARKTRIAGE_WORKER_WEB_PORT": "0", "SPARKTRIAGE_DATA_DIR": f"{tmp}/var"}
-        log = Path(tmp) / "worker.log"
         out = KafkaConsumer(settings.output_topic, bootstrap_servers=broker.bootstrap,
                             auto_offset_reset="latest", group_id=None)
         out.poll(timeout_ms=500)
-        with open(log, "wb") as fh:
-            worker = subprocess.Popen([sys.executable, "-m", "sparktriage.cli", "worker"], env=env,
-                                      stdout=fh, stderr=subprocess.STDOUT)
+        worker = start_worker(broker, settings, tmp, f"bench-{tag}")
         try:
-            while b"Worker]: Ready" not in log.read_bytes():
-                time.sleep(0.05)
             t0 = time.perf_counter()
             _wait_keys(out, {a[0][0] for a in apps}, timeout=1800)
             rate = len(records) / (time.perf_counter() - t0)
@@ -128,15 +142,14 @@ def main(n_apps: int = 10, lines_per_app: int = 5_000, latency_apps: int = 40) -
             worker.wait(30)
             producer.close()
             out.close()
-    latencies.sort()
-    p99 = latencies[min(len(latencies) - 1, round(0.99 * (len(latencies) - 1)))]
+    tail = p99(latencies)
     print(f"worker on {len(records):,} records ({n_apps} applications, 1 partition, one process):")
     print(f"  raw aiokafka consume   {raw:12,.0f} records/s")
     print(f"  faust no-op agent      {floor:12,.0f} records/s (the framework's ceiling; ratio {floor / raw:.3f})")
     print(f"  sparktriage worker     {rate:12,.0f} lines/s  -> ratio {rate / raw:.3f} (target >= 0.5), "
           f"{rate / floor:.2f} of the faust ceiling")
     print(f"  app_end -> diagnosis   p50 {statistics.median(latencies) * 1000:.0f} ms, "
-          f"p99 {p99 * 1000:.0f} ms over {len(latencies)} applications (target p99 < 1000 ms)")
+          f"p99 {tail * 1000:.0f} ms over {len(latencies)} applications (target p99 < 1000 ms)")
 
 
 if __name__ == "__main__":
