@@ -21,7 +21,7 @@ BENCHMARKS = (
     ("relabel", relabel.main),
     ("dashboard", dashboard.main),
     ("read API", api.main),
-    ("watchers", watch.main),
+    ("sparktriage.watchers", watch.main),
 )
 
 if __name__ == "__main__":

@@ -27,8 +27,8 @@ import httpx
 import sqlalchemy as sa
 
 from bench.seeded import seeded_pg
-from sparktriage.broker import free_port
-from sparktriage.seed import TEAMS
+from sparktriage.tools.broker import free_port
+from sparktriage.history.seed import TEAMS
 from sparktriage.store import open_store, tokens
 
 END = dt.datetime(2026, 11, 21, tzinfo=dt.UTC)  # the seeded history's last day, exclusive

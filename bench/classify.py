@@ -18,8 +18,8 @@ from pathlib import Path
 
 from bench.extract_events import best_of
 from classifiers.core import Classifier, load_classifier
-from sparktriage.classify import classify_paths, render
-from sparktriage.logfiles import read_log
+from sparktriage.tools.classify import classify_paths, render
+from sparktriage.tools.logfiles import read_log
 from sparktriage.settings import Settings
 from tests.loggen import generate_log
 

@@ -20,9 +20,9 @@ import uuid
 from kafka import KafkaConsumer, KafkaProducer
 
 from bench.worker import FAILURE, _wait_keys, p99, start_worker
-from sparktriage.broker import Broker, free_port
+from sparktriage.tools.broker import Broker, free_port
 from sparktriage.settings import Settings
-from sparktriage.topics import ensure_topics
+from sparktriage.delivery.topics import ensure_topics
 from tests.loggen import generate_log
 
 ENDINGS = (

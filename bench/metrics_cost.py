@@ -30,10 +30,10 @@ from kafka import KafkaConsumer, KafkaProducer
 from prometheus_client.parser import text_string_to_metric_families
 
 from bench.worker import _records, _wait_keys
-from sparktriage.broker import Broker, free_port
+from sparktriage.tools.broker import Broker, free_port
 from sparktriage.metrics import WorkerMetrics, new_registry
 from sparktriage.settings import Settings
-from sparktriage.topics import ensure_topics
+from sparktriage.delivery.topics import ensure_topics
 
 
 SCRAPE_EVERY = 15.0

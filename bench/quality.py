@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from classifiers.core import load_classifier, only
-from sparktriage.evaluate import evaluate, report
+from sparktriage.history.evaluate import evaluate, report
 from sparktriage.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from bench.seeded import seeded
 from classifiers.core import load_classifier
-from sparktriage.relabel import relabel
+from sparktriage.history.relabel import relabel
 from sparktriage.settings import Settings
 from sparktriage.store import open_store
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from sparktriage.seed import seed_store
+from sparktriage.history.seed import seed_store
 
 CACHE = Path("var/bench")
 #: Weekends run at 45 %: 100 days hold about 84.3 weekday-equivalents.

@@ -17,15 +17,15 @@ import threading
 import time
 from pathlib import Path
 
-from sparktriage.broker import Broker, free_port
+from sparktriage.tools.broker import Broker, free_port
 from sparktriage.settings import Settings
 from tests.k8s_server import KubeAPI, spark_pod, terminate
 from tests.rm_server import RMPair, rm_app
-from watchers.cursor import Cursor
-from watchers.k8s import K8sWatcher, load_api_client
-from watchers.publisher import KafkaPublisher, MemoryPublisher
-from watchers.rm_client import RMClient
-from watchers.yarn import YarnWatcher
+from sparktriage.watchers.cursor import Cursor
+from sparktriage.watchers.k8s import K8sWatcher, load_api_client
+from sparktriage.watchers.publisher import KafkaPublisher, MemoryPublisher
+from sparktriage.watchers.rm_client import RMClient
+from sparktriage.watchers.yarn import YarnWatcher
 
 N_APPS, N_PODS, RUNS = 5000, 1000, 3
 
@@ -51,7 +51,7 @@ def _yarn_once(rm: RMPair, broker: Broker, n: int) -> tuple[float, float, float]
 
 
 def _mapping_time(watcher: YarnWatcher, client: RMClient) -> float:
-    from watchers.yarn_apps import lifecycle_record
+    from sparktriage.watchers.yarn_apps import lifecycle_record
 
     apps = client.finished_apps(0)
     t0 = time.perf_counter()

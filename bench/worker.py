@@ -26,9 +26,9 @@ from pathlib import Path
 from aiokafka import AIOKafkaConsumer
 from kafka import KafkaConsumer, KafkaProducer
 
-from sparktriage.broker import Broker, free_port
+from sparktriage.tools.broker import Broker, free_port
 from sparktriage.settings import Settings
-from sparktriage.topics import ensure_topics
+from sparktriage.delivery.topics import ensure_topics
 from tests.loggen import generate_log
 
 FAILURE = ("24/03/12 10:11:13 WARN TaskSetManager: Lost task 3.0 in stage 2.0 (TID 14) (host-7 executor 2): "

@@ -20,7 +20,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from classifiers.templates import group
-from sparktriage.spikes import HOST_CATEGORIES
+from sparktriage.delivery.spikes import HOST_CATEGORIES
 from sparktriage.status import RUNNING, UNSURE
 from sparktriage.store import schema as t
 from sparktriage.store.reads import Window, current, joined
@@ -254,7 +254,7 @@ def sources(engine: sa.Engine) -> dict[str, int]:
 
 
 def spike_alerts(engine: sa.Engine, limit: int = 50) -> pd.DataFrame:
-    """The spike alerts the worker raised (``sparktriage.spikes``): open ones first, then the newest."""
+    """The spike alerts the worker raised (``sparktriage.delivery.spikes``): open ones first, then the newest."""
     s = t.spike_alerts
     frame = _frame(engine, sa.select(s.c.kind, s.c.key, s.c.started, s.c.ended, s.c.count, s.c.baseline,
                                      s.c.end_count).order_by(s.c.ended.is_not(None), s.c.started.desc()).limit(limit))

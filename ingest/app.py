@@ -38,16 +38,16 @@ from ingest.observe import observe, worker_metrics
 from ingest.stalls import provisional
 from ingest.state import MAX_EVENTS, AppState, end_time, event_key
 from ingest.watchlist import Watchlist, end_status
-from sparktriage.dispatcher import Dispatcher
+from sparktriage.delivery.dispatcher import Dispatcher
 from sparktriage.errors import BadInput
 from sparktriage.metrics import NoMetrics, WorkerMetrics, serve
 from sparktriage.payload import payload_text, supersedes
 from sparktriage.records import AppInfo, Diagnosis, Envelope, ExceptionEvent
 from sparktriage.settings import Settings
-from sparktriage.spikes import SpikeWatch
+from sparktriage.delivery.spikes import SpikeWatch
 from sparktriage.status import APP_END, ENDED, FAILURES, INACTIVITY, RUNNING, UNKNOWN_END, closing_note, should_diagnose
 from sparktriage.store.base import Store, fingerprint
-from sparktriage.webhook import webhook_urls
+from sparktriage.delivery.webhook import webhook_urls
 
 log = logging.getLogger("sparktriage.worker")
 OUTPUT_RETRIES = 5
@@ -132,7 +132,7 @@ class Worker:
         # due ends and stalls (ingest.watchlist): what the timers ask the agent to settle
         self.watchlist = Watchlist(settings.end_grace, settings.stall_timeout, classifier.signals)
         self.dispatcher = Dispatcher(store, settings, timeout=min(settings.webhook_timeout, settings.webhook_budget))
-        # Spike alerts (sparktriage.spikes): checked after each saved diagnosis and on a timer.
+        # Spike alerts (sparktriage.delivery.spikes): checked after each saved diagnosis and on a timer.
         self.spikes = SpikeWatch(store, settings) if settings.alert_url else None
         self.dead_letter_count = 0
 
@@ -509,7 +509,7 @@ def run(settings: Settings) -> None:
     """``sparktriage worker``: refuse to start on broken rules or settings, then consume until stopped."""
     from classifiers.core import load_classifier
     from sparktriage.store import open_store
-    from sparktriage.topics import ensure_topics
+    from sparktriage.delivery.topics import ensure_topics
 
     classifier = load_classifier(settings, model_now=True)
     store = open_store(settings.db)

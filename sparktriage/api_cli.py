@@ -37,7 +37,7 @@ def _engine(settings: Settings, name: str):  # noqa: ANN202 - sa.Engine, importe
 def _api(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
-    from sparktriage.api import create_api
+    from sparktriage.delivery.api import create_api
 
     engine = _engine(settings, "api")
     if engine is None:

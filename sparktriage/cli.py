@@ -117,7 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args=[arg("--port", dest="broker_port", type=int, help="port on 127.0.0.1 (default 9092)")],
 )
 def _broker(args: argparse.Namespace, settings: Settings) -> int:
-    from sparktriage.broker import Broker
+    from sparktriage.tools.broker import Broker
 
     broker = Broker(settings, quiet=False).start()
     print(f"broker listening on {broker.bootstrap} (memory storage; Ctrl-C stops it)", flush=True)
@@ -142,9 +142,9 @@ def _broker(args: argparse.Namespace, settings: Settings) -> int:
 def _classify(args: argparse.Namespace, settings: Settings) -> int:
     import json
 
-    from sparktriage import classify
+    from sparktriage.tools import classify
 
-    from sparktriage.logfiles import LogFiles
+    from sparktriage.tools.logfiles import LogFiles
 
     if args.jsonl:
         source = sys.stdin if args.jsonl == "-" else open(args.jsonl, encoding="utf-8", errors="replace")
@@ -181,7 +181,7 @@ def _classify(args: argparse.Namespace, settings: Settings) -> int:
 )
 def _evaluate(args: argparse.Namespace, settings: Settings) -> int:
     from classifiers.core import load_classifier, only
-    from sparktriage.evaluate import evaluate, evaluate_corrections, load_labelled, report
+    from sparktriage.history.evaluate import evaluate, evaluate_corrections, load_labelled, report
 
     if bool(args.data) == args.from_store:
         raise BadInput("usage", "give --data FILE.jsonl or --from-store")
@@ -235,7 +235,7 @@ def _deliver(args: argparse.Namespace, settings: Settings) -> int:
     import asyncio
     import signal
 
-    from sparktriage.dispatcher import Dispatcher
+    from sparktriage.delivery.dispatcher import Dispatcher
     from sparktriage.store import open_store
 
     dispatcher = Dispatcher(open_store(settings.db), settings)
@@ -278,7 +278,7 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
 @command(
     "replay",
     "produce one application's log files (or a directory of its container logs) into spark-logs, then app_end",
-    "sparktriage replay sparktriage/samples/yarn-memory-kill --team ads --status FAILED",
+    "sparktriage replay sparktriage/tools/samples/yarn-memory-kill --team ads --status FAILED",
     args=[
         arg("paths", nargs="+", metavar="PATH", help="log files, .gz, yarn logs dumps or a directory"),
         arg("--app-id", help="application id (default: metadata.json or the YARN container ids)"),
@@ -287,7 +287,7 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
     ],
 )
 def _replay(args: argparse.Namespace, settings: Settings) -> int:
-    from sparktriage.replay import replay
+    from sparktriage.tools.replay import replay
 
     overrides = {"team": args.team, "user": args.user, "queue": args.queue, "status": args.status}
     app_id, sent = replay(settings, args.paths, args.app_id, overrides)
@@ -302,7 +302,7 @@ def _replay(args: argparse.Namespace, settings: Settings) -> int:
     args=[arg("--no-wait", action="store_true", help="exit once the samples are diagnosed"), *_WEBHOOK_ARGS],
 )
 def _demo(args: argparse.Namespace, settings: Settings) -> int:
-    from sparktriage.demo import run_demo, sample_dirs
+    from sparktriage.tools.demo import run_demo, sample_dirs
 
     done = run_demo(settings, keep_running=not args.no_wait)
     return 0 if done == len(sample_dirs()) else 1

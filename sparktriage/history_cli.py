@@ -51,12 +51,12 @@ def _train(args: argparse.Namespace, settings: Settings) -> int:
     from pathlib import Path
 
     from classifiers.model import save
-    from sparktriage.logfiles import read_log
-    from sparktriage.train import card, fit_model
+    from sparktriage.tools.logfiles import read_log
+    from sparktriage.history.train import card, fit_model
 
     corrections = []
     if args.from_store:
-        from sparktriage.evaluate import corrections as stored
+        from sparktriage.history.evaluate import corrections as stored
         from sparktriage.store import open_store
 
         for _, events, label in stored(open_store(settings.db).engine):
@@ -67,7 +67,7 @@ def _train(args: argparse.Namespace, settings: Settings) -> int:
     model, metrics = fit_model(settings, f"textcat@{out.name}", corrections=corrections, noise=noise)
     if args.from_store:
         from classifiers.core import load_classifier
-        from sparktriage.retrain import compare, verdict
+        from sparktriage.history.retrain import compare, verdict
 
         write, lines = verdict(compare(load_classifier(settings), model), args.force)
         print("\n".join(["combined (rules + model), the model in use -> the new one:"] + lines), flush=True)
@@ -89,13 +89,13 @@ def _train(args: argparse.Namespace, settings: Settings) -> int:
 )
 def _unknowns(args: argparse.Namespace, settings: Settings) -> int:
     from classifiers.core import load_classifier
-    from sparktriage import unknowns
+    from sparktriage.history import unknowns
 
     if args.data:
         from pathlib import Path
 
         from sparktriage.errors import BadInput
-        from sparktriage.logfiles import read_log
+        from sparktriage.tools.logfiles import read_log
 
         lines = read_log(Path(args.data)).splitlines()  # a bad file is said before the rules and the model load
         if not any(line.strip() for line in lines):
@@ -133,7 +133,7 @@ def _relabel(args: argparse.Namespace, settings: Settings) -> int:
     from tqdm import tqdm
 
     from classifiers.core import load_classifier
-    from sparktriage.relabel import Filters, relabel, render
+    from sparktriage.history.relabel import Filters, relabel, render
     from sparktriage.store import open_store
 
     filters = Filters(args.since, args.until, args.team, args.category, args.app, args.where_rule)
@@ -141,7 +141,7 @@ def _relabel(args: argparse.Namespace, settings: Settings) -> int:
     store = open_store(settings.db)
     if args.notify and not args.dry_run:
         from sparktriage.reach import reach_broker
-        from sparktriage.topics import publisher
+        from sparktriage.delivery.topics import publisher
 
         reach_broker(settings)
         notify = publisher(settings)
@@ -186,7 +186,7 @@ def _label(args: argparse.Namespace, settings: Settings) -> int:
           arg("--seed", type=int, default=0, help="random seed (same seed, same history)")],
 )
 def _seed(args: argparse.Namespace, settings: Settings) -> int:
-    from sparktriage.seed import seed_store
+    from sparktriage.history.seed import seed_store
 
     counts = seed_store(settings.db, args.days, args.apps_per_day, seed=args.seed)
     print(", ".join(f"{n:,} {table}" for table, n in counts.items() if n), f"in {settings.db}")

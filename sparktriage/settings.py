@@ -108,7 +108,7 @@ class Settings:
     #: Seconds a watcher waits for one answer of the RM or the Kubernetes API.
     watch_timeout: float = 30.0
     #: Regexes over application tags / pod labels giving workflow ids and team:
-    #: {"flow" = "^dag_id:(.+)$", "team" = "^team:(.+)$"} (defaults: watchers/tags.py).
+    #: {"flow" = "^dag_id:(.+)$", "team" = "^team:(.+)$"} (defaults: sparktriage/watchers/tags.py).
     watch_tag_patterns: dict[str, str] = field(default_factory=dict)
     #: Kubernetes namespaces to watch, comma-separated; empty watches all (needs a ClusterRole).
     k8s_namespaces: str = ""
@@ -117,7 +117,7 @@ class Settings:
     #: A watcher's /metrics, /healthz and /readyz (on worker_web_host); 0 turns them off.
     watch_web_port: int = 6067
 
-    # Spike alerts (sparktriage/spikes.py): evaluated by the worker when alert_url is set
+    # Spike alerts (sparktriage/delivery/spikes.py): evaluated by the worker when alert_url is set
     alert_url: str | None = None
     #: "json" (a sparktriage.alert/v1 document) or "slack" (an incoming-webhook body: {"text": ...}).
     alert_format: Literal["json", "slack"] = "json"

@@ -43,7 +43,7 @@ from sparktriage.settings import Settings
 def _watch(args: argparse.Namespace, settings: Settings) -> int:
     import requests
 
-    from watchers.rm_client import RMUnavailable
+    from sparktriage.watchers.rm_client import RMUnavailable
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     stop = threading.Event()
@@ -51,9 +51,9 @@ def _watch(args: argparse.Namespace, settings: Settings) -> int:
         signal.signal(signum, lambda *_: stop.set())
     try:
         if args.source == "yarn":
-            from watchers.yarn import run
+            from sparktriage.watchers.yarn import run
         else:
-            from watchers.k8s import run
+            from sparktriage.watchers.k8s import run
         run(settings, once=args.once, stop=stop)
     except (RMUnavailable, requests.RequestException) as exc:
         print(f"sparktriage watch {args.source}: no ResourceManager answers: {exc}", file=sys.stderr)

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sparktriage.broker import free_port, wait_for_port
+from sparktriage.tools.broker import free_port, wait_for_port
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 #: path under the dashboard -> the page's title
@@ -76,7 +76,7 @@ def screenshots(db: str, out: Path) -> list[Path]:
 
 
 def main() -> None:
-    from sparktriage.seed import seed_store
+    from sparktriage.history.seed import seed_store
 
     out = Path(sys.argv[1] if len(sys.argv) > 1 else "docs/screenshots")
     with tempfile.TemporaryDirectory() as tmp:

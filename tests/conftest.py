@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from sparktriage.broker import Broker, free_port
+from sparktriage.tools.broker import Broker, free_port
 from sparktriage.settings import Settings
 
 REPO = Path(__file__).resolve().parent.parent
@@ -100,7 +100,7 @@ def empty_pg_url() -> Iterator[str]:
 def demo_db(tmp_path_factory: pytest.TempPathFactory) -> str:
     """The store that ``sparktriage demo`` fills (broker, worker, receiver, the samples replayed), run once
     for the session; fails unless every sample application is diagnosed within a minute."""
-    from sparktriage.demo import run_demo, sample_dirs
+    from sparktriage.tools.demo import run_demo, sample_dirs
 
     tmp = tmp_path_factory.mktemp("demo")
     db = f"sqlite:///{tmp}/demo.db"

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from sparktriage.broker import free_port, wait_for_port
+from sparktriage.tools.broker import free_port, wait_for_port
 
 REALM = "TEST.LOCAL"
 

@@ -20,11 +20,11 @@ import jsonschema
 import pytest
 import sqlalchemy as sa
 
-from sparktriage.broker import free_port
+from sparktriage.tools.broker import free_port
 from sparktriage.payload import payload_text
 from sparktriage.payload import schema as payload_schema
 from sparktriage.records import AppInfo
-from sparktriage.seed import seed_store
+from sparktriage.history.seed import seed_store
 from sparktriage.store import open_store, tokens
 from sparktriage.store import schema as t
 from tests.conftest import _throwaway_pg_database

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from sparktriage.cli import main
-from sparktriage.demo import sample_dirs
+from sparktriage.tools.demo import sample_dirs
 from tests.diagnosis_schema import assert_valid
 
 KILL_SAMPLE = next(p for p in sample_dirs() if p.name == "yarn-memory-kill")

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from sparktriage import cli
-from sparktriage.broker import Broker, free_port
+from sparktriage.tools.broker import Broker, free_port
 from sparktriage.settings import Settings
 
 REPO = Path(__file__).resolve().parent.parent

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from streamlit.testing.v1 import AppTest
 
 from dashboard import queries as q
-from sparktriage.seed import UNKNOWN_TEXTS, seed_store
+from sparktriage.history.seed import UNKNOWN_TEXTS, seed_store
 
 END = dt.date(2026, 11, 20)
 APP = str(Path(q.__file__).resolve().parent / "app.py")

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from sparktriage.demo import sample_dirs
-from sparktriage.seed import seed_store
+from sparktriage.tools.demo import sample_dirs
+from sparktriage.history.seed import seed_store
 from tests.browser import CHROMIUM, PAGES, browser_page, dashboard, open_page, screenshots
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

@@ -17,7 +17,7 @@ from classifiers.core import Classifier
 from rules.engine import RuleEngine
 from rules.loader import load_packs
 from sparktriage.errors import BadInput
-from sparktriage.evaluate import Evaluation, evaluate, read_labelled, report
+from sparktriage.history.evaluate import Evaluation, evaluate, read_labelled, report
 from tests.packs import write_pack
 
 

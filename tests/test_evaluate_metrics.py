@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from sparktriage.evaluate import Evaluation, report
+from sparktriage.history.evaluate import Evaluation, report
 
 
 def run(rows: list[tuple[str, str, float]]) -> Evaluation:

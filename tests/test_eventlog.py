@@ -22,7 +22,7 @@ from ingest.eventlog import (
     translate,
 )
 from sparktriage.errors import BadInput
-from sparktriage.eventlogs import LZ4_MAGIC, SNAPPY_MAGIC, is_event_log, read_lines
+from sparktriage.tools.eventlogs import LZ4_MAGIC, SNAPPY_MAGIC, is_event_log, read_lines
 from sparktriage.settings import Settings
 
 APP = "application_1710230000000_2001"

@@ -17,7 +17,7 @@ import pytest
 
 from classifiers.core import Classifier, load_classifier, only
 from classifiers.rootcause import is_generic
-from sparktriage.classify import events_of_text
+from sparktriage.tools.classify import events_of_text
 from sparktriage.records import AppInfo
 from sparktriage.settings import Settings
 

@@ -23,7 +23,7 @@ from ingest.lastlines import (
 )
 from ingest.live import LiveStreams
 from rules.engine import RuleEngine
-from sparktriage.classify import classify_text, events_of_paths, events_of_text
+from sparktriage.tools.classify import classify_text, events_of_paths, events_of_text
 from sparktriage.records import Envelope
 from tests.loggen import generate_log
 from tests.test_model import FixedModel

@@ -17,7 +17,7 @@ from ingest.events import extract_events
 from rules.engine import RuleEngine
 from rules.loader import load_packs
 from sparktriage.errors import ConfigError
-from sparktriage.classify import classify_text, events_of_text
+from sparktriage.tools.classify import classify_text, events_of_text
 from sparktriage.records import AppInfo
 from sparktriage.settings import Settings
 from tests.conftest import REPO, SHARED_DATA
@@ -279,7 +279,7 @@ def test_the_model_is_read_only_when_no_rule_decides() -> None:
 
 
 def test_unknowns_group_into_templates_with_counts_and_examples(tmp_path: Path) -> None:
-    from sparktriage.unknowns import from_jsonl
+    from sparktriage.history.unknowns import from_jsonl
 
     lines = [json.dumps({"id": n, "text": f"com.acme.store.ShardUnavailableException: shard {n} refused key {n * 7}"})
              for n in range(5)]

@@ -1,6 +1,6 @@
 """Relabel on SQLite and PostgreSQL: a real rule change moves exactly the applications it should.
 
-The store is seeded through the real pure core (``sparktriage.seed``), the
+The store is seeded through the real pure core (``sparktriage.history.seed``), the
 rule change is a user pack overriding a built-in rule, and the expected set
 of moved applications is computed independently from the stored event texts.
 """
@@ -14,9 +14,9 @@ import pytest
 import sqlalchemy as sa
 
 from classifiers.core import Classifier, load_classifier
-from sparktriage.evaluate import evaluate_corrections, report
-from sparktriage.relabel import Filters, relabel, render
-from sparktriage.seed import seed_store
+from sparktriage.history.evaluate import evaluate_corrections, report
+from sparktriage.history.relabel import Filters, relabel, render
+from sparktriage.history.seed import seed_store
 from sparktriage.settings import Settings
 from sparktriage.store import open_store
 from sparktriage.store import schema as t
@@ -179,7 +179,7 @@ def test_notify_resends_only_changed_diagnoses(tmp_path: Path, broker, current: 
 
     from kafka import KafkaConsumer
 
-    from sparktriage.topics import ensure_topics, publisher
+    from sparktriage.delivery.topics import ensure_topics, publisher
 
     store = _settled(f"sqlite:///{tmp_path}/n.db", current)
     expected = _expected_moves(store)

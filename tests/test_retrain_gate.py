@@ -7,7 +7,7 @@ from pathlib import Path
 
 from classifiers.core import Classifier
 from rules.engine import RuleEngine
-from sparktriage.retrain import compare, verdict
+from sparktriage.history.retrain import compare, verdict
 
 TEXTS = {
     "disk_full": "java.io.IOException: No space left on device",

@@ -11,8 +11,8 @@ import sqlalchemy as sa
 
 from classifiers.core import load_classifier
 from dashboard.queries import data_range
-from sparktriage.classify import classify_paths
-from sparktriage.demo import sample_dirs
+from sparktriage.tools.classify import classify_paths
+from sparktriage.tools.demo import sample_dirs
 from sparktriage.settings import Settings
 from sparktriage.store import open_store
 from sparktriage.store import schema as t

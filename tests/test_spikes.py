@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 
 from examples.receiver import Receiver
-from sparktriage.dispatcher import Dispatcher
+from sparktriage.delivery.dispatcher import Dispatcher
 from sparktriage.records import AppInfo, Diagnosis
-from sparktriage.seed import INCIDENT, INCIDENT_HOSTS, generate
+from sparktriage.history.seed import INCIDENT, INCIDENT_HOSTS, generate
 from sparktriage.settings import Settings
-from sparktriage.spikes import SpikeRule, SpikeWatch, keys_of, notification
+from sparktriage.delivery.spikes import SpikeRule, SpikeWatch, keys_of, notification
 from sparktriage.store import MemoryStore, open_store
 from sparktriage.store.base import Alert
 from tests.conftest import running_receiver
@@ -208,7 +208,7 @@ def test_the_infra_page_lists_open_and_past_alerts(tmp_path: Path) -> None:
     from streamlit.testing.v1 import AppTest
 
     from dashboard import APP
-    from sparktriage.seed import seed_store
+    from sparktriage.history.seed import seed_store
 
     url = f"sqlite:///{tmp_path}/infra.db"
     seed_store(url, days=2, apps_per_day=10, seed=1, labels=0)

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from examples.receiver import Receiver
-from sparktriage.broker import Broker
-from sparktriage.seed import seed_store
+from sparktriage.tools.broker import Broker
+from sparktriage.history.seed import seed_store
 from tests.test_worker_integration import FAILURES, Worker, _app_logs, _interleaved
 
 pytestmark = [pytest.mark.broker, pytest.mark.postgres, pytest.mark.slow]

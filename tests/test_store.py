@@ -80,8 +80,8 @@ def test_dead_letters_are_kept(store) -> None:
 def _sample_batch() -> list:
     """Real diagnoses: the demo's sample applications through the real classifier."""
     from classifiers.core import load_classifier
-    from sparktriage.classify import events_of_paths
-    from sparktriage.demo import sample_dirs
+    from sparktriage.tools.classify import events_of_paths
+    from sparktriage.tools.demo import sample_dirs
     from sparktriage.settings import Settings
 
     classifier = load_classifier(Settings())

@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from sparktriage.broker import Broker, free_port
+from sparktriage.tools.broker import Broker, free_port
 from tests.k8s_server import KubeAPI, spark_pod, terminate
 from tests.rm_server import RMPair, rm_app
 from tests.test_worker_integration import Child, Worker

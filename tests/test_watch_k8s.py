@@ -13,11 +13,11 @@ import pytest
 from sparktriage.errors import ConfigError
 from sparktriage.settings import Settings
 from tests.k8s_server import KubeAPI, spark_pod, terminate
-from watchers.cursor import Cursor
-from watchers.k8s import K8sWatcher, load_api_client
-from watchers.publisher import MemoryPublisher
-from watchers.k8s_pods import pod_record
-from watchers.tags import TagMapper
+from sparktriage.watchers.cursor import Cursor
+from sparktriage.watchers.k8s import K8sWatcher, load_api_client
+from sparktriage.watchers.publisher import MemoryPublisher
+from sparktriage.watchers.k8s_pods import pod_record
+from sparktriage.watchers.tags import TagMapper
 
 MEMORY_PRESSURE = ("The node was low on resource: memory. Threshold quantity: 100Mi, available: 51200Ki. Container "
                    "spark-kubernetes-executor was using 9437184Ki, request is 4Gi, has larger consumption of memory.")

@@ -10,10 +10,10 @@ import pytest
 from sparktriage.errors import ConfigError
 from sparktriage.settings import Settings
 from tests.rm_server import RMPair, rm_app
-from watchers.cursor import Cursor
-from watchers.publisher import MemoryPublisher
-from watchers.rm_client import RMClient, RMUnavailable
-from watchers.yarn import YarnWatcher
+from sparktriage.watchers.cursor import Cursor
+from sparktriage.watchers.publisher import MemoryPublisher
+from sparktriage.watchers.rm_client import RMClient, RMUnavailable
+from sparktriage.watchers.yarn import YarnWatcher
 
 NOW = 1_800_000_000_000
 

@@ -20,13 +20,13 @@ import sqlalchemy as sa
 
 from examples.receiver import Receiver
 from examples.receiver import verify as receiver_verify
-from sparktriage.dispatcher import Dispatcher
+from sparktriage.delivery.dispatcher import Dispatcher
 from sparktriage.payload import build_payload
 from sparktriage.records import AppInfo, Diagnosis, Workflow
 from sparktriage.settings import Settings
 from sparktriage.store import MemoryStore, open_store
 from sparktriage.store import schema as t
-from sparktriage.webhook import SIGNATURE, TIMESTAMP, request_headers, sign, verify, webhook_urls
+from sparktriage.delivery.webhook import SIGNATURE, TIMESTAMP, request_headers, sign, verify, webhook_urls
 from tests.conftest import running_receiver
 from tests.diagnosis_schema import assert_valid
 

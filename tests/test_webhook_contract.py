@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sparktriage.payload import SCHEMA_VERSION
-from sparktriage.webhook import TOLERANCE, request_headers, sign, verify
+from sparktriage.delivery.webhook import TOLERANCE, request_headers, sign, verify
 
 SECRET, BODY, NOW = "s3cret", b'{"app_id": "application_1_0001"}', 1_700_000_000
 

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from sparktriage.broker import Broker
+from sparktriage.tools.broker import Broker
 from tests.diagnosis_schema import assert_valid
-from sparktriage.replay import envelopes
+from sparktriage.tools.replay import envelopes
 from tests.test_worker_integration import FAILURES, Worker, _app_logs
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow]

@@ -19,9 +19,9 @@ import sqlalchemy as sa
 from kafka import KafkaConsumer, KafkaProducer
 
 from ingest.lastlines import LAST_LINES
-from sparktriage.broker import Broker, free_port
-from sparktriage.classify import events_of_paths
-from sparktriage.replay import envelopes
+from sparktriage.tools.broker import Broker, free_port
+from sparktriage.tools.classify import events_of_paths
+from sparktriage.tools.replay import envelopes
 from tests.diagnosis_schema import assert_valid
 from tests.loggen import generate_log
 from tests.packs import write_pack

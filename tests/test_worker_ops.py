@@ -13,7 +13,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from sparktriage.broker import Broker, free_port
+from sparktriage.tools.broker import Broker, free_port
 from sparktriage.settings import Settings
 from tests.netcut import NetCut
 from tests.test_worker_integration import FAILURES, Worker, _app_logs, _interleaved

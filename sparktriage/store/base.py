@@ -41,7 +41,7 @@ Outcome = Literal["delivered", "retry", "dead"]
 
 @dataclass(frozen=True)
 class Alert:
-    """A spike (``sparktriage.spikes``): ``kind`` (category, host, queue) ``key`` far above its baseline."""
+    """A spike (``sparktriage.delivery.spikes``): ``kind`` (category, host, queue) ``key`` far above its baseline."""
 
     id: int
     kind: str

@@ -1,7 +1,7 @@
 """The store's read side: current diagnoses joined to their applications, filtered by a window.
 
 Shared by the dashboards (``dashboard/queries.py`` aggregates on top of it)
-and the read API (``sparktriage/api.py``), so that a filter means the same
+and the read API (``sparktriage/delivery/api.py``), so that a filter means the same
 on a page and in a request. Only *current* diagnoses count
 (``superseded IS NULL``); times are the applications' end times, in UTC.
 Only failures count as failures (``sparktriage.status``): an application that

@@ -177,7 +177,7 @@ api_tokens = sa.Table(
     sa.Column("revoked", UTC),
 )
 
-# Spike alerts (sparktriage/spikes.py): a category, host or queue far above its
+# Spike alerts (sparktriage/delivery/spikes.py): a category, host or queue far above its
 # trailing baseline. At most one open alert per (kind, key), enforced by the
 # database: several workers evaluating together open it, and close it, once.
 spike_alerts = sa.Table(

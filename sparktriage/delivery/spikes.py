@@ -35,7 +35,7 @@ from sparktriage.settings import Settings
 from sparktriage.store.base import Alert, Store
 from sparktriage.taxonomy import CATEGORIES, top_level
 
-log = logging.getLogger("sparktriage.spikes")
+log = logging.getLogger("sparktriage.delivery.spikes")
 ALERT_SCHEMA = "sparktriage.alert/v1"
 #: Categories that point at machines: their hosts and queues are followed (the Infra page's too).
 HOST_CATEGORIES = ("shuffle_fetch_failed", "executor_lost", "disk_full", "shuffle_auth_timeout", "network_error")

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from classifiers.core import Classifier
 from classifiers.templates import Template, group
-from sparktriage.classify import events_of_text
+from sparktriage.tools.classify import events_of_text
 from sparktriage.records import AppInfo
 from sparktriage.store import schema as t
 

@@ -29,7 +29,7 @@ import httpx
 
 from sparktriage.settings import Settings
 from sparktriage.store.base import Delivery, Outcome, Store
-from sparktriage.webhook import request_headers
+from sparktriage.delivery.webhook import request_headers
 
 BATCH = 32
 MAX_BACKOFF = 300.0

@@ -1,7 +1,7 @@
 """Where lifecycle records go: the input topic (kafka-python), or a list in tests.
 
 A batch is journalled as pending in the cursor, sent, acknowledged by the
-broker (``acks=all``), then journalled as sent: see ``watchers.cursor``.
+broker (``acks=all``), then journalled as sent: see ``sparktriage.watchers.cursor``.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from sparktriage.settings import Settings
-from watchers.cursor import Cursor
+from sparktriage.watchers.cursor import Cursor
 
 
 class Publisher(Protocol):
@@ -23,7 +23,7 @@ class KafkaPublisher:
     def __init__(self, settings: Settings) -> None:
         from kafka import KafkaProducer
 
-        from sparktriage.topics import ensure_topics
+        from sparktriage.delivery.topics import ensure_topics
 
         ensure_topics(settings)  # never let the broker auto-create the input topic with its own partition count
         self.topic = settings.input_topic

@@ -19,9 +19,9 @@ from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precisio
 
 from classifiers.core import Classifier
 from classifiers.model import expected_calibration_error
-from sparktriage.classify import classify_text
+from sparktriage.tools.classify import classify_text
 from sparktriage.errors import BadInput
-from sparktriage.logfiles import read_log
+from sparktriage.tools.logfiles import read_log
 from sparktriage.records import AppInfo, ExceptionEvent
 from sparktriage.taxonomy import UNKNOWN, is_known
 

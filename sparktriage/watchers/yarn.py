@@ -7,7 +7,7 @@ switch to a peer whose clock differs), and publishes one ``app_end``
 lifecycle record per application not yet sent, keyed by application id. The
 cursor file (``<data_dir>/watch-yarn.json``) keeps the watermark and the ids
 sent inside the overlap, so a restart, even after SIGKILL, neither misses nor
-repeats an application (see ``watchers.cursor`` for the in-flight batch).
+repeats an application (see ``sparktriage.watchers.cursor`` for the in-flight batch).
 """
 
 from __future__ import annotations
@@ -20,12 +20,12 @@ from typing import Any
 
 from sparktriage.metrics import new_registry, serve
 from sparktriage.settings import Settings
-from watchers.cursor import Cursor
-from watchers.metrics import WatcherMetrics
-from watchers.publisher import Publisher, publish, resend_pending
-from watchers.rm_client import RMClient, RMUnavailable
-from watchers.tags import TagMapper
-from watchers.yarn_apps import TERMINAL_STATES, lifecycle_record
+from sparktriage.watchers.cursor import Cursor
+from sparktriage.watchers.metrics import WatcherMetrics
+from sparktriage.watchers.publisher import Publisher, publish, resend_pending
+from sparktriage.watchers.rm_client import RMClient, RMUnavailable
+from sparktriage.watchers.tags import TagMapper
+from sparktriage.watchers.yarn_apps import TERMINAL_STATES, lifecycle_record
 
 log = logging.getLogger("sparktriage.watch.yarn")
 
@@ -89,7 +89,7 @@ class YarnWatcher:
 
 def run(settings: Settings, once: bool = False, stop: threading.Event | None = None) -> None:
     """Build the watcher from settings; the first poll must succeed, else a clear error (CLI exits 2)."""
-    from watchers.publisher import KafkaPublisher
+    from sparktriage.watchers.publisher import KafkaPublisher
 
     client = RMClient(settings)
     cursor = Cursor(cursor_path(settings))

@@ -14,7 +14,7 @@ import re
 from typing import Any
 
 from ingest.yarn import parse_container_id
-from watchers.tags import TagMapper
+from sparktriage.watchers.tags import TagMapper
 
 TERMINAL_STATES = ("FINISHED", "FAILED", "KILLED")
 _STATUSES = ("SUCCEEDED", "FAILED", "KILLED")

@@ -20,12 +20,12 @@ from typing import Any
 from kafka import KafkaProducer
 
 from ingest.yarn import is_aggregated, parse_container_id, split_yarn_aggregated
-from sparktriage.classify import role_of
+from sparktriage.tools.classify import role_of
 from sparktriage.errors import BadInput
-from sparktriage.logfiles import LogFiles
+from sparktriage.tools.logfiles import LogFiles
 from sparktriage.reach import reach_broker
 from sparktriage.settings import Settings
-from sparktriage.topics import ensure_topics
+from sparktriage.delivery.topics import ensure_topics
 
 METADATA = "metadata.json"
 

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from classifiers.core import Classifier, TextModel
-from sparktriage.evaluate import Evaluation, evaluate
+from sparktriage.history.evaluate import Evaluation, evaluate
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 REAL_SETS = {
     "real dev split": ROOT / "classifiers" / "corpus" / "real" / "dev.jsonl",
     "dev_real": ROOT.parent / "shared" / "data" / "dev_real.jsonl",

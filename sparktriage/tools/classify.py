@@ -2,7 +2,7 @@
 
 Inputs are one application's logs: files (plain or ``.gz``), directories of
 its container logs (each file one container; YARN container ids in the path
-give the role), ``yarn logs`` dumps, Spark event logs (``sparktriage.eventlogs``:
+give the role), ``yarn logs`` dumps, Spark event logs (``sparktriage.tools.eventlogs``:
 plain, lz4, snappy, zstd, rolling ``eventlog_v2_*`` directories), or stdin.
 How the application ended, where its logs say (``ingest.endings``), is its
 final status. ``--jsonl`` instead reads one
@@ -21,7 +21,7 @@ from ingest.eventlog import read_event_log
 from ingest.events import DEFAULT_SIGNALS, Signals, extract_events
 from ingest.lastlines import last_lines_events, last_words
 from ingest.yarn import app_id_from_path, parse_container_id, sections
-from sparktriage.logfiles import LogFiles
+from sparktriage.tools.logfiles import LogFiles
 from sparktriage.payload import build_payload
 from sparktriage.records import AppInfo, Diagnosis, ExceptionEvent
 

@@ -25,12 +25,12 @@ from typing import Any
 from sparktriage.errors import ConfigError
 from sparktriage.metrics import new_registry, serve
 from sparktriage.settings import Settings
-from watchers.cursor import Cursor
-from watchers.metrics import WatcherMetrics
-from watchers.k8s_pods import (OPERATOR_GROUP, OPERATOR_PLURAL, OPERATOR_VERSION, pod_key, pod_record,
+from sparktriage.watchers.cursor import Cursor
+from sparktriage.watchers.metrics import WatcherMetrics
+from sparktriage.watchers.k8s_pods import (OPERATOR_GROUP, OPERATOR_PLURAL, OPERATOR_VERSION, pod_key, pod_record,
                                sparkapp_key, sparkapp_record)
-from watchers.publisher import Publisher, publish, resend_pending
-from watchers.tags import TagMapper
+from sparktriage.watchers.publisher import Publisher, publish, resend_pending
+from sparktriage.watchers.tags import TagMapper
 
 log = logging.getLogger("sparktriage.watch.k8s")
 SELECTOR = "spark-role"
@@ -270,7 +270,7 @@ class K8sWatcher:
 
 
 def run(settings: Settings, once: bool = False, stop: threading.Event | None = None) -> None:
-    from watchers.publisher import KafkaPublisher
+    from sparktriage.watchers.publisher import KafkaPublisher
 
     api = load_api_client(settings)
     cursor = Cursor(cursor_path(settings))

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from watchers.tags import TagMapper
+from sparktriage.watchers.tags import TagMapper
 
 DRIVER_CONTAINER, EXECUTOR_CONTAINER = "spark-kubernetes-driver", "spark-kubernetes-executor"
 ENDED_PHASES = ("Succeeded", "Failed")

@@ -21,7 +21,7 @@ from sparktriage.taxonomy import UNKNOWN
 
 SEED = 0
 PER_ENTRY = 12
-REAL = Path(__file__).resolve().parent.parent / "classifiers" / "corpus" / "real"
+REAL = Path(__file__).resolve().parents[2] / "classifiers" / "corpus" / "real"
 #: each real train text counts this many times beside the generated ones (there are ~50x fewer).
 REAL_WEIGHT = 8
 #: the precision the model's answers must reach on the real dev split at the chosen threshold.

@@ -30,7 +30,7 @@ from sparktriage.store import schema as t
 from sparktriage.store.base import fingerprint, idempotency_key
 from sparktriage.store.reads import app_info
 from sparktriage.store.sql import SqlStore, diagnosis_from_row, diagnosis_row, event_from_row
-from sparktriage.webhook import webhook_urls
+from sparktriage.delivery.webhook import webhook_urls
 
 BATCH = 1000
 

@@ -6,7 +6,7 @@ a :class:`BadInput` naming it, found before any rule or model loads. Inside a
 directory a binary file (an archive, a ``.crc``) is not a log: it is skipped
 and reported, not read as text. ``x.log`` beside ``x.log.gz`` is one log, not
 two: the plain one is read. With ``event_logs`` (``classify``), a Spark event
-log (``sparktriage.eventlogs``: a compressed file of Spark's codecs, a rolling
+log (``sparktriage.tools.eventlogs``: a compressed file of Spark's codecs, a rolling
 ``eventlog_v2_*`` directory) comes as its list of decoded lines.
 """
 
@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from sparktriage.errors import BadInput
-from sparktriage.eventlogs import is_event_log, read_lines
+from sparktriage.tools.eventlogs import is_event_log, read_lines
 
 STDIN = "-"
 #: Bytes looked at to tell a text log from binary data (as git does: a NUL byte).

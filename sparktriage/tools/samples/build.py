@@ -1,4 +1,4 @@
-"""Rebuild the demo's sample applications (run from the repo: python -m sparktriage.samples.build).
+"""Rebuild the demo's sample applications (run from the repo: python -m sparktriage.tools.samples.build).
 
 Each sample is a failed Spark application: a driver and executors whose logs
 are mostly real INFO noise (lines of loghub's Spark sample, ../shared/data/

@@ -16,14 +16,14 @@ import sys
 import time
 from pathlib import Path
 
-from sparktriage.broker import Broker, free_port, wait_for_port
-from sparktriage.replay import replay
+from sparktriage.tools.broker import Broker, free_port, wait_for_port
+from sparktriage.tools.replay import replay
 from sparktriage.settings import Settings
 from sparktriage.store import open_store
 
 
 def sample_dirs() -> list[Path]:
-    root = Path(str(importlib.resources.files("sparktriage") / "samples"))
+    root = Path(str(importlib.resources.files("sparktriage.tools") / "samples"))
     return sorted(p for p in root.iterdir() if (p / "metadata.json").is_file())
 
 
@@ -31,7 +31,7 @@ def _cli(settings: Settings, *args: str) -> list[str]:
     return [sys.executable, "-m", "sparktriage.cli", "--bootstrap", settings.bootstrap, "--db", settings.db, *args]
 
 
-RECEIVER = Path(__file__).resolve().parent.parent / "examples" / "receiver.py"
+RECEIVER = Path(__file__).resolve().parents[2] / "examples" / "receiver.py"
 
 
 def _start_receiver(settings: Settings, children: list[subprocess.Popen[bytes]]) -> Settings:

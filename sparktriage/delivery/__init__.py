@@ -1,0 +1,1 @@
+"""Delivery: the webhook and the outbox's sender, the Kafka topics, spike alerts, the read API."""

@@ -1,0 +1,1 @@
+"""Local tools: classify on files, replay into Kafka, the demo and its embedded broker."""
