@@ -23,10 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from sparktriage.errors import ConfigError
-from sparktriage.metrics import new_registry, serve
 from sparktriage.settings import Settings
 from sparktriage.watchers.cursor import Cursor
-from sparktriage.watchers.metrics import WatcherMetrics
+from sparktriage.watchers.metrics import WatcherMetrics, watching
 from sparktriage.watchers.k8s_pods import (OPERATOR_GROUP, OPERATOR_PLURAL, OPERATOR_VERSION, pod_key, pod_record,
                                sparkapp_key, sparkapp_record)
 from sparktriage.watchers.publisher import Publisher, publish, resend_pending
@@ -270,17 +269,7 @@ class K8sWatcher:
 
 
 def run(settings: Settings, once: bool = False, stop: threading.Event | None = None) -> None:
-    from sparktriage.watchers.publisher import KafkaPublisher
-
     api = load_api_client(settings)
     cursor = Cursor(cursor_path(settings))
-    publisher = KafkaPublisher(settings)
-    metrics = WatcherMetrics("k8s", new_registry())
-    server = serve(settings.worker_web_host, settings.watch_web_port, metrics.registry, metrics.health) \
-        if settings.watch_web_port else None
-    try:
+    with watching(settings, "k8s") as (publisher, metrics):
         K8sWatcher(settings, api, publisher, cursor, metrics).run(stop or threading.Event(), once=once)
-    finally:
-        publisher.close()
-        if server:
-            server.close()

@@ -8,10 +8,14 @@ listed and is watching, not backing off after errors (Kubernetes).
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
-from sparktriage.metrics import Health
+from sparktriage.metrics import Health, new_registry, serve
+from sparktriage.settings import Settings
+from sparktriage.watchers.publisher import KafkaPublisher
 
 
 class WatcherMetrics:
@@ -50,3 +54,19 @@ class WatcherMetrics:
     def sent(self, records: list[dict]) -> None:
         for record in records:
             self.published.labels(self.source, record.get("event", "app_end")).inc()
+
+
+@contextmanager
+def watching(settings: Settings, kind: str) -> Iterator[tuple[KafkaPublisher, WatcherMetrics]]:
+    """What every watcher runs with: the Kafka publisher and its metrics served on ``watch_web_port``,
+    both closed when the watcher stops."""
+    publisher = KafkaPublisher(settings)
+    metrics = WatcherMetrics(kind, new_registry())
+    server = serve(settings.worker_web_host, settings.watch_web_port, metrics.registry, metrics.health) \
+        if settings.watch_web_port else None
+    try:
+        yield publisher, metrics
+    finally:
+        publisher.close()
+        if server:
+            server.close()

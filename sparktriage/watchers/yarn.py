@@ -18,10 +18,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sparktriage.metrics import new_registry, serve
 from sparktriage.settings import Settings
 from sparktriage.watchers.cursor import Cursor
-from sparktriage.watchers.metrics import WatcherMetrics
+from sparktriage.watchers.metrics import WatcherMetrics, watching
 from sparktriage.watchers.publisher import Publisher, publish, resend_pending
 from sparktriage.watchers.rm_client import RMClient, RMUnavailable
 from sparktriage.watchers.tags import TagMapper
@@ -89,18 +88,8 @@ class YarnWatcher:
 
 def run(settings: Settings, once: bool = False, stop: threading.Event | None = None) -> None:
     """Build the watcher from settings; the first poll must succeed, else a clear error (CLI exits 2)."""
-    from sparktriage.watchers.publisher import KafkaPublisher
-
     client = RMClient(settings)
     cursor = Cursor(cursor_path(settings))
     client.finished_apps(int(time.time() * 1000))  # reachable and authorised, or say so now
-    publisher = KafkaPublisher(settings)
-    metrics = WatcherMetrics("yarn", new_registry())
-    server = serve(settings.worker_web_host, settings.watch_web_port, metrics.registry, metrics.health) \
-        if settings.watch_web_port else None
-    try:
+    with watching(settings, "yarn") as (publisher, metrics):
         YarnWatcher(settings, client, publisher, cursor, metrics).run(stop or threading.Event(), once=once)
-    finally:
-        publisher.close()
-        if server:
-            server.close()
