@@ -220,9 +220,9 @@ def test_sigkill_and_restart_loses_nothing_and_stores_nothing_twice(worker: Work
         worker.env["SPARKTRIAGE_WORKER_WEB_PORT"] = str(port)
         worker.start()
         worker.produce(records[:half])
-        worker.wait_for(lambda: _metric(port, "sparktriage_checkpoint_writes_total") >= 3
+        worker.wait_for(lambda: _metric(port, "sparktriage_checkpoint_writes_total") >= 1
                         and _metric(port, "sparktriage_lines_folded_total") >= half // 2, 60,
-                        "checkpoints written and half of the first half folded")
+                        "a checkpoint written and half of the first half folded")
         assert not worker.rows("select 1 from diagnoses"), "killed before any application ended"
         worker.kill()
         worker.produce(records[half:])
