@@ -1,0 +1,161 @@
+"""The real corpus's checks and its split rule, so that every engineer who adds items places them alike.
+
+``classifiers/corpus/real/{train,dev}.jsonl`` hold labelled excerpts of public
+failure pastes (see its README). Two engineers may append to them at once and
+resolve the conflict by keeping both sides' lines; ``dedupe`` then drops the
+repeated (source_url, text) pairs and ``check`` says whether the files still
+keep the rules: known labels, unique ids, no thread in both files, no thread
+of ``shared/data/dev_real.jsonl`` (which measures and must never train).
+
+The split is by source: a thread's items stay on the side the thread already
+has; a new thread goes to ``dev`` while its label's dev share (counting what
+is already placed) is below a third, taking new threads in the order of the
+SHA-256 of their URL, so the rule is stable and needs no random state.
+
+    python -m classifiers.corpus.realcorpus add new.jsonl   # place and append new items
+    python -m classifiers.corpus.realcorpus dedupe          # after a rebase that kept both sides
+    python -m classifiers.corpus.realcorpus check           # problems and per-label counts
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+from collections import Counter, defaultdict
+from pathlib import Path
+
+from sparktriage.taxonomy import CATEGORIES
+
+REAL = Path(__file__).resolve().parent / "real"
+DEV_REAL = Path(__file__).resolve().parents[3] / "shared" / "data" / "dev_real.jsonl"
+FIELDS = ("id", "source_url", "source_kind", "text", "label", "also_acceptable", "notes")
+KINDS = ("github_issue", "github_pr", "repo_doc", "web_page", "mailing_list")
+SIDES = ("train", "dev")
+
+Item = dict[str, object]
+
+
+def read(path: Path) -> list[Item]:
+    """The items of one corpus file, in file order."""
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def write(path: Path, items: list[Item]) -> None:
+    path.write_text("".join(json.dumps(item, ensure_ascii=False) + "\n" for item in items))
+
+
+def sources_of(path: Path) -> set[str]:
+    """The source URLs of a labelled set (empty when the file is absent, e.g. outside this machine)."""
+    return {str(item["source_url"]) for item in read(path)} if path.exists() else set()
+
+
+def problems(sides: dict[str, list[Item]], forbidden_sources: set[str] = frozenset()) -> list[str]:
+    """Every way the two files break the corpus's rules, one line each (empty when they keep them)."""
+    found: list[str] = []
+    ids: Counter[str] = Counter()
+    pairs: Counter[tuple[str, str]] = Counter()
+    side_of: dict[str, set[str]] = defaultdict(set)
+    for side, items in sides.items():
+        for item in items:
+            name = str(item.get("id"))
+            if tuple(item) != FIELDS:
+                found.append(f"{side}:{name}: fields {list(item)}, expected {list(FIELDS)}")
+                continue
+            ids[name] += 1
+            pairs[(str(item["source_url"]), str(item["text"]))] += 1
+            side_of[str(item["source_url"])].add(side)
+            if item["label"] not in CATEGORIES:
+                found.append(f"{side}:{name}: label {item['label']!r} is not a taxonomy id")
+            also = item["also_acceptable"]
+            if not isinstance(also, list) or any(a not in CATEGORIES or a == item["label"] for a in also):
+                found.append(f"{side}:{name}: also_acceptable {also!r} must list other taxonomy ids")
+            if item["source_kind"] not in KINDS:
+                found.append(f"{side}:{name}: source_kind {item['source_kind']!r} not one of {KINDS}")
+            if not str(item["text"]).strip() or not str(item["notes"]).strip():
+                found.append(f"{side}:{name}: empty text or notes")
+            if item["source_url"] in forbidden_sources:
+                found.append(f"{side}:{name}: source {item['source_url']} belongs to dev_real.jsonl")
+    found += [f"id {name} used {n} times" for name, n in ids.items() if n > 1]
+    found += [f"{url}: the same text {n} times" for (url, _), n in pairs.items() if n > 1]
+    found += [f"{url}: in both train and dev" for url, s in side_of.items() if len(s) > 1]
+    return found
+
+
+def dedupe(items: list[Item]) -> list[Item]:
+    """The items without repeats of an earlier (source_url, text) pair, order kept."""
+    seen: set[tuple[str, str]] = set()
+    kept = []
+    for item in items:
+        key = (str(item["source_url"]), str(item["text"]))
+        if key not in seen:
+            seen.add(key)
+            kept.append(item)
+    return kept
+
+
+def place(new: list[Item], sides: dict[str, list[Item]]) -> dict[str, list[Item]]:
+    """The new items per side by the split rule (see the module docstring); known (source, text) pairs are skipped."""
+    known = {(str(i["source_url"]), str(i["text"])) for items in sides.values() for i in items}
+    side_of = {str(i["source_url"]): side for side, items in sides.items() for i in items}
+    share: dict[str, Counter[str]] = defaultdict(Counter)  # label -> side -> sources
+    for url, side in side_of.items():
+        label = next(str(i["label"]) for i in sides[side] if i["source_url"] == url)
+        share[label][side] += 1
+    fresh = dedupe([i for i in new if (str(i["source_url"]), str(i["text"])) not in known])
+    first_label: dict[str, str] = {}
+    for item in fresh:
+        first_label.setdefault(str(item["source_url"]), str(item["label"]))
+    for url in sorted(set(first_label) - set(side_of), key=lambda u: hashlib.sha256(u.encode()).hexdigest()):
+        counts = share[first_label[url]]
+        side_of[url] = "dev" if 3 * counts["dev"] < counts["dev"] + counts["train"] + 1 else "train"
+        counts[side_of[url]] += 1
+    placed: dict[str, list[Item]] = {side: [] for side in SIDES}
+    for item in fresh:
+        placed[side_of[str(item["source_url"])]].append(item)
+    return placed
+
+
+def load(root: Path = REAL) -> dict[str, list[Item]]:
+    return {side: read(root / f"{side}.jsonl") for side in SIDES}
+
+
+def summary(sides: dict[str, list[Item]]) -> str:
+    """Per-label counts (train, dev, total) and the totals, as the README quotes them."""
+    per = {side: Counter(str(i["label"]) for i in items) for side, items in sides.items()}
+    labels = sorted(set(per["train"]) | set(per["dev"]), key=lambda lab: (-(per["train"][lab] + per["dev"][lab]), lab))
+    lines = [f"{lab:24} {per['train'][lab]:4} {per['dev'][lab]:4} {per['train'][lab] + per['dev'][lab]:5}" for lab in labels]
+    total = {side: len(items) for side, items in sides.items()}
+    lines.append(f"{'total':24} {total['train']:4} {total['dev']:4} {total['train'] + total['dev']:5}")
+    missing = sorted(set(CATEGORIES) - set(labels))
+    if missing:
+        lines.append("absent: " + ", ".join(missing))
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("command", choices=("add", "dedupe", "check"))
+    parser.add_argument("new", nargs="?", type=Path, help="for add: a jsonl of new items")
+    parser.add_argument("--root", type=Path, default=REAL, help="the corpus folder (default: %(default)s)")
+    args = parser.parse_args(argv)
+    sides = load(args.root)
+    if args.command == "add":
+        if args.new is None:
+            parser.error("add needs a jsonl of new items, e.g. add /tmp/new.jsonl")
+        placed = place(read(args.new), sides)
+        sides = {side: sides[side] + placed[side] for side in SIDES}
+        print(f"added {len(placed['train'])} to train, {len(placed['dev'])} to dev")
+    elif args.command == "dedupe":
+        sides = {side: dedupe(items) for side, items in sides.items()}
+    if args.command != "check":
+        for side in SIDES:
+            write(args.root / f"{side}.jsonl", sides[side])
+    found = problems(sides, sources_of(DEV_REAL))
+    print("\n".join(found) if found else summary(sides))
+    return 1 if found else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

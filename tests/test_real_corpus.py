@@ -1,0 +1,57 @@
+"""The real corpus keeps its rules: known labels, unique ids, split by source, no dev_real thread, README counts true."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from classifiers.corpus.realcorpus import DEV_REAL, REAL, dedupe, load, place, problems, sources_of
+
+
+def item(n: int, url: str, label: str = "driver_oom", text: str | None = None) -> dict[str, object]:
+    return {"id": f"x-{n}", "source_url": url, "source_kind": "github_issue", "text": text or f"line {n}",
+            "label": label, "also_acceptable": [], "notes": "why"}
+
+
+def test_the_shipped_corpus_keeps_its_rules() -> None:
+    if not DEV_REAL.exists():
+        pytest.skip(f"{DEV_REAL} is absent (shared/ is not beside this checkout)")
+    assert problems(load(), sources_of(DEV_REAL)) == []
+
+
+def test_the_readme_quotes_the_files_counts() -> None:
+    sides = load()
+    readme = (REAL / "README.md").read_text()
+    unknown = sum(i["label"] == "unknown" for items in sides.values() for i in items)
+    total = len(sides["train"]) + len(sides["dev"])
+    quoted = re.search(r"(\d+) items: (\d+) in\s+`train.jsonl`, (\d+) in `dev.jsonl`;\s+(\d+) labelled\s+`unknown`", readme)
+    assert quoted, "the README states the counts as 'N items: T in `train.jsonl`, D in `dev.jsonl`; U labelled `unknown`'"
+    assert tuple(map(int, quoted.groups())) == (total, len(sides["train"]), len(sides["dev"]), unknown)
+
+
+def test_problems_names_each_broken_rule() -> None:
+    sides = {"train": [item(1, "u1"), item(2, "u2", label="no_such_id"), item(1, "u3")],
+             "dev": [item(4, "u1", text="other"), item(5, "u5", text="line 5"), item(6, "u5", text="line 5")]}
+    found = "\n".join(problems(sides, {"u3"}))
+    for expected in ("'no_such_id' is not a taxonomy id", "id x-1 used 2 times", "u1: in both train and dev",
+                     "u5: the same text 2 times", "u3 belongs to dev_real"):
+        assert expected in found
+    assert problems({"train": [item(1, "u1")], "dev": [item(2, "u2")]}) == []
+
+
+def test_place_keeps_a_threads_side_and_gives_each_label_about_a_third_to_dev() -> None:
+    sides = {"train": [item(1, "old-a")], "dev": [item(2, "old-b")]}
+    new = [item(10, "old-b", text="more from a dev thread"), item(11, "old-a", text="line 1"),
+           *(item(20 + n, f"new-{n}", label="corrupt_data") for n in range(9))]
+    placed = place(new, sides)
+    assert [i["id"] for i in placed["dev"] if i["source_url"] == "old-b"] == ["x-10"]
+    assert all(i["id"] != "x-11" for side in placed.values() for i in side), "a known (source, text) is not added twice"
+    assert sum(i["label"] == "corrupt_data" for i in placed["dev"]) == 3
+    assert place(new, sides) == placed, "the rule is stable"
+    assert problems({s: sides[s] + placed[s] for s in sides}) == []
+
+
+def test_dedupe_keeps_the_first_of_each_source_and_text() -> None:
+    both = [item(1, "u1"), item(2, "u1", text="line 1"), item(3, "u2")]
+    assert [i["id"] for i in dedupe(both)] == ["x-1", "x-3"]
