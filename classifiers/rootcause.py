@@ -5,6 +5,8 @@ A failed application leaves many exceptions. Two orders decide among them:
 1. **Within one exception**, the deepest ``Caused by`` carrying a known
    signature beats its wrappers: the finding is located at the cause depth
    of the line its rule matched, and deeper wins, then higher priority.
+   Python prints a chain the other way round (the exception "above" is the
+   cause of the one below), so there the earliest traceback is the deepest.
 2. **Across the application**, categories have a cascade rank
    (``CASCADE_RANK``): a container killed for memory makes executors go
    away, which makes reducers fail to fetch shuffle blocks, which aborts the
@@ -104,12 +106,34 @@ class Finding:
         return (GENERIC_RANK if self.generic else self.rank, ts, self.order, -self.rule.priority)
 
 
+#: Python's chain separators: the exception printed *above* one is the cause (or the context) of the one below.
+_PY_CHAIN = ("During handling of the above", "The above exception")
+
+
 def _cause_depth(lines: Sequence[str], index: int) -> int:
-    """How many ``Caused by:`` (or Python chained tracebacks) precede line ``index``."""
-    return sum(
-        1 for line in lines[: index + 1]
-        if line.lstrip().startswith(("Caused by:", "During handling of the above", "The above exception"))
-    )
+    """How deep line ``index`` sits in the exception's chain of causes: 0 = the outermost exception.
+
+    Java prints the outermost exception first and each ``Caused by:`` deeper.
+    Python prints the other way round: "During handling of the above exception,
+    another exception occurred" and "The above exception was the direct cause of
+    the following exception" mean the exception *above* came first, so the last
+    traceback is the outermost and the first the deepest. Depth counts the causes
+    in the order ``ingest.events`` lists them (outermost first): every traceback
+    below the line's own, each with its ``Caused by:`` lines, then the
+    ``Caused by:`` lines of its own traceback up to the line.
+    """
+    segments: list[int] = [0]  # Caused by lines per Python traceback, top to bottom
+    own = 0  # index into segments of the line's traceback
+    before = 0  # Caused by lines of its traceback up to the line
+    for i, line in enumerate(lines):
+        stripped = line.lstrip()
+        if stripped.startswith(_PY_CHAIN):
+            segments.append(0)
+        elif stripped.startswith("Caused by:"):
+            segments[-1] += 1
+        if i == index:
+            own, before = len(segments) - 1, segments[-1]
+    return sum(1 + n for n in segments[own + 1:]) + before
 
 
 def findings_for(event: ExceptionEvent, order: int, engine: RuleEngine) -> list[Finding]:

@@ -73,12 +73,37 @@ def test_at_the_same_depth_priority_decides(engine: RuleEngine) -> None:
     assert [f.rule.id for f in findings_for(ev(text, 5), 0, engine)] == ["fetch-failed", "executor-lost"]
 
 
-def test_python_chained_tracebacks_count_as_causes() -> None:
+def test_python_prints_the_cause_first_so_earlier_tracebacks_are_deeper() -> None:
+    """Python's "During handling of the above exception" and "The above exception was the direct
+    cause" put the earlier exception above: the last traceback is the outermost. Java's
+    ``Caused by:`` lines count deeper within their own traceback."""
     lines = ["Traceback (most recent call last):", "ValueError: a", "",
              "During handling of the above exception, another exception occurred:", "", "KeyError: b",
              "The above exception was the direct cause of the following exception:", "RuntimeError: c",
              "  Caused by: java.io.IOException: d"]
-    assert [_cause_depth(lines, i) for i in (1, 3, 5, 6, 7, 8)] == [0, 1, 1, 2, 2, 3]
+    assert [_cause_depth(lines, i) for i in (1, 5, 7, 8)] == [3, 2, 0, 1]
+    java = ["org.apache.spark.SparkException: a", "\tat x.y(Z.java:1)", "Caused by: java.io.IOException: b",
+            "Caused by: java.lang.OutOfMemoryError: c"]
+    assert [_cause_depth(java, i) for i in range(4)] == [0, 0, 1, 2]
+
+
+# The later exception (raised while handling the first) carries the higher-priority rule:
+# only reading Python's chain the right way round makes the earlier one, its cause, win.
+HANDLING = ("Traceback (most recent call last):\n"
+            '  File "job.py", line 12, in <module>\n'
+            "py4j.protocol.Py4JJavaError: An error occurred while calling o81.save.\n"
+            ": org.apache.spark.SparkException: ExecutorLostFailure (executor 5 exited caused by one of the "
+            "running tasks)\n\n"
+            "During handling of the above exception, another exception occurred:\n\n"
+            "Traceback (most recent call last):\n"
+            '  File "job.py", line 14, in <module>\n'
+            "RuntimeError: org.apache.spark.shuffle.FetchFailedException: Failed to connect to host-7:7337")
+
+
+def test_in_a_python_chain_the_exception_handled_first_is_the_cause(engine: RuleEngine) -> None:
+    found = findings_for(ev(HANDLING, 5), 0, engine)
+    assert [(f.rule.id, f.depth) for f in found] == [("executor-lost", 1), ("fetch-failed", 0)]
+    assert diagnose([ev(HANDLING, 5)], app=APP, engine=engine).category == "executor_lost"
 
 
 def test_same_rank_earliest_wins(engine: RuleEngine) -> None:
