@@ -69,7 +69,7 @@ CASCADE_RANK: dict[str, int] = {
 }
 DEFAULT_RANK = 3
 #: user_code_error rules below this priority are generic: they never hide a specific cause.
-GENERIC_BELOW = 30
+GENERIC_BELOW = 40
 #: where a generic finding stands in the cascade: below every cause of rank <= 2.
 GENERIC_RANK = 2.5
 

@@ -56,7 +56,7 @@ def test_no_generic_rule_decides_where_a_known_specific_cause_is_in_the_text(rul
         if item["label"] not in ("user_code_error", "unknown"):
             assert d.category.split("/")[0] == item["label"], (item["id"], d.rule_id)
         checked += 1
-    assert checked >= 3  # the train split holds both nestings (see below)
+    assert checked >= 1
 
 
 def test_generic_outer_traceback_around_a_specific_inner_cause(rules) -> None:
@@ -65,15 +65,39 @@ def test_generic_outer_traceback_around_a_specific_inner_cause(rules) -> None:
     assert diagnose_texts(rules, text).category.startswith("dependency_error")
 
 
-def test_specific_outer_message_around_a_generic_inner_traceback(rules) -> None:
-    text = ITEMS["spark-43778-segfault"]["text"]  # Py4JJavaError ... Python worker exited unexpectedly (crashed)
-    assert generic_hits(rules, text)
-    assert diagnose_texts(rules, text).category.startswith("python_worker_crashed")
+#: train items a generic rule alone decides (a user exception, a generic JVM one, a Python one)
+GENERIC = ["hbasesql-18-aioobe", "jgp-5-classcast", "spark-28661-zerodiv"]
+#: train items with a specific cause (deepest line first: where their rule matches)
+SPECIFIC = ["hudi-577-nospace", "spark-34308-parquet-convert", "flightstats-291-slowdown"]
+JAVA = "\nCaused by: "
+PYTHON = "\n\nDuring handling of the above exception, another exception occurred:\n\nTraceback (most recent call last):\n"
+
+
+@pytest.mark.parametrize("generic_id", GENERIC)
+@pytest.mark.parametrize("specific_id", SPECIFIC)
+@pytest.mark.parametrize("chain", [JAVA, PYTHON], ids=["java", "python"])
+def test_in_one_exception_specific_wins_in_either_nesting(rules, generic_id: str, specific_id: str, chain: str) -> None:
+    """Specific deeper (a generic wrapper around it) and specific outer (wrapping a generic
+    inner exception): in Java's order and in Python's, which is the other way round."""
+    generic, specific = ITEMS[generic_id]["text"], ITEMS[specific_id]
+    assert generic_hits(rules, generic) and not specific_hits(rules, generic)
+    for text in (generic + chain + specific["text"], specific["text"] + chain + generic):
+        d = diagnose_texts(rules, text)
+        assert d.category.split("/")[0] == specific["label"], (text[:200], d.rule_id)
+
+
+@pytest.mark.parametrize("item_id", ["spark-10284-master-npe", "sparknlp-6232-bm-npe"])
+def test_a_jvm_exception_thrown_inside_spark_itself_is_not_blamed_on_the_job(rules, item_id: str) -> None:
+    """An NPE whose trace starts in Spark's Master or block manager is a platform bug (people
+    label it unknown): the generic JVM rule reads the first frame and stays silent."""
+    assert ITEMS[item_id]["label"] == "unknown"
+    assert not generic_hits(rules, ITEMS[item_id]["text"])
+    assert diagnose_texts(rules, ITEMS[item_id]["text"]).category == "unknown"
 
 
 @pytest.mark.parametrize("specific_id", ["hudi-577-nospace", "spark-34308-parquet-convert", "flightstats-291-slowdown"])
 def test_across_events_a_specific_cause_beats_a_generic_one_in_either_order(rules, specific_id: str) -> None:
-    generic = ITEMS["spark-10284-master-npe"]["text"]  # a bare java.lang.NullPointerException
+    generic = ITEMS["jgp-5-classcast"]["text"]  # a ClassCastException in the job's own mapper
     assert generic_hits(rules, generic)
     specific = ITEMS[specific_id]
     for order in ((generic, specific["text"]), (specific["text"], generic)):
@@ -81,7 +105,7 @@ def test_across_events_a_specific_cause_beats_a_generic_one_in_either_order(rule
 
 
 def test_a_generic_user_exception_still_beats_its_downstream_consequences(rules) -> None:
-    generic = ITEMS["spark-10284-master-npe"]["text"]
+    generic = ITEMS["jgp-5-classcast"]["text"]
     assert generic_hits(rules, generic)
     shut_down = ("ERROR ClientRunner: run: caught exception\n"
                  "org.apache.spark.SparkException: Job 0 cancelled because SparkContext was shut down")
