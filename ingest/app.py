@@ -4,8 +4,9 @@ Read top to bottom: ``create_app`` declares the faust app, its topics, the
 tables that hold each application's state (changelog-backed, so a crash or
 rebalance loses nothing), and wires the agent and the timers to the named
 handlers of :class:`Worker`, which follows: what a record does to its
-application's state, what happens when an application ends or goes quiet,
-and how a diagnosis is delivered.
+application's state, what happens when an application ends or goes quiet.
+What it sends (the store, the output topic, dead letters) goes through
+``ingest.outputs``.
 
 Delivery semantics: at-least-once. faust acknowledges an event even when the
 agent raises, so every event is handled inside ``try`` here: bad input goes
@@ -17,13 +18,9 @@ records are skipped by offset, and store writes are idempotent upserts.
 
 from __future__ import annotations
 
-import asyncio
-import base64
 import json
 import logging
 import time
-from dataclasses import replace
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -35,22 +32,18 @@ from ingest.lastlines import last_words
 from ingest.lifecycle import lifecycle_events
 from ingest.live import Checkpoint, LiveStreams
 from ingest.observe import observe, worker_metrics
+from ingest.outputs import Outputs
 from ingest.stalls import provisional
 from ingest.state import MAX_EVENTS, AppState, end_time, event_key
 from ingest.watchlist import Watchlist, end_status
-from sparktriage.delivery.dispatcher import Dispatcher
 from sparktriage.errors import BadInput
 from sparktriage.metrics import NoMetrics, WorkerMetrics, serve
-from sparktriage.payload import payload_text, supersedes
-from sparktriage.records import AppInfo, Diagnosis, Envelope, ExceptionEvent
+from sparktriage.records import Envelope, ExceptionEvent
 from sparktriage.settings import Settings
-from sparktriage.delivery.spikes import SpikeWatch
-from sparktriage.status import APP_END, ENDED, FAILURES, INACTIVITY, RUNNING, UNKNOWN_END, closing_note, should_diagnose
-from sparktriage.store.base import Store, fingerprint
-from sparktriage.delivery.webhook import webhook_urls
+from sparktriage.status import APP_END, ENDED, FAILURES, INACTIVITY, RUNNING, UNKNOWN_END, should_diagnose
+from sparktriage.store.base import Store
 
 log = logging.getLogger("sparktriage.worker")
-OUTPUT_RETRIES = 5
 
 
 def create_app(settings: Settings, classifier: Classifier, store: Store,
@@ -103,11 +96,11 @@ def create_app(settings: Settings, classifier: Classifier, store: Store,
     app.timer(interval=0.2)(worker.settle_due_ends)
     app.timer(interval=min(30.0, max(0.2, settings.stall_timeout / 10)))(worker.look_for_stalls)
     if settings.webhook_url or settings.webhook_routes or settings.alert_url:
-        app.timer(interval=0.5)(worker.send_webhooks)
+        app.timer(interval=0.5)(worker.outputs.send_webhooks)
     if settings.alert_url:
-        app.timer(interval=settings.spike_check_interval)(worker.check_spikes)
+        app.timer(interval=settings.spike_check_interval)(worker.outputs.check_spikes)
     if settings.excerpt_retention_days is not None:
-        app.timer(interval=3600.0)(worker.purge_old_excerpts)
+        app.timer(interval=3600.0)(worker.outputs.purge_old_excerpts)
     return app
 
 
@@ -126,15 +119,14 @@ class Worker:
                  apps: Any, streams: Any, events: Any, metrics: WorkerMetrics) -> None:
         self.app, self.settings, self.classifier, self.store = app, settings, classifier, store
         self.metrics = metrics
-        self.logs, self.diagnoses, self.dead_letters = logs, diagnoses, dead_letters
+        self.logs = logs
         self.apps, self.streams, self.events = apps, streams, events
         self.live = LiveStreams(streams.get, signals=classifier.signals)
         # due ends and stalls (ingest.watchlist): what the timers ask the agent to settle
         self.watchlist = Watchlist(settings.end_grace, settings.stall_timeout, classifier.signals)
-        self.dispatcher = Dispatcher(store, settings, timeout=min(settings.webhook_timeout, settings.webhook_budget))
-        # Spike alerts (sparktriage.delivery.spikes): checked after each saved diagnosis and on a timer.
-        self.spikes = SpikeWatch(store, settings) if settings.alert_url else None
-        self.dead_letter_count = 0
+        # the store, the output topic and dead letters, and the timers that drain them (ingest.outputs)
+        self.outputs = Outputs(app, settings, classifier, store, diagnoses=diagnoses, dead_letters=dead_letters,
+                               metrics=metrics)
 
     # -- the agent: one record at a time -------------------------------------------------
 
@@ -145,11 +137,11 @@ class Worker:
             try:
                 await self.apply(event)
             except BadInput as err:
-                await self.dead_letter(event, err)
+                await self.outputs.dead_letter(event, err)
                 event.ack()
             except Exception as exc:  # noqa: BLE001 - a bug must not silently consume the record
                 log.exception("cannot process record %s/%s", event.message.partition, event.message.offset)
-                await self.dead_letter(event, BadInput("processing_error", repr(exc)[:500]))
+                await self.outputs.dead_letter(event, BadInput("processing_error", repr(exc)[:500]))
                 event.ack()
 
     async def apply(self, event: faust.EventT) -> None:
@@ -273,7 +265,7 @@ class Worker:
         info = state.app_info(attempt, RUNNING, None)
         events = [e for e in self.stored_events(state) if e.attempt == attempt]
         diagnosis = provisional(self.classifier.diagnose, events, info, stall, time.time())
-        await self.send(state, info, events, diagnosis)
+        await self.outputs.send(state, info, events, diagnosis)
         state.provisional = diagnosis.category
         self.watchlist.notified(state.app_id)
         return []
@@ -363,7 +355,7 @@ class Worker:
         sent = state.provisional is not None or str(attempt) in state.delivered
         if should_diagnose(status, has_events=bool(state.n_events), provisional_sent=sent,
                            succeeded_notes=self.settings.succeeded_notes):
-            await self.deliver(state, status, ended, attempt)
+            await self.outputs.deliver(state, status, ended, attempt, self.stored_events(state))
         state.ended, state.end_due, state.end_attempt = status, None, attempt
         state.end_offset = max(state.end_offset, offset)
         state.closing, state.streams = state.closing + state.streams, []
@@ -384,72 +376,6 @@ class Worker:
 
     def stored_events(self, state: AppState) -> list[ExceptionEvent]:
         return [ExceptionEvent.from_dict(self.events[event_key(state.app_id, n)]) for n in range(state.n_events)]
-
-    # -- outputs ----------------------------------------------------------------------------
-
-    async def deliver(self, state: AppState, status: str, ended: float | None, last: int) -> None:
-        """Diagnose the attempts the end settles and send what changed since the last delivery: the
-        last attempt ``last``, and earlier ones not diagnosed yet (one settled before keeps its own end)."""
-        all_events = self.stored_events(state)
-        for attempt in sorted(state.attempts) or [1]:
-            if attempt != last and str(attempt) in state.delivered:
-                continue
-            info = state.app_info(attempt, status, ended)
-            mine = [e for e in all_events if e.attempt == attempt]
-            diagnosis = self.classifier.diagnose(mine, info)
-            note = closing_note(status, replaces=state.provisional is not None or str(attempt) in state.delivered)
-            if note:
-                diagnosis = replace(diagnosis, notes=diagnosis.notes + (note,))
-            if await self.send(state, info, mine, diagnosis):
-                self.metrics.diagnosed(diagnosis.category, diagnosis.source,
-                                       time.time() - (ended if ended is not None else state.last_seen))
-                if status in FAILURES:  # only failures make a spike
-                    self.watch_spikes(lambda: self.spikes.observe(info, mine, diagnosis))  # type: ignore[union-attr]
-
-    async def send(self, state: AppState, info: AppInfo, events: list[ExceptionEvent], diagnosis: Diagnosis) -> bool:
-        """Store a diagnosis durably, then publish it; retried, never skipped; nothing sent twice
-        (returns whether it was sent)."""
-        fp = fingerprint(diagnosis)
-        if state.delivered.get(str(info.attempt)) == fp:
-            return False  # settled again (late lines) with the same answer
-        earlier = self.store.current_diagnosis(state.app_id, info.attempt) if str(info.attempt) in state.delivered \
-            else None  # an early notice, or an answer late lines changed: say what it replaces
-        body = payload_text(info, diagnosis, dashboard_url=self.settings.dashboard_url, end_source=state.end_source,
-                            replaces=supersedes(earlier) if earlier else None)
-        for n in range(OUTPUT_RETRIES):
-            try:  # the webhook requests join the outbox in the diagnosis's own transaction
-                self.store.save(info, events, diagnosis, [(url, body) for url in webhook_urls(self.settings, info)])
-                await (await self.diagnoses.send(key=state.app_id.encode("utf-8"), value=body.encode("utf-8")))
-                break
-            except Exception:  # noqa: BLE001 - any output failure is retried
-                log.exception("output failed for %s (try %d)", state.app_id, n + 1)
-                await asyncio.sleep(min(2.0 ** n * 0.2, 5.0))
-        else:
-            log.critical("outputs keep failing; stopping before %s is acknowledged", state.app_id)
-            await self.app.crash(RuntimeError(f"cannot deliver diagnosis of {state.app_id}"))
-        state.delivered[str(info.attempt)] = fp
-        log.info("diagnosed %s attempt %d (%s): %s (%s)", state.app_id, info.attempt, info.final_status,
-                 diagnosis.category, diagnosis.rule_id or diagnosis.source)
-        return True
-
-    async def dead_letter(self, event: faust.EventT, err: BadInput) -> None:
-        """Keep a record that cannot be used, with its reason: the store first, then the topic."""
-        message = event.message
-        record = {
-            "reason": err.reason, "detail": err.detail, "topic": message.topic,
-            "partition": message.partition, "offset": message.offset,
-            "key": message.key.decode("utf-8", "replace") if message.key else None,
-            "value_b64": base64.b64encode(message.value or b"").decode("ascii"),
-        }
-        body = json.dumps(record)
-        self.store.record_dead_letter("input", err.reason, err.detail, body)  # durable first
-        self.dead_letter_count += 1
-        self.metrics.dead_lettered(err.reason)
-        try:
-            await (await self.dead_letters.send(key=message.key, value=body.encode("utf-8")))
-        except Exception:  # noqa: BLE001 - the store row above already keeps it
-            log.exception("dead-letter topic refused %s/%s; kept in the store", message.partition, message.offset)
-        log.warning("dead letter %s at %s/%s: %s", err.reason, message.partition, message.offset, err.detail)
 
     # -- beside the stream: rebalances and timers -------------------------------------------
 
@@ -481,28 +407,6 @@ class Worker:
         """A check record for the agent, on the application's own partition."""
         body = json.dumps({"app_id": app_id, "event": check}).encode("utf-8")
         await self.logs.send(key=app_id.encode("utf-8"), value=body)
-
-    async def send_webhooks(self) -> None:
-        """Beside the stream, never on its path: a slow receiver delays only its own deliveries."""
-        self.metrics.webhook_tried(await self.dispatcher.run_once())
-
-    def watch_spikes(self, check: Any) -> None:
-        """Run a spike check; a failing one is logged, never holds the stream (the timer checks again)."""
-        if self.spikes is None:
-            return
-        try:
-            check()
-        except Exception:  # noqa: BLE001 - alerts are beside the diagnoses, not on their path
-            log.exception("spike check failed; checking again on the next round")
-
-    async def check_spikes(self) -> None:
-        """Open alerts end here when failures simply stop arriving; keys not checked on arrival too."""
-        self.watch_spikes(lambda: self.spikes.sweep())  # type: ignore[union-attr]
-
-    async def purge_old_excerpts(self) -> None:
-        """Drop raw excerpts older than ``excerpt_retention_days`` (the redacted text stays)."""
-        cutoff = datetime.now(UTC) - timedelta(days=self.settings.excerpt_retention_days or 0)
-        log.info("purged the excerpts of %d old exception events", self.store.purge_excerpts(cutoff))
 
 
 def run(settings: Settings) -> None:
