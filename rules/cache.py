@@ -14,7 +14,10 @@ An entry is two files, written atomically: ``<key>.hsdb`` (the serialized
 database) and then ``<key>.json`` (the rules, their required literals, and
 the database's SHA-256), which is what makes the entry exist. An entry that
 does not read back whole is ignored and rebuilt; a cache directory that
-cannot be written costs only the time to lint and compile.
+cannot be written costs only the time to lint and compile. Every edited pack
+or upgraded library makes a new key, so writing an entry removes all but the
+``KEEP`` most recently written (about half a megabyte each): the folder does
+not grow with every change ever made.
 """
 
 from __future__ import annotations
@@ -37,6 +40,8 @@ log = logging.getLogger(__name__)
 
 #: Bumped when the entry layout changes.
 LAYOUT = 1
+#: Entries kept when a new one is written (a few: packs switched back and forth, two installs side by side).
+KEEP = 8
 _CODE = [Path(__file__).with_name(n) for n in ("cache.py", "engine.py", "lint.py", "literals.py", "loader.py")]
 _CODE.append(Path(__file__).parent.parent / "sparktriage" / "taxonomy.py")
 
@@ -101,6 +106,21 @@ def store(folder: Path, key: str, engine: RuleEngine) -> None:
         _write_atomically(folder / f"{key}.json", json.dumps(entry).encode())
     except OSError as exc:
         log.info("rule cache not written (%s): rules will be linted and compiled at every start", exc)
+        return
+    prune(folder, keep=KEEP)
+
+
+def prune(folder: Path, keep: int) -> None:
+    """Remove all but the ``keep`` newest entries (by the time their ``.json`` was written), and
+    databases whose entry is gone; a file another process removed first is not an error."""
+    entries = sorted(folder.glob("*.json"), key=lambda path: path.stat().st_mtime_ns if path.exists() else 0,
+                     reverse=True)
+    for old in entries[keep:]:
+        old.unlink(missing_ok=True)
+    kept = {path.stem for path in entries[:keep]}
+    for database in folder.glob("*.hsdb"):
+        if database.stem not in kept and not database.with_suffix(".json").exists():
+            database.unlink(missing_ok=True)
 
 
 def fetch(folder: Path, key: str) -> RuleEngine | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -100,3 +101,20 @@ def test_an_unwritable_cache_only_costs_time(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
     assert _engine(blocker / "cache").rules
+
+
+def test_old_entries_are_pruned_when_a_new_one_is_written(tmp_path: Path) -> None:
+    """Every edited pack is a new key: the folder keeps the newest ``KEEP`` entries, not every one ever made."""
+    engine = _engine(tmp_path / "first")
+    folder = tmp_path / "cache"
+    for n in range(rule_cache.KEEP + 3):
+        rule_cache.store(folder, f"{n:032x}", engine)
+        entry = folder / f"{n:032x}.json"
+        stamp = 1_700_000_000 + n  # written in this order, whatever the file system's clock resolution
+        os.utime(entry, (stamp, stamp))
+    rule_cache.store(folder, "f" * 32, engine)
+    kept = sorted(p.stem for p in folder.glob("*.json"))
+    newest = [f"{n:032x}" for n in range(rule_cache.KEEP + 3)][-(rule_cache.KEEP - 1):]
+    assert kept == sorted(newest + ["f" * 32])
+    assert sorted(p.stem for p in folder.glob("*.hsdb")) == kept, "no database outlives its entry"
+    assert rule_cache.fetch(folder, "f" * 32) is not None
