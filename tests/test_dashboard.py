@@ -36,7 +36,9 @@ def rows(sqlite_url: str) -> pd.DataFrame:
     """Every current diagnosis with its application, loaded whole (small on purpose)."""
     engine = sa.create_engine(sqlite_url)
     with engine.connect() as conn:
-        frame = pd.read_sql("select a.*, d.category, d.top_category, d.domain, d.source, d.rule_id from diagnoses d "
+        frame = pd.read_sql("select a.app_id, a.attempt, a.team, a.user, a.queue, a.wf_project, a.wf_flow, a.wf_job, "
+                            "a.wf_execution, a.started, a.ended, a.final_status, "  # the diagnosis's own columns below
+                            "d.category, d.top_category, d.domain, d.source, d.rule_id from diagnoses d "
                             "join applications a on a.app_id = d.app_id and a.attempt = d.attempt "
                             "where d.superseded is null", conn)
     frame["ended"] = pd.to_datetime(frame["ended"], utc=True)

@@ -40,7 +40,10 @@ def test_migrations_produce_the_declared_schema(empty_url: str) -> None:
     assert _state(store.engine) == ([], _head())
 
 
-LATER_INDEXES = ("ix_applications_ended_cover", "ix_diagnoses_current_cover", "ix_events_app_host")
+LATER_INDEXES = ("ix_applications_ended_cover", "ix_diagnoses_current_cover", "ix_events_app_host",
+                 "ix_applications_category_ended", "ix_applications_team_category_ended", "ix_applications_user_ended",
+                 "ix_applications_summary")
+LATER_COLUMNS = {"applications": ("category", "top_category", "domain")}
 
 
 def test_a_store_from_before_migrations_is_stamped_and_upgraded(tmp_path: Path) -> None:
@@ -52,6 +55,9 @@ def test_a_store_from_before_migrations_is_stamped_and_upgraded(tmp_path: Path) 
     with engine.begin() as conn:  # ...which had none of the later revisions' indexes
         for index in LATER_INDEXES:
             conn.exec_driver_sql(f"drop index {index}")
+        for table, columns in LATER_COLUMNS.items():
+            for column in columns:
+                conn.exec_driver_sql(f"alter table {table} drop column {column}")
     engine.dispose()
     store = open_store(url)
     assert _state(store.engine) == ([], _head()), "every later table, column and index is there, stamped at head"
@@ -61,3 +67,43 @@ def test_a_store_from_before_migrations_is_stamped_and_upgraded(tmp_path: Path) 
     store.engine.dispose()
     again = open_store(url)  # a second start has nothing left to do
     assert _state(again.engine) == ([], _head())
+
+
+def test_the_current_category_is_copied_onto_applications_by_0007(empty_url: str) -> None:
+    """A store at 0006 holding superseded and current diagnoses, and an application without one, upgraded."""
+    import datetime as dt
+
+    from alembic import command
+    from alembic.config import Config
+
+    from tests.store_checks import assert_applications_carry_their_current_diagnosis
+
+    engine = sa.create_engine(empty_url)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0006")
+    now = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+
+    def diagnosis(app_id: str, category: str, domain: str, superseded: dt.datetime | None) -> dict:
+        return {"app_id": app_id, "attempt": 1, "category": category, "top_category": category.split("/")[0],
+                "domain": domain, "confidence": 0.9, "source": "rule", "fingerprint": category, "created": now,
+                "superseded": superseded}
+
+    with engine.begin() as conn:
+        conn.execute(sa.insert(t.applications), [{"app_id": a, "attempt": 1, "updated": now, "ended": now}
+                                                 for a in ("relabelled", "once", "undiagnosed")])
+        conn.execute(sa.insert(t.diagnoses), [diagnosis("relabelled", "access_denied", "data", now),
+                                              diagnosis("relabelled", "auth_failure/kerberos", "platform", None),
+                                              diagnosis("once", "disk_full", "infra", None)])
+    engine.dispose()
+    store = open_store(empty_url)
+    assert _state(store.engine) == ([], _head())
+    with store.engine.connect() as conn:
+        copied = dict((r[0], tuple(r[1:])) for r in conn.exec_driver_sql(
+            "select app_id, category, top_category, domain from applications"))
+    assert copied == {"relabelled": ("auth_failure/kerberos", "auth_failure", "platform"),
+                      "once": ("disk_full", "disk_full", "infra"), "undiagnosed": (None, None, None)}
+    assert_applications_carry_their_current_diagnosis(store.engine)
+    store.engine.dispose()

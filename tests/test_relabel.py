@@ -21,6 +21,7 @@ from sparktriage.settings import Settings
 from sparktriage.store import open_store
 from sparktriage.store import schema as t
 from tests.diagnosis_schema import assert_valid
+from tests.store_checks import assert_applications_carry_their_current_diagnosis
 
 RULE = "yarn-container-killed-memory-limits"
 KEPT = "Container killed by YARN for exceeding"
@@ -122,6 +123,7 @@ def test_a_rule_change_moves_exactly_the_applications_it_should(url: str, curren
         (status,) = conn.execute(sa.select(t.relabel_runs.c.status).where(t.relabel_runs.c.id == run.run_id)).one()
     assert stamped == expected and len(history) == len(expected) and all(h.superseded_by for h in history)
     assert status == "finished"
+    assert_applications_carry_their_current_diagnosis(store.engine)
     assert relabel(store, narrower).changed == 0, "a second run changes nothing"
 
 
@@ -151,6 +153,7 @@ def test_human_labels_survive_relabel_and_are_measured(url: str, current: Classi
     store.label(target, 1, "executor_oom", note="the heap, not the overhead", author="ana")
     relabel(store, narrower)
     assert _current(store)[target] == ("executor_oom", None, "human")
+    assert_applications_carry_their_current_diagnosis(store.engine)
     result = evaluate_corrections(narrower, store.engine)
     assert result.ids == [f"{target}#1"] and result.truth == ["executor_oom"]
     row = next(line for line in report(result).splitlines() if line.startswith("executor_oom "))

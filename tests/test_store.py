@@ -166,3 +166,23 @@ def test_outbox_depth_counts_what_is_still_pending(store) -> None:
     assert store.outbox_depth() == 1  # a retry is still waiting
     store.record_try(second, at=now, status=503, error="busy", duration_ms=1.0, outcome="dead", next_try=None)
     assert store.outbox_depth() == 0
+
+
+def test_applications_carry_their_current_diagnosis(store) -> None:
+    """The worker's saves and a human correction keep the application's copy of its current category."""
+    if isinstance(store, MemoryStore):
+        pytest.skip("the copy is the SQL store's, for its read side")
+    from tests.store_checks import assert_applications_carry_their_current_diagnosis as agree
+
+    store.save(APP, EVENTS, diag())
+    agree(store.engine)
+    store.save(APP, EVENTS, replace(diag("executor_oom/gc_overhead", "gc-overhead"), domain="user"))
+    agree(store.engine)
+    store.save(replace(APP, attempt=2), EVENTS, replace(diag("disk_full", "no-space"), domain="infra"))  # its own
+    store.label(APP.app_id, 1, "user_code_error", note=None, author="ana")
+    agree(store.engine)
+    with store.engine.connect() as conn:
+        rows = conn.exec_driver_sql("select attempt, category, top_category, domain from applications "
+                                    "order by attempt").all()
+    assert [tuple(r) for r in rows] == [(1, "user_code_error", "user_code_error", "user"),
+                                        (2, "disk_full", "disk_full", "infra")]

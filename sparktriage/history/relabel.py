@@ -29,7 +29,7 @@ from sparktriage.store import outbox
 from sparktriage.store import schema as t
 from sparktriage.store.base import fingerprint, idempotency_key
 from sparktriage.store.reads import app_info
-from sparktriage.store.sql import SqlStore, diagnosis_from_row, diagnosis_row, event_from_row
+from sparktriage.store.sql import SqlStore, diagnosis_from_row, diagnosis_row, event_from_row, make_current
 from sparktriage.delivery.webhook import webhook_urls
 
 BATCH = 1000
@@ -206,15 +206,11 @@ def relabel(store: SqlStore, classifier: Classifier, filters: Filters = Filters(
 def _apply(conn: sa.Connection, result: RelabelResult, changes: list[tuple[int, Change]], cursor: tuple[str, int],
            settings: Settings | None) -> None:
     """One batch's writes and the run's progress, in the batch's transaction."""
-    d = t.diagnoses
     now = dt.datetime.now(dt.UTC)
     for old_id, change in changes:
         fp = fingerprint(change.new)
-        conn.execute(sa.update(d).where(d.c.id == old_id).values(superseded=now))
-        new_id = conn.execute(sa.insert(d).values(
-            {**diagnosis_row(change.app, change.new, fp, now), "relabel_run_id": result.run_id})
-        ).inserted_primary_key[0]
-        conn.execute(sa.update(d).where(d.c.id == old_id).values(superseded_by=new_id))
+        row = {**diagnosis_row(change.app, change.new, fp, now), "relabel_run_id": result.run_id}
+        new_id = make_current(conn, row, replaces=old_id, now=now)
         urls = webhook_urls(settings, change.app) if settings is not None else []
         if urls:
             body = change.payload(settings)

@@ -177,6 +177,7 @@ def seed_store(url: str, days: int, apps_per_day: int, *, seed: int = 0, end: dt
                      "final_status": app.final_status, "updated": created})
         events.extend(event_row(app, n, e) for n, e in enumerate(app_events))
         diagnoses.append(diagnosis_row(app, diagnosis, fingerprint(diagnosis), created))
+        apps[-1].update({k: diagnoses[-1][k] for k in ("category", "top_category", "domain")})  # as make_current
         if diagnosis.category == UNKNOWN:  # reservoir sampling: corrections spread over the whole history
             unknowns += 1
             if len(labelled) < labels:

@@ -27,6 +27,12 @@ applications = sa.Table(
     sa.Column("ended", UTC, index=True),
     sa.Column("final_status", sa.String(32)),
     sa.Column("updated", UTC, nullable=False),
+    # The current diagnosis's category, top-level category and domain (null: none yet), kept here by
+    # every write that changes which diagnosis is current (sql.make_current): the read API's lists
+    # and summaries filter, order and count on this one table and its indexes, never through a join.
+    sa.Column("category", sa.String(128)),
+    sa.Column("top_category", sa.String(64)),
+    sa.Column("domain", sa.String(16)),
 )
 
 exception_events = sa.Table(
@@ -164,6 +170,14 @@ sa.Index("ix_diagnoses_current_cover", diagnoses.c.app_id, diagnoses.c.attempt, 
          diagnoses.c.domain, diagnoses.c.source, diagnoses.c.category, diagnoses.c.rule_id, diagnoses.c.confidence,
          sqlite_where=diagnoses.c.superseded.is_(None), postgresql_where=diagnoses.c.superseded.is_(None))
 sa.Index("ix_events_app_host", exception_events.c.app_id, exception_events.c.attempt, exception_events.c.host)
+# The read API's (store/reads.py): a list by category, by team and category, by user, newest end first, walks
+# one index and stops at its page; a summary counts a window from one covering index, never the rows.
+sa.Index("ix_applications_category_ended", applications.c.top_category, applications.c.ended)
+sa.Index("ix_applications_team_category_ended", applications.c.team, applications.c.top_category,
+         applications.c.ended)
+sa.Index("ix_applications_user_ended", applications.c.user, applications.c.ended)
+sa.Index("ix_applications_summary", applications.c.ended, applications.c.team, applications.c.final_status,
+         applications.c.top_category, applications.c.domain)
 
 # Bearer tokens of the read API: only a hash of each secret is kept; ``teams``
 # is the scope (a JSON list of team names), null for every team.

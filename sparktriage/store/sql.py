@@ -119,11 +119,8 @@ class SqlStore:
             if events:
                 conn.execute(sa.insert(e), [event_row(app, n, ev) for n, ev in enumerate(events)])
             now = _now()
-            if current is not None:
-                conn.execute(sa.update(d).where(d.c.id == current.id).values(superseded=now))
-            new_id = conn.execute(sa.insert(d).values(diagnosis_row(app, diagnosis, fp, now))).inserted_primary_key[0]
-            if current is not None:
-                conn.execute(sa.update(d).where(d.c.id == current.id).values(superseded_by=new_id))
+            new_id = make_current(conn, diagnosis_row(app, diagnosis, fp, now),
+                                  replaces=None if current is None else current.id, now=now)
             outbox.enqueue(conn, app_id=app.app_id, attempt=app.attempt, diagnosis_id=new_id,
                            key=idempotency_key(app, fp), outgoing=outgoing, now=now)
         return True
@@ -152,10 +149,7 @@ class SqlStore:
                             explain=f"Corrected by {author or 'a person'}: {note or 'no note'}",
                             notes=(*machine.notes, f"the machine said {machine.category}"))
             app = AppInfo(app_id=app_id, attempt=attempt)
-            conn.execute(sa.update(d).where(d.c.id == row["id"]).values(superseded=now))
-            new_id = conn.execute(sa.insert(d).values(diagnosis_row(app, human, fingerprint(human), now))
-                                  ).inserted_primary_key[0]
-            conn.execute(sa.update(d).where(d.c.id == row["id"]).values(superseded_by=new_id))
+            make_current(conn, diagnosis_row(app, human, fingerprint(human), now), replaces=row["id"], now=now)
         return human
 
     def claim_due(self, now: dt.datetime, limit: int, lease: float) -> list[Delivery]:
@@ -224,6 +218,25 @@ class SqlStore:
 
     def open_alerts(self) -> list[Alert]:
         return alerts.open_alerts(self.engine)
+
+
+def make_current(conn: sa.Connection, row: dict[str, Any], *, replaces: int | None, now: dt.datetime) -> int:
+    """Insert the diagnosis ``row`` as its attempt's current one, superseding the diagnosis ``replaces``; its id.
+
+    The one place a current diagnosis changes (the worker, ``label``,
+    ``relabel``): the application row takes the new category, top-level
+    category and domain in the same transaction, so the read side may
+    filter and count applications without joining their diagnoses.
+    """
+    d, a = t.diagnoses, t.applications
+    if replaces is not None:
+        conn.execute(sa.update(d).where(d.c.id == replaces).values(superseded=now))
+    new_id = conn.execute(sa.insert(d).values(row)).inserted_primary_key[0]
+    if replaces is not None:
+        conn.execute(sa.update(d).where(d.c.id == replaces).values(superseded_by=new_id))
+    conn.execute(sa.update(a).where(a.c.app_id == row["app_id"], a.c.attempt == row["attempt"]).values(
+        category=row["category"], top_category=row["top_category"], domain=row["domain"]))
+    return new_id
 
 
 def event_row(app: AppInfo, seq: int, ev: ExceptionEvent) -> dict[str, Any]:
