@@ -210,13 +210,17 @@ def _disagreement(category: str, guess: str, p: float) -> str:
     return f"the model disagrees with this generic rule: {guess} ({p:.2f})"
 
 
-def _model_guess(events: Sequence[ExceptionEvent], model: TextModel) -> tuple[ExceptionEvent, str, float] | None:
-    """The model's most confident root cause among the events (one batch), or None.
+def model_candidates(events: Sequence[ExceptionEvent]) -> list[ExceptionEvent]:
+    """The events the model reads: exceptions and ERROR records first; when there are none
+    (a diagnostic printed without level or class, a WARN), every event, so an application
+    is never left unknown without the model having read it. Training on human corrections
+    reads the same ones."""
+    return [e for e in events if e.exc_class or e.level in ("ERROR", "FATAL")] or list(events)
 
-    Exceptions and ERROR records first; when there are none (a diagnostic
-    printed without level or class, a WARN), every event is a candidate, so an
-    application is never left unknown without the model having read it."""
-    candidates = [e for e in events if e.exc_class or e.level in ("ERROR", "FATAL")] or list(events)
+
+def _model_guess(events: Sequence[ExceptionEvent], model: TextModel) -> tuple[ExceptionEvent, str, float] | None:
+    """The model's most confident root cause among the events (one batch), or None."""
+    candidates = model_candidates(events)
     best = None
     for event, (category, p) in zip(candidates, model.predict([e.text for e in candidates]) if candidates else []):
         if category != NO_CAUSE and category in CATEGORIES and (best is None or p > best[2]):

@@ -57,10 +57,11 @@ def _train(args: argparse.Namespace, settings: Settings) -> int:
     corrections = []
     if args.from_store:
         from sparktriage.history.evaluate import corrections as stored
+        from sparktriage.history.retrain import correction_texts
         from sparktriage.store import open_store
 
-        for _, events, label in stored(open_store(settings.db).engine):
-            corrections += [(e.text, label) for e in events if e.exc_class]
+        corrections = correction_texts(stored(open_store(settings.db).engine))
+        print(f"{len(corrections)} texts from the store's human corrections", flush=True)
     noise = [line for path in args.noise for line in read_log(Path(path)).splitlines()
              if " WARN " in line or " ERROR " in line]
     out = Path(args.out)

@@ -50,3 +50,20 @@ def test_an_equal_or_better_model_is_written(tmp_path: Path) -> None:
     better = Model("new", {t: c for c, t in TEXTS.items()})
     write, lines = verdict(compare(current, better, labelled(tmp_path)), force=False)
     assert write and "accuracy 0.500 -> 1.000" in lines[0]
+
+
+def test_corrections_teach_what_the_model_reads_in_its_classes() -> None:
+    """A correction's texts are the events the model reads for that application (an ERROR
+    record without a class too, not an INFO one beside it), labelled as the model's classes
+    are: top-level ids, and ``unknown`` as its no-cause class."""
+    from sparktriage.history.retrain import correction_texts
+    from sparktriage.records import AppInfo, ExceptionEvent
+
+    app = AppInfo(app_id="application_1700000000000_0001")
+    error = ExceptionEvent(app_id=app.app_id, text="ERROR ApplicationMaster: User application exited with status 2",
+                           level="ERROR")
+    info = ExceptionEvent(app_id=app.app_id, text="INFO SparkContext: Successfully stopped SparkContext", level="INFO")
+    oom = ExceptionEvent(app_id=app.app_id, text="java.lang.OutOfMemoryError: GC overhead limit exceeded",
+                         exc_class="java.lang.OutOfMemoryError")
+    stored = [(app, [error, info], "unknown"), (app, [oom], "executor_oom/gc_overhead"), (app, [info], "killed")]
+    assert correction_texts(stored) == [(error.text, "_none"), (oom.text, "executor_oom"), (info.text, "killed")]

@@ -13,14 +13,27 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from classifiers.core import Classifier, TextModel
+from classifiers.core import NO_CAUSE, Classifier, TextModel, model_candidates
 from sparktriage.history.evaluate import Evaluation, evaluate
+from sparktriage.records import AppInfo, ExceptionEvent
+from sparktriage.taxonomy import UNKNOWN, top_level
 
 ROOT = Path(__file__).resolve().parents[2]
 REAL_SETS = {
     "real dev split": ROOT / "classifiers" / "corpus" / "real" / "dev.jsonl",
     "dev_real": ROOT.parent / "shared" / "data" / "dev_real.jsonl",
 }
+
+
+def correction_texts(stored: list[tuple[AppInfo, list[ExceptionEvent], str]]) -> list[tuple[str, str]]:
+    """(text, class) to train on from the store's corrections: the texts the model reads
+    for that application (``model_candidates``), with the label as the model's classes
+    are (top-level ids; ``unknown``, "no cause here", is its no-cause class)."""
+    out = []
+    for _, events, label in stored:
+        target = NO_CAUSE if label == UNKNOWN else top_level(label)
+        out += [(event.text, target) for event in model_candidates(events)]
+    return out
 
 
 @dataclass(frozen=True)
