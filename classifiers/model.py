@@ -35,7 +35,7 @@ MAX_CHARS = 4000  # the head of an event's text holds its message and first caus
 CACHE_SIZE = 20_000
 
 
-def _pipeline(seed: int) -> Any:
+def _pipeline(seed: int) -> Any:  # pragma: no mutate block (see docs/mutation.md)
     """The untrained sklearn Pipeline (imported here: loading and predicting never need it)."""
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.feature_extraction.text import TfidfVectorizer
@@ -137,7 +137,7 @@ def expected_calibration_error(confidence: Sequence[float], correct: Sequence[bo
 
 
 def train(items: Sequence[tuple[str, str, str]], *, version: str, seed: int = 0,
-          precision: float = 0.85) -> tuple[TextModel, dict[str, Any]]:
+          precision: float = 0.85) -> tuple[TextModel, dict[str, Any]]:  # pragma: no mutate block (see docs/mutation.md)
     """Measure and choose the threshold on held-out formats, then fit the shipped model on all.
 
     The split is by source format (``GroupShuffleSplit``): held-out texts come

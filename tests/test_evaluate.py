@@ -17,7 +17,7 @@ from classifiers.core import Classifier
 from rules.engine import RuleEngine
 from rules.loader import load_packs
 from sparktriage.errors import BadInput
-from sparktriage.history.evaluate import Evaluation, evaluate, read_labelled, report
+from sparktriage.history.evaluate import Evaluation, corrections, evaluate, evaluate_corrections, read_labelled, report
 from tests.packs import write_pack
 
 
@@ -134,3 +134,31 @@ def test_a_bad_line_is_refused_with_its_place(line: str, reason: str) -> None:
         read_labelled(["", good, line], "set.jsonl")
     assert err.value.reason == reason and "set.jsonl:3" in err.value.detail
     assert read_labelled(["", good, "  "], "set.jsonl") == [json.loads(good)]
+
+
+def test_corrections_measure_the_classifier_against_the_newest_label(tmp_path: Path) -> None:
+    """Two corrected applications (one corrected twice: the newest counts) and one never corrected,
+    in an in-memory store built through the store's own API."""
+    from sparktriage.records import AppInfo, Diagnosis, ExceptionEvent
+    from sparktriage.store.sql import open_store
+
+    packs = load_packs(write_pack(tmp_path / "rules"), builtin=False)
+    classifier = Classifier(engine=RuleEngine(packs.rules, packs.version))
+    store = open_store("sqlite://")
+    with pytest.raises(BadInput, match="no human correction"):
+        evaluate_corrections(classifier, store.engine)
+    texts = {"k": KILL, "d": DENIED, "n": "java.lang.IllegalStateException: never corrected"}
+    for app_id, text in texts.items():
+        store.save(AppInfo(app_id, attempt=2), [ExceptionEvent(app_id, "INFO noise", attempt=2, line=1),
+                                                ExceptionEvent(app_id, text, attempt=2, line=2)],
+                   Diagnosis(app_id, "unknown", "-", 0.0, "none", attempt=2))
+    store.label("k", 2, "executor_lost", note="first thought", author="ana")
+    store.label("d", 2, "access_denied", note=None, author=None)
+    store.label("k", 2, "container_killed_memory/overhead", note="second thought", author="ana")
+    result = evaluate_corrections(classifier, store.engine)
+    assert result.ids == ["d#2", "k#2"], "one entry per corrected attempt, in the order of their newest label"
+    assert result.truth == ["access_denied", "container_killed_memory"]
+    assert result.predicted == ["access_denied", "container_killed_memory"], "the rules read the stored events"
+    assert result.sources == ["rule", "rule"]
+    (_, events, _), _ = corrections(store.engine)
+    assert [e.text for e in events] == ["INFO noise", DENIED] and {e.attempt for e in events} == {2}
