@@ -166,6 +166,8 @@ def test_outbox_depth_counts_what_is_still_pending(store) -> None:
     assert store.outbox_depth() == 1  # a retry is still waiting
     store.record_try(second, at=now, status=503, error="busy", duration_ms=1.0, outcome="dead", next_try=None)
     assert store.outbox_depth() == 0
+    later = now + dt.timedelta(hours=1)  # every lease long expired
+    assert store.claim_due(later, 10, lease=5.0) == [], "a delivered or dead delivery is never sent again"
 
 
 def test_applications_carry_their_current_diagnosis(store) -> None:

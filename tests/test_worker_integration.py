@@ -290,12 +290,19 @@ def test_a_worker_restarted_in_the_middle_of_webhook_retries_delivers_once(worke
         receiver.always_fail = False
         worker.start()
         worker.wait_for(lambda: receiver.accepted, 60, "the delivery after the restart")
-        time.sleep(2)  # a second delivery would have arrived by now
-        (payload,) = receiver.accepted.values()
-        assert [status for _, _, status in receiver.requests].count(200) == 1
-        assert worker.rows("select status, tries from deliveries")[0][0] == "delivered"
-        (published,) = worker.read_topic("output", 1)
-        assert json.loads(published.value) == payload, "the topic and the webhook carry the same payload"
+        worker.wait_for(lambda: worker.rows(f"select status from deliveries where app_id = '{app_id}'") ==
+                        [("delivered",)], 30, "the delivery recorded as delivered")
+        # A barrier instead of a sleep: a second application's delivery leaves on a later pass of the
+        # dispatcher than the first's, so a repeat of the first would have been sent by the time it arrives.
+        second_id, second_folder = _app_logs(tmp_path / "logs", 32, FAILURES["shuffle_fetch_failed"])
+        worker.produce(_interleaved([(second_id, second_folder)]))
+        worker.wait_for(lambda: len(receiver.accepted) == 2, 90, "the second application's delivery")
+        delivered = [json.loads(body)["app_id"] for _, body, status in receiver.requests if status == 200]
+        assert sorted(delivered) == sorted([app_id, second_id]), "each application delivered once"
+        (payload,) = [p for p in receiver.accepted.values() if p["app_id"] == app_id]
+        published = [json.loads(m.value) for m in worker.read_topic("output", 2)]
+        assert [p for p in published if p["app_id"] == app_id] == [payload], \
+            "the topic and the webhook carry the same payload"
         assert_valid(payload)
         assert payload["category"] == "access_denied" and payload["workflow"]
     finally:
