@@ -122,6 +122,7 @@ class Worker:
         self.logs = logs
         self.apps, self.streams, self.events = apps, streams, events
         self.live = LiveStreams(streams.get, signals=classifier.signals)
+        self.open: dict[str, AppState] = {}  # open applications' states (``state_of``)
         # due ends and stalls (ingest.watchlist): what the timers ask the agent to settle
         self.watchlist = Watchlist(settings.end_grace, settings.stall_timeout, classifier.signals)
         # the store, the output topic and dead letters, and the timers that drain them (ingest.outputs)
@@ -137,9 +138,11 @@ class Worker:
             try:
                 await self.apply(event)
             except BadInput as err:
+                self.open.clear()  # a state may be half-changed: read it again from the table
                 await self.outputs.dead_letter(event, err)
                 event.ack()
             except Exception as exc:  # noqa: BLE001 - a bug must not silently consume the record
+                self.open.clear()
                 log.exception("cannot process record %s/%s", event.message.partition, event.message.offset)
                 await self.outputs.dead_letter(event, BadInput("processing_error", repr(exc)[:500]))
                 event.ack()
@@ -150,14 +153,28 @@ class Worker:
         Log lines are acknowledged by the checkpoint that covers them (see
         ``ingest.live``); everything else once its effects are written.
         """
+        env = parse_envelope(event.message.key, event.message.value, max_line_bytes=self.settings.max_line_bytes)
+        state, new = self.state_of(env.app_id)
+        await self.apply_to(state, env, event, new=new)
+        if state.ended:  # a tombstone: read from the table again if a late record comes
+            self.open.pop(env.app_id, None)
+
+    def state_of(self, app_id: str) -> tuple[AppState, bool]:
+        """An open application's state and whether it is new. Kept in memory between its records (read from
+        ``apps`` once, written back whenever it changes), so that a line neither reads nor decodes the table."""
+        state = self.open.get(app_id)
+        if state is not None:
+            return state, False
+        raw = self.apps.get(app_id)
+        state = self.open[app_id] = AppState.from_dict(raw) if raw else AppState(app_id=app_id)
+        return state, raw is None
+
+    async def apply_to(self, state: AppState, env: Envelope, event: faust.EventT, *, new: bool) -> None:
         message = event.message
-        env = parse_envelope(message.key, message.value, max_line_bytes=self.settings.max_line_bytes)
-        raw = self.apps.get(env.app_id)
-        state = AppState.from_dict(raw) if raw else AppState(app_id=env.app_id)
         if state.ended and state.closing:  # a crash came between the tombstone and its cleanup
             self.complete(state, [])
         if env.event is None:
-            self.on_line(state, env, event, new=raw is None)
+            self.on_line(state, env, event, new=new)
             return
         if message.offset > state.last_offset:  # else: already applied before a restart
             state.last_offset = message.offset
@@ -370,6 +387,7 @@ class Worker:
         for n in range(state.n_events):
             self.events.pop(event_key(state.app_id, n), None)
         self.apps.pop(state.app_id, None)
+        self.open.pop(state.app_id, None)
         for checkpoint in closing:
             for handle in checkpoint.acks:
                 handle.ack()
@@ -383,6 +401,7 @@ class Worker:
         """After a rebalance faust reads again from the committed offsets: start from the checkpoints."""
         self.live.reset()
         self.watchlist.reset()
+        self.open.clear()
 
     async def look_for_quiet_applications(self) -> None:
         """Ask the agent to check applications that went quiet (table writes need its context)."""

@@ -42,14 +42,18 @@ _LIFECYCLE_INTS = ("exit_code", "elapsed_ms")
 STATUSES = ("FAILED", "SUCCEEDED", "KILLED")
 ROLES = ("driver", "executor", "resource_manager")
 MAX_RECORD_LINES_WORTH = 8
+_NO_WORKFLOW = Workflow()  # most records carry none: one shared value (frozen)
 
 
 def _get(data: dict[str, Any], dotted: str) -> Any:
     """``a.b.c`` in nested dicts, also accepting a flat ``"a.b.c"`` key (Filebeat/ECS style)."""
     if dotted in data:
         return data[dotted]
-    node: Any = data
-    for part in dotted.split("."):
+    head, dot, rest = dotted.partition(".")
+    if not dot or head not in data:  # the usual miss, answered before splitting (the per-record path)
+        return None
+    node: Any = data[head]
+    for part in rest.split("."):
         if not isinstance(node, dict) or part not in node:
             return None
         node = node[part]
@@ -246,7 +250,7 @@ def parse_envelope(key: bytes | None, value: bytes | None, *, max_line_bytes: in
         host=_str_or_none(data, "host", "host.name", "host.hostname", "kubernetes.host",
                           "kubernetes.pod_node_name", "kubernetes.node.name", "hostname"),
         role=role, team=_str_or_none(data, "team") or labels.get("team"), user=_str_or_none(data, "user"),
-        queue=_str_or_none(data, "queue"), workflow=Workflow.from_dict(workflow),
+        queue=_str_or_none(data, "queue"), workflow=Workflow.from_dict(workflow) if workflow else _NO_WORKFLOW,
         ts=parse_ts(_first(data, "ts", "@timestamp", "timestamp", "time", "date")),
         event=event, status=str(status).upper() if status else None, stream=_first(data, "stream"),
         lifecycle=_lifecycle(data, event),

@@ -72,7 +72,8 @@ class AppState:
 
         Returns whether the state changed enough to be worth a changelog
         write: new metadata, or activity at least a second after the last
-        recorded one (the inactivity timer needs no finer clock).
+        recorded one (the inactivity timer needs no finer clock, so ``last_seen``
+        moves only then: it is what the table holds).
         """
         before = (len(self.attempts), self.team, self.user, self.queue, bool(self.workflow), self.started)
         if env.attempt not in self.attempts:
@@ -85,10 +86,11 @@ class AppState:
         if env.ts is not None:
             self.started = env.ts if self.started is None else min(self.started, env.ts)
             self.last_ts = env.ts if self.last_ts is None else max(self.last_ts, env.ts)
-        stale = now - self.last_seen >= 1.0
-        self.last_seen = now
         after = (len(self.attempts), self.team, self.user, self.queue, bool(self.workflow), self.started)
-        return stale or before != after
+        changed = now - self.last_seen >= 1.0 or before != after
+        if changed:  # to the second: the worker keeps an open application's state between its records
+            self.last_seen = now
+        return changed
 
     def app_info(self, attempt: int, final_status: str | None, ended: float | None) -> AppInfo:
         return AppInfo(
