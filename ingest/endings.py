@@ -40,11 +40,10 @@ from sparktriage.status import FAILED, KILLED, SUCCEEDED
 YARN_AM, YARN_REPORT, DRIVER_SHUTDOWN, EVENT_LOG = "yarn_am", "yarn_report", "driver_shutdown", "event_log"
 
 # A cheap gate run on every line: only lines containing one of these words are parsed further.
-_GATE = re.compile(
-    r"Final app status|Unregistering ApplicationMaster|final status:|SparkContext|Shutdown hook called"
-    r"|Job aborted|failed: |thread \"main\"|Thread\[main|in <module>|User class threw exception"
-    r"|RECEIVED SIGNAL|Driver terminated|exitCode|phase: "
-)
+_GATE_WORDS = ("Final app status", "Unregistering ApplicationMaster", "final status:", "SparkContext",
+               "Shutdown hook called", "Job aborted", "failed: ", 'thread "main"', "Thread[main", "in <module>",
+               "User class threw exception", "RECEIVED SIGNAL", "Driver terminated", "exitCode", "phase: ")
+_GATE = re.compile("|".join(re.escape(word) for word in _GATE_WORDS))
 _AM_FINAL = re.compile(
     r"Final app status: (?P<status>SUCCEEDED|FAILED|KILLED), exitCode: (?P<code>-?\d+)(?:, \(reason: (?P<reason>.*?)\)?$)?")
 _AM_UNREGISTER = re.compile(
@@ -71,9 +70,22 @@ _SIGTERM = re.compile(r"RECEIVED SIGNAL (?:TERM|INT|HUP)")
 MAX_SIGNS = 5
 
 
+def _gated_lines(text: str) -> list[str]:
+    """The lines of ``text`` that the gate finds, once each, in order: every line ``EndWatch`` acts on
+    has a gate word, so a batch of a hundred lines is read at the cost of its few gated ones."""
+    starts = set()
+    for word in _GATE_WORDS:  # str.find per word: far faster than the alternation over a long text
+        at = text.find(word)
+        while at >= 0:
+            starts.add(text.rfind("\n", 0, at) + 1)
+            at = text.find(word, at + 1)
+    ends = (text.find("\n", start) for start in sorted(starts))
+    return [text[start:end if end >= 0 else len(text)] for start, end in zip(sorted(starts), ends)]
+
+
 def may_tell(text: str) -> bool:
     """Whether a line can tell anything of the end (the hot path's one test per line)."""
-    return _GATE.search(text) is not None
+    return any(word in text for word in _GATE_WORDS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,7 +152,7 @@ class EndWatch:
         if not may_tell(text):
             return None
         found = None
-        for line in text.split("\n") if "\n" in text else (text,):
+        for line in _gated_lines(text) if "\n" in text else (text,):
             ending = self._line(line.rstrip("\r"), role, attempt)
             if ending is not None:
                 found = self.offer(ending) or found

@@ -146,9 +146,12 @@ def _lines_field(data: dict[str, Any]) -> str | None:
     value = data.get("lines")
     if value is None or value == []:
         return None
-    if not isinstance(value, list) or not all(isinstance(line, str) for line in value):
-        raise BadInput("bad_field", "lines must be a list of strings")
-    return "\n".join(value)
+    if isinstance(value, list):
+        try:
+            return "\n".join(value)  # join refuses any element that is not a string
+        except TypeError:
+            pass
+    raise BadInput("bad_field", "lines must be a list of strings")
 
 
 def _str_or_none(data: dict[str, Any], *paths: str) -> str | None:

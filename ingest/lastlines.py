@@ -41,7 +41,7 @@ class Tail:
 
     def add(self, text: str) -> None:
         """One envelope's text (a line, or several joined by ``\\n`` as the assembler accepts)."""
-        for line in text.split("\n") if "\n" in text else (text,):
+        for line in text.rsplit("\n", TAIL_LINES)[-TAIL_LINES:] if "\n" in text else (text,):  # a batch: its end
             self.lines.append(line.rstrip("\r")[:MAX_TAIL_LINE])
 
     def to_list(self) -> list[str]:

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ingest.assembly import Assembler
+from ingest.batch import feed_batch
 from ingest.events import DEFAULT_SIGNALS, Signals
 from ingest.lastlines import Tail, tail_event
 from ingest.state import assembler_from, events_from_records
@@ -94,7 +95,7 @@ class LiveStreams:
             self._open[env.stream_key] = live
         if offset <= live.offset:  # folded in before a restart and checkpointed with it
             return [Checkpoint(live.key, None, [], [handle], write=False)]
-        events = events_from_records(live.assembler.feed([env.text]), env, self.signals)
+        events = events_from_records(feed_batch(live.assembler, env.text, self.signals), env, self.signals)
         live.tail.add(env.text)
         live.offset = offset
         if not live.pending:

@@ -17,6 +17,7 @@ its tables, and the tests drive them directly.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import asdict, dataclass, field
 from typing import Any, Self
 
@@ -61,7 +62,15 @@ class AppState:
     delivered: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """A copy that shares nothing mutable with the state (faust serializes a changelog value later,
+        while the worker goes on changing the state it keeps in memory); ``asdict`` is slower."""
+        data = dict(self.__dict__)
+        for name in ("attempts", "streams", "closing"):
+            data[name] = list(data[name])
+        for name in ("workflow", "events_at", "delivered"):
+            data[name] = dict(data[name])
+        data["watch"] = copy.deepcopy(self.watch)
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Self:
