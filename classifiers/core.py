@@ -273,15 +273,15 @@ def only(classifier: Classifier, mode: str) -> Classifier:
     return classifier
 
 
-def load_classifier(settings: Settings, *, backend: str | None = None, model_now: bool = False) -> Classifier:
+def load_classifier(settings: Settings, *, backend: str | None = None) -> Classifier:
     """Load, lint and compile the rule packs; refuse (ConfigError) on any problem in them.
 
     The full lint runs here (not only at ``rules lint`` time) so that a worker
     never starts with a rule whose own examples fail. Packs that linted clean
     are kept compiled in ``rules_cache`` (``rules.cache``), so that only a
     changed or added pack costs the lint and the compilation again. The model
-    file is read when a diagnosis first needs it, or here with ``model_now``
-    (the worker: a broken model refuses to start rather than fail a diagnosis).
+    file is read when a diagnosis first needs it (the worker reads it in a
+    thread while it joins its group: ``ingest.app.read_model_beside``).
     """
     backend = backend or BACKENDS[0]
     folder = Path(settings.rules_cache) if settings.rules_cache else rule_cache.default_cache_dir()
@@ -291,10 +291,7 @@ def load_classifier(settings: Settings, *, backend: str | None = None, model_now
         engine = _lint_and_compile(settings.rules_dir, backend)
         if key:
             rule_cache.store(folder, key, engine)
-    model = load_model(settings)
-    if model is not None and model_now:
-        model.predict([""])
-    return Classifier(engine=engine, model=model)
+    return Classifier(engine=engine, model=load_model(settings))
 
 
 def _lint_and_compile(rules_dir: str | None, backend: str) -> RuleEngine:

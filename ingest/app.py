@@ -18,8 +18,12 @@ records are skipped by offset, and store writes are idempotent upserts.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import os
+import signal
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -123,6 +127,7 @@ class Worker:
         self.apps, self.streams, self.events = apps, streams, events
         self.live = LiveStreams(streams.get, signals=classifier.signals)
         self.open: dict[str, AppState] = {}  # open applications' states (``state_of``)
+        self.first = True  # no record consumed yet
         # due ends and stalls (ingest.watchlist): what the timers ask the agent to settle
         self.watchlist = Watchlist(settings.end_grace, settings.stall_timeout, classifier.signals)
         # the store, the output topic and dead letters, and the timers that drain them (ingest.outputs)
@@ -135,6 +140,9 @@ class Worker:
         """The agent: every record is applied, or dead-lettered with its reason; none is lost."""
         async for event in stream.noack().events():
             self.metrics.consumed(event.message.partition)
+            if self.first:  # when a start or a restart reached the stream (bench.restart reads it)
+                log.info("first record consumed")
+                self.first = False
             try:
                 await self.apply(event)
             except BadInput as err:
@@ -434,12 +442,44 @@ def run(settings: Settings) -> None:
     from sparktriage.store import open_store
     from sparktriage.delivery.topics import ensure_topics
 
-    classifier = load_classifier(settings, model_now=True)
+    classifier = load_classifier(settings)  # the rules; the model file is read beside the group join
     store = open_store(settings.db)
     Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
     settings = settings.replace(partitions=ensure_topics(settings))
     metrics, registry = worker_metrics(settings)
     app = create_app(settings, classifier, store, metrics)
+    refusal = read_model_beside(app, classifier.model)
     if registry is not None:  # /metrics, /healthz, /readyz beside the stream, in a thread
         serve(settings.worker_web_host, settings.worker_web_port, registry, app.health)  # type: ignore[attr-defined]
-    faust.Worker(app, loglevel="info", quiet=True).execute_from_commandline()
+    try:
+        faust.Worker(app, loglevel="info", quiet=True).execute_from_commandline()
+    finally:
+        if refusal:  # the model could not be read: the worker stopped, and says why as any refusal to start
+            raise refusal[0]
+
+
+def read_model_beside(app: faust.App, model: Any) -> list[BaseException]:
+    """Read the model file in a thread while the worker starts, joins its group and recovers its tables,
+    instead of before (seconds on a loaded machine). A model that cannot be read stops the worker (its own
+    orderly stop on SIGTERM; whatever was consumed is redelivered) and the returned list holds why, for
+    ``run`` to raise. A diagnosis that needs the model before it is read waits for it."""
+    refusal: list[BaseException] = []
+    if model is None:
+        return refusal
+
+    def read() -> None:
+        try:
+            model.predict([""])
+        except Exception as exc:  # noqa: BLE001 - any failure to read it refuses the start
+            refusal.append(exc)
+
+    reading = threading.Thread(target=read, name="read-model", daemon=True)
+    reading.start()
+
+    @app.task
+    async def refuse_a_model_that_cannot_be_read() -> None:  # a task: faust handles SIGTERM by then
+        await asyncio.to_thread(reading.join)
+        if refusal:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    return refusal

@@ -275,7 +275,6 @@ def test_the_model_is_read_only_when_no_rule_decides() -> None:
     assert not classifier.model.loaded, "a specific rule decided: the model file was not needed"
     classify_text(classifier, UNMATCHED, "app_2")
     assert classifier.model.loaded
-    assert load_classifier(Settings(), model_now=True).model.loaded, "the worker reads it at start"
 
 
 def test_unknowns_group_into_templates_with_counts_and_examples(tmp_path: Path) -> None:

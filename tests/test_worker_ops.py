@@ -105,3 +105,25 @@ def test_a_broker_outage_is_a_handful_of_log_lines_and_the_worker_carries_on(tmp
         finally:
             worker.stop()
             cut.close()
+
+
+def test_a_model_that_cannot_be_read_stops_the_worker_with_its_reason(broker: Broker, tmp_path: Path) -> None:
+    """The model file is read beside the group join, not before it; unreadable, the worker still refuses
+    to run: it stops with a non-zero status and says which model, without a traceback."""
+    import shutil
+    import subprocess
+    import sys
+
+    from classifiers.core import SHIPPED_MODEL
+
+    model = tmp_path / "model"
+    shutil.copytree(SHIPPED_MODEL, model)
+    (model / "model.npz").write_bytes(b"PK\x03\x04 not a model")
+    worker = Worker(broker, tmp_path)
+    worker.env["SPARKTRIAGE_MODEL"] = str(model)
+    done = subprocess.run([sys.executable, "-m", "sparktriage.cli", "worker"], env=worker.env,
+                          capture_output=True, text=True, timeout=STARTUP)
+    assert done.returncode == 2, done.stderr[-2000:]
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("sparktriage") and str(model) in last, done.stderr[-2000:]
+    assert "Traceback" not in done.stderr
