@@ -1,18 +1,28 @@
-"""The worker's throughput and latency on the embedded broker, in one run.
+"""The worker's throughput and latency on the embedded broker, side by side in one run (issue 17).
 
-1. Produce N envelope lines of M applications (1% error records, interleaved)
-   plus their ``app_end`` into a one-partition topic.
-2. Raw consume rate: aiokafka reads the whole topic (the denominator); and
-   the ceiling of the framework itself: a faust agent that only decodes JSON.
-3. Worker rate: ``sparktriage worker`` starts on the filled topic; lines/s is
-   N over the time from its "Ready" to the last diagnosis on the output topic.
-4. Latency: with the worker idle, applications are sent one at a time; the
-   time from producing ``app_end`` to its diagnosis on the output topic.
+The same generated lines of ten applications (1 % error records, four
+containers each) are produced twice onto two-partition topics: one line per
+record, and 100 consecutive lines of one container per record (``lines``).
+The applications are chosen so that each partition holds five. Then:
+
+1. raw aiokafka consume rate of the one-line topic, and the framework's own
+   ceiling: a faust agent that only decodes each record (``bench.faust_floor``);
+2. one ``sparktriage worker`` on the one-line topic: lines/s from its first
+   record consumed to the last diagnosis on the output topic (target: at
+   least 0.8 of the faust agent);
+3. one worker on the 100-line topic, against ``classify``'s event extraction
+   (``ingest.events.extract_events`` with the classifier's signals) on the
+   same lines in this process (target: at least 0.5);
+4. two workers in one group on the one-line topic (target: at least 1.5 times
+   one worker; ``uptime`` printed with it: the machine has two cores);
+5. latency: with the single worker idle, applications sent one at a time, from
+   producing ``app_end`` to its diagnosis.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import os
 import statistics
@@ -25,6 +35,7 @@ from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer
 from kafka import KafkaConsumer, KafkaProducer
+from kafka.partitioner.default import murmur2
 
 from sparktriage.tools.broker import Broker, free_port
 from sparktriage.settings import Settings
@@ -34,16 +45,52 @@ from tests.loggen import generate_log
 FAILURE = ("24/03/12 10:11:13 WARN TaskSetManager: Lost task 3.0 in stage 2.0 (TID 14) (host-7 executor 2): "
            "ExecutorLostFailure (executor 2 exited caused by one of the running tasks) Reason: Container killed "
            "by YARN for exceeding physical memory limits. 5.6 GB of 5.5 GB physical memory used.")
+CONTAINERS = 4
+PARTITIONS = 2
+
+
+def _lines(n_lines: int, seed: int) -> list[str]:
+    lines = generate_log(n_lines, error_fraction=0.01, seed=seed).split("\n")
+    lines.insert(len(lines) // 2, FAILURE)
+    return lines
+
+
+def _end(app_id: str) -> tuple[bytes, bytes]:
+    return app_id.encode(), json.dumps({"app_id": app_id, "event": "app_end", "status": "FAILED"}).encode()
 
 
 def _records(app_id: str, n_lines: int, seed: int) -> list[tuple[bytes, bytes]]:
-    lines = generate_log(n_lines, error_fraction=0.01, seed=seed).split("\n")
-    lines.insert(len(lines) // 2, FAILURE)
+    """One line per record, the containers' lines interleaved, then the ``app_end``."""
     key = app_id.encode()
-    out = [(key, json.dumps({"app_id": app_id, "line": line, "container_id": f"c{n % 4}",
-                             "role": "executor"}).encode()) for n, line in enumerate(lines)]
-    out.append((key, json.dumps({"app_id": app_id, "event": "app_end", "status": "FAILED"}).encode()))
-    return out
+    out = [(key, json.dumps({"app_id": app_id, "line": line, "container_id": f"c{n % CONTAINERS}",
+                             "role": "executor"}).encode()) for n, line in enumerate(_lines(n_lines, seed))]
+    return out + [_end(app_id)]
+
+
+def _batched(app_id: str, n_lines: int, seed: int, per: int) -> tuple[list[tuple[bytes, bytes]], list[str]]:
+    """The same lines, ``per`` consecutive lines of one container per record; and each container's text."""
+    lines = _lines(n_lines, seed)
+    streams = [lines[c::CONTAINERS] for c in range(CONTAINERS)]
+    key, out = app_id.encode(), []
+    for start in range(0, max(len(s) for s in streams), per):
+        for c, stream in enumerate(streams):
+            if stream[start:start + per]:
+                out.append((key, json.dumps({"app_id": app_id, "lines": stream[start:start + per],
+                                             "container_id": f"c{c}", "role": "executor"}).encode()))
+    return out + [_end(app_id)], ["\n".join(s) for s in streams]
+
+
+def app_ids(n: int, partitions: int = PARTITIONS, stamp: str = "1700000000000") -> list[str]:
+    """``n`` application ids spread evenly over ``partitions`` by Kafka's default partitioner (murmur2)."""
+    per: dict[int, list[str]] = {p: [] for p in range(partitions)}
+    k = 0
+    while sum(len(v) for v in per.values()) < n:
+        app_id = f"application_{stamp}_{k:04d}"
+        p = (murmur2(app_id.encode()) & 0x7FFFFFFF) % partitions
+        if len(per[p]) < n // partitions + (p < n % partitions):
+            per[p].append(app_id)
+        k += 1
+    return [a for group in itertools.zip_longest(*per.values()) for a in group if a is not None]
 
 
 async def _raw_consume(bootstrap: str, topic: str, expect: int) -> float:
@@ -83,73 +130,175 @@ def p99(values: list[float]) -> float:
     return ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
 
 
+def worker_env(broker: Broker, settings: Settings, folder: str, group: str) -> dict[str, str]:
+    """``sparktriage worker``'s environment on the bench's topics, its store and data under ``folder``."""
+    return {**os.environ, "SPARKTRIAGE_BOOTSTRAP": broker.bootstrap, "SPARKTRIAGE_DB": f"sqlite:///{folder}/b.db",
+            "SPARKTRIAGE_INPUT_TOPIC": settings.input_topic, "SPARKTRIAGE_OUTPUT_TOPIC": settings.output_topic,
+            "SPARKTRIAGE_DLQ_TOPIC": settings.dlq_topic, "SPARKTRIAGE_GROUP": group,
+            "SPARKTRIAGE_SESSION_TIMEOUT": "6", "SPARKTRIAGE_PRODUCER_MAX_BATCH_SIZE": "1",
+            "SPARKTRIAGE_WORKER_WEB_PORT": "0", "SPARKTRIAGE_DATA_DIR": f"{folder}/var"}
+
+
+def launch(env: dict[str, str], folder: str) -> tuple[subprocess.Popen[bytes], Path]:
+    """A worker process logging to ``folder/worker.log``."""
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    log = Path(folder) / "worker.log"
+    with open(log, "ab") as fh:
+        proc = subprocess.Popen([sys.executable, "-m", "sparktriage.cli", "worker"], env=env,
+                                stdout=fh, stderr=subprocess.STDOUT)
+    return proc, log
+
+
+def wait_log(proc: subprocess.Popen[bytes], log: Path, text: bytes, timeout: float = 300) -> float:
+    """Wait until ``text`` is in the worker's log; when it was seen (perf_counter, 20 ms polls)."""
+    return first_seen([(proc, log)], text, timeout)
+
+
+def first_seen(workers: list[tuple[subprocess.Popen[bytes], Path]], text: bytes, timeout: float = 300) -> float:
+    """When ``text`` first appeared in any of the workers' logs (perf_counter, 20 ms polls)."""
+    deadline = time.monotonic() + timeout
+    while not any(text in log.read_bytes() for _, log in workers):
+        for proc, log in workers:
+            if proc.poll() is not None:
+                raise RuntimeError(f"a worker exited:\n{log.read_text()[-2000:]}")
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"no {text!r} in the workers' logs")
+        time.sleep(0.02)
+    return time.perf_counter()
+
+
 def start_worker(broker: Broker, settings: Settings, tmp: str, group: str) -> subprocess.Popen[bytes]:
     """``sparktriage worker`` on the bench's topics and a SQLite store in ``tmp``, once it is ready."""
-    env = {**os.environ, "SPARKTRIAGE_BOOTSTRAP": broker.bootstrap, "SPARKTRIAGE_DB": f"sqlite:///{tmp}/b.db",
-           "SPARKTRIAGE_INPUT_TOPIC": settings.input_topic, "SPARKTRIAGE_OUTPUT_TOPIC": settings.output_topic,
-           "SPARKTRIAGE_DLQ_TOPIC": settings.dlq_topic, "SPARKTRIAGE_GROUP": group,
-           "SPARKTRIAGE_SESSION_TIMEOUT": "6", "SPARKTRIAGE_PRODUCER_MAX_BATCH_SIZE": "1",
-           "SPARKTRIAGE_WORKER_WEB_PORT": "0", "SPARKTRIAGE_DATA_DIR": f"{tmp}/var"}
-    log = Path(tmp) / "worker.log"
-    with open(log, "wb") as fh:
-        worker = subprocess.Popen([sys.executable, "-m", "sparktriage.cli", "worker"], env=env,
-                                  stdout=fh, stderr=subprocess.STDOUT)
-    while b"Worker]: Ready" not in log.read_bytes():
-        if worker.poll() is not None:
-            raise RuntimeError(f"the worker exited:\n{log.read_text()[-2000:]}")
-        time.sleep(0.05)
-    return worker
+    proc, log = launch(worker_env(broker, settings, tmp, group), tmp)
+    wait_log(proc, log, b"Worker]: Ready")
+    return proc
 
 
-def main(n_apps: int = 10, lines_per_app: int = 5_000, latency_apps: int = 40) -> None:
-    tag = uuid.uuid4().hex[:6]
-    with tempfile.TemporaryDirectory() as tmp, Broker(Settings(), port=free_port()) as broker:
-        settings = Settings(bootstrap=broker.bootstrap, input_topic=f"bench-in-{tag}",
-                            output_topic=f"bench-out-{tag}", dlq_topic=f"bench-dlq-{tag}", partitions=1)
-        ensure_topics(settings)
-        producer = KafkaProducer(bootstrap_servers=broker.bootstrap, linger_ms=20, batch_size=256 * 1024)
-        apps = [_records(f"application_1700000000000_{n:04d}", lines_per_app, n) for n in range(n_apps)]
-        records = [r for group in zip(*apps) for r in group] + [r for a in apps for r in a[len(apps[0]):]]
-        for key, value in records:
-            producer.send(settings.input_topic, key=key, value=value)
-        producer.flush()
-        raw = asyncio.run(_raw_consume(broker.bootstrap, settings.input_topic, len(records)))
-        floor = _faust_noop(broker.bootstrap, settings.input_topic, len(records))
-
-        out = KafkaConsumer(settings.output_topic, bootstrap_servers=broker.bootstrap,
-                            auto_offset_reset="latest", group_id=None)
-        out.poll(timeout_ms=500)
-        worker = start_worker(broker, settings, tmp, f"bench-{tag}")
+def stop(procs: list[subprocess.Popen[bytes]]) -> None:
+    for proc in procs:
+        proc.terminate()
+    for proc in procs:
         try:
-            t0 = time.perf_counter()
-            _wait_keys(out, {a[0][0] for a in apps}, timeout=1800)
-            rate = len(records) / (time.perf_counter() - t0)
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
-            latencies = []
-            for n in range(latency_apps):
-                app = _records(f"application_1700000000001_{n:04d}", 200, 1000 + n)
-                for key, value in app[:-1]:
-                    producer.send(settings.input_topic, key=key, value=value)
-                producer.flush()
-                time.sleep(0.3)  # let the lines be folded: the latency is from app_end
-                sent = time.perf_counter()
-                producer.send(settings.input_topic, key=app[-1][0], value=app[-1][1])
-                producer.flush()
-                _wait_keys(out, {app[-1][0]}, timeout=60)
-                latencies.append(time.perf_counter() - sent)
+
+def run_workers(broker: Broker, settings: Settings, tmp: str, n: int, keys: set[bytes], records: int,
+                keep: bool = False) -> tuple[float, list[subprocess.Popen[bytes]]]:
+    """``n`` workers in a new group on ``settings.input_topic``: records/s from the first record any
+    of them consumed to the last of ``keys`` diagnosed (the workers are stopped unless ``keep``)."""
+    out = KafkaConsumer(settings.output_topic, bootstrap_servers=broker.bootstrap,
+                        auto_offset_reset="latest", group_id=None)
+    out.poll(timeout_ms=500)
+    group = f"bench-{uuid.uuid4().hex[:6]}"
+    started = [launch(worker_env(broker, settings, f"{tmp}/{group}-{k}", group), f"{tmp}/{group}-{k}")
+               for k in range(n)]
+    procs = [proc for proc, _ in started]
+    try:
+        first = first_seen(started, b"first record consumed")
+        _wait_keys(out, set(keys), timeout=1800)
+        rate = records / (time.perf_counter() - first)
+    except BaseException:
+        stop(procs)
+        raise
+    finally:
+        out.close()
+    if not keep:
+        stop(procs)
+    return rate, procs
+
+
+def _extraction_rate(texts: list[str]) -> float:
+    """Lines/s of ``classify``'s event extraction over ``texts`` (one container's log each), best of 3."""
+    from classifiers.core import load_classifier
+    from ingest.events import extract_events
+
+    signals = load_classifier(Settings()).signals
+    n_lines = sum(t.count("\n") + 1 for t in texts)
+    best = float("inf")
+    for _ in range(3):
+        t0 = time.perf_counter()
+        for c, text in enumerate(texts):
+            extract_events(text, app_id="bench", container_id=f"c{c}", role="executor", signals=signals)
+        best = min(best, time.perf_counter() - t0)
+    return n_lines / best
+
+
+def _produce(producer: KafkaProducer, topic: str, records: list[tuple[bytes, bytes]]) -> None:
+    for key, value in records:
+        producer.send(topic, key=key, value=value)
+    producer.flush()
+
+
+def _latencies(producer: KafkaProducer, broker: Broker, settings: Settings, n_apps: int) -> list[float]:
+    out = KafkaConsumer(settings.output_topic, bootstrap_servers=broker.bootstrap,
+                        auto_offset_reset="latest", group_id=None)
+    out.poll(timeout_ms=500)
+    latencies = []
+    try:
+        for n, app_id in enumerate(app_ids(n_apps, stamp="1700000000001")):
+            app = _records(app_id, 200, 1000 + n)
+            _produce(producer, settings.input_topic, app[:-1])
+            time.sleep(0.3)  # let the lines be folded: the latency is from app_end
+            sent = time.perf_counter()
+            _produce(producer, settings.input_topic, app[-1:])
+            _wait_keys(out, {app[-1][0]}, timeout=60)
+            latencies.append(time.perf_counter() - sent)
+    finally:
+        out.close()
+    return latencies
+
+
+def main(n_apps: int = 10, lines_per_app: int = 10_000, batched_lines_per_app: int = 100_000,
+         latency_apps: int = 40) -> None:
+    tag = uuid.uuid4().hex[:6]
+    ids = app_ids(n_apps)
+    keys = {a.encode() for a in ids}
+    with tempfile.TemporaryDirectory() as tmp, Broker(Settings(), port=free_port()) as broker:
+        one = Settings(bootstrap=broker.bootstrap, input_topic=f"bench-in-{tag}",
+                       output_topic=f"bench-out-{tag}", dlq_topic=f"bench-dlq-{tag}", partitions=PARTITIONS)
+        many = one.replace(input_topic=f"bench-in100-{tag}")
+        ensure_topics(one)
+        ensure_topics(many)
+        producer = KafkaProducer(bootstrap_servers=broker.bootstrap, linger_ms=20, batch_size=256 * 1024,
+                                 max_request_size=4 * 1024 * 1024)
+        apps = [_records(a, lines_per_app, n) for n, a in enumerate(ids)]
+        records = [r for group in zip(*apps) for r in group] + [r for a in apps for r in a[len(apps[0]):]]
+        _produce(producer, one.input_topic, records)
+        batched = [_batched(a, batched_lines_per_app, n, 100) for n, a in enumerate(ids)]
+        texts = [t for _, ts in batched for t in ts]
+        n_batched_lines = sum(t.count("\n") + 1 for t in texts)
+        _produce(producer, many.input_topic,
+                 [r for group in zip(*(b for b, _ in batched)) for r in group]
+                 + [r for b, _ in batched for r in b[len(batched[0][0]):]])
+
+        raw = asyncio.run(_raw_consume(broker.bootstrap, one.input_topic, len(records)))
+        floor = _faust_noop(broker.bootstrap, one.input_topic, len(records))
+        single, (worker,) = run_workers(broker, one, tmp, 1, keys, len(records), keep=True)
+        try:
+            latencies = _latencies(producer, broker, one, latency_apps)
         finally:
-            worker.terminate()
-            worker.wait(30)
-            producer.close()
-            out.close()
-    tail = p99(latencies)
-    print(f"worker on {len(records):,} records ({n_apps} applications, 1 partition, one process):")
-    print(f"  raw aiokafka consume   {raw:12,.0f} records/s")
-    print(f"  faust no-op agent      {floor:12,.0f} records/s (the framework's ceiling; ratio {floor / raw:.3f})")
-    print(f"  sparktriage worker     {rate:12,.0f} lines/s  -> ratio {rate / raw:.3f} (target >= 0.5), "
-          f"{rate / floor:.2f} of the faust ceiling")
-    print(f"  app_end -> diagnosis   p50 {statistics.median(latencies) * 1000:.0f} ms, "
-          f"p99 {tail * 1000:.0f} ms over {len(latencies)} applications (target p99 < 1000 ms)")
+            stop([worker])
+        extraction = _extraction_rate(texts)
+        hundred, _ = run_workers(broker, many, tmp, 1, keys, n_batched_lines)
+        load = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+        pair, _ = run_workers(broker, one, tmp, 2, keys, len(records))
+        producer.close()
+    print(f"worker: {len(records):,} records of one line, and {n_batched_lines:,} lines in records of 100 "
+          f"({n_apps} applications, {PARTITIONS} partitions), side by side:")
+    print(f"  raw aiokafka consume          {raw:12,.0f} records/s")
+    print(f"  faust agent that only decodes {floor:12,.0f} records/s (the framework's ceiling)")
+    print(f"  worker, one line per record   {single:12,.0f} lines/s  -> {single / floor:.2f} of the faust agent "
+          f"(target >= 0.8)")
+    print(f"  classify's event extraction   {extraction:12,.0f} lines/s  (in-process, same lines)")
+    print(f"  worker, 100 lines per record  {hundred:12,.0f} lines/s  -> {hundred / extraction:.2f} of the "
+          f"extraction (target >= 0.5)")
+    print(f"  two workers, one group        {pair:12,.0f} lines/s  -> {pair / single:.2f} x one worker "
+          f"(target >= 1.5; {load})")
+    print(f"  app_end -> diagnosis          p50 {statistics.median(latencies) * 1000:.0f} ms, "
+          f"p99 {p99(latencies) * 1000:.0f} ms over {len(latencies)} applications (target p99 < 1000 ms)")
 
 
 if __name__ == "__main__":
