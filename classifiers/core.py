@@ -16,6 +16,7 @@ up to 30 % in proportion. ``unknown`` carries confidence 0.
 
 from __future__ import annotations
 
+import heapq
 import importlib.resources
 
 from collections.abc import Sequence
@@ -30,6 +31,7 @@ from classifiers.rootcause import Finding, choose_root, findings_for
 from ingest.assembly import CUT_SEEN
 from ingest.events import Signals
 from ingest.lastlines import LAST_LINES
+from ingest.runs import EventRuns
 from rules import cache as rule_cache
 from rules.engine import BACKENDS, RuleEngine
 from rules.lint import lint_packs
@@ -66,12 +68,13 @@ STABLE_CONFIDENCE = 0.95
 GENERIC_FACTOR = 0.6
 
 
-def _confidence(root: Finding, best: Sequence[Finding]) -> float:
+def _confidence(root: Finding, best: Sequence[tuple[Finding, int]]) -> float:
+    """``best``: each distinct event's finding and how many times that event occurred."""
     base = STABLE_CONFIDENCE if root.rule.status == "stable" else 0.7
     if root.rule.priority < LOW_PRIORITY:
         base *= GENERIC_FACTOR
-    same = sum(1 for f in best if top_level(f.category) == top_level(root.category))
-    rivals = sum(1 for f in best if f.rank == root.rank and top_level(f.category) != top_level(root.category))
+    same = sum(n for f, n in best if top_level(f.category) == top_level(root.category))
+    rivals = sum(n for f, n in best if f.rank == root.rank and top_level(f.category) != top_level(root.category))
     agreement = min(0.05, 0.01 * (same - 1))
     penalty = 0.3 * rivals / (same + rivals) if rivals else 0.0
     return round(min(0.99, base * (1 - penalty) + agreement), 3)
@@ -109,10 +112,12 @@ def _rule_evidence(finding: Finding, engine: RuleEngine) -> Evidence:
     return _evidence(finding.event, finding.rule.id, engine.matched_lines(finding.rule, finding.event.text))
 
 
-def group_exceptions(events: Sequence[ExceptionEvent], categories: Sequence[str | None]) -> tuple[ExceptionGroup, ...]:
-    """Every distinct exception of the application with counts: the exceptions tab."""
+def group_exceptions(events: Sequence[ExceptionEvent] | EventRuns,
+                     categories: Sequence[str | None]) -> tuple[ExceptionGroup, ...]:
+    """Every distinct exception of the application with counts: the exceptions tab (``categories``: one per run)."""
     groups: dict[tuple[str, str], dict] = {}
-    for event, category in zip(events, categories):
+    for run, category in zip(EventRuns.of(events), categories):
+        event = run.event
         cls = event.root_class or event.exc_class
         message = event.causes[-1].message if event.causes else event.message
         key = (cls or f"{event.level} {event.logger}", mask(message)[:300])
@@ -120,12 +125,12 @@ def group_exceptions(events: Sequence[ExceptionEvent], categories: Sequence[str 
         if group is None:
             groups[key] = {
                 "exc_class": cls, "level": event.level, "logger": event.logger,
-                "message": message[:500], "count": 1, "first_ts": event.ts,
+                "message": message[:500], "count": len(run), "first_ts": event.ts,
                 "first_line": event.line, "first_container": event.container_id,
                 "roles": {event.role}, "category": category,
             }
         else:
-            group["count"] += 1
+            group["count"] += len(run)
             group["roles"].add(event.role)
             group["category"] = group["category"] or category
     ordered = sorted(groups.values(), key=lambda g: (-g["count"], g["first_ts"] or 0.0))
@@ -133,28 +138,37 @@ def group_exceptions(events: Sequence[ExceptionEvent], categories: Sequence[str 
 
 
 def diagnose(
-    events: Sequence[ExceptionEvent],
+    events: Sequence[ExceptionEvent] | EventRuns,
     *,
     app: AppInfo,
     engine: RuleEngine,
     model: TextModel | None = None,
 ) -> Diagnosis:
-    """The root cause of one application attempt from its exception events."""
-    best: list[Finding] = []
+    """The root cause of one application attempt from its exception events, one by one or as runs
+    of repeated records (``ingest.runs``): a run is read once and counted as often as it occurred."""
+    runs = EventRuns.of(events)
+    best: list[tuple[Finding, int]] = []  # each run's earliest finding, and how many the run holds
+    earliest: list[Finding] = []  # the first few findings of each run in the cascade's order: root and support
     categories: list[str | None] = []
     answered: dict[tuple[str, str], Finding | None] = {}  # a repeated exception is matched once
-    for order, event in enumerate(events):
+    for run in runs:
+        event = run.event
         key = (event.text, event.role)
         if key not in answered:
-            found = findings_for(event, order, engine)
+            found = findings_for(event, run.orders[0], engine)
             answered[key] = found[0] if found else None
         first = answered[key]
-        if first is not None and first.event is not event:
-            first = replace(first, event=event, order=order)
         categories.append(first.category if first else None)
-        if first is not None:
-            best.append(first)
-    exceptions = group_exceptions(events, categories)
+        if first is None:
+            continue
+        picks = []
+        for k in run.earliest(MAX_EVIDENCE):
+            occurrence = run.occurrence(k)
+            picks.append(first if first.event is occurrence else replace(first, event=occurrence, order=run.orders[k]))
+        best.append((picks[0], len(run)))
+        earliest += picks
+    events = [run.event for run in runs]  # what is read once per run
+    exceptions = group_exceptions(runs, categories)
     common = dict(
         app_id=app.app_id, attempt=app.attempt, exceptions=exceptions,
         rule_pack_version=engine.version, final_status=app.final_status,
@@ -163,13 +177,13 @@ def diagnose(
     if any(CUT_SEEN in e.text for e in events):
         common["notes"] = ("a very long log line was cut; its head, its tail and the words around its "
                            "failure words were kept and read",)
-    root = choose_root(best)
+    root = choose_root(earliest)
     if root is not None and model is not None and root.rule.priority < LOW_PRIORITY:
         (guess, p), = model.predict([root.event.text])
         if guess not in (NO_CAUSE, top_level(root.category)) and p >= model.threshold:
             common["notes"] = (*common.get("notes", ()), _disagreement(root.category, guess, p))
     if root is not None:
-        supporting = [f for f in sorted(best, key=Finding.cascade_key) if f is not root
+        supporting = [f for f in sorted(earliest, key=Finding.cascade_key) if f is not root
                       and top_level(f.category) == top_level(root.category)]
         evidence = [_rule_evidence(f, engine) for f in [root, *supporting[: MAX_EVIDENCE - 1]]]
         return Diagnosis(
@@ -192,7 +206,7 @@ def diagnose(
         explain=_unknown_why(events) + (
             "; the model's best guess is below its threshold." if guess is not None else "."),
         hint=guess[1] if guess is not None else None,
-        evidence=tuple(_evidence(e, None) for e in [e for e in events if e.exc_class] or events)[:MAX_EVIDENCE],
+        evidence=tuple(_evidence(e, None) for e in _first_events(runs, MAX_EVIDENCE)),
         **common,
     )
 
@@ -208,6 +222,13 @@ def _disagreement(category: str, guess: str, p: float) -> str:
     if category.endswith("/" + EITHER_PROCESS) and guess in _OOM:
         return f"the model leans to {guess} ({p:.2f}); the log itself does not say which process ran out of memory"
     return f"the model disagrees with this generic rule: {guess} ({p:.2f})"
+
+
+def _first_events(runs: EventRuns, n: int) -> list[ExceptionEvent]:
+    """The first ``n`` events in log order that carry an exception class (any events when none does)."""
+    shown = [run for run in runs if run.event.exc_class] or runs
+    placed = heapq.nsmallest(n, ((order, i, k) for i, run in enumerate(shown) for k, order in enumerate(run.orders[:n])))
+    return [shown[i].occurrence(k) for _, i, k in placed]
 
 
 def model_candidates(events: Sequence[ExceptionEvent]) -> list[ExceptionEvent]:
@@ -258,7 +279,7 @@ class Classifier:
         """What makes a log record an event for these rules (see ``ingest.events.Signals``)."""
         return Signals.for_rules(self.engine.literals(), self.engine.fires)
 
-    def diagnose(self, events: Sequence[ExceptionEvent], app: AppInfo) -> Diagnosis:
+    def diagnose(self, events: Sequence[ExceptionEvent] | EventRuns, app: AppInfo) -> Diagnosis:
         return diagnose(events, app=app, engine=self.engine, model=self.model)
 
 

@@ -333,28 +333,47 @@ def _char_offsets(data: bytes, byte_offsets: list[int]) -> Iterator[int]:
         yield char
 
 
+def segment_at(text: str, hit: int, done_upto: int = 0) -> tuple[int, int, re.Match | None]:
+    """(start, end, log prefix at ``start`` or None) of the stretch of ``text`` around offset ``hit``: from
+    the prefixed line at or before it (or ``done_upto``, a handled boundary) to the next prefixed line.
+
+    Such a stretch assembles into exactly the records a full pass gives for its lines (a prefixed line
+    always starts a record), so it can be assembled alone; one that is a single prefixed line is a
+    single record."""
+    start = max(text.rfind("\n", done_upto, hit) + 1, done_upto)
+    header = match_header(text, start)
+    while header is None and start > done_upto:
+        start = max(text.rfind("\n", done_upto, start - 1) + 1, done_upto)
+        header = match_header(text, start)
+    nl = text.find("\n", hit)
+    nxt = HEADER_LINE_RE.search(text, nl + 1) if nl >= 0 else None
+    return start, nxt.start() if nxt is not None else len(text), header
+
+
+def segments(text: str, *, use_hyperscan: bool = True,
+             signals: Signals = DEFAULT_SIGNALS) -> Iterator[tuple[int, int, int, re.Match | None]]:
+    """(start, end, number of the first line, log prefix) of every stretch (``segment_at``) holding a candidate."""
+    done_upto = 0  # text before this offset is handled; it is 0 or a prefixed line start
+    line_no, counted_upto = 1, 0
+    for hit in candidate_offsets(text, use_hyperscan=use_hyperscan, signals=signals):
+        if hit < done_upto:
+            continue
+        start, end, header = segment_at(text, hit, done_upto)
+        line_no += text.count("\n", counted_upto, start)
+        counted_upto = start
+        yield start, end, line_no, header
+        done_upto = end
+
+
 def interesting_records(text: str, *, use_hyperscan: bool = True, signals: Signals = DEFAULT_SIGNALS,
                         **caps: int) -> list[Record]:
     """The records of ``text`` that contain a candidate match, plus their
     neighbours in the same prefix-to-prefix segment; the same records a full
     pass of :class:`Assembler` yields, for every record ``to_event`` keeps."""
     out: list[Record] = []
-    done_upto = 0  # text before this offset is handled; it is 0 or a prefixed line start
-    line_no, counted_upto = 1, 0
-    for hit in candidate_offsets(text, use_hyperscan=use_hyperscan, signals=signals):
-        if hit < done_upto:
-            continue
-        start = max(text.rfind("\n", done_upto, hit) + 1, done_upto)
-        while start > done_upto and match_header(text, start) is None:
-            start = max(text.rfind("\n", done_upto, start - 1) + 1, done_upto)
-        nl = text.find("\n", hit)
-        nxt = HEADER_LINE_RE.search(text, nl + 1) if nl >= 0 else None
-        end = nxt.start() if nxt is not None else len(text)
-        line_no += text.count("\n", counted_upto, start)
-        counted_upto = start
+    for start, end, line_no, _ in segments(text, use_hyperscan=use_hyperscan, signals=signals):
         asm = Assembler(first_line=line_no, **caps)
         out += asm.feed(split_lines(text[start:end])) + asm.flush()
-        done_upto = end
     return out
 
 

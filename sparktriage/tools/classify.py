@@ -20,6 +20,7 @@ from ingest.endings import EndWatch
 from ingest.eventlog import read_event_log
 from ingest.events import DEFAULT_SIGNALS, Signals, extract_events
 from ingest.lastlines import last_lines_events, last_words
+from ingest.runs import EventRun, EventRuns, extract_runs
 from ingest.yarn import app_id_from_path, parse_container_id, sections
 from sparktriage.tools.logfiles import LogFiles
 from sparktriage.payload import build_payload
@@ -44,12 +45,12 @@ def role_of(name: str) -> str:
     return "unknown"
 
 
-def events_of_paths(paths: Iterable[str] | LogFiles, app_id: str | None = None,
-                    signals: Signals = DEFAULT_SIGNALS) -> tuple[AppInfo, list[ExceptionEvent]]:
-    """Assemble the events of one application's logs, in the order given; the
-    logs' last lines when none has an event (``ingest.lastlines``). Logs that
-    hold no line at all are a BadInput, not an ``unknown``."""
-    events: list[ExceptionEvent] = []
+def runs_of_paths(paths: Iterable[str] | LogFiles, app_id: str | None = None,
+                  signals: Signals = DEFAULT_SIGNALS) -> tuple[AppInfo, EventRuns]:
+    """Assemble the events of one application's logs, in the order given, records repeated but for
+    their timestamp folded into runs (``ingest.runs``); the logs' last lines when none has an event
+    (``ingest.lastlines``). Logs that hold no line at all are a BadInput, not an ``unknown``."""
+    events = EventRuns()
     tails: list[ExceptionEvent] = []
     found_app = app_id
     watch = EndWatch()
@@ -61,11 +62,11 @@ def events_of_paths(paths: Iterable[str] | LogFiles, app_id: str | None = None,
                      container_id=cid.container_id if cid else Path(name).name, role=role_of(name))
         if isinstance(text, list):  # an event log
             found, log_watch, _ = read_event_log(text, app_id=where["app_id"], signals=signals)
-            events += found
+            events += (EventRun.single(event, events.count + n) for n, event in enumerate(found))
             if log_watch.current is not None:
                 watch.offer(log_watch.current)
             continue
-        events += extract_events(text, **where, signals=signals)
+        events += extract_runs(text, **where, signals=signals, first_order=events.count)
         for body, place in sections(text, **{k: where[k] for k in ("attempt", "container_id", "role")}, host=None):
             watch.fold_text(body[-END_TAIL_CHARS:], place["role"], place["attempt"])
         if not events:  # read only while it may still be needed
@@ -74,12 +75,19 @@ def events_of_paths(paths: Iterable[str] | LogFiles, app_id: str | None = None,
         raise files.nothing_to_read()
     ending = watch.current
     return AppInfo(app_id=found_app or "local", final_status=ending.status if ending else None), \
-        events or last_words(tails)
+        events or EventRuns.of(last_words(tails))
+
+
+def events_of_paths(paths: Iterable[str] | LogFiles, app_id: str | None = None,
+                    signals: Signals = DEFAULT_SIGNALS) -> tuple[AppInfo, list[ExceptionEvent]]:
+    """The same, every record its own event."""
+    app, runs = runs_of_paths(paths, app_id, signals)
+    return app, runs.events()
 
 
 def classify_paths(classifier: Classifier, paths: Iterable[str] | LogFiles, app_id: str | None = None) -> Diagnosis:
-    app, events = events_of_paths(paths, app_id, classifier.signals)
-    return classifier.diagnose(events, app)
+    app, runs = runs_of_paths(paths, app_id, classifier.signals)
+    return classifier.diagnose(runs, app)
 
 
 def events_of_text(text: str, app_id: str, signals: Signals = DEFAULT_SIGNALS) -> list[ExceptionEvent]:

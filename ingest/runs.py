@@ -1,0 +1,164 @@
+"""Runs of repeated records: a warning logged 8,000 times is read once and counted 8,000 times.
+
+A busy log repeats the same few messages thousands of times, each with its
+own timestamp (Hadoop's ``Address change detected``, HDFS's ``Got exception
+while serving``). Taking each apart (``ingest.events.to_event``), redacting
+it, matching the rules and masking it for the exceptions tab costs the same
+every time and gives the same answer but for when it happened. An
+:class:`EventRun` is one event with the positions, lines and timestamps of
+every record identical to it but for its log-prefix timestamp; ``classify``
+extracts whole logs as runs (:func:`extract_runs`), and
+``classifiers.core.diagnose`` reads a run once and counts it as often as it
+occurred. An occurrence becomes an event of its own (:meth:`EventRun.occurrence`)
+only where one is shown: as evidence.
+
+What may differ between the records of one run is the timestamp of the log
+prefix only: rules, redaction and the model read messages, not the time on the
+line (the test comparing runs with per-record events on the real samples checks it).
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+
+from ingest.assembly import SINGLE_LINE_RE, Assembler, parse_log_ts, split_lines
+from ingest.events import DEFAULT_SIGNALS, Signals, candidate_offsets, segment_at, to_event
+from ingest.yarn import sections
+from sparktriage.records import ExceptionEvent
+
+
+@dataclass(slots=True)
+class EventRun:
+    """One event (its first occurrence) and the later records identical to it but for their timestamp.
+
+    ``orders`` are the occurrences' positions among the application's events (ascending),
+    ``lines`` their lines; ``stamps`` their log-prefix timestamps as written, which sit at
+    ``at`` in the event's text (an event that is its own run has none).
+    """
+
+    event: ExceptionEvent
+    orders: list[int]
+    lines: list[int]
+    stamps: list[str] = field(default_factory=list)
+    at: int = -1
+    _times: list[float | None] | None = None
+
+    @classmethod
+    def single(cls, event: ExceptionEvent, order: int) -> EventRun:
+        return cls(event, [order], [event.line])
+
+    def __len__(self) -> int:
+        return len(self.orders)
+
+    @property
+    def times(self) -> list[float | None]:
+        """Each occurrence's time, parsed when first asked (most runs are only counted)."""
+        if self._times is None:
+            self._times = [self.event.ts] + [parse_log_ts(s) for s in self.stamps[1:]]
+        return self._times
+
+    def earliest(self, n: int) -> list[int]:
+        """Indexes of the ``n`` occurrences that come first in time (then in the log), as root-cause choice orders them."""
+        if len(self.orders) == 1:
+            return [0]
+        times = self.times
+        inf = float("inf")
+        return heapq.nsmallest(n, range(len(self.orders)),
+                               key=lambda k: (inf if times[k] is None else times[k], self.orders[k]))
+
+    def occurrence(self, k: int) -> ExceptionEvent:
+        """Occurrence ``k`` as the event it would have been on its own."""
+        if k == 0:
+            return self.event
+        event, old, new = self.event, self.stamps[0], self.stamps[k]
+        text = event.text[:self.at] + new + event.text[self.at + len(old):]
+        first = event.text.split("\n", 1)[0]
+        excerpt = event.excerpt
+        if excerpt and excerpt[0] == first:
+            excerpt = (text.split("\n", 1)[0],) + excerpt[1:]
+        return replace(event, text=text, excerpt=excerpt, ts=self.times[k], line=self.lines[k])
+
+
+class EventRuns(list[EventRun]):
+    """An application's events as runs, in the order of their first occurrences."""
+
+    @classmethod
+    def of(cls, events: Sequence[ExceptionEvent] | EventRuns) -> EventRuns:
+        """Runs as they are, or each event its own run."""
+        if isinstance(events, EventRuns):
+            return events
+        return cls(EventRun.single(event, n) for n, event in enumerate(events))
+
+    @property
+    def count(self) -> int:
+        """How many events the runs hold."""
+        return sum(len(run) for run in self)
+
+    def events(self) -> list[ExceptionEvent]:
+        """Every occurrence as an event, in log order (the per-record view)."""
+        placed = sorted((order, run, k) for run in self for k, order in enumerate(run.orders))
+        return [run.occurrence(k) for _, run, k in placed]
+
+
+def extract_runs(text: str, *, app_id: str, attempt: int = 1, container_id: str | None = None,
+                 role: str = "unknown", host: str | None = None, signals: Signals = DEFAULT_SIGNALS,
+                 first_order: int = 0, max_line_chars: int = 8192) -> EventRuns:
+    """The events of one container's whole log as runs (what ``ingest.events.extract_events`` gives,
+    repeated records folded); occurrences are numbered from ``first_order``.
+
+    A candidate record that is one prefixed line (the next line starts a record too) is looked up by its
+    text without the timestamp: seen before, it costs a dictionary lookup. Anything else (traces, JSON
+    records, lines long enough to be cut) is assembled and taken apart each time, as ``extract_events`` does.
+    """
+    out = EventRuns()
+    order = first_order
+    for body, where in sections(text, attempt=attempt, container_id=container_id, role=role, host=host):
+        known: dict[str, EventRun | None] = {}  # a line without its timestamp -> its run; None: not an event
+        done = counted = 0  # text before ``done`` is handled; ``line_no`` is the number of the line at ``counted``
+        line_no = 1
+        for hit in candidate_offsets(body, signals=signals):
+            if hit < done:
+                continue
+            start = max(body.rfind("\n", done, hit) + 1, done)
+            head = SINGLE_LINE_RE.match(body, start)
+            single = head is not None and head.end() - start <= max_line_chars
+            if single:
+                end = head.end()
+            else:
+                start, end, _ = segment_at(body, hit, done)
+            line_no += body.count("\n", counted, start)
+            counted, done = start, end
+            if single:
+                ts0, ts1 = head.span("ts")
+                key = body[start:ts0] + "\x00" + body[ts1:end]
+                if key in known:
+                    run = known[key]
+                    if run is not None:
+                        run.orders.append(order)
+                        run.lines.append(line_no)
+                        run.stamps.append(head.group("ts"))
+                        order += 1
+                    continue
+            asm = Assembler(first_line=line_no, max_line_chars=max_line_chars)
+            for record in asm.feed(split_lines(body[start:end])) + asm.flush():
+                event = to_event(record, app_id=app_id, **where, signals=signals)
+                run = None if event is None else EventRun.single(event, order)
+                if run is not None:
+                    out.append(run)
+                    order += 1
+                if single and (run is None or _stamped(run, head.group("ts"), ts0 - start)):
+                    known[key] = run
+    return out
+
+
+def _stamped(run: EventRun, stamp: str, at: int) -> bool:
+    """Make ``run`` able to take later occurrences: its timestamp is where the line had it (redaction
+    changed nothing before it); else False, and each occurrence stays an event of its own."""
+    if run.event.text[at:at + len(stamp)] != stamp:
+        return False
+    run.stamps.append(stamp)
+    run.at = at
+    return True

@@ -1,0 +1,101 @@
+"""Runs of repeated records (``ingest.runs``): the same events and the same diagnosis as one event per record.
+
+``classify`` folds records that differ only in their timestamp into runs; the
+per-record path (``extract_events``, then ``diagnose`` over the list) is the
+reference. Both are compared on the real samples (loghub's noise with injected
+failures, as the noisy bench makes it, and every real excerpt of
+``dev_real.jsonl``), field by field, diagnosis and exceptions tab included.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bench.noisy import noisy_log
+from classifiers.core import Classifier, load_classifier
+from ingest.events import DEFAULT_SIGNALS, extract_events
+from ingest.runs import EventRuns, extract_runs
+from sparktriage.payload import build_payload
+from sparktriage.records import AppInfo, Diagnosis
+from sparktriage.settings import Settings
+from tests.conftest import SHARED_DATA, loghub
+from tests.test_assembly import POOL
+from tests.test_events import LOGHUB_FILES, NOISE, RULE_SIGNALS, WHERE
+
+APP = AppInfo(app_id=WHERE["app_id"], final_status="FAILED")
+WARN = "2015-10-18 18:01:{s:02d},{ms:03d} WARN [LeaseRenewer] org.apache.hadoop.hdfs.LeaseRenewer: Failed to renew lease"
+
+
+@pytest.fixture(scope="module")
+def classifier() -> Classifier:
+    return load_classifier(Settings())
+
+
+def _document(diagnosis: Diagnosis) -> dict:
+    return {**build_payload(APP, diagnosis), "diagnosed": None}
+
+
+def _same_as_per_record(text: str, classifier: Classifier) -> EventRuns:
+    """Assert that runs give the per-record events and diagnosis of ``text``; the runs."""
+    runs = extract_runs(text, **WHERE, signals=classifier.signals)
+    events = extract_events(text, **WHERE, signals=classifier.signals)
+    assert runs.count == len(events)
+    assert [e.to_dict() for e in runs.events()] == [e.to_dict() for e in events]
+    assert _document(classifier.diagnose(runs, APP)) == _document(classifier.diagnose(events, APP))
+    return runs
+
+
+@pytest.mark.parametrize("lines", [3_000, 40_000])
+def test_the_noisy_log_gives_the_diagnosis_and_counts_of_one_event_per_record(lines: int, classifier) -> None:
+    runs = _same_as_per_record(noisy_log(lines, seed=lines), classifier)
+    assert len(runs) < runs.count / (1 if lines < 10_000 else 3), "the repeated warnings are folded"
+
+
+@pytest.mark.parametrize("name", LOGHUB_FILES)
+def test_each_real_sample_alone(name: str, classifier) -> None:
+    _same_as_per_record(loghub(name).read_text(errors="replace"), classifier)
+
+
+def test_every_real_excerpt_and_all_of_them_as_one_log(classifier) -> None:
+    texts = [json.loads(line)["text"] for line in (SHARED_DATA / "dev_real.jsonl").read_text().splitlines() if line]
+    for text in texts:
+        _same_as_per_record(text, classifier)
+    _same_as_per_record("\n".join(texts), classifier)
+
+
+def test_a_warning_repeated_with_its_own_times_is_one_run_counted_every_time(classifier) -> None:
+    text = "\n".join(WARN.format(s=n % 60, ms=n % 1000) for n in range(3_000)) + "\n"
+    runs = _same_as_per_record(text, classifier)
+    (run,) = runs
+    assert len(run) == 3_000 and run.lines == list(range(1, 3_001))
+    later = run.occurrence(2_999)
+    assert later.text == WARN.format(s=2_999 % 60, ms=2_999 % 1000) and later.line == 3_000
+    assert classifier.diagnose(runs, APP).exceptions[0].count == 3_000
+
+
+@settings(max_examples=120, deadline=None)
+@given(parts=st.lists(st.sampled_from(POOL + NOISE + [WARN.format(s=1, ms=2), WARN.format(s=3, ms=45)]),
+                      max_size=60),
+       repeat=st.integers(1, 4), crlf=st.booleans(), rules=st.booleans())
+def test_runs_equal_per_record_events_on_any_mix(parts: list[str], repeat: int, crlf: bool, rules: bool) -> None:
+    text = ("\r\n" if crlf else "\n").join(parts * repeat)
+    signals = RULE_SIGNALS if rules else DEFAULT_SIGNALS
+    runs = extract_runs(text, **WHERE, signals=signals)
+    assert [e.to_dict() for e in runs.events()] == [e.to_dict() for e in extract_events(text, **WHERE, signals=signals)]
+
+
+DENIED = "24/03/12 10:11:{s:02d} ERROR Main: org.apache.hadoop.security.AccessControlException: Permission denied: user=etl"
+
+
+def test_a_repeated_deciding_line_counts_every_time_and_the_earliest_in_time_is_the_evidence(classifier) -> None:
+    text = "\n".join(DENIED.format(s=s) for s in (50, 40, 30, 45, 35)) + "\n"  # written later-first
+    runs = _same_as_per_record(text, classifier)
+    assert len(runs) == 1
+    d = classifier.diagnose(runs, APP)
+    assert [e.line for e in d.evidence] == [3, 5, 2], "the earliest three in time, not the first in the log"
+    once = classifier.diagnose(extract_runs(DENIED.format(s=30), **WHERE, signals=classifier.signals), APP)
+    assert d.confidence > once.confidence, "five occurrences agree more than one"
