@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from sparktriage.commands import arg, command
-from sparktriage.settings import Settings
+
+if TYPE_CHECKING:
+    from sparktriage.settings import Settings
 
 
 def _engine(settings: Settings, name: str):  # noqa: ANN202 - sa.Engine, imported lazily

@@ -16,7 +16,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from sparktriage import api_cli  # noqa: F401 - registers api, token
 from sparktriage import history_cli  # noqa: F401 - registers relabel, label, seed, train, unknowns, dashboard
@@ -24,7 +24,9 @@ from sparktriage import watch_cli  # noqa: F401 - registers watch
 from sparktriage.commands import COMMANDS, arg, command
 from sparktriage.errors import BadInput
 from sparktriage.mistakes import explain
-from sparktriage.settings import Settings, load_settings
+
+if TYPE_CHECKING:  # loaded once a command's inputs are known to be there (``commands.Check``)
+    from sparktriage.settings import Settings
 
 #: Flags shared by every command, mapped onto Settings fields.
 _GLOBAL_FLAGS = {
@@ -75,6 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _settings_from(args: argparse.Namespace) -> Settings:
+    from sparktriage.settings import Settings, load_settings
+
     flags = {name: getattr(args, name, None) for name in _GLOBAL_FLAGS}
     # Command flags whose dest is a Settings field (e.g. --port -> broker_port via dest) override too.
     flags.update({k: v for k, v in vars(args).items() if k in Settings.__dataclass_fields__ and k not in flags})
@@ -85,9 +89,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     prog = f"sparktriage {args.command}"
+    cmd = COMMANDS[args.command]
     try:
-        settings = _settings_from(args)
-        return COMMANDS[args.command].run(args, settings)
+        if cmd.check is not None:
+            cmd.check(args)
+        return cmd.run(args, _settings_from(args))
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:  # `sparktriage classify app.log | head -3`: the reader had enough
@@ -128,6 +134,20 @@ def _broker(args: argparse.Namespace, settings: Settings) -> int:
         broker.stop()
 
 
+def _classify_inputs(args: argparse.Namespace) -> None:
+    """classify's inputs, opened before the settings, the rules and the model load (``commands.Check``):
+    ``args.source`` for ``--jsonl``, else ``args.logs``."""
+    from sparktriage.tools.logfiles import LogFiles
+
+    if args.jsonl:
+        args.source = sys.stdin if args.jsonl == "-" else open(args.jsonl, encoding="utf-8", errors="replace")
+        return
+    if not args.paths and sys.stdin.isatty():
+        raise BadInput("usage", "give log files or directories to read (- reads stdin), e.g. "
+                                "sparktriage classify logs/application_1700000000000_0042/")
+    args.logs = LogFiles(args.paths or ["-"], event_logs=True)
+
+
 @command(
     "classify",
     "diagnose one application's logs: files (.gz too), a directory of its container logs, a Spark event log, or stdin",
@@ -138,30 +158,22 @@ def _broker(args: argparse.Namespace, settings: Settings) -> int:
         arg("--jsonl", metavar="FILE", help='read {"id","text"} lines from FILE (- for stdin), write one JSON line each'),
         arg("--app-id", help="application id to report (default: from container ids in the paths)"),
     ],
+    check=_classify_inputs,
 )
 def _classify(args: argparse.Namespace, settings: Settings) -> int:
     import json
 
+    from classifiers.core import load_classifier
     from sparktriage.tools import classify
 
-    from sparktriage.tools.logfiles import LogFiles
-
     if args.jsonl:
-        source = sys.stdin if args.jsonl == "-" else open(args.jsonl, encoding="utf-8", errors="replace")
-        from classifiers.core import load_classifier  # once the input is known to be there
-
-        with source:
-            answered, rejected = classify.classify_jsonl(load_classifier(settings), source, sys.stdout)
+        with args.source:
+            answered, rejected = classify.classify_jsonl(load_classifier(settings), args.source, sys.stdout)
         if not answered and not rejected:
             raise BadInput("empty", f"{'stdin' if args.jsonl == '-' else args.jsonl} holds no JSON lines: "
                                     'nothing to classify (one {"id", "text"} object a line)')
         return 1 if rejected else 0
-    if not args.paths and sys.stdin.isatty():
-        raise BadInput("usage", "give log files or directories to read (- reads stdin), e.g. "
-                                "sparktriage classify logs/application_1700000000000_0042/")
-    logs = LogFiles(args.paths or ["-"], event_logs=True)  # a missing path is said before the rules and the model load
-    from classifiers.core import load_classifier
-
+    logs = args.logs
     diagnosis = classify.classify_paths(load_classifier(settings), logs, args.app_id)
     if logs.skipped:
         print(f"sparktriage classify: skipped {len(logs.skipped)} binary file(s), not logs: "

@@ -9,9 +9,12 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from sparktriage.commands import arg, command
-from sparktriage.settings import Settings
+
+if TYPE_CHECKING:
+    from sparktriage.settings import Settings
 
 
 @command(

@@ -12,10 +12,13 @@ import logging
 import signal
 import sys
 import threading
+from typing import TYPE_CHECKING
 
 from sparktriage.commands import arg, command
 from sparktriage.errors import ConfigError
-from sparktriage.settings import Settings
+
+if TYPE_CHECKING:
+    from sparktriage.settings import Settings
 
 
 @command(

@@ -72,3 +72,16 @@ def test_jsonl_in_and_out_with_bad_lines(monkeypatch: pytest.MonkeyPatch, capsys
 def test_missing_path_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["classify", "/no/such/log"]) == 2
     assert "no such file" in capsys.readouterr().err
+
+
+#: What saying that a file is missing must not wait for: the settings, the store, the rules' and the model's libraries.
+HEAVY = ("sparktriage.settings", "sparktriage.store", "sklearn", "hyperscan", "faust", "numpy", "classifiers.core")
+
+
+@pytest.mark.parametrize("argv", [["/no/such/log"], ["--jsonl", "/no/such/set.jsonl"]])
+def test_a_missing_path_is_said_before_anything_heavy_loads(argv: list[str]) -> None:
+    probe = ("import sys\nfrom sparktriage.cli import main\nstatus = main(['classify', *sys.argv[1:]])\n"
+             f"print(status, sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY!r} or m in {HEAVY!r}))")
+    proc = subprocess.run([sys.executable, "-c", probe, *argv], capture_output=True, text=True, timeout=60)
+    assert proc.stdout.strip() == "2 []", proc.stdout
+    assert "/no/such/" in proc.stderr and "Traceback" not in proc.stderr
