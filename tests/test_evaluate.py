@@ -17,7 +17,8 @@ from classifiers.core import Classifier
 from rules.engine import RuleEngine
 from rules.loader import load_packs
 from sparktriage.errors import BadInput
-from sparktriage.history.evaluate import Evaluation, corrections, evaluate, evaluate_corrections, read_labelled, report
+from sparktriage.history.evaluate import (Evaluation, corrections, evaluate, evaluate_corrections, load_labelled,
+                                          read_labelled, report)
 from tests.packs import write_pack
 
 
@@ -145,8 +146,10 @@ def test_corrections_measure_the_classifier_against_the_newest_label(tmp_path: P
     packs = load_packs(write_pack(tmp_path / "rules"), builtin=False)
     classifier = Classifier(engine=RuleEngine(packs.rules, packs.version))
     store = open_store("sqlite://")
-    with pytest.raises(BadInput, match="no human correction"):
+    with pytest.raises(BadInput) as err:
         evaluate_corrections(classifier, store.engine)
+    assert (err.value.reason, err.value.detail) == \
+        ("empty", "the store holds no human correction yet: record some with `sparktriage label`")
     texts = {"k": KILL, "d": DENIED, "n": "java.lang.IllegalStateException: never corrected"}
     for app_id, text in texts.items():
         store.save(AppInfo(app_id, attempt=2), [ExceptionEvent(app_id, "INFO noise", attempt=2, line=1),
@@ -155,10 +158,75 @@ def test_corrections_measure_the_classifier_against_the_newest_label(tmp_path: P
     store.label("k", 2, "executor_lost", note="first thought", author="ana")
     store.label("d", 2, "access_denied", note=None, author=None)
     store.label("k", 2, "container_killed_memory/overhead", note="second thought", author="ana")
+    store.save(AppInfo("k", attempt=3), [ExceptionEvent("k", DENIED, attempt=3, line=1)],
+               Diagnosis("k", "unknown", "-", 0.0, "none", attempt=3))  # the same application's next attempt
+    store.label("k", 3, "access_denied", note=None, author=None)
     result = evaluate_corrections(classifier, store.engine)
-    assert result.ids == ["d#2", "k#2"], "one entry per corrected attempt, in the order of their newest label"
-    assert result.truth == ["access_denied", "container_killed_memory"]
-    assert result.predicted == ["access_denied", "container_killed_memory"], "the rules read the stored events"
-    assert result.sources == ["rule", "rule"]
-    (_, events, _), _ = corrections(store.engine)
+    assert result.ids == ["d#2", "k#2", "k#3"], "one entry per corrected attempt, in the order of their newest label"
+    assert result.truth == ["access_denied", "container_killed_memory", "access_denied"]
+    assert result.predicted == ["access_denied", "container_killed_memory", "access_denied"], \
+        "the rules read each attempt's stored events"
+    assert result.sources == ["rule", "rule", "rule"]
+    (_, events, _), (_, kill_events, _), _ = corrections(store.engine)
     assert [e.text for e in events] == ["INFO noise", DENIED] and {e.attempt for e in events} == {2}
+    assert [e.text for e in kill_events] == ["INFO noise", KILL], "an attempt's events only"
+
+
+REPORT_OF_THREE = """\
+category  precision  recall     f1  support
+disk           0.00    0.00   0.00        2
+oom            0.50    1.00   0.67        1
+unknown        0.00    0.00   0.00        0
+
+items:            3
+accuracy:         0.333  (strict: the label only)
+accuracy (lenient): 0.333  (an also_acceptable category counts as right)
+micro-F1:         0.333
+macro-F1:         0.222
+answered unknown: 33.3%  (coverage 66.7%); 33.3% of the items with a known label
+abstained on items labelled unknown: -
+decided by:       model 1, none 1, rule 1
+expected calibration error: 0.350  (of the answers; unknown claims no probability)
+
+accuracy against coverage (items with a known label; answers under the confidence cut count as unknown):
+  confidence >=  coverage  accuracy
+           0.00     0.667     0.500
+           0.50     0.667     0.500
+           0.60     0.667     0.500
+           0.70     0.333     1.000
+           0.80     0.333     1.000
+           0.90     0.333     1.000
+
+confusion matrix (rows = label, columns = predicted; ids abbreviated):
+            disk    oom unknow
+disk           .      1      1
+oom            .      1      .
+unknown        .      .      .
+
+misclassified:
+  x2: disk -> oom
+  x3: disk -> unknown"""
+
+
+def test_the_report_reads_as_a_table_people_can_follow() -> None:
+    """The whole report of three items, every figure worked out by hand: oom is predicted twice and right
+    once (precision 0.5, recall 1, F1 0.67); macro-F1 is (0 + 0.67 + 0) / 3; the calibration error is
+    |0.9 - 1| / 2 + |0.6 - 0| / 2 = 0.35; labels shorter than the word "category" line up under it."""
+    result = Evaluation()
+    result.add("x1", "oom", Answer("oom", 0.9, "rule"))
+    result.add("x2", "disk", Answer("oom", 0.6, "model"))
+    result.add("x3", "disk", Answer("unknown", 0.0, "none"))
+    assert report(result) == REPORT_OF_THREE
+
+
+def test_a_set_file_with_nothing_to_measure_or_a_bad_line_names_itself(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n  \n")
+    with pytest.raises(BadInput) as err:
+        load_labelled(empty)
+    assert err.value.reason == "empty" and err.value.detail.startswith(f"{empty} holds no labelled lines")
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": "x", "label": "disk_full"}\n{"text": "x"}\n')
+    with pytest.raises(BadInput) as err:
+        load_labelled(bad)
+    assert err.value.reason == "missing_field" and f"{bad}:2" in err.value.detail

@@ -176,6 +176,10 @@ def test_the_model_file_is_read_on_first_use_only(tmp_path: Path) -> None:
     assert model.loaded
     with pytest.raises(ConfigError, match="no model.npz"):
         load(tmp_path / "nowhere")
+    (tmp_path / "old").mkdir()
+    (tmp_path / "old" / "model.skops").write_bytes(b"")
+    with pytest.raises(ConfigError, match=r"no model.npz \(it holds a model.skops of an earlier version: retrain it"):
+        load(tmp_path / "old")
 
 
 def test_threshold_is_the_lowest_reaching_the_precision() -> None:
@@ -336,8 +340,11 @@ def test_a_saved_model_loads_back_with_its_metrics_and_card(tmp_path: Path) -> N
     labels = ["executor_oom"] * 6 + ["disk_full"] * 6 + ["access_denied"] * 6
     fitted = TextModel(_pipeline(0).fit(texts, labels), "saved-1", 0.4321)
     metrics = {"version": "saved-1", "threshold": 0.4321, "heldout_accuracy": 0.5}
-    save(fitted, metrics, tmp_path / "a" / "b", "# the card\n")
-    assert json.loads((tmp_path / "a" / "b" / "metrics.json").read_text()) == metrics
+    save(fitted, {"version": "first"}, tmp_path / "a" / "b", "# an older card\n")
+    save(fitted, metrics, tmp_path / "a" / "b", "# the card\n")  # a retrained model replaces the folder's files
+    text = (tmp_path / "a" / "b" / "metrics.json").read_text()
+    assert json.loads(text) == metrics
+    assert text == json.dumps(metrics, indent=2) + "\n", "one figure a line: people diff models/*/metrics.json"
     assert (tmp_path / "a" / "b" / "model_card.md").read_text() == "# the card\n"
     back = load(tmp_path / "a" / "b")
     assert (back.version, back.threshold) == ("saved-1", 0.4321)

@@ -26,3 +26,10 @@ def test_a_message_without_class_and_a_multi_line_message() -> None:
     assert "first line second line" in two_lines.template, "one line per message"
     (long,) = group([("x.Err", "word " * 100, 1)])
     assert len(long.template) <= len("x.Err: ") + 300
+
+
+def test_an_empty_message_and_a_class_ending_like_the_separator_keep_their_words() -> None:
+    (empty,) = group([("x.Err", "", 2), ("x.Err", None, 1)])  # type: ignore[list-item]
+    assert (empty.template, empty.count, empty.example) == ("x.Err:", 3, "x.Err"), "nothing invented for no text"
+    (xml,) = group([("XmlError", "bad tag X", 1)])
+    assert xml.example == "XmlError: bad tag X", "only the separator of a missing part is trimmed"
