@@ -19,7 +19,7 @@ from sparktriage.delivery.dispatcher import Dispatcher
 from sparktriage.records import AppInfo, Diagnosis
 from sparktriage.history.seed import INCIDENT, INCIDENT_HOSTS, generate
 from sparktriage.settings import Settings
-from sparktriage.delivery.spikes import SpikeRule, SpikeWatch, keys_of, notification
+from sparktriage.delivery.spikes import ALERT_SCHEMA, SpikeRule, SpikeWatch, keys_of, notification
 from sparktriage.store import MemoryStore, open_store
 from sparktriage.store.base import Alert
 from tests.conftest import running_receiver
@@ -101,8 +101,9 @@ def test_an_incident_gives_one_start_and_one_end_per_key(tmp_path: Path, history
     _assert_one_start_and_end_per_key(got)
     assert not store.open_alerts()
     incident_day = (history[-1][0].ended // 86400 - 8) * 86400
-    for _, body, _ in receiver.requests:  # started on the incident's day, and say so with their numbers
+    for headers, body, _ in receiver.requests:  # started on the incident's day, and say so with their numbers
         doc = json.loads(body)
+        assert headers["X-Sparktriage-Schema"] == ALERT_SCHEMA  # the outbox row kept what its body is
         if doc["event"] == "spike_started":
             started = dt.datetime.fromisoformat(doc["started"]).timestamp()
             assert incident_day <= started < incident_day + 86400
@@ -165,6 +166,37 @@ def _later(app: AppInfo, last: AppInfo) -> AppInfo:
     from dataclasses import replace
 
     return replace(app, app_id=app.app_id + "_burst", ended=last.ended + 60)
+
+
+@pytest.mark.parametrize("fmt", ["json", "slack"])
+def test_alert_requests_say_what_their_body_is(receiver: Receiver, fmt: str) -> None:
+    """A burst after a week of history: its start and end reach the receiver signed, an alert document headed
+    as one (not as a diagnosis), a Slack message with no schema header of ours."""
+    store, clock = MemoryStore(), Clock()
+    settings = _settings(receiver, alert_format=fmt)
+    watch = SpikeWatch(store, settings, clock=clock)
+    start = dt.datetime(2026, 11, 2, tzinfo=dt.UTC)
+    apps = [AppInfo(app_id="before", ended=start.timestamp(), final_status="FAILED")]
+    apps += [AppInfo(app_id=f"burst_{n}", ended=(start + dt.timedelta(days=8, minutes=n)).timestamp(),
+                     final_status="FAILED") for n in range(2 * settings.spike_floor)]
+    for app in apps:
+        clock.now = dt.datetime.fromtimestamp(app.ended, dt.UTC)
+        lost = Diagnosis(app_id=app.app_id, category="executor_lost", domain="infra", confidence=0.9, source="rule")
+        store.save(app, [], lost)
+        watch.observe(app, [], lost)
+    clock.now += 3 * dt.timedelta(seconds=settings.spike_window)
+    watch.sweep()
+    _deliver(store, settings)
+    assert [status for *_, status in receiver.requests] == [200, 200]  # signed as every delivery: verified
+    for headers, body, _ in receiver.requests:
+        schema = {k.lower(): v for k, v in headers.items()}.get("x-sparktriage-schema")
+        doc = json.loads(body)
+        if fmt == "json":
+            assert schema == doc["schema_version"] == ALERT_SCHEMA
+        else:
+            assert schema is None and set(doc) == {"text"}
+    texts = [json.loads(body).get("event") or json.loads(body)["text"] for _, body, _ in receiver.requests]
+    assert len(set(texts)) == 2  # a start and an end
 
 
 def test_the_memory_twin_claims_like_the_store() -> None:

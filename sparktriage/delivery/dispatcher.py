@@ -73,7 +73,7 @@ class Dispatcher:
 
     async def _send(self, client: httpx.AsyncClient, delivery: Delivery) -> Outcome:
         body = delivery.body.encode("utf-8")
-        headers = request_headers(self.settings.webhook_secret, body, delivery.key)
+        headers = request_headers(self.settings.webhook_secret, body, delivery.key, sink=delivery.sink)
         started = time.perf_counter()
         status: int | None = None
         error: str | None = None

@@ -37,6 +37,8 @@ from sparktriage.taxonomy import CATEGORIES, top_level
 
 log = logging.getLogger("sparktriage.delivery.spikes")
 ALERT_SCHEMA = "sparktriage.alert/v1"
+#: The outbox's ``sink`` of an alert document and of a Slack message (webhook.SCHEMAS: their headers).
+ALERT_SINK, SLACK_SINK = "alert", "slack"
 #: Categories that point at machines: their hosts and queues are followed (the Infra page's too).
 HOST_CATEGORIES = ("shuffle_fetch_failed", "executor_lost", "disk_full", "shuffle_auth_timeout", "network_error")
 #: Domains whose categories are followed one by one.
@@ -117,6 +119,7 @@ class SpikeWatch:
         self.rule = SpikeRule.from_settings(settings)
         self.urls = [settings.alert_url] if settings.alert_url else []
         self.slack = settings.alert_format == "slack"
+        self.sink = SLACK_SINK if self.slack else ALERT_SINK  # the outbox row says what its body is
         self.clock = clock
         self.dirty: set[Key] = set()
         self.checked: dict[Key, dt.datetime] = {}
@@ -156,13 +159,13 @@ class SpikeWatch:
         notify = self._notify
         if alert is None and self.rule.starts(count, baseline):
             opened = self.store.open_alert(kind, name, at=now, count=count, baseline=baseline,
-                                           quiet_since=now - self.rule.window, notify=notify)
+                                           quiet_since=now - self.rule.window, notify=notify, sink=self.sink)
             if opened is not None:
                 log.warning("spike started: %s %s, %d failed applications in the window (baseline %g)",
                             kind, name, count, baseline)
             return opened
         if alert is not None and self.rule.ends(count, baseline):
-            closed = self.store.close_alert(alert, at=now, count=count, notify=notify)
+            closed = self.store.close_alert(alert, at=now, count=count, notify=notify, sink=self.sink)
             if closed is not None:
                 log.warning("spike ended: %s %s, back to %d (baseline %g)", kind, name, count, baseline)
             return closed

@@ -8,7 +8,9 @@ Headers of every request (documented in docs/webhook.md):
   timestamp inside the signature stops replays of old requests);
 - ``Idempotency-Key``: the same for every try of one diagnosis, so a receiver
   that saw it already answers 200 and does nothing;
-- ``X-Sparktriage-Schema``: the payload's schema version.
+- ``X-Sparktriage-Schema``: the body's schema: ``sparktriage.diagnosis/v2`` for a
+  diagnosis, ``sparktriage.alert/v1`` for a spike alert; none on a Slack message
+  (it is Slack's format, not ours).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import hashlib
 import hmac
 import time
 
+from sparktriage.delivery.spikes import ALERT_SCHEMA, ALERT_SINK, SLACK_SINK
 from sparktriage.payload import SCHEMA_VERSION
 from sparktriage.records import AppInfo
 from sparktriage.settings import Settings
@@ -27,6 +30,8 @@ IDEMPOTENCY_KEY = "Idempotency-Key"
 SCHEMA = "X-Sparktriage-Schema"
 #: How old a signed request may be before a receiver should refuse it.
 TOLERANCE = 300
+#: The schema header of each kind of outbox body (``Delivery.sink``); None: no header.
+SCHEMAS: dict[str, str | None] = {"webhook": SCHEMA_VERSION, ALERT_SINK: ALERT_SCHEMA, SLACK_SINK: None}
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:
@@ -44,10 +49,15 @@ def verify(secret: str, timestamp: str | None, body: bytes, signature: str | Non
     return hmac.compare_digest(sign(secret, int(timestamp), body), signature)
 
 
-def request_headers(secret: str | None, body: bytes, key: str, *, now: float | None = None) -> dict[str, str]:
+def request_headers(secret: str | None, body: bytes, key: str, *, now: float | None = None,
+                    sink: str = "webhook") -> dict[str, str]:
+    """The headers of one try; ``sink`` (the outbox row's) names the body's schema."""
     timestamp = int(time.time() if now is None else now)
-    headers = {"Content-Type": "application/json", IDEMPOTENCY_KEY: key, SCHEMA: SCHEMA_VERSION,
-               TIMESTAMP: str(timestamp), "User-Agent": "sparktriage-webhook"}
+    headers = {"Content-Type": "application/json", IDEMPOTENCY_KEY: key, TIMESTAMP: str(timestamp),
+               "User-Agent": "sparktriage-webhook"}
+    schema = SCHEMAS[sink]
+    if schema is not None:
+        headers[SCHEMA] = schema
     if secret:
         headers[SIGNATURE] = sign(secret, timestamp, body)
     return headers

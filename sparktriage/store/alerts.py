@@ -60,13 +60,13 @@ def _lock(conn: sa.Connection, kind: str, key: str) -> None:
         conn.execute(sa.text("select pg_advisory_xact_lock(:k)"), {"k": zlib.crc32(f"spike:{kind}:{key}".encode())})
 
 
-def _enqueue(conn: sa.Connection, alert: Alert, phase: str, notify: Notify) -> None:
+def _enqueue(conn: sa.Connection, alert: Alert, phase: str, notify: Notify, sink: str) -> None:
     outbox.enqueue(conn, app_id=f"spike/{alert.id}", attempt=0, diagnosis_id=0, key=f"spike/{alert.id}/{phase}",
-                   outgoing=notify(alert), now=dt.datetime.now(dt.UTC), sink="alert")
+                   outgoing=notify(alert), now=dt.datetime.now(dt.UTC), sink=sink)
 
 
 def open_alert(engine: sa.Engine, kind: str, key: str, *, at: dt.datetime, count: int, baseline: float,
-               quiet_since: dt.datetime, notify: Notify) -> Alert | None:
+               quiet_since: dt.datetime, notify: Notify, sink: str = "alert") -> Alert | None:
     try:
         with engine.begin() as conn:
             _lock(conn, kind, key)
@@ -77,13 +77,14 @@ def open_alert(engine: sa.Engine, kind: str, key: str, *, at: dt.datetime, count
             alert_id = conn.execute(sa.insert(S).values(kind=kind, key=key, started=at, count=count,
                                                         baseline=baseline)).inserted_primary_key[0]
             alert = Alert(alert_id, kind, key, at, count, baseline)
-            _enqueue(conn, alert, "start", notify)
+            _enqueue(conn, alert, "start", notify, sink)
             return alert
     except sa.exc.IntegrityError:  # another evaluator opened it between our check and insert
         return None
 
 
-def close_alert(engine: sa.Engine, alert: Alert, *, at: dt.datetime, count: int, notify: Notify) -> Alert | None:
+def close_alert(engine: sa.Engine, alert: Alert, *, at: dt.datetime, count: int, notify: Notify,
+                sink: str = "alert") -> Alert | None:
     with engine.begin() as conn:
         _lock(conn, alert.kind, alert.key)
         changed = conn.execute(sa.update(S).where(S.c.id == alert.id, S.c.ended.is_(None))
@@ -91,7 +92,7 @@ def close_alert(engine: sa.Engine, alert: Alert, *, at: dt.datetime, count: int,
         if changed != 1:
             return None
         closed = Alert(alert.id, alert.kind, alert.key, alert.started, alert.count, alert.baseline, at, count)
-        _enqueue(conn, closed, "end", notify)
+        _enqueue(conn, closed, "end", notify, sink)
         return closed
 
 

@@ -34,6 +34,7 @@ class Delivery:
     key: str
     body: str
     tries: int  # tries made so far
+    sink: str = "webhook"  # what the body is: a diagnosis ("webhook"), an alert document or a Slack message
 
 
 Outcome = Literal["delivered", "retry", "dead"]
@@ -107,12 +108,13 @@ class Store(Protocol):
         ...
 
     def open_alert(self, kind: str, key: str, *, at: dt.datetime, count: int, baseline: float,
-                   quiet_since: dt.datetime, notify: Notify) -> Alert | None:
-        """Open an alert and queue its notifications in one transaction; None when another evaluator
-        holds one open for this key, or closed one after ``quiet_since`` (the claim: each start once)."""
+                   quiet_since: dt.datetime, notify: Notify, sink: str = "alert") -> Alert | None:
+        """Open an alert and queue its notifications (as ``sink``) in one transaction; None when another
+        evaluator holds one open for this key, or closed one after ``quiet_since`` (the claim: each start once)."""
         ...
 
-    def close_alert(self, alert: Alert, *, at: dt.datetime, count: int, notify: Notify) -> Alert | None:
+    def close_alert(self, alert: Alert, *, at: dt.datetime, count: int, notify: Notify,
+                    sink: str = "alert") -> Alert | None:
         """Close an open alert and queue its notifications; None when another evaluator closed it first."""
         ...
 

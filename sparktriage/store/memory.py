@@ -37,12 +37,13 @@ class MemoryStore:
         self._enqueue(app.app_id, app.attempt, idempotency_key(app, fingerprint(diagnosis)), outgoing)
         return True
 
-    def _enqueue(self, app_id: str, attempt: int, ikey: str, outgoing: Sequence[tuple[str, str]]) -> None:
+    def _enqueue(self, app_id: str, attempt: int, ikey: str, outgoing: Sequence[tuple[str, str]],
+                 sink: str = "webhook") -> None:
         for url, body in outgoing:
             if not any(d["key"] == ikey and d["url"] == url for d in self.deliveries):
                 self.deliveries.append({"id": len(self.deliveries) + 1, "app_id": app_id, "attempt": attempt,
                                         "url": url, "key": ikey, "body": body, "tries": 0, "status": "pending",
-                                        "next_try": _EPOCH, "log": []})
+                                        "next_try": _EPOCH, "log": [], "sink": sink})
 
     def purge_excerpts(self, before: dt.datetime) -> int:
         purged = 0
@@ -57,7 +58,8 @@ class MemoryStore:
         due = [d for d in self.deliveries if d["status"] == "pending" and d["next_try"] <= now][:limit]
         for d in due:
             d["next_try"] = now + dt.timedelta(seconds=lease)
-        return [Delivery(d["id"], d["app_id"], d["attempt"], d["url"], d["key"], d["body"], d["tries"]) for d in due]
+        return [Delivery(d["id"], d["app_id"], d["attempt"], d["url"], d["key"], d["body"], d["tries"], d["sink"])
+                for d in due]
 
     def record_try(self, delivery: Delivery, *, at: dt.datetime, status: int | None, error: str | None,
                    duration_ms: float, outcome: Outcome, next_try: dt.datetime | None) -> None:
@@ -111,20 +113,21 @@ class MemoryStore:
         return dt.datetime.fromtimestamp(min(ended), dt.UTC) if ended else None
 
     def open_alert(self, kind: str, key: str, *, at: dt.datetime, count: int, baseline: float,
-                   quiet_since: dt.datetime, notify: Notify) -> Alert | None:
+                   quiet_since: dt.datetime, notify: Notify, sink: str = "alert") -> Alert | None:
         if any(a.kind == kind and a.key == key and (a.ended is None or a.ended > quiet_since) for a in self.alerts):
             return None
         alert = Alert(len(self.alerts) + 1, kind, key, at, count, baseline)
         self.alerts.append(alert)
-        self._enqueue(f"spike/{alert.id}", 0, f"spike/{alert.id}/start", notify(alert))
+        self._enqueue(f"spike/{alert.id}", 0, f"spike/{alert.id}/start", notify(alert), sink)
         return alert
 
-    def close_alert(self, alert: Alert, *, at: dt.datetime, count: int, notify: Notify) -> Alert | None:
+    def close_alert(self, alert: Alert, *, at: dt.datetime, count: int, notify: Notify,
+                    sink: str = "alert") -> Alert | None:
         if self.alerts[alert.id - 1].ended is not None:
             return None
         closed = replace(alert, ended=at, end_count=count)
         self.alerts[alert.id - 1] = closed
-        self._enqueue(f"spike/{alert.id}", 0, f"spike/{alert.id}/end", notify(closed))
+        self._enqueue(f"spike/{alert.id}", 0, f"spike/{alert.id}/end", notify(closed), sink)
         return closed
 
     def open_alerts(self) -> list[Alert]:

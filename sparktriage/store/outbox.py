@@ -36,14 +36,14 @@ def claim_due(engine: sa.Engine, now: dt.datetime, limit: int, lease: float) -> 
     d = t.deliveries
     with engine.begin() as conn:
         rows = conn.execute(
-            sa.select(d.c.id, d.c.app_id, d.c.attempt, d.c.url, d.c.idempotency_key, d.c.body, d.c.tries)
+            sa.select(d.c.id, d.c.app_id, d.c.attempt, d.c.url, d.c.idempotency_key, d.c.body, d.c.tries, d.c.sink)
             .where(d.c.status == PENDING, d.c.next_try <= now)
             .order_by(d.c.next_try).limit(limit).with_for_update(skip_locked=True)
         ).all()
         if rows:
             conn.execute(sa.update(d).where(d.c.id.in_([r.id for r in rows]))
                          .values(next_try=now + dt.timedelta(seconds=lease)))
-    return [Delivery(r.id, r.app_id, r.attempt, r.url, r.idempotency_key, r.body, r.tries) for r in rows]
+    return [Delivery(r.id, r.app_id, r.attempt, r.url, r.idempotency_key, r.body, r.tries, r.sink) for r in rows]
 
 
 def record_try(engine: sa.Engine, delivery: Delivery, *, at: dt.datetime, status: int | None,

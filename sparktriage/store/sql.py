@@ -209,12 +209,13 @@ class SqlStore:
         return alerts.first_ended(self.engine)
 
     def open_alert(self, kind: str, key: str, *, at: dt.datetime, count: int, baseline: float,
-                   quiet_since: dt.datetime, notify: Notify) -> Alert | None:
+                   quiet_since: dt.datetime, notify: Notify, sink: str = "alert") -> Alert | None:
         return alerts.open_alert(self.engine, kind, key, at=at, count=count, baseline=baseline,
-                                 quiet_since=quiet_since, notify=notify)
+                                 quiet_since=quiet_since, notify=notify, sink=sink)
 
-    def close_alert(self, alert: Alert, *, at: dt.datetime, count: int, notify: Notify) -> Alert | None:
-        return alerts.close_alert(self.engine, alert, at=at, count=count, notify=notify)
+    def close_alert(self, alert: Alert, *, at: dt.datetime, count: int, notify: Notify,
+                    sink: str = "alert") -> Alert | None:
+        return alerts.close_alert(self.engine, alert, at=at, count=count, notify=notify, sink=sink)
 
     def open_alerts(self) -> list[Alert]:
         return alerts.open_alerts(self.engine)
