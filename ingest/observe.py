@@ -4,7 +4,8 @@
 checkpoint, a dead letter, a diagnosis, a webhook round) through a
 :class:`~sparktriage.metrics.WorkerMetrics`; what is sampled rather than
 counted is here, on faust timers: consumer lag, open applications, outbox
-depth, and the heartbeat ``/healthz`` reads. Ready (``/readyz``) means: the
+depth, the corrections people recorded in the store (not a worker's count), and
+the heartbeat ``/healthz`` reads. Ready (``/readyz``) means: the
 worker finished joining its consumer group (recovery included) and is not
 rebalancing, the Kafka client reaches the broker, and the store answers.
 """
@@ -98,5 +99,6 @@ def observe(app: faust.App, settings: Settings, store: Store, metrics: WorkerMet
         apps = app.tables["apps"]
         metrics.open_apps.set(sum(1 for raw in apps.values() if raw and not raw.get("ended")))
         metrics.outbox.set(await asyncio.to_thread(store.outbox_depth))
+        metrics.set_human_corrections(await asyncio.to_thread(store.human_corrections))
 
     return health

@@ -191,6 +191,11 @@ class WorkerMetrics:
             self.webhook.labels(outcome)
         self.outbox = Gauge("sparktriage_webhook_outbox_depth", "Webhook deliveries waiting in the outbox.",
                             registry=registry)
+        # People correct through `label` and the Explorer, never through a worker: what a worker can say
+        # honestly is the store's total, sampled (the same on every worker: max() it, never sum()).
+        self.human = Gauge("sparktriage_human_corrections", "Corrections people recorded in the store (label, "
+                           "the Explorer), by the category they chose; the store's total, sampled.", ["category"],
+                           registry=registry)
         self.build = Info("sparktriage_build", "Versions of sparktriage, the rule packs and the model.",
                           registry=registry)
         self._lagging: set[int] = set()
@@ -231,6 +236,10 @@ class WorkerMetrics:
         for partition, lag in lags.items():
             self.lag.labels(self.topic, str(partition)).set(lag)
         self._lagging = set(lags)
+
+    def set_human_corrections(self, counts: dict[str, int]) -> None:
+        for category, n in counts.items():
+            self.human.labels(category).set(n)
 
     def set_versions(self, *, version: str, rule_pack: str, model: str | None) -> None:
         self.build.info({"version": version, "rule_pack_version": rule_pack, "model_version": model or "none"})

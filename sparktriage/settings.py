@@ -122,12 +122,15 @@ class Settings:
     #: "json" (a sparktriage.alert/v1 document) or "slack" (an incoming-webhook body: {"text": ...}).
     alert_format: Literal["json", "slack"] = "json"
     #: Seconds of failures counted; compared with the same window on each of the baseline days before.
-    spike_window: float = 3600.0
+    spike_window: float = 7200.0
     spike_baseline_days: int = 7
     #: A spike starts over factor x the baseline median (and at least floor failures), ends at end_factor x.
     spike_factor: float = 3.0
     spike_end_factor: float = 1.5
     spike_floor: int = 5
+    #: ...and only when a count that high would come by chance less often than this, were failures
+    #: arriving at the baseline's rate (Poisson): small baselines wander far by chance, large ones do not.
+    spike_significance: float = 1e-6
     #: How often the worker checks open alerts and keys not checked on arrival.
     spike_check_interval: float = 30.0
 
@@ -269,9 +272,10 @@ def load_settings(
     if problems:
         raise ConfigError(problems, hint=dburl.HINT if any("store URL" in p for p in problems) else None)
     settings = Settings(**values)
-    if settings.spike_window <= 0 or settings.spike_baseline_days < 1 or settings.spike_end_factor > settings.spike_factor:
-        raise ConfigError("spike_window must be positive, spike_baseline_days at least 1, and spike_end_factor "
-                          "at most spike_factor")
+    if (settings.spike_window <= 0 or settings.spike_baseline_days < 1 or settings.spike_end_factor > settings.spike_factor
+            or not 0 < settings.spike_significance <= 1):
+        raise ConfigError("spike_window must be positive, spike_baseline_days at least 1, spike_end_factor "
+                          "at most spike_factor, and spike_significance in (0, 1]")
     if "db" in values:  # a store someone named; the default one lives in the default data folder
         dburl.check_folder(settings.db, settings.data_dir)
     return settings

@@ -13,15 +13,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from examples.receiver import Receiver
 from sparktriage.delivery.dispatcher import Dispatcher
 from sparktriage.records import AppInfo, Diagnosis
-from sparktriage.history.seed import INCIDENT, INCIDENT_HOSTS, generate
+from sparktriage.history.seed import INCIDENT, INCIDENT_HOSTS, generate, store_history
 from sparktriage.settings import Settings
 from sparktriage.delivery.spikes import ALERT_SCHEMA, SpikeRule, SpikeWatch, keys_of, notification
 from sparktriage.store import MemoryStore, open_store
 from sparktriage.store.base import Alert
+from sparktriage.store.schema import spike_alerts
 from tests.conftest import running_receiver
 
 SECRET = "spike-secret"
@@ -166,6 +168,37 @@ def _later(app: AppInfo, last: AppInfo) -> AppInfo:
     from dataclasses import replace
 
     return replace(app, app_id=app.app_id + "_burst", ended=last.ended + 60)
+
+
+def _alerts_with_defaults(tmp_path: Path, **history: object) -> list[tuple]:
+    """A seeded history of 600 failures a day in SQLite, watched as the worker would with the default rule:
+    each diagnosis observed as its application ends, a sweep every 10 minutes. Every alert raised."""
+    rows = sorted(generate(17, 600, seed=5, end=dt.date(2026, 11, 20), **history), key=lambda r: r[0].ended)
+    url = f"sqlite:///{tmp_path}/steady.db"
+    store_history(url, rows, labels=0)  # the whole history at once: a check counts only windows before its now
+    store, clock = open_store(url), Clock()
+    _replay(store, SpikeWatch(store, Settings(alert_url="http://127.0.0.1:9/alerts"), clock=clock), clock, rows,
+            save=False)
+    s = spike_alerts
+    with store.engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(sa.select(s.c.kind, s.c.key, s.c.started))]
+
+
+@pytest.mark.slow
+def test_the_default_rule_is_quiet_on_ordinary_days(tmp_path: Path) -> None:
+    """Ordinary days at a busy platform's rate: counts of a few per hour wander to three times their usual
+    by chance every day; the defaults must not page anyone for that."""
+    assert _alerts_with_defaults(tmp_path, with_incident=False, with_upgrade=False) == []
+
+
+@pytest.mark.slow
+def test_the_default_rule_flags_the_seeded_incident(tmp_path: Path) -> None:
+    alerts = _alerts_with_defaults(tmp_path, with_upgrade=False)
+    incident_day = dt.date(2026, 11, 20) - dt.timedelta(days=8)
+    assert alerts and all(started.date() == incident_day for *_, started in alerts)
+    flagged = {kind: {key for k, key, _ in alerts if k == kind} for kind in ("category", "host", "queue")}
+    assert flagged["category"] and flagged["category"] <= set(INCIDENT)
+    assert flagged["host"] and flagged["host"] <= set(INCIDENT_HOSTS)  # queues: the incident's failures are in all
 
 
 @pytest.mark.parametrize("fmt", ["json", "slack"])

@@ -40,7 +40,8 @@ def test_two_workers_send_one_start_and_one_end_of_a_burst(broker: Broker, empty
         w.topics, w.db = workers[0].topics, empty_pg_url
         w.env.update(SPARKTRIAGE_DB=empty_pg_url, SPARKTRIAGE_ALERT_URL=f"http://127.0.0.1:{receiver.server_port}/a",
                      SPARKTRIAGE_WEBHOOK_SECRET=SECRET, SPARKTRIAGE_SPIKE_WINDOW=str(WINDOW),
-                     SPARKTRIAGE_SPIKE_FLOOR="3", SPARKTRIAGE_SPIKE_CHECK_INTERVAL="1")
+                     SPARKTRIAGE_SPIKE_FLOOR="3", SPARKTRIAGE_SPIKE_CHECK_INTERVAL="1",
+                     SPARKTRIAGE_SPIKE_SIGNIFICANCE="1")  # six failures: the mechanics, not the odds
     try:
         for w in workers:
             w.start(ready_timeout=240)

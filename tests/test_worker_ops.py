@@ -4,6 +4,8 @@ traceback, and a broker outage told in a handful of log lines."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -65,6 +67,14 @@ def test_a_scrape_during_a_stream_counts_what_was_sent_dead_lettered_and_diagnos
         assert got["sparktriage_diagnosis_delay_seconds_count"][()] == 3
         assert got["sparktriage_open_applications"][()] == 0
         assert got["sparktriage_webhook_outbox_depth"][()] == 0
+        assert not got.get("sparktriage_human_corrections"), "no person has corrected anything yet"
+        ((corrected,),) = worker.rows("select app_id from diagnoses order by id limit 1")
+        label = subprocess.run([sys.executable, "-m", "sparktriage.cli", "--db", worker.db, "label", corrected,
+                                "user_code_error", "--note", "our bug"], capture_output=True, text=True, timeout=120)
+        assert label.returncode == 0, label.stderr
+        worker.wait_for(lambda: scrape(port).get("sparktriage_human_corrections") == {("user_code_error",): 1}, 30,
+                        "the correction made by the CLI in the worker's metrics")
+        assert scrape(port)["sparktriage_diagnoses_total"] == got["sparktriage_diagnoses_total"]  # made by people
         (versions,) = got["sparktriage_build_info"]
         assert len(versions) == 3 and all(versions)
         assert httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200

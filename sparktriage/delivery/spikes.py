@@ -51,16 +51,18 @@ Key = tuple[str, str]
 
 @dataclass(frozen=True)
 class SpikeRule:
-    window: dt.timedelta = dt.timedelta(hours=1)
+    window: dt.timedelta = dt.timedelta(hours=2)
     baseline_days: int = 7
     factor: float = 3.0
     end_factor: float = 1.5
     floor: int = 5
+    significance: float = 1e-6
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SpikeRule:
         return cls(dt.timedelta(seconds=settings.spike_window), settings.spike_baseline_days,
-                   settings.spike_factor, settings.spike_end_factor, settings.spike_floor)
+                   settings.spike_factor, settings.spike_end_factor, settings.spike_floor,
+                   settings.spike_significance)
 
     def windows(self, now: dt.datetime) -> list[tuple[dt.datetime, dt.datetime]]:
         """The current window, then the same window on each of the days before."""
@@ -68,10 +70,21 @@ class SpikeRule:
         return [(end - self.window, end) for end in ends]
 
     def starts(self, count: int, baseline: float) -> bool:
-        return count >= self.floor and count > self.factor * max(baseline, 1.0)
+        expected = max(baseline, 1.0)
+        return count >= self.floor and count > self.factor * expected and chance(count, expected) < self.significance
 
     def ends(self, count: int, baseline: float) -> bool:
-        return count < self.floor or count <= self.end_factor * max(baseline, 1.0)
+        """Back to at most ``end_factor`` times the baseline. Not "under the floor": a count hovering at
+        the floor would end and start again (the quiet period only delays the second start)."""
+        return count <= self.end_factor * max(baseline, 1.0)
+
+
+def chance(count: int, expected: float) -> float:
+    """How often at least ``count`` failures come in a window by chance, when ``expected`` come on average
+    (Poisson): 7 where 2 are usual happens every few hundred windows, 30 where 10 are usual about never."""
+    from scipy.special import pdtrc  # scipy comes with scikit-learn; imported when a spike is first weighed
+
+    return float(pdtrc(count - 1, expected))
 
 
 def keys_of(app: AppInfo, events: Sequence[ExceptionEvent], diagnosis: Diagnosis) -> set[Key]:

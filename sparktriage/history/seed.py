@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from functools import cache
 
@@ -110,8 +110,10 @@ def _no_rule_events(rng: random.Random, app: AppInfo, classifier: Classifier) ->
 
 
 def generate(days: int, apps_per_day: int, *, seed: int = 0, end: dt.date | None = None,
-             classifier: Classifier | None = None) -> Iterator[tuple[AppInfo, list[ExceptionEvent], Diagnosis]]:
-    """The seeded history, oldest first, each application through ``diagnose``."""
+             classifier: Classifier | None = None, with_incident: bool = True,
+             with_upgrade: bool = True) -> Iterator[tuple[AppInfo, list[ExceptionEvent], Diagnosis]]:
+    """The seeded history, oldest first, each application through ``diagnose``; without ``with_incident``
+    and ``with_upgrade``, ordinary days only (no infra incident, no rule-pack change midway)."""
     classifier = classifier or load_classifier(Settings())
     templates = _templates(classifier)
     rng = random.Random(seed)
@@ -124,7 +126,7 @@ def generate(days: int, apps_per_day: int, *, seed: int = 0, end: dt.date | None
     seq = 0
     for d in range(days):
         day = first + dt.timedelta(days=d)
-        incident_today = day == incident_day
+        incident_today = with_incident and day == incident_day
         n_apps = round(apps_per_day * _day_weight(day) * rng.uniform(0.85, 1.15))
         for _ in range(n_apps):
             seq += 1
@@ -145,15 +147,24 @@ def generate(days: int, apps_per_day: int, *, seed: int = 0, end: dt.date | None
                 category = rng.choice(INCIDENT) if incident else rng.choices(list(weights), list(weights.values()))[0]
                 events = _app_events(rng, rng.choice(templates[category]).events, app, cluster, incident)
             diagnosis = classifier.diagnose(events, app)
-            if day < upgrade_day:  # what the previous rule packs said
+            if with_upgrade and day < upgrade_day:  # what the previous rule packs said
                 category = "access_denied" if diagnosis.category == "auth_failure" else diagnosis.category
                 diagnosis = replace(diagnosis, rule_pack_version=OLD_PACKS, category=category)
             yield app, events, diagnosis
 
 
 def seed_store(url: str, days: int, apps_per_day: int, *, seed: int = 0, end: dt.date | None = None,
-               labels: int = 20, chunk: int = 5000) -> dict[str, int]:
+               labels: int = 20, chunk: int = 5000, with_incident: bool = True,
+               with_upgrade: bool = True) -> dict[str, int]:
     """Write the history into the store at ``url`` with bulk inserts; the store's row counts."""
+    history = generate(days, apps_per_day, seed=seed, end=end, with_incident=with_incident, with_upgrade=with_upgrade)
+    return store_history(url, history, seed=seed, labels=labels, chunk=chunk)
+
+
+def store_history(url: str, history: Iterable[tuple[AppInfo, list[ExceptionEvent], Diagnosis]], *, seed: int = 0,
+                  labels: int = 20, chunk: int = 5000) -> dict[str, int]:
+    """Write ``generate``'s applications into the store at ``url`` with bulk inserts, and ``labels`` human
+    corrections of unknowns spread over them; the store's row counts (a test keeps the rows it replays)."""
     store = open_store(url)
     apps, events, diagnoses = [], [], []
     labelled: list[tuple[AppInfo, str]] = []
@@ -167,7 +178,7 @@ def seed_store(url: str, days: int, apps_per_day: int, *, seed: int = 0, end: dt
                     conn.execute(sa.insert(table), rows)
         apps.clear(), events.clear(), diagnoses.clear()
 
-    for app, app_events, diagnosis in generate(days, apps_per_day, seed=seed, end=end):
+    for app, app_events, diagnosis in history:
         created = dt.datetime.fromtimestamp((app.ended or 0) + 5, dt.UTC)
         apps.append({"app_id": app.app_id, "attempt": app.attempt, "team": app.team, "user": app.user,
                      "queue": app.queue, "wf_project": app.workflow.project, "wf_flow": app.workflow.flow,

@@ -94,6 +94,10 @@ class Store(Protocol):
         """Webhook deliveries still pending (not delivered, not dead)."""
         ...
 
+    def human_corrections(self) -> dict[str, int]:
+        """Corrections people recorded (``label``, the Explorer), by the category they chose: the store's total."""
+        ...
+
     def ping(self) -> None:
         """Raise if the store cannot be reached (readiness)."""
         ...

@@ -92,6 +92,9 @@ class MemoryStore:
     def outbox_depth(self) -> int:
         return sum(1 for d in self.deliveries if d["status"] == "pending")
 
+    def human_corrections(self) -> dict[str, int]:
+        return {}  # people correct through the SQL store only (label, the Explorer)
+
     def ping(self) -> None:
         pass
     def spike_counts(self, kind: str, key: str, categories: Collection[str],

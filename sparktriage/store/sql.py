@@ -198,6 +198,12 @@ class SqlStore:
     def outbox_depth(self) -> int:
         return outbox.pending_count(self.engine)
 
+    def human_corrections(self) -> dict[str, int]:
+        """From ``labels``, which only grows and stays small (one row per correction): cheap to sample."""
+        lab = t.labels
+        with self.engine.connect() as conn:
+            return dict(conn.execute(sa.select(lab.c.category, sa.func.count()).group_by(lab.c.category)).all())
+
     def ping(self) -> None:
         with self.engine.connect() as conn:
             conn.execute(sa.text("select 1"))
