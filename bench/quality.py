@@ -1,7 +1,8 @@
 """Diagnosis quality on the labelled real sets: ``dev_real`` and the real corpus's dev split.
 
 Rules alone, the model alone and both (as the worker runs them), side by
-side; then the full ``evaluate`` report of the combined classifier per set.
+side per category and overall (``sparktriage evaluate --mode all`` prints the
+same); then the full ``evaluate`` report of the combined classifier per set.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from classifiers.core import load_classifier, only
-from sparktriage.history.evaluate import evaluate, report
+from sparktriage.history.evaluate import evaluate, report, side_by_side
 from sparktriage.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,12 +28,7 @@ def main() -> None:
             continue
         results = {mode: evaluate(only(classifier, mode), path) for mode in ("rules", "model", "combined")}
         print(f"\n--- {name} ({path}) ---")
-        print(f"{'mode':<9} accuracy  micro-F1  macro-F1  unknown(known)  abstain(unknown)  ECE")
-        for mode, r in results.items():
-            abstained = r.abstained_on_unknown()
-            print(f"{mode:<9} {r.accuracy():8.3f}  {r.micro_f1():8.3f}  {r.macro_f1():8.3f}  "
-                  f"{r.unknown_answered_for_known():14.1%}  {'-' if abstained is None else f'{abstained:.1%}':>16}"
-                  f"  {r.calibration_error():.3f}")
+        print(side_by_side(results))
         print(f"\ncombined, in full:\n{report(results['combined'])}")
 
 

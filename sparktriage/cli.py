@@ -188,12 +188,14 @@ def _classify(args: argparse.Namespace, settings: Settings) -> int:
     "sparktriage evaluate --data ../shared/data/dev_real.jsonl",
     args=[arg("--data", metavar="FILE.jsonl", help="labelled set, one JSON object a line"),
           arg("--from-store", action="store_true", help="measure against every human correction in the store"),
-          arg("--mode", choices=["rules", "model", "combined"], default="combined",
-              help="rules alone, the model alone, or both as the worker runs them (default)")],
+          arg("--mode", choices=["rules", "model", "combined", "all"], default="combined",
+              help="rules alone, the model alone, or both as the worker runs them (default); "
+                   "all: the three side by side per category, then combined in full")],
 )
 def _evaluate(args: argparse.Namespace, settings: Settings) -> int:
-    from classifiers.core import load_classifier, only
-    from sparktriage.history.evaluate import evaluate, evaluate_corrections, load_labelled, report
+    from classifiers.core import Classifier, load_classifier, only
+    from sparktriage.history.evaluate import (Evaluation, evaluate, evaluate_corrections, load_labelled, report,
+                                              side_by_side)
 
     if bool(args.data) == args.from_store:
         raise BadInput("usage", "give --data FILE.jsonl or --from-store")
@@ -201,11 +203,18 @@ def _evaluate(args: argparse.Namespace, settings: Settings) -> int:
         from sparktriage.store import open_store
 
         engine = open_store(settings.db).engine
-        result = evaluate_corrections(only(load_classifier(settings), args.mode), engine)
     else:
         items = load_labelled(args.data)  # a bad set is said before the rules and the model load
-        result = evaluate(only(load_classifier(settings), args.mode), items)
-    print(report(result))
+
+    def run(classifier: Classifier) -> Evaluation:
+        return evaluate_corrections(classifier, engine) if args.from_store else evaluate(classifier, items)
+
+    classifier = load_classifier(settings)
+    modes = ["rules", "model", "combined"] if args.mode == "all" else [args.mode]
+    results = {mode: run(only(classifier, mode)) for mode in modes}
+    if args.mode == "all":
+        print(side_by_side(results) + "\n\ncombined, in full:")
+    print(report(results[modes[-1]]))
     return 0
 
 

@@ -51,3 +51,23 @@ def test_report_prints_micro_and_macro_f1_and_the_curve() -> None:
     for needle in ("micro-F1:", "macro-F1:", "accuracy against coverage", "abstained on items labelled unknown: 50.0%",
                    "expected calibration error:", "disk_full"):
         assert needle in text
+
+
+def test_side_by_side_puts_each_runs_precision_and_recall_in_its_column() -> None:
+    from sparktriage.history.evaluate import side_by_side
+
+    rules = run([("disk_full", "disk_full", 0.9), ("input_missing", "unknown", 0.0), ("unknown", "unknown", 0.0)])
+    both = run([("disk_full", "disk_full", 0.9), ("input_missing", "input_missing", 0.8),
+                ("unknown", "input_missing", 0.6)])
+    lines = side_by_side({"rules": rules, "combined": both}).splitlines()
+    assert lines[0].split()[-3:] == ["rules", "combined", "support"]
+    blank = lines.index("")
+    rows = {line.split()[0]: line.split()[1:] for line in lines[1:blank]}
+    overall = {line[:24].strip(): line[24:].split() for line in lines[blank + 1:]}
+    # input_missing: rules never said it (P 0, R 0); combined said it twice, once right (P 0.5, R 1)
+    assert rows["input_missing"] == ["0.00/0.00", "0.50/1.00", "1"]
+    # unknown: rules said it twice, once right (P 0.5, R 1); combined never (P 0, R 0)
+    assert rows["unknown"] == ["0.50/1.00", "0.00/0.00", "1"]
+    assert overall["accuracy"] == ["0.667", "0.667"]
+    assert overall["abstained on unknown"] == ["100.0%", "0.0%"]
+    assert overall["unknown on known labels"] == ["50.0%", "0.0%"]

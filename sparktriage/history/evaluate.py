@@ -179,6 +179,34 @@ def report(result: Evaluation) -> str:
     return "\n".join(out)
 
 
+def side_by_side(results: dict[str, Evaluation]) -> str:
+    """Per-category precision / recall of several runs on one set (rules alone, the model alone,
+    combined), then their overall figures, one column per run: what each part contributes."""
+    names = list(results)
+    labels = sorted(set().union(*(r.labels for r in results.values())))
+    support = Counter(next(iter(results.values())).truth) if results else Counter()
+    per: dict[str, dict[str, tuple[float, float]]] = {}
+    for name, r in results.items():
+        p, rec, _, _ = precision_recall_fscore_support(r.truth, r.predicted, labels=labels, zero_division=0)
+        per[name] = {label: (p[i], rec[i]) for i, label in enumerate(labels)}
+    width = max(len(x) for x in labels + ["unknown on known labels"])
+    out = [f"{'precision / recall':<{width}}  " + "  ".join(f"{n:>11}" for n in names) + "  support"]
+    for label in labels:
+        cells = "  ".join(f"{per[n][label][0]:5.2f}/{per[n][label][1]:.2f}" for n in names)
+        out.append(f"{label:<{width}}  {cells}  {support[label]:7d}")
+    overall = [
+        ("accuracy", lambda r: f"{r.accuracy():.3f}"),
+        ("micro-F1", lambda r: f"{r.micro_f1():.3f}"),
+        ("macro-F1", lambda r: f"{r.macro_f1():.3f}"),
+        ("unknown on known labels", lambda r: f"{r.unknown_answered_for_known():.1%}"),
+        ("abstained on unknown", lambda r: "-" if r.abstained_on_unknown() is None else f"{r.abstained_on_unknown():.1%}"),
+        ("ECE of the answers", lambda r: f"{r.calibration_error():.3f}"),
+    ]
+    out.append("")
+    out += [f"{what:<{width}}  " + "  ".join(f"{figure(results[n]):>11}" for n in names) for what, figure in overall]
+    return "\n".join(out)
+
+
 def corrections(engine: Any) -> list[tuple[AppInfo, list[ExceptionEvent], str]]:
     """Every human correction (the newest per application attempt) with the events it judged.
 
