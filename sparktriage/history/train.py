@@ -8,16 +8,21 @@ this function with its defaults (fixed seed, deterministic solvers), so
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from classifiers.core import Classifier, load_classifier, only
+
 from classifiers.corpus.generate import NONE, TAIL_EVERY, corpus
 from classifiers.model import TextModel, choose_threshold, save, train
 from rules.loader import load_packs
 from sparktriage.settings import Settings
-from sparktriage.taxonomy import UNKNOWN
+from sparktriage.taxonomy import UNKNOWN, top_level
+from sparktriage.tools.classify import classify_text
 
 SEED = 0
 PER_ENTRY = 12
@@ -40,32 +45,79 @@ def real_items(path: Path) -> list[tuple[str, str, str]]:
     return items
 
 
-def real_threshold(model: TextModel, dev: list[tuple[str, str, str]], precision: float = REAL_PRECISION
-                   ) -> tuple[float, dict[str, Any]]:
-    """The abstention threshold chosen on the real dev split, and accuracy against coverage there.
+@dataclass(frozen=True)
+class _Unfiltered:
+    """A model that answers whatever its probability: the threshold is what is being chosen."""
 
-    An answer (anything but no-cause) on a text labelled ``unknown`` counts as
-    wrong: the threshold must make the model abstain where there is nothing to find.
+    model: TextModel
+    threshold: float = 0.0
+
+    @property
+    def version(self) -> str:
+        return self.model.version
+
+    def predict(self, texts: Sequence[str]) -> list[tuple[str, float]]:
+        return self.model.predict(texts)
+
+
+def as_the_worker_runs(rules: Classifier, model: TextModel, dev: list[tuple[str, str, str]]
+                       ) -> list[tuple[str, str | None, float]]:
+    """Per dev text: ``("rule", category, confidence)`` when a rule decides, else the model's best
+    guess over the events it reads (``("model", category, p)``, or ``("none", None, 0.0)``)."""
+    unfiltered = Classifier(engine=rules.engine, model=_Unfiltered(model))
+    seen = []
+    for n, (text, _, _) in enumerate(dev):
+        d = classify_text(unfiltered, text, app_id=f"dev-{n}")
+        category = None if d.category == UNKNOWN else top_level(d.category)
+        seen.append((d.source if category else "none", category, d.confidence))
+    return seen
+
+
+def real_threshold(model: TextModel, dev: list[tuple[str, str, str]], rules: Classifier,
+                   precision: float = REAL_PRECISION) -> tuple[float, dict[str, Any]]:
+    """The abstention threshold chosen on the real dev split as the worker runs, and accuracy against coverage.
+
+    The rules decide first; the model answers only what they leave, so the
+    threshold is chosen on those texts: the lowest at which the model's answers
+    there reach ``precision`` (an answer on a text labelled ``unknown`` is wrong)
+    and the rules and model together abstain on REAL_ABSTAIN of the texts
+    labelled ``unknown``.
     """
-    predicted = model.predict([t for t, _, _ in dev])
-    guesses, probs = [g for g, _ in predicted], np.array([p for _, p in predicted])
+    seen = as_the_worker_runs(rules, model, dev)
     truth = [label for _, label, _ in dev]
-    threshold = choose_threshold(probs, guesses, truth, precision)
-    # and high enough to abstain on REAL_ABSTAIN of the texts with nothing to find
-    answered_unknown = sorted((p for g, p, t in zip(guesses, probs, truth) if t == NONE and g != NONE), reverse=True)
-    allowed = int(sum(t == NONE for t in truth) * (1 - REAL_ABSTAIN))
-    if len(answered_unknown) > allowed:
-        threshold = max(threshold, float(np.nextafter(answered_unknown[allowed], 1.0)))
-    threshold = round(min(threshold, 1.0), 4)
+    by_model = [(c, p, t) for (source, c, p), t in zip(seen, truth) if source == "model"]
+    threshold = choose_threshold(np.array([p for _, p, _ in by_model]), [c for c, _, _ in by_model],
+                                 [t for _, _, t in by_model], precision)
+    unknown = sum(t == NONE for t in truth)
+    by_rules = sum(source == "rule" and t == NONE for (source, _, _), t in zip(seen, truth))
+    allowed = max(0, int(round(unknown * (1 - REAL_ABSTAIN), 6)) - by_rules)  # answers the unknown ones may get
+    answered_unknown = sorted((p for _, p, t in by_model if t == NONE), reverse=True)
+    if len(answered_unknown) > allowed:  # just above the most confident answer it must not give
+        threshold = max(threshold, answered_unknown[allowed] + 1e-6)
+    threshold = min(threshold, 1.0)
+
+    def combined(cut: float) -> list[str]:
+        return [c if source == "rule" or (source == "model" and p >= cut) else NONE for source, c, p in seen]
+
     curve = []
-    for cut in (0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, threshold):
-        answered = [(g, t) for g, p, t in zip(guesses, probs, truth) if g != NONE and p >= cut]
+    for cut in (0.0, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.01, threshold):
+        answers = combined(cut)
+        answered = [(a, t) for a, t in zip(answers, truth) if a != NONE]
         curve.append({"threshold": round(float(cut), 4), "coverage": round(len(answered) / len(dev), 3),
-                      "accuracy": round(float(np.mean([g == t for g, t in answered])) if answered else 0.0, 3)})
-    unknown = [(g, p) for (g, p), t in zip(predicted, truth) if t == NONE]
-    abstains = sum(g == NONE or p < threshold for g, p in unknown) / max(1, len(unknown))
-    return threshold, {"texts": len(dev), "target_precision": precision, "threshold": threshold,
-                       "abstains_on_unknown": round(abstains, 3), "accuracy_against_coverage": curve}
+                      "accuracy": round(float(np.mean([a == t for a, t in answered])) if answered else 0.0, 3)})
+    answers = combined(threshold)
+    known = [a for a, t in zip(answers, truth) if t != NONE]
+    alone = model.predict([t for t, _, _ in dev])
+    return threshold, {
+        "texts": len(dev), "target_precision": precision, "threshold": threshold,
+        "decided_by_rules": sum(source == "rule" for source, _, _ in seen),
+        "abstains_on_unknown": round(sum(a == NONE for a, t in zip(answers, truth) if t == NONE) / max(1, unknown), 3),
+        "model_alone_abstains_on_unknown": round(sum(g == NONE or p < threshold for (g, p), t in zip(alone, truth)
+                                                     if t == NONE) / max(1, unknown), 3),
+        "unknown_for_known": round(known.count(NONE) / max(1, len(known)), 3),
+        "accuracy": round(float(np.mean([a == t for a, t in zip(answers, truth)])), 3),
+        "accuracy_against_coverage": curve,
+    }
 
 
 def fit_model(settings: Settings, version: str, *, per_entry: int = PER_ENTRY, seed: int = SEED,
@@ -81,7 +133,8 @@ def fit_model(settings: Settings, version: str, *, per_entry: int = PER_ENTRY, s
     model, metrics = train(items, version=version, seed=seed)
     metrics["generated_threshold"] = metrics["threshold"]
     if (real / "dev.jsonl").is_file():
-        model.threshold, metrics["real_dev"] = real_threshold(model, real_items(real / "dev.jsonl"))
+        rules = only(load_classifier(settings), "rules")
+        model.threshold, metrics["real_dev"] = real_threshold(model, real_items(real / "dev.jsonl"), rules)
         metrics["threshold"] = model.threshold
     metrics["corpus"] = {"texts": len(items), "generated": generated, "real_train": len(real_train),
                          "real_weight": REAL_WEIGHT, "corrections": len(corrections), "noise_lines": len(noise),
@@ -143,10 +196,16 @@ Accuracy {m['heldout_accuracy']:.3f}; expected calibration error
 {m['corpus']['texts']:,} texts with the same settings and threshold.
 
 **Threshold.** {m['threshold']:.3f}, chosen on the real dev split
-(`classifiers/corpus/real/dev.jsonl`, {_real(m, 'texts')} texts people pasted, unknown-labelled ones counting as
-wrong when answered): the lowest probability at which answers there reach precision
-{_real(m, 'target_precision')} and the model abstains on at least {REAL_ABSTAIN:.0%} of the unknown-labelled texts. There the model abstains on {_real(m, 'abstains_on_unknown')} of the texts labelled
-`unknown`. Accuracy against coverage on that split (model alone, whole excerpts):
+(`classifiers/corpus/real/dev.jsonl`, {_real(m, 'texts')} texts people pasted) as the worker runs:
+the rules decide first ({_real(m, 'decided_by_rules')} of them); on the texts they leave, it is the
+lowest probability at which the model's answers reach precision {_real(m, 'target_precision')} (an
+answer on a text labelled `unknown` counts as wrong) and the rules and the model together abstain on
+at least {REAL_ABSTAIN:.0%} of the texts labelled `unknown`. There, combined: accuracy
+{_real(m, 'accuracy')}, abstaining on {_real(m, 'abstains_on_unknown')} of the texts labelled
+`unknown` and answering `unknown` for {_real(m, 'unknown_for_known')} of the others; the model alone,
+reading whole excerpts, abstains on {_real(m, 'model_alone_abstains_on_unknown')} of the `unknown`
+ones. Accuracy against coverage there (rules first, then the model's answers from the cut; the
+cut 1.010 is the rules alone):
 
 | threshold | coverage | accuracy |
 |---|---|---|

@@ -1,0 +1,62 @@
+"""The model's threshold is chosen on the real dev split as the worker runs: rules first, the model on the rest."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from classifiers.core import Classifier
+from rules.engine import RuleEngine
+from rules.loader import load_packs
+from sparktriage.history.train import NONE, real_threshold
+from tests.packs import write_pack
+
+DENIED = "org.apache.hadoop.security.AccessControlException: Permission denied: user=etl, access=READ"
+
+
+class Model:
+    """Answers by the first word it finds in a text: (category, probability)."""
+
+    version, threshold = "fixed", 0.5
+    ANSWERS = {"Alpha": ("input_missing", 0.9), "Beta": ("network_error", 0.7), "Gamma": ("input_missing", 0.8)}
+
+    def predict(self, texts):
+        return [next((a for w, a in self.ANSWERS.items() if w in t), (NONE, 0.99)) for t in texts]
+
+
+@pytest.fixture()
+def rules(tmp_path: Path) -> Classifier:
+    packs = load_packs(write_pack(tmp_path), builtin=False)
+    return Classifier(engine=RuleEngine(packs.rules, packs.version, backend="re"))
+
+
+def dev(unknown_denied: bool) -> list[tuple[str, str, str]]:
+    items = [(DENIED, "access_denied"),  # the rule decides
+             ("com.acme.AlphaException: a", "input_missing"),  # the model, 0.9, right
+             ("com.acme.BetaException: b", "input_missing"),  # 0.7, wrong
+             ("com.acme.GammaException: c", NONE)]  # 0.8 on a text with nothing to find: wrong
+    items += [(f"com.acme.QuietException: {n}", NONE) for n in range(4)]  # the model says no cause
+    if unknown_denied:  # people found no cause here, yet the rule answers: one of 6 unknown ones answered
+        items.append((DENIED + " (a probe, nothing failed)", NONE))
+    return [(text, label, f"s{n}") for n, (text, label) in enumerate(items)]
+
+
+def test_the_threshold_reaches_the_precision_on_what_the_rules_leave(rules) -> None:
+    # the model's answers by probability: 0.9 right (1/1), 0.8 wrong (1/2), 0.7 wrong (1/3);
+    # precision 0.5 is kept down to 0.8; 5 unknown texts may get int(5 * 0.2) = 1 answer: Gamma's
+    threshold, figures = real_threshold(Model(), dev(unknown_denied=False), rules, precision=0.5)
+    assert threshold == 0.8
+    assert figures["decided_by_rules"] == 1
+    assert figures["abstains_on_unknown"] == pytest.approx(4 / 5)
+    assert figures["unknown_for_known"] == pytest.approx(1 / 3, abs=1e-3)  # Beta's, under the threshold
+
+
+def test_an_unknown_text_the_rules_answer_leaves_the_model_none(rules) -> None:
+    # 6 unknown texts may get int(6 * 0.2) = 1 answer, and the rule already gave it: Gamma's 0.8 must go
+    threshold, figures = real_threshold(Model(), dev(unknown_denied=True), rules, precision=0.5)
+    assert 0.8 < threshold < 0.9
+    assert figures["abstains_on_unknown"] == pytest.approx(5 / 6, abs=1e-3)
+    rows = {row["threshold"]: row for row in figures["accuracy_against_coverage"]}
+    assert rows[1.01]["coverage"] == pytest.approx(2 / 9, abs=1e-3)  # the rules alone: two answers, one right
+    assert rows[1.01]["accuracy"] == pytest.approx(0.5)
