@@ -121,14 +121,14 @@ def real_threshold(model: TextModel, dev: list[tuple[str, str, str]], rules: Cla
 
 
 def fit_model(settings: Settings, version: str, *, per_entry: int = PER_ENTRY, seed: int = SEED,
-              corrections: list[tuple[str, str]] = (), noise: list[str] = (), real: Path = REAL
-              ) -> tuple[TextModel, dict[str, Any]]:
+              corrections: list[tuple[str, str]] = (), noise: list[str] = (), real: Path = REAL,
+              real_weight: int = REAL_WEIGHT) -> tuple[TextModel, dict[str, Any]]:
     """Train on the generated corpus, the real train split and human corrections; threshold from the real dev split."""
     rules = load_packs(settings.rules_dir).rules
     items = list(corpus(rules, per_entry=per_entry, seed=seed, noise=noise))
     generated = len(items)
     real_train = real_items(real / "train.jsonl") if (real / "train.jsonl").is_file() else []
-    items += real_train * REAL_WEIGHT  # one group per thread: copies never straddle the held-out split
+    items += real_train * real_weight  # one group per thread: copies never straddle the held-out split
     items += [(text, label, f"correction#{n}") for n, (text, label) in enumerate(corrections)]
     model, metrics = train(items, version=version, seed=seed)
     metrics["generated_threshold"] = metrics["threshold"]
@@ -137,7 +137,7 @@ def fit_model(settings: Settings, version: str, *, per_entry: int = PER_ENTRY, s
         model.threshold, metrics["real_dev"] = real_threshold(model, real_items(real / "dev.jsonl"), rules)
         metrics["threshold"] = model.threshold
     metrics["corpus"] = {"texts": len(items), "generated": generated, "real_train": len(real_train),
-                         "real_weight": REAL_WEIGHT, "corrections": len(corrections), "noise_lines": len(noise),
+                         "real_weight": real_weight, "corrections": len(corrections), "noise_lines": len(noise),
                          "per_entry": per_entry, "rule_packs": load_packs(settings.rules_dir).version}
     return model, metrics
 
