@@ -86,3 +86,7 @@ def _same_as_per_record(path: Path, document: dict[str, Any]) -> str:
     reference = json.loads(json.dumps(render_document(classifier.diagnose(events, app))))
     differs = [key for key in reference if key != "diagnosed" and reference[key] != document.get(key)]
     return "yes" if not differs else "NO, differs in " + ", ".join(differs)
+
+
+if __name__ == "__main__":
+    main()
