@@ -122,15 +122,15 @@ class Settings:
     #: "json" (a sparktriage.alert/v1 document) or "slack" (an incoming-webhook body: {"text": ...}).
     alert_format: Literal["json", "slack"] = "json"
     #: Seconds of failures counted; compared with the same window on each of the baseline days before.
-    spike_window: float = 7200.0
+    spike_window: float = 10800.0
     spike_baseline_days: int = 7
     #: A spike starts over factor x the baseline median (and at least floor failures), ends at end_factor x.
     spike_factor: float = 3.0
     spike_end_factor: float = 1.5
     spike_floor: int = 5
     #: ...and only when a count that high would come by chance less often than this, were failures
-    #: arriving at the baseline's rate (Poisson): small baselines wander far by chance, large ones do not.
-    spike_significance: float = 1e-6
+    #: arriving at the days' average rate (Poisson): small counts wander far by chance, large ones do not.
+    spike_significance: float = 1e-7
     #: How often the worker checks open alerts and keys not checked on arrival.
     spike_check_interval: float = 30.0
 

@@ -7,9 +7,13 @@ applications in the last ``spike_window`` number at least ``spike_floor``
 and more than ``spike_factor`` times the median of the same window on each
 of the ``spike_baseline_days`` days before (zero days included, so a rare
 category's first burst counts; no alert before the store holds that much
-history). The spike ends when the count falls to ``spike_end_factor`` times
-the baseline or under the floor: a lower bar than the start's, so a count
-hovering at the threshold does not flap.
+history), and a count that high would come by chance less often than
+``spike_significance`` at the days' average rate (a Poisson tail: three
+times a usual 2 happens by chance every day somewhere, three times a usual
+50 never). The spike ends when the count falls to ``spike_end_factor`` times
+the baseline: a lower bar than the start's, so a count hovering at the
+threshold does not flap. The defaults were chosen by replaying seeded
+histories (``tests/test_spikes.py``).
 
 The worker calls :meth:`SpikeWatch.observe` after each saved diagnosis
 (only that diagnosis's keys are checked, each at most every few seconds)
@@ -51,12 +55,12 @@ Key = tuple[str, str]
 
 @dataclass(frozen=True)
 class SpikeRule:
-    window: dt.timedelta = dt.timedelta(hours=2)
+    window: dt.timedelta = dt.timedelta(hours=3)
     baseline_days: int = 7
     factor: float = 3.0
     end_factor: float = 1.5
     floor: int = 5
-    significance: float = 1e-6
+    significance: float = 1e-7
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SpikeRule:
@@ -69,9 +73,12 @@ class SpikeRule:
         ends = [now - dt.timedelta(days=k) for k in range(self.baseline_days + 1)]
         return [(end - self.window, end) for end in ends]
 
-    def starts(self, count: int, baseline: float) -> bool:
-        expected = max(baseline, 1.0)
-        return count >= self.floor and count > self.factor * expected and chance(count, expected) < self.significance
+    def starts(self, count: int, history: Sequence[int]) -> bool:
+        """Over ``factor`` times the baseline (the days' median: a past spike does not raise it) and, at
+        the rate the days averaged (the steadier guess of what is usual), too many to come by chance."""
+        baseline = max(statistics.median(history), 1.0)
+        expected = max(baseline, statistics.mean(history))
+        return count >= self.floor and count > self.factor * baseline and chance(count, expected) < self.significance
 
     def ends(self, count: int, baseline: float) -> bool:
         """Back to at most ``end_factor`` times the baseline. Not "under the floor": a count hovering at
@@ -170,7 +177,7 @@ class SpikeWatch:
         count, *history = self.store.spike_counts(kind, name, categories, self.rule.windows(now))
         baseline = float(statistics.median(history))
         notify = self._notify
-        if alert is None and self.rule.starts(count, baseline):
+        if alert is None and self.rule.starts(count, history):
             opened = self.store.open_alert(kind, name, at=now, count=count, baseline=baseline,
                                            quiet_since=now - self.rule.window, notify=notify, sink=self.sink)
             if opened is not None:
