@@ -2,7 +2,7 @@
 
 The figures of ``models/textcat/<version>/model_card.md`` come from exactly
 this function with its defaults (fixed seed, deterministic solvers), so
-``sparktriage train --out models/textcat/3`` reproduces them.
+``sparktriage train --out models/textcat/4`` reproduces them.
 """
 
 from __future__ import annotations
@@ -28,9 +28,14 @@ SEED = 0
 PER_ENTRY = 12
 REAL = Path(__file__).resolve().parents[2] / "classifiers" / "corpus" / "real"
 #: each real train text counts this many times beside the generated ones (there are ~50x fewer).
-REAL_WEIGHT = 8
-#: the precision the model's answers must reach on the real dev split at the chosen threshold.
-REAL_PRECISION = 0.9
+#: Measured on the real dev split (2026-11-30, 160 texts, threshold as the worker runs): 16 against 8
+#: gave combined accuracy 0.794 against 0.787 and, answering everything, 0.808 against 0.766.
+REAL_WEIGHT = 16
+#: the precision the model's answers must reach on the real dev split, on the texts the rules leave.
+#: 0.9 (until textcat@3) left textcat@4 answering only above 0.93 there (combined accuracy 0.750,
+#: unknown for 21.7 % of the known items); 0.7 answers from 0.81 (0.786, 14.7 %), with the same
+#: abstention on the texts labelled unknown (82.1 %), measured 2026-11-30 on 168 texts.
+REAL_PRECISION = 0.7
 #: the share of the real dev split's unknown-labelled texts on which the model must abstain.
 REAL_ABSTAIN = 0.8
 
