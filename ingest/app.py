@@ -19,6 +19,7 @@ records are skipped by offset, and store writes are idempotent upserts.
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import logging
 import os
@@ -220,7 +221,7 @@ class Worker:
         if offset <= state.end_offset:
             event.ack()
             return
-        self.metrics.folded()
+        self.metrics.folded(env.text.count("\n") + 1)
         now = time.time()
         due = state.end_due
         noted = state.note(env, now)
@@ -436,14 +437,15 @@ class Worker:
         await self.logs.send(key=app_id.encode("utf-8"), value=body)
 
 
-def run(settings: Settings) -> None:
-    """``sparktriage worker``: refuse to start on broken rules or settings, then consume until stopped."""
+def run(settings: Settings, store: Store | None = None) -> None:
+    """``sparktriage worker``: refuse to start on broken rules or settings, then consume until stopped
+    (``store``: the one the command opened already, to fail early on an unreachable database)."""
     from classifiers.core import load_classifier
     from sparktriage.store import open_store
     from sparktriage.delivery.topics import ensure_topics
 
     classifier = load_classifier(settings)  # the rules; the model file is read beside the group join
-    store = open_store(settings.db)
+    store = store or open_store(settings.db)
     Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
     settings = settings.replace(partitions=ensure_topics(settings))
     metrics, registry = worker_metrics(settings)
@@ -451,6 +453,9 @@ def run(settings: Settings) -> None:
     refusal = read_model_beside(app, classifier.model)
     if registry is not None:  # /metrics, /healthz, /readyz beside the stream, in a thread
         serve(settings.worker_web_host, settings.worker_web_port, registry, app.health)  # type: ignore[attr-defined]
+    # faust's RocksDB store runs gc.collect() for each table at every rebalance: what start-up loaded
+    # (libraries, rules) is frozen out of those collections, which took seconds of the first join
+    gc.freeze()
     try:
         faust.Worker(app, loglevel="info", quiet=True).execute_from_commandline()
     finally:
@@ -459,26 +464,36 @@ def run(settings: Settings) -> None:
 
 
 def read_model_beside(app: faust.App, model: Any) -> list[BaseException]:
-    """Read the model file in a thread while the worker starts, joins its group and recovers its tables,
-    instead of before (seconds on a loaded machine). A model that cannot be read stops the worker (its own
+    """Read the model file in a thread while the worker waits for its group join (the join begins with
+    a revocation), instead of before it: importing scikit-learn and rebuilding the vectorizers take
+    seconds, and the join is seconds of waiting. A model that cannot be read stops the worker (faust's
     orderly stop on SIGTERM; whatever was consumed is redelivered) and the returned list holds why, for
     ``run`` to raise. A diagnosis that needs the model before it is read waits for it."""
     refusal: list[BaseException] = []
     if model is None:
         return refusal
+    done = threading.Event()
 
     def read() -> None:
         try:
             model.predict([""])
         except Exception as exc:  # noqa: BLE001 - any failure to read it refuses the start
             refusal.append(exc)
+        finally:
+            done.set()
 
     reading = threading.Thread(target=read, name="read-model", daemon=True)
-    reading.start()
+
+    async def start_reading(app: faust.App, revoked: set, **kwargs: Any) -> None:  # noqa: ARG001
+        if reading.ident is None:
+            log.info("reading the model file while the group join goes on")
+            reading.start()
+
+    app.on_partitions_revoked.connect(start_reading)
 
     @app.task
     async def refuse_a_model_that_cannot_be_read() -> None:  # a task: faust handles SIGTERM by then
-        await asyncio.to_thread(reading.join)
+        await asyncio.to_thread(done.wait)
         if refusal:
             os.kill(os.getpid(), signal.SIGTERM)
 

@@ -291,8 +291,7 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
     from sparktriage.store import open_store
 
     reach_broker(settings)  # in seconds, before the rules and the model load
-    open_store(settings.db)
-    run(settings)
+    run(settings, open_store(settings.db))
     return 0
 
 

@@ -209,9 +209,9 @@ class WorkerMetrics:
                                  for p in range(len(self._records), partition + 1))
             self._records[partition].inc()
 
-    def folded(self) -> None:
-        """One log line folded (hot path)."""
-        self.lines.inc()
+    def folded(self, lines: int = 1) -> None:
+        """Log lines folded, one record's (hot path)."""
+        self.lines.inc(lines)
 
     def checkpoint_written(self) -> None:
         self.checkpoints.inc()
@@ -258,7 +258,7 @@ class NoMetrics(WorkerMetrics):
     def consumed(self, partition: int) -> None:
         pass
 
-    def folded(self) -> None:
+    def folded(self, lines: int = 1) -> None:
         pass
 
     def checkpoint_written(self) -> None:
