@@ -6,7 +6,7 @@ Timing figures live here, never in the tests.
 from __future__ import annotations
 
 from bench import (api, classify, dashboard, ends, extract_events, metrics_cost, model, noisy, quality, relabel,
-                   startup, watch, worker)
+                   restart, startup, watch, worker, worker_memory)
 
 BENCHMARKS = (
     ("quality", quality.main),
@@ -16,6 +16,8 @@ BENCHMARKS = (
     ("classify noisy", noisy.main),
     ("model", model.main),
     ("worker", worker.main),
+    ("worker start and restart", restart.main),
+    ("worker memory", worker_memory.main),
     ("worker metrics cost", metrics_cost.main),
     ("ends", ends.main),
     ("relabel", relabel.main),
