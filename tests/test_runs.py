@@ -99,3 +99,15 @@ def test_a_repeated_deciding_line_counts_every_time_and_the_earliest_in_time_is_
     assert [e.line for e in d.evidence] == [3, 5, 2], "the earliest three in time, not the first in the log"
     once = classifier.diagnose(extract_runs(DENIED.format(s=30), **WHERE, signals=classifier.signals), APP)
     assert d.confidence > once.confidence, "five occurrences agree more than one"
+
+
+def test_an_event_log_and_container_logs_keep_one_numbering(tmp_path, classifier) -> None:
+    from sparktriage.tools.classify import runs_of_paths
+    from tests.test_eventlog import APP as EVENTLOG_APP, LINES
+
+    (tmp_path / f"{EVENTLOG_APP}.json").write_text("\n".join(LINES) + "\n")  # a plain event log: four events
+    container = tmp_path / "container_e01_1710230000000_2001_01_000002.log"
+    container.write_text("\n".join(DENIED.format(s=s) for s in (10, 20, 30)) + "\n")
+    _, runs = runs_of_paths([str(tmp_path / f"{EVENTLOG_APP}.json"), str(container)], signals=classifier.signals)
+    assert sorted(order for run in runs for order in run.orders) == list(range(runs.count)) == list(range(7))
+    assert [e.container_id for e in runs.events()] == ["eventlog"] * 4 + [container.name.removesuffix(".log")] * 3

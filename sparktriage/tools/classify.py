@@ -62,7 +62,8 @@ def runs_of_paths(paths: Iterable[str] | LogFiles, app_id: str | None = None,
                      container_id=cid.container_id if cid else Path(name).name, role=role_of(name))
         if isinstance(text, list):  # an event log
             found, log_watch, _ = read_event_log(text, app_id=where["app_id"], signals=signals)
-            events += (EventRun.single(event, events.count + n) for n, event in enumerate(found))
+            first = events.count
+            events += [EventRun.single(event, first + n) for n, event in enumerate(found)]
             if log_watch.current is not None:
                 watch.offer(log_watch.current)
             continue
