@@ -56,6 +56,8 @@ _APPS = {
     "a10": ("data", "hal", "q4", NO_JOB, _at(6), "FAILED", "executor_oom/gc_overhead", "rule", "r.gc", 0.85, ["h6"]),
     "a11": ("ads", "ida", "q2", ("p2", "f2", "j2"), _at(12), "FAILED", "shuffle_fetch_failed", "rule", "r.fetch",
             0.9, ["h2"]),
+    "a11#2": ("ads", "ida", "q2", ("p2", "f2", "j2"), _at(13), "SUCCEEDED", "unknown", "none", None, 0.1,
+              ["hq"]),  # its first attempt is a host category's, this one is not
     "a12": ("pay", "ana", "q9", ("p1", "f1", "j1"), _at(10), "FAILED", "executor_lost", "rule", "r.lost", 0.9,
             ["hz"]),
     "a13": ("data", "cy", "q2", ("p2", "f2", "j2"), _at(11), "FAILED", "driver_oom", "model", None, 0.6, ["h3"]),
@@ -231,7 +233,7 @@ def test_a_job_s_usual_cause_is_its_most_frequent_one() -> None:
 def test_machines_count_each_application_attempt_once_per_host_and_queue(engine: sa.Engine) -> None:
     hosts, queues = q.machines(engine, _w())
     # host categories in the window: a1 (hz twice, h2, an event with no host), a1#2 (hz), a2 (hz), a11 (h2),
-    # a12 (hz); the most involved first, not the first by name
+    # a12 (hz); not a11#2 (succeeded, on hq); the most involved first, not the first by name
     assert hosts.to_dict("list") == {"key": ["hz", "h2"], "applications": [4, 2]}
     assert queues.to_dict("list") == {"key": ["q9", "q2"], "applications": [4, 1]}
     hosts, queues = q.machines(engine, _w(), limit=1)
@@ -251,6 +253,8 @@ def test_applications_newest_first(engine: sa.Engine) -> None:
             first["source"], first["rule_id"], first["confidence"]) == \
         ("ads", "ida", "p2", "f2", "j2", "shuffle_fetch_failed", "rule", "r.fetch", 0.9)
     assert q.applications(engine, _w(), limit=2)["app_id"].tolist() == ["a11", "a13"]
+    nothing = q.applications(engine, _w(team="nobody"))
+    assert nothing.empty and list(nothing.columns) == list(apps.columns), "an empty answer keeps its columns"
 
 
 def test_unsure_ends_and_stalled_are_shown_apart_newest_first(engine: sa.Engine) -> None:
@@ -341,7 +345,7 @@ def test_relabel_runs_newest_first_with_their_counts(engine: sa.Engine) -> None:
 
 
 def test_sources_count_every_current_diagnosis(engine: sa.Engine) -> None:
-    assert q.sources(engine) == {"rule": 11, "human": 2, "model": 2, "none": 3}
+    assert q.sources(engine) == {"rule": 11, "human": 2, "model": 2, "none": 4}
 
 
 def test_spike_alerts_open_first_then_the_newest(engine: sa.Engine) -> None:

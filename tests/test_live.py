@@ -173,3 +173,22 @@ def test_an_application_always_has_an_end_time() -> None:
     assert end_time(None, 200.0, 300.0) == 200.0
     assert end_time(None, -1.0, 300.0) == 300.0  # Kafka's "no timestamp"
     assert end_time(None, None, 300.0) == 300.0
+
+
+def test_a_stream_ended_after_a_restart_keeps_its_checkpointed_metadata() -> None:
+    """Read before a restart, ended after it: the open record and the last lines come from the checkpoint,
+    with the stream's attempt, container, role and host."""
+    stored: dict = {}
+    live = LiveStreams(stored.get, max_pending=1, max_age=1e9)
+    env = Envelope(app_id=APPS[1], text="24/03/12 10:11:13 ERROR X: java.io.IOException: boom", attempt=2,
+                   container_id="container_e1_1700000000000_0042_02_000003", host="node-3", role="executor")
+    (first,) = live.fold(env, 4, 0, "first", now=0.0)
+    stored[first.key] = first.stored
+    live.reset()  # a restart: the checkpoint is all that is left
+    (ended,) = live.finish(APPS[1], [first.key, "a stream never checkpointed"])
+    assert (ended.key, ended.stored, ended.acks) == (first.key, None, [])
+    (event,) = ended.events
+    assert event.exc_class == "java.io.IOException"
+    for made in (event, ended.last):
+        assert (made.app_id, made.attempt, made.container_id, made.role, made.host) == \
+            (APPS[1], 2, "container_e1_1700000000000_0042_02_000003", "executor", "node-3")
