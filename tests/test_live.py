@@ -192,3 +192,31 @@ def test_a_stream_ended_after_a_restart_keeps_its_checkpointed_metadata() -> Non
     for made in (event, ended.last):
         assert (made.app_id, made.attempt, made.container_id, made.role, made.host) == \
             (APPS[1], 2, "container_e1_1700000000000_0042_02_000003", "executor", "node-3")
+
+
+def test_an_ended_stream_is_never_checkpointed_again() -> None:
+    """Pending lines, then the end: the stream's tombstone is the last word; no later stale checkpoint
+    brings it back. A stream that saw only replayed lines since a restart ends the same way."""
+    stored: dict = {}
+    live = LiveStreams(stored.get, max_pending=100, max_age=1.0)
+    line = Envelope(app_id=APPS[2], text="24/03/12 10:11:13 INFO X: working", container_id="a")
+    assert live.fold(line, 1, 0, "one", now=0.0) == []
+    (ended,) = live.finish(APPS[2], [line.stream_key])
+    assert (ended.stored, ended.acks) == (None, ["one"])
+    assert live.stale(0, now=100.0) == [] and live.pending() == 0
+    (written,) = LiveStreams(stored.get, max_pending=1).fold(line, 1, 0, "one", now=0.0)
+    stored[written.key] = written.stored
+    restarted = LiveStreams(stored.get, max_pending=100, max_age=1.0)
+    (replayed,) = restarted.fold(line, 1, 3, "again", now=0.0)  # only a replayed line since the restart
+    assert not replayed.write
+    (ended,) = restarted.finish(APPS[2], [line.stream_key])
+    assert ended.stored is None and restarted.stale(3, now=100.0) == []
+
+
+def test_a_finished_record_is_written_with_its_checkpoint() -> None:
+    live = LiveStreams(lambda key: None, max_pending=100, max_age=1e9)
+    error = Envelope(app_id=APPS[0], text="24/03/12 10:11:13 ERROR X: java.io.IOException: boom", container_id="a")
+    after = Envelope(app_id=APPS[0], text="24/03/12 10:11:14 INFO X: carrying on", container_id="a")
+    assert live.fold(error, 0, 0, "error", now=0.0) == []  # the record may go on
+    (due,) = live.fold(after, 1, 0, "after", now=0.0)  # it ended: its event is due with its lines
+    assert [e.exc_class for e in due.events] == ["java.io.IOException"] and due.acks == ["error", "after"]

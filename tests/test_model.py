@@ -365,3 +365,48 @@ def test_a_saved_model_loads_back_with_its_metrics_and_card(tmp_path: Path) -> N
     got, want = back.predict(asked), fitted.predict(asked)
     assert [c for c, _ in got] == [c for c, _ in want] and [c for c, _ in got[:2]] == ["executor_oom", "disk_full"]
     assert [p for _, p in got] == pytest.approx([p for _, p in want])
+
+
+OOM_OF_SOME_PROCESS = "24/03/12 10:11:12 ERROR Utils: uncaught error\njava.lang.OutOfMemoryError: Java heap space"
+
+
+def test_the_model_leans_on_which_process_ran_out_of_memory_and_disagrees_with_anything_else() -> None:
+    """A rule that cannot tell the driver from an executor: the model naming one of the two only leans;
+    naming another cause, or naming an OOM against a rule of another category, it disagrees."""
+    events = extract_events(OOM_OF_SOME_PROCESS, app_id=APP.app_id, role="unknown")
+    lean = diagnose(events, app=APP, engine=ENGINE, model=FixedModel({"heap space": ("driver_oom", 0.9)}))
+    assert lean.category == "executor_oom/driver_or_executor"
+    assert lean.notes[0].startswith("the model leans to driver_oom (0.90)")
+    other = diagnose(events, app=APP, engine=ENGINE, model=FixedModel({"heap space": ("disk_full", 0.9)}))
+    assert other.notes[0] == "the model disagrees with this generic rule: disk_full (0.90)"
+    generic = [(r, e) for r in ENGINE.rules if r.priority < 30 and "oom" not in r.category for e in r.match
+               if diagnose(_events(e), app=APP, engine=ENGINE).rule_id == r.id]
+    rule, example = generic[0]
+    d = diagnose(_events(example), app=APP, engine=ENGINE, model=FixedModel({"": ("driver_oom", 0.95)}))
+    assert d.notes[0] == "the model disagrees with this generic rule: driver_oom (0.95)"
+
+
+def test_an_unknown_from_last_lines_says_the_application_printed_no_error() -> None:
+    from ingest.lastlines import last_lines_events
+
+    tail = last_lines_events("24/03/12 10:11:12 INFO Shards: all quiet\n", app_id=APP.app_id)
+    d = diagnose(tail, app=APP, engine=ENGINE, model=FixedModel({}))
+    assert d.category == "unknown"
+    assert d.explain.startswith("The application printed no error; no rule and no model names a cause in its "
+                                "logs' last lines")
+
+
+def test_a_classifier_restricted_to_rules_or_to_the_model() -> None:
+    from classifiers.core import Classifier
+
+    model = FixedModel({"heap space": ("driver_oom", 0.9)})
+    both = Classifier(engine=ENGINE, model=model)
+    rules = only(both, "rules")
+    assert rules.engine is ENGINE and rules.model is None
+    alone = only(both, "model")
+    assert alone.model is model and alone.engine.rules == [] and alone.engine.version == "none"
+    assert alone.diagnose(_events(OOM_OF_SOME_PROCESS), APP).source == "model"
+    assert only(both, "combined") is both
+    with pytest.raises(ConfigError) as err:
+        only(rules, "model")
+    assert str(err.value).startswith("no model is loaded (model_mode off, or none shipped)")
