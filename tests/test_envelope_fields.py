@@ -24,6 +24,18 @@ def test_times_are_epoch_seconds(value, seconds) -> None:
     assert parse_ts(value) == (pytest.approx(seconds) if seconds is not None else None)
 
 
+def test_a_time_without_zone_is_utc_whatever_the_machine_s_zone(monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        assert parse_ts("2024-03-12T10:11:13") == 1_710_238_273.0
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
 @pytest.mark.parametrize(("value", "words"), [(True, "ts True is not a time"),
                                               ("yesterday", "ts 'yesterday' is neither RFC 3339 nor epoch ms")])
 def test_a_bad_time_says_what_it_got(value, words) -> None:
@@ -101,6 +113,10 @@ def test_a_watcher_s_lifecycle_object_is_read_field_by_field() -> None:
     assert (env.lifecycle.source, env.lifecycle.state, env.lifecycle.exit_code, env.lifecycle.diagnostics) == \
         ("yarn", "FINISHED", -104, "")
     assert parse_envelope(None, json.dumps(END).encode()).lifecycle is None
+    pod = {"source": "k8s", "reason": "OOMKilled", "exit_code": 137, "diagnostics": "the container used too much"}
+    ended = parse_envelope(None, json.dumps({**END, "event": "container_end", "lifecycle": pod}).encode())
+    assert (ended.event, ended.lifecycle.reason, ended.lifecycle.diagnostics) == \
+        ("container_end", "OOMKilled", "the container used too much")
 
 
 @pytest.mark.parametrize(("record", "reason", "words"), [

@@ -209,3 +209,28 @@ def test_candidates_after_much_multibyte_text_are_found() -> None:
     text = "\n".join([quiet] * 40 + DIAGNOSTICS[:1] + [NOISE[2]] * 5)
     fast = [e.to_dict() for e in extract_events(text, **WHERE, signals=RULE_SIGNALS)]
     assert fast == full_pass(text, RULE_SIGNALS) and [e["line"] for e in fast] == [41]
+
+
+def test_spark4_json_records_without_logger_message_or_with_a_string_stack_trace() -> None:
+    """Rendered as the classic layout prints them: "-" for no logger, the class alone for no message,
+    and a stringified trace's frames after its first line (which repeats the exception)."""
+    no_msg = ('{"ts":"2025-03-12T10:11:14.120Z","level":"ERROR","msg":"Task failed",'
+              '"exception":{"class":"java.lang.NullPointerException","stacktrace":"java.lang.NullPointerException\\n'
+              '\\tat com.acme.Ratios.compute(Ratios.scala:17)\\n\\n\\tat com.acme.Main.run(Main.scala:3)"}}')
+    (rec,) = assemble(no_msg)
+    ev = to_event(rec, **WHERE)
+    assert ev.text.split("\n") == ["2025-03-12T10:11:14.120Z ERROR -: Task failed", "java.lang.NullPointerException",
+                                   "\tat com.acme.Ratios.compute(Ratios.scala:17)", "\tat com.acme.Main.run(Main.scala:3)"]
+    assert (ev.exc_class, ev.frames) == ("java.lang.NullPointerException",
+                                         ("at com.acme.Ratios.compute(Ratios.scala:17)", "at com.acme.Main.run(Main.scala:3)"))
+
+
+def test_offsets_in_text_beyond_ascii_are_character_offsets() -> None:
+    """Hyperscan scans bytes; the offsets it gives back count characters, as those of the same text in ASCII."""
+    assert DEFAULT_SIGNALS.hyperscan_db is not None, "the byte-scanning path is the one under test"
+    plain = "cafe ERROR x\nnaive line\n\tat zz\njava.io.IOException: boom over \n"
+    wide = "café ERROR x\nnaïve line\n\tat zz\njava.io.IOException: boom ôver \n"
+    assert len(plain) == len(wide) and not wide.isascii()
+    expected = list(candidate_offsets(plain))
+    assert len(expected) >= 2
+    assert list(candidate_offsets(wide)) == expected
