@@ -125,3 +125,28 @@ def test_a_stream_tail_takes_several_lines_at_once() -> None:
     tail.add("a\r\nb")
     tail.add("c")
     assert tail.to_list() == ["a", "b", "c"]
+
+
+def test_tails_keep_each_line_whole_and_number_it_as_the_assembler_does() -> None:
+    from ingest.lastlines import TAIL_LINES, Tail, tail_of
+
+    exactly = "\n".join(f"line {n} X" for n in range(1, TAIL_LINES + 1)) + "\n"
+    first, lines = tail_of(exactly)
+    assert (first, len(lines), lines[0], lines[-1]) == (1, TAIL_LINES, "line 1 X", f"line {TAIL_LINES} X")
+    first, lines = tail_of("\n" + "\n".join(f"l{n}" for n in range(1, TAIL_LINES + 3)))  # an empty first line
+    assert (first, lines[0]) == (4, "l3"), "l3 is the log's fourth line"
+    tail = Tail()
+    tail.add("\n".join(f"b{n} X\r" for n in range(TAIL_LINES + 5)))  # a batch longer than the tail
+    assert tail.to_list() == [f"b{n} X" for n in range(5, TAIL_LINES + 5)]
+
+
+def test_last_lines_events_carry_where_they_come_from() -> None:
+    from ingest.lastlines import last_lines_events
+
+    log = "24/03/12 10:11:12 INFO Client: Application report for application_1_0001 (state: FAILED)\n"
+    (plain,) = last_lines_events(log, app_id="application_1_0001")
+    assert (plain.app_id, plain.attempt, plain.container_id, plain.role, plain.host) == \
+        ("application_1_0001", 1, None, "unknown", None)
+    (placed,) = last_lines_events(log, app_id="application_1_0001", attempt=3, container_id="c-7", role="driver",
+                                  host="node-3")
+    assert (placed.attempt, placed.container_id, placed.role, placed.host) == (3, "c-7", "driver", "node-3")

@@ -140,8 +140,11 @@ def test_a_quiet_stream_is_checkpointed_after_max_age() -> None:
     assert live.fold(quiet, 0, 0, "line 0", now=0.0) == []
     assert live.fold(busy, 1, 0, "line 1", now=1.0) == []
     (due,) = live.fold(busy, 2, 0, "line 2", now=2.5)  # the quiet stream's line waited 2.5 s
-    assert (due.key, due.acks, due.stored["offset"]) == (quiet.stream_key, ["line 0"], 0)
+    assert (due.key, due.acks, due.stored["offset"], due.events) == (quiet.stream_key, ["line 0"], 0, [])
     assert live.pending() == 2
+    assert live.stale(0, now=2.9) == [], "busy's line has waited 1.9 s"
+    (due,) = live.stale(0, now=3.0)  # exactly max_age: due
+    assert due.key == busy.stream_key
 
 
 def test_max_pending_bounds_what_a_stream_holds_back() -> None:
@@ -149,7 +152,9 @@ def test_max_pending_bounds_what_a_stream_holds_back() -> None:
     acked = []
     for offset in range(12):
         env = Envelope(app_id=APPS[0], text=f"24/03/12 10:11:13 INFO X: line {offset}", container_id="a")
-        acked += [ack for checkpoint in live.fold(env, offset, 0, offset, now=0.0) for ack in checkpoint.acks]
+        due = live.fold(env, offset, 0, offset, now=0.0)
+        assert all(checkpoint.events == [] for checkpoint in due), "INFO lines: nothing to write but the stream"
+        acked += [ack for checkpoint in due for ack in checkpoint.acks]
     assert acked == list(range(10))
     assert live.pending() == 2
 
@@ -162,7 +167,7 @@ def test_a_replayed_line_is_acknowledged_without_being_folded_again() -> None:
     stored[first.key] = first.stored
     live.reset()  # a restart: the checkpoint is all that is left
     (again,) = live.fold(env, 7, 0, "again", now=0.0)
-    assert (again.write, again.acks, again.events) == (False, ["again"], [])
+    assert (again.key, again.write, again.acks, again.events) == (first.key, False, ["again"], [])
     (later,) = live.fold(env, 8, 0, "later", now=0.0)
     assert later.write and later.stored["offset"] == 8
 
@@ -220,3 +225,15 @@ def test_a_finished_record_is_written_with_its_checkpoint() -> None:
     assert live.fold(error, 0, 0, "error", now=0.0) == []  # the record may go on
     (due,) = live.fold(after, 1, 0, "after", now=0.0)  # it ended: its event is due with its lines
     assert [e.exc_class for e in due.events] == ["java.io.IOException"] and due.acks == ["error", "after"]
+
+
+def test_a_checkpoint_from_before_tails_were_kept_still_resumes() -> None:
+    """Checkpoints written before streams kept their last lines have no ``tail``: they resume with none."""
+    stored: dict = {}
+    env = Envelope(app_id=APPS[0], text="24/03/12 10:11:13 INFO X: working", container_id="a")
+    (first,) = LiveStreams(stored.get, max_pending=1).fold(env, 3, 0, "first", now=0.0)
+    stored[first.key] = {k: v for k, v in first.stored.items() if k != "tail"}
+    (later,) = LiveStreams(stored.get, max_pending=1).fold(env, 4, 0, "later", now=0.0)
+    assert later.stored["offset"] == 4 and later.stored["tail"] == [env.text]
+    (ended,) = LiveStreams(stored.get).finish(APPS[0], [first.key])
+    assert ended.last is None, "no tail kept: no last lines"
