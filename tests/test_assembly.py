@@ -236,3 +236,20 @@ def test_the_application_named_in_a_log_path(path: str | None, app_id: str | Non
     from ingest.yarn import app_id_from_path
 
     assert app_id_from_path(path) == app_id
+
+
+def test_a_restart_at_any_line_resumes_the_same_records() -> None:
+    """The state saved after any line (inside a traceback, between chained ones, inside a Java trace)
+    resumes to exactly the records of an uninterrupted pass, with the limits it was made with."""
+    lines = PYTHON + JAVA + PY4J + PYTHON
+    reference = [r.to_dict() for r in assemble("\n".join(lines) + "\n")]
+    for cut in range(len(lines) + 1):
+        asm = Assembler()
+        got = asm.feed(lines[:cut])
+        asm = Assembler.from_dict(json.loads(json.dumps(asm.to_dict())))
+        got += asm.feed(lines[cut:]) + asm.flush()
+        assert [r.to_dict() for r in got] == reference, f"restarted after line {cut}"
+    small = Assembler.from_dict(json.loads(json.dumps(Assembler(max_record_lines=3, max_line_chars=1000).to_dict())))
+    trace = ["24/03/12 10:11:12 ERROR Executor: boom", "\tat a.b(c:1)", "\tat " + "y" * 5000] + ["\tat d.e(f:2)"] * 3
+    (rec,) = small.feed(trace) + small.flush()
+    assert (len(rec.lines), rec.omitted) == (3, 3) and len(rec.lines[2]) < 1100
