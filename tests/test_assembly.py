@@ -253,3 +253,10 @@ def test_a_restart_at_any_line_resumes_the_same_records() -> None:
     trace = ["24/03/12 10:11:12 ERROR Executor: boom", "\tat a.b(c:1)", "\tat " + "y" * 5000] + ["\tat d.e(f:2)"] * 3
     (rec,) = small.feed(trace) + small.flush()
     assert (len(rec.lines), rec.omitted) == (3, 3) and len(rec.lines[2]) < 1100
+
+
+def test_a_section_s_lines_are_kept_as_written_but_for_the_carriage_return() -> None:
+    dump = ("Container: container_e05_1700000000000_0042_01_000001 on worker-3.example.com_8041\r\n"
+            "LogType:stdout\r\nLogContents:\r\nrow  X  \r\n  indented X\r\nEnd of LogType:stdout\r\n")
+    (part,) = split_yarn_aggregated(dump)
+    assert part.text == "row  X  \n  indented X"
