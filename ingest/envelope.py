@@ -77,7 +77,7 @@ def parse_ts(value: Any) -> float | None:
     if isinstance(value, int | float):
         return value / 1000.0 if value > 1e11 else float(value)
     try:
-        parsed = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        parsed = dt.datetime.fromisoformat(str(value))  # Python 3.11 reads a trailing "Z" itself
     except ValueError as exc:
         raise BadInput("bad_field", f"ts {value!r} is neither RFC 3339 nor epoch ms") from exc
     return (parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)).timestamp()

@@ -191,7 +191,8 @@ def test_the_model_file_is_read_on_first_use_only(tmp_path: Path) -> None:
         load(tmp_path / "nowhere")
     (tmp_path / "old").mkdir()
     (tmp_path / "old" / "model.skops").write_bytes(b"")
-    with pytest.raises(ConfigError, match=r"no model.npz \(it holds a model.skops of an earlier version: retrain it"):
+    with pytest.raises(ConfigError, match=r"no model.npz \(it holds a model.skops of an earlier version: retrain it "
+                                          r"with `sparktriage train --out DIR`\)"):
         load(tmp_path / "old")
 
 
