@@ -234,3 +234,13 @@ def test_offsets_in_text_beyond_ascii_are_character_offsets() -> None:
     expected = list(candidate_offsets(plain))
     assert len(expected) >= 2
     assert list(candidate_offsets(wide)) == expected
+
+
+def test_the_literal_pattern_matches_exactly_its_words() -> None:
+    """Built once per signal set (a cached property), so it is tested here directly."""
+    from ingest.events import _trie_pattern
+
+    words = ["Exception", "Exceptional", "Error", "ERROR", "a.b", "x"]
+    pattern = re.compile(_trie_pattern(words))
+    assert [w for w in words if pattern.fullmatch(w)] == words
+    assert [w for w in ("Excep", "Exceptio", "Err", "a-b", "axb", "", "xy", "Exceptions") if pattern.fullmatch(w)] == []
