@@ -151,3 +151,19 @@ def test_an_unreadable_record_says_why(value: bytes, reason: str, words: str) ->
     with pytest.raises(BadInput) as err:
         parse_envelope(None, value)
     assert (err.value.reason, err.value.detail) == (reason, words)
+
+
+def test_a_nul_makes_a_record_binary_and_colour_codes_do_not() -> None:
+    with pytest.raises(BadInput) as err:
+        parse_envelope(None, b"24/03/12 10:11:13 INFO Executor: a line with one \x00 in it")
+    assert err.value.reason == "binary"
+    coloured = "\x1b[31m24/03/12 10:11:13 ERROR Executor: boom\x1b[0m"
+    with pytest.raises(BadInput) as err:
+        parse_envelope(None, coloured.encode())
+    assert err.value.reason == "malformed_json", "a coloured line is text, not binary data"
+
+
+def test_the_application_is_read_from_a_path_that_names_no_container() -> None:
+    from ingest.yarn import app_id_from_path
+
+    assert app_id_from_path("/var/log/apps/application_1700000000000_0042/stderr") == "application_1700000000000_0042"

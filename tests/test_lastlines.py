@@ -150,3 +150,13 @@ def test_last_lines_events_carry_where_they_come_from() -> None:
     (placed,) = last_lines_events(log, app_id="application_1_0001", attempt=3, container_id="c-7", role="driver",
                                   host="node-3")
     assert (placed.attempt, placed.container_id, placed.role, placed.host) == (3, "c-7", "driver", "node-3")
+
+
+def test_a_tail_event_numbers_its_first_kept_line_and_keeps_indentation() -> None:
+    from ingest.lastlines import tail_event
+
+    event = tail_event(["", "  indented line  ", "last"], 7, app_id="application_1_0001")
+    assert (event.line, event.text, event.excerpt) == (8, "  indented line\nlast", ("  indented line", "last"))
+    assert (event.app_id, event.attempt, event.container_id, event.role, event.host) == \
+        ("application_1_0001", 1, None, "unknown", None)
+    assert tail_event(["", "  "], 1, app_id="application_1_0001") is None
