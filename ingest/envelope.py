@@ -109,7 +109,7 @@ def _is_binary(text: str) -> bool:
     return bool(head) and printable / len(head) < 0.8
 
 
-def _decode(value: bytes, max_line_bytes: int) -> dict[str, Any]:
+def _decode(value: bytes) -> dict[str, Any]:
     if _looks_wide(value):
         raise BadInput("unsupported_encoding", "UTF-16/UTF-32 bytes; envelopes must be UTF-8")
     if b"\x00" in value:
@@ -201,7 +201,7 @@ def parse_envelope(key: bytes | None, value: bytes | None, *, max_line_bytes: in
     # the record is refused whole before paying for JSON decoding.
     if len(value) > MAX_RECORD_LINES_WORTH * max_line_bytes:
         raise BadInput("record_too_large", f"record of {len(value)} bytes")
-    data = _decode(value, max_line_bytes)
+    data = _decode(value)
     labels = _first(data, "kubernetes.labels", "kubernetes.pod_labels") or {}
     if not isinstance(labels, dict):
         labels = {}

@@ -167,3 +167,42 @@ def test_the_application_is_read_from_a_path_that_names_no_container() -> None:
     from ingest.yarn import app_id_from_path
 
     assert app_id_from_path("/var/log/apps/application_1700000000000_0042/stderr") == "application_1700000000000_0042"
+
+
+def test_refusals_of_undecodable_records_say_what_went_wrong() -> None:
+    cases = [(b"[" * 100_000, "too_deeply_nested", "JSON nested deeper than the decoder's recursion limit"),
+             (b'{"app_id": "a", "lines": ["x", 3]}', "bad_field", "lines must be a list of strings"),
+             (b'{"line": "x"}', "missing_app_id", "no app_id, container id, YARN path, pod label or key")]
+    for value, reason, detail in cases:
+        with pytest.raises(BadInput) as err:
+            parse_envelope(None, value)
+        assert (err.value.reason, err.value.detail) == (reason, detail)
+    with pytest.raises(BadInput) as err:
+        parse_envelope(None, b'{"app_id": "a", "line": ')
+    assert err.value.reason == "malformed_json" and err.value.detail.startswith("Expecting value: line 1 column")
+
+
+def test_the_application_comes_from_the_path_before_the_key_and_a_bad_key_is_still_read() -> None:
+    path = {"line": "x", "log": {"file": {"path": "/var/log/apps/application_1700000000000_0042/stderr"}}}
+    assert parse_envelope(b"some-key", json.dumps(path).encode()).app_id == "application_1700000000000_0042"
+    assert parse_envelope(b"\xffkey", b'{"line": "x"}').app_id == "\ufffdkey", "an undecodable key byte is replaced"
+    odd_labels = {"app_id": "a", "line": "x", "kubernetes": {"labels": "not an object"}}
+    assert parse_envelope(None, json.dumps(odd_labels).encode()).app_id == "a"
+
+
+def test_wide_text_without_a_byte_order_mark_is_recognised_from_eight_bytes() -> None:
+    for codec in ("utf-16-le", "utf-16-be"):
+        with pytest.raises(BadInput) as err:
+            parse_envelope(None, "abcd".encode(codec))  # 8 bytes
+        assert err.value.reason == "unsupported_encoding", codec
+    with pytest.raises(BadInput) as err:
+        parse_envelope(None, b"a\x00b\x00c\x00d")  # 7 bytes: too short to tell
+    assert err.value.reason == "binary"
+    # 64 bytes read: wide when more than 30 of the odd (little-endian) or even (big-endian) bytes are NUL
+    for pair in (b"a\x00", b"\x00a"):
+        with pytest.raises(BadInput) as err:
+            parse_envelope(None, pair * 31 + b"ab")
+        assert err.value.reason == "unsupported_encoding"
+        with pytest.raises(BadInput) as err:
+            parse_envelope(None, pair * 30 + b"abab")
+        assert err.value.reason == "binary", "30 NULs of 64 bytes: NUL-laden, not wide text"
