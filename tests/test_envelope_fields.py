@@ -206,3 +206,62 @@ def test_wide_text_without_a_byte_order_mark_is_recognised_from_eight_bytes() ->
         with pytest.raises(BadInput) as err:
             parse_envelope(None, pair * 30 + b"abab")
         assert err.value.reason == "binary", "30 NULs of 64 bytes: NUL-laden, not wide text"
+
+
+@pytest.mark.parametrize("field", ["ts", "@timestamp", "timestamp", "time", "date"])
+def test_every_shipper_s_name_for_the_time_is_read(field: str) -> None:
+    assert parse_envelope(None, json.dumps({"app_id": "a", "line": "x", field: 1_710_238_273_500}).encode()).ts == \
+        pytest.approx(1_710_238_273.5)
+
+
+@pytest.mark.parametrize("field", ["host", "host.name", "host.hostname", "kubernetes.host", "kubernetes.pod_node_name",
+                                   "kubernetes.node.name", "hostname"])
+def test_every_shipper_s_name_for_the_host_is_read(field: str) -> None:
+    record: dict = {"app_id": "a", "line": "x"}
+    node = record
+    *parents, last = field.split(".")
+    for name in parents:
+        node = node.setdefault(name, {})
+    node[last] = "node-7"
+    assert parse_envelope(None, json.dumps(record).encode()).host == "node-7"
+
+
+def test_who_ran_it_where_and_as_what() -> None:
+    env = parse_envelope(None, json.dumps({
+        "app_id": "a", "lines": ["x\n", "y\n"], "user": "ana", "queue": "etl", "attempt": "2", "role": "Driver",
+        "workflow": {"project": "p", "flow": "f", "job": "j"}}).encode())
+    assert (env.text, env.user, env.queue, env.attempt, env.role, env.workflow.project, env.workflow.job) == \
+        ("x\n\ny", "ana", "etl", 2, "driver", "p", "j")
+    pod = parse_envelope(None, json.dumps({"line": "x", "kubernetes": {"labels": {
+        "spark-app-selector": "spark-1", "spark-role": "executor", "team": "ads"}}}).encode())
+    assert (pod.app_id, pod.role, pod.team) == ("spark-1", "executor", "ads")
+    plain = parse_envelope(None, b'{"app_id": "a", "line": "x", "role": "gardener"}')
+    assert (plain.role, plain.attempt, plain.user, plain.queue) == ("unknown", 1, None, None)
+    assert parse_envelope(None, b'{"app_id": "a", "line": "x"}').role == "unknown"
+
+
+@pytest.mark.parametrize(("record", "reason", "detail"), [
+    ({"app_id": 7, "line": "x"}, "bad_field", "app_id must be a string, not int"),
+    ({"app_id": "a", "line": "x", "event": "app_start"}, "bad_field",
+     "event 'app_start' is not one of app_end, container_end, inactivity_check, end_check, stall_check"),
+    ({"app_id": "a", "event": "app_end", "status": "LOST"}, "bad_field",
+     "status 'LOST' is not one of FAILED, SUCCEEDED, KILLED"),
+    ({"app_id": "a"}, "missing_field", "no line, message or log text"),
+    ({"app_id": "a", "line": "x", "workflow": "p/f/j"}, "bad_field", "workflow must be an object"),
+    ({"app_id": "a", "line": "x", "attempt": "second"}, "bad_field", "attempt 'second' is not an integer"),
+    ({"app_id": "a", "line": "\x01\x02\x03\x04\x05 x"}, "binary", "the log text is mostly non-printable"),
+])
+def test_a_refused_record_says_which_field_and_why(record: dict, reason: str, detail: str) -> None:
+    with pytest.raises(BadInput) as err:
+        parse_envelope(None, json.dumps(record).encode())
+    assert (err.value.reason, err.value.detail) == (reason, detail)
+
+
+def test_a_line_too_long_is_refused_by_its_bytes() -> None:
+    limit = 400
+    fits = "é" * (limit // 2)  # 400 bytes: at the limit
+    assert parse_envelope(None, json.dumps({"app_id": "a", "line": fits}).encode(), max_line_bytes=limit).text == fits
+    for text in ("é" * (limit // 2) + "x", "short\n" + "x" * (limit + 1), "x " * (limit // 2 + 1)):
+        with pytest.raises(BadInput) as err:
+            parse_envelope(None, json.dumps({"app_id": "a", "line": text}).encode(), max_line_bytes=limit)
+        assert (err.value.reason, err.value.detail) == ("line_too_long", f"a line exceeds {limit} bytes"), text[:10]
