@@ -240,7 +240,7 @@ def test_the_literal_pattern_matches_exactly_its_words() -> None:
     """Built once per signal set (a cached property), so it is tested here directly."""
     from ingest.events import _trie_pattern
 
-    words = ["Exception", "Exceptional", "Error", "ERROR", "a.b", "x"]
+    words = ["Exception", "Exceptional", "Error", "ERROR", "a.b", "x", "pq", "pr"]
     pattern = re.compile(_trie_pattern(words))
     assert [w for w in words if pattern.fullmatch(w)] == words
     assert [w for w in ("Excep", "Exceptio", "Err", "a-b", "axb", "", "xy", "Exceptions") if pattern.fullmatch(w)] == []

@@ -190,7 +190,7 @@ def test_a_stream_ended_after_a_restart_keeps_its_checkpointed_metadata() -> Non
     (first,) = live.fold(env, 4, 0, "first", now=0.0)
     stored[first.key] = first.stored
     live.reset()  # a restart: the checkpoint is all that is left
-    (ended,) = live.finish(APPS[1], [first.key, "a stream never checkpointed"])
+    (ended,) = live.finish(APPS[1], ["a stream never checkpointed", first.key])
     assert (ended.key, ended.stored, ended.acks) == (first.key, None, [])
     (event,) = ended.events
     assert event.exc_class == "java.io.IOException"
@@ -237,3 +237,21 @@ def test_a_checkpoint_from_before_tails_were_kept_still_resumes() -> None:
     assert later.stored["offset"] == 4 and later.stored["tail"] == [env.text]
     (ended,) = LiveStreams(stored.get).finish(APPS[0], [first.key])
     assert ended.last is None, "no tail kept: no last lines"
+
+
+def test_the_streams_find_events_by_the_classifier_s_signals() -> None:
+    """An INFO record that only a rule recognises is an event, folded live or flushed at the end."""
+    from ingest.events import Signals
+
+    signals = Signals(words=("FailedScheduling",), matches=lambda text: "FailedScheduling" in text)
+    line = "24/03/12 10:11:13 INFO Scheduler: FailedScheduling: 0/3 nodes are available"
+    after = "24/03/12 10:11:14 INFO Scheduler: still waiting"
+    live = LiveStreams(lambda key: None, max_pending=100, max_age=1e9, signals=signals)
+    env = Envelope(app_id=APPS[0], text=line, container_id="a")
+    assert live.fold(env, 0, 0, "one", now=0.0) == []
+    (due,) = live.fold(Envelope(app_id=APPS[0], text=after, container_id="a"), 1, 0, "two", now=0.0)
+    assert [e.text for e in due.events] == [line]
+    ending = LiveStreams(lambda key: None, max_pending=100, max_age=1e9, signals=signals)
+    ending.fold(env, 0, 0, "one", now=0.0)
+    (ended,) = ending.finish(APPS[0], [env.stream_key])
+    assert [e.text for e in ended.events] == [line]
