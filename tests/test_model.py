@@ -189,6 +189,10 @@ def test_the_model_file_is_read_on_first_use_only(tmp_path: Path) -> None:
     assert model.loaded
     with pytest.raises(ConfigError, match="no model.npz"):
         load(tmp_path / "nowhere")
+    broken = _write_model(tmp_path / "broken", **_arrays())
+    (broken / "metrics.json").write_text("{not json")
+    with pytest.raises(ConfigError, match=r"broken: metrics.json: Expecting property name"):
+        load(broken)
     (tmp_path / "old").mkdir()
     (tmp_path / "old" / "model.skops").write_bytes(b"")
     with pytest.raises(ConfigError, match=r"no model.npz \(it holds a model.skops of an earlier version: retrain it "
