@@ -235,8 +235,8 @@ def test_who_ran_it_where_and_as_what() -> None:
     pod = parse_envelope(None, json.dumps({"line": "x", "kubernetes": {"labels": {
         "spark-app-selector": "spark-1", "spark-role": "executor", "team": "ads"}}}).encode())
     assert (pod.app_id, pod.role, pod.team) == ("spark-1", "executor", "ads")
-    kept = parse_envelope(None, b'{"app_id": "a", "line": "tail X  \\n"}')
-    assert kept.text == "tail X  ", "only the line break is dropped"
+    assert parse_envelope(None, b'{"app_id": "a", "line": "tail X\\n"}').text == "tail X"
+    assert parse_envelope(None, b'{"app_id": "a", "line": "tail  \\n"}').text == "tail  ", "only the line break goes"
     empty_first = {"file": "", "filename": "/var/log/apps/application_1700000000000_0042/stderr", "line": "x"}
     assert parse_envelope(None, json.dumps(empty_first).encode()).app_id == "application_1700000000000_0042"
     with pytest.raises(BadInput) as err:

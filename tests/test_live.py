@@ -251,6 +251,10 @@ def test_the_streams_find_events_by_the_classifier_s_signals() -> None:
     assert live.fold(env, 0, 0, "one", now=0.0) == []
     (due,) = live.fold(Envelope(app_id=APPS[0], text=after, container_id="a"), 1, 0, "two", now=0.0)
     assert [e.text for e in due.events] == [line]
+    batched = LiveStreams(lambda key: None, max_pending=100, max_age=1e9, signals=signals)
+    (due,) = batched.fold(Envelope(app_id=APPS[0], text=f"{after}\n{line}\n{after}", container_id="a"), 0, 0, "b",
+                          now=0.0)  # a shipper's batch of lines in one record
+    assert [e.text for e in due.events] == [line]
     ending = LiveStreams(lambda key: None, max_pending=100, max_age=1e9, signals=signals)
     ending.fold(env, 0, 0, "one", now=0.0)
     (ended,) = ending.finish(APPS[0], [env.stream_key])
