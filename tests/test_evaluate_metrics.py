@@ -76,29 +76,35 @@ def test_side_by_side_puts_each_runs_precision_and_recall_in_its_column() -> Non
 SIDE_BY_SIDE_OF_THREE = """\
 precision / recall             rules     combined  support
 disk                      0.00/0.00   1.00/1.00        1
-oom                       1.00/1.00   0.50/1.00        1
+net                       0.00/0.00   0.00/0.00        0
+oom                       1.00/1.00   1.00/1.00        1
 unknown                   0.50/1.00   0.00/0.00        1
 
 accuracy                       0.667        0.667
 micro-F1                       0.667        0.667
-macro-F1                       0.556        0.556
+macro-F1                       0.556        0.500
 unknown on known labels        50.0%         0.0%
 abstained on unknown          100.0%         0.0%
 ECE of the answers             0.100        0.400"""
 
 
 def test_side_by_side_of_three_items_worked_out_by_hand() -> None:
-    """Rules answer oom, unknown, unknown; combined oom, disk, oom, for labels oom, disk, unknown.
+    """Rules answer oom, unknown, unknown; combined oom, disk, net, for labels oom, disk, unknown.
     Rules: unknown predicted twice and right once (0.50/1.00), half the known labels left unknown, the one
-    unknown label abstained on, calibration |0.9 - 1| = 0.1. Combined: oom predicted twice and right once,
-    calibration (0.1 + 0.4 + 0.7) / 3 = 0.4. Macro-F1 is (0 + 1 + 0.67) / 3 for both."""
+    unknown label abstained on, calibration |0.9 - 1| = 0.1, macro-F1 (0 + 1 + 0.67) / 3. Combined: net,
+    which only it answers, gets its own row in both columns; calibration (0.1 + 0.4 + 0.7) / 3 = 0.4,
+    macro-F1 (1 + 0 + 1 + 0) / 4."""
     from sparktriage.history.evaluate import side_by_side
 
     answer = SimpleNamespace
     rules, both = Evaluation(), Evaluation()
     for item, label, alone, combined in (("1", "oom", ("oom", 0.9, "rule"), ("oom", 0.9, "rule")),
                                          ("2", "disk", ("unknown", 0.0, "none"), ("disk", 0.6, "model")),
-                                         ("3", "unknown", ("unknown", 0.0, "none"), ("oom", 0.7, "model"))):
+                                         ("3", "unknown", ("unknown", 0.0, "none"), ("net", 0.7, "model"))):
         rules.add(item, label, answer(category=alone[0], confidence=alone[1], source=alone[2]))
         both.add(item, label, answer(category=combined[0], confidence=combined[1], source=combined[2]))
     assert side_by_side({"rules": rules, "combined": both}) == SIDE_BY_SIDE_OF_THREE
+    one = Evaluation()
+    one.add("1", "oom", answer(category="oom", confidence=0.9, source="rule"))
+    assert side_by_side({"rules": one}).splitlines()[-2] == "abstained on unknown               -", \
+        "no item labelled unknown: nothing to abstain on"
