@@ -302,7 +302,7 @@ def load_classifier(settings: Settings, *, backend: str | None = None) -> Classi
     are kept compiled in ``rules_cache`` (``rules.cache``), so that only a
     changed or added pack costs the lint and the compilation again. The model
     file is read when a diagnosis first needs it (the worker reads it in a
-    thread while it joins its group: ``ingest.app.read_model_beside``).
+    thread while it joins its group: ``ingest.modelread.read_model_beside``).
     """
     backend = backend or BACKENDS[0]
     folder = Path(settings.rules_cache) if settings.rules_cache else rule_cache.default_cache_dir()
