@@ -107,14 +107,17 @@ def store(folder: Path, key: str, engine: RuleEngine) -> None:
     except OSError as exc:
         log.info("rule cache not written (%s): rules will be linted and compiled at every start", exc)
         return
-    prune(folder, keep=KEEP)
+    try:
+        prune(folder, keep=KEEP)
+    except OSError as exc:  # another process pruning the same folder at once: its next write tries again
+        log.info("rule cache not pruned (%s)", exc)
 
 
 def prune(folder: Path, keep: int) -> None:
     """Remove all but the ``keep`` newest entries (by the time their ``.json`` was written), and
-    databases whose entry is gone; a file another process removed first is not an error."""
-    entries = sorted(folder.glob("*.json"), key=lambda path: path.stat().st_mtime_ns if path.exists() else 0,
-                     reverse=True)
+    databases whose entry is gone. A file another process removed first is not an error when unlinked;
+    one removed while the entries are sorted raises ``FileNotFoundError``, which ``store`` logs."""
+    entries = sorted(folder.glob("*.json"), key=lambda path: path.stat().st_mtime_ns, reverse=True)
     for old in entries[keep:]:
         old.unlink(missing_ok=True)
     kept = {path.stem for path in entries[:keep]}
