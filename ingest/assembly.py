@@ -22,7 +22,9 @@ The grammar, one rule per mode of the current record:
   ``Traceback`` that does not directly follow its header;
 - a Python traceback absorbs indented lines up to its final exception line,
   then only continuation lines, blank lines and chained tracebacks;
-- any other record (a bare line on stderr) absorbs continuation lines only.
+- any other record (a bare line on stderr) absorbs continuation lines only;
+- a JVM frame pasted without its indentation (``at a.B.c(B.java:1)`` at the start of the
+  line) gets its tab back and continues the open record like any frame.
 """
 
 from __future__ import annotations
@@ -71,6 +73,9 @@ def match_header(text: str, pos: int = 0) -> re.Match | None:
 CONTINUATION_RE = re.compile(
     r"(?:$|\s|Caused by:|Suppressed:|\.\.\. \d+ more|: |Driver stacktrace:)"
 )
+#: A JVM stack frame pasted without its indentation (issue threads, chat, some web pages strip it):
+#: it is put back, so the frames stay in their exception's record and read as frames.
+BARE_FRAME_RE = re.compile(r"at [\w$][\w$.<>/\-]*\(")
 TRACEBACK = "Traceback (most recent call last)"
 _CHAIN = ("During handling of the above exception", "The above exception was the direct cause")
 _ALERT_LEVELS = frozenset({"WARN", "WARNING", "ERROR", "FATAL", "SEVERE", "CRITICAL"})
@@ -202,6 +207,8 @@ class Assembler:
             self._start(number, line, done, TB if line.startswith(TRACEBACK) else PLAIN)
             return
         mode = self.mode
+        if BARE_FRAME_RE.match(line) is not None:
+            line = "\t" + line
         if line.startswith(TRACEBACK):
             joins = (mode == LOG and len(rec.lines) == 1 and rec.alert) or (
                 mode == TB_END and self.chained

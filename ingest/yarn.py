@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from ingest.roles import role_from_loggers
+
 # container_[e<epoch>_]<cluster ts>_<app id>_<attempt>_<container number>
 CONTAINER_RE = re.compile(r"container_(?:e(\d+)_)?(\d+)_(\d+)_(\d+)_(\d+)")
 APPLICATION_RE = re.compile(r"application_(\d+)_(\d+)")
@@ -135,11 +137,12 @@ def sections(text: str, *, attempt: int, container_id: str | None, role: str,
              host: str | None) -> Iterator[tuple[str, dict[str, Any]]]:
     """Each container log in ``text`` with where it comes from (attempt,
     container, role, host): the sections of a ``yarn logs`` dump, each with its
-    own container id and role (container 1 = driver), else ``text`` itself."""
+    own container id and role (container 1 = driver), else ``text`` itself. A log whose role
+    nothing names gets the one its loggers say (``ingest.roles``)."""
     if not is_aggregated(text):
-        yield text, dict(attempt=attempt, container_id=container_id, role=role, host=host)
+        yield text, dict(attempt=attempt, container_id=container_id, role=role_from_loggers(text, role), host=host)
         return
     for section in split_yarn_aggregated(text):
         cid = parse_container_id(section.container_id)
         yield section.text, dict(attempt=cid.attempt if cid else attempt, container_id=section.container_id,
-                                 role=cid.role if cid else role, host=section.host)
+                                 role=cid.role if cid else role_from_loggers(section.text, role), host=section.host)

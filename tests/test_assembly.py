@@ -66,6 +66,21 @@ def test_java_trace_is_one_record_with_its_position() -> None:
     assert err.ts == parse_log_ts("24/03/12 10:11:14") == 1710238274.0
 
 
+def test_frames_pasted_without_indentation_stay_with_their_exception() -> None:
+    pasted = [
+        'Exception in thread "main" org.apache.spark.SparkException: Job aborted due to stage failure',
+        "at org.apache.spark.scheduler.DAGScheduler.failJobAndIndependentStages(DAGScheduler.scala:2454)",
+        "at org.apache.spark.SparkContext.runJob(SparkContext.scala:2238)",
+        "Caused by: java.lang.NullPointerException",
+        "at com.acme.etl.Orders$.parse(Orders.scala:41)",
+        "at least one record was skipped",
+    ]
+    recs = assemble("\n".join(pasted))
+    assert [len(r.lines) for r in recs] == [5, 1]
+    assert recs[0].lines[1] == "\t" + pasted[1] and recs[0].lines[4] == "\t" + pasted[4]
+    assert recs[1].lines == [pasted[5]]
+
+
 def test_log_prefix_forms() -> None:
     samples = {
         "2024-03-12 10:11:12,345 ERROR [dispatcher-event-loop-3] org.apache.spark.scheduler.TaskSchedulerImpl: Lost executor 2":
