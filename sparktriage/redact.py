@@ -25,8 +25,11 @@ _SECRET_NAME = (
     r"[\w.\-]*(?:password|passwd|pwd|secret|secret[._-]?key|access[._-]?key|account[._-]?key|private[._-]?key|"
     r"api[._-]?key|apikey|token|credential|sas[._-]?token)[\w.\-]*"
 )
+# The value is the mask itself when the text was redacted before (a value stops at "]", so
+# without that alternative "[REDACTED" would be masked again, leaving "[REDACTED]]").
 _SETTING = re.compile(
-    rf"(?P<name>(?<![\w.\-]){_SECRET_NAME})(?P<sep>\s*[=:]\s*|\"\s*:\s*\"|'\s*:\s*')(?P<value>[^\s,;&'\"\)\]}}]+)",
+    rf"(?P<name>(?<![\w.\-]){_SECRET_NAME})(?P<sep>\s*[=:]\s*|\"\s*:\s*\"|'\s*:\s*')"
+    rf"(?P<value>{re.escape(MASK)}|[^\s,;&'\"\)\]}}]+)",
     re.IGNORECASE,
 )
 # user:password@host in URLs (s3a://KEY:SECRET@bucket, postgresql://u:p@h, https://u:p@h)

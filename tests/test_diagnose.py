@@ -1,0 +1,350 @@
+"""``classifiers.core`` figure by figure: confidence, the excerpt shown, the exceptions tab,
+the advice picked for the platform, the model's notes, and what an unknown says.
+
+Each expected value is worked out by hand from the rules of the small pack below (the module
+docstring of ``classifiers.core`` gives the confidence formula), so a changed constant, a
+dropped term or a swapped branch fails here. Everything is built inside the tests: nothing
+is cached at import, so a mutant under test is the code that runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from classifiers.core import (MAX_EXCERPT_LINES, Classifier, _confidence, _disagreement, _first_events,
+                              _remediation, _unknown_why, diagnose, group_exceptions, model_candidates, only)
+from classifiers.rootcause import findings_for
+from ingest.assembly import CUT_SEEN
+from ingest.lastlines import LAST_LINES
+from ingest.runs import EventRun, EventRuns
+from rules.engine import RuleEngine
+from rules.loader import load_packs
+from sparktriage.errors import ConfigError
+from sparktriage.records import AppInfo, Cause, ExceptionEvent
+from tests.packs import SMALL_PACK, write_pack
+
+APP = AppInfo(app_id="application_1700000000000_0042", attempt=2, final_status="FAILED")
+
+# The small pack plus a generic rule (priority under 30) and a category whose two rules give
+# advice for one platform each.
+PACK = SMALL_PACK + '''\
+  - id: generic-boom
+    category: user_code_error
+    priority: 20
+    patterns: ['GenericBoom']
+    explain: Something in the job threw.
+    remediation: Read the job's own stack trace.
+    examples:
+      match: ["GenericBoom at line 3"]
+      no_match: ["all fine"]
+  - id: exec-oom-yarn
+    category: executor_oom
+    priority: 70
+    patterns: ['ExecutorOOM of the first kind']
+    explain: An executor ran out of memory.
+    remediation: Raise spark.executor.memoryOverhead; YARN kills containers over it.
+    examples:
+      match: ["ExecutorOOM of the first kind"]
+      no_match: ["ExecutorOK"]
+  - id: exec-oom-k8s
+    category: executor_oom
+    priority: 50
+    patterns: ['ExecutorOOM of the second kind']
+    explain: An executor pod ran out of memory.
+    remediation: Raise the executor pod's memory limit on Kubernetes.
+    examples:
+      match: ["ExecutorOOM of the second kind"]
+      no_match: ["ExecutorOK"]
+'''
+
+KILL = "Reason: Container killed by YARN for exceeding physical memory limits."
+DENIED = "org.apache.hadoop.security.AccessControlException: Permission denied: user=etl"
+LOST = "ExecutorLostFailure (executor 5 exited caused by one of the running tasks)"
+FETCH = "org.apache.spark.shuffle.FetchFailedException: Failed to connect to host-7:7337"
+
+
+@pytest.fixture()
+def engine(tmp_path: Path) -> RuleEngine:
+    packs = load_packs(write_pack(tmp_path, PACK), builtin=False)
+    return RuleEngine(packs.rules, packs.version)
+
+
+def ev(text: str, ts: float | None = 1.0, *, role: str = "executor", container: str = "c2", line: int = 7,
+       exc: str | None = None, excerpt: tuple[str, ...] | None = None, **more) -> ExceptionEvent:
+    return ExceptionEvent(app_id=APP.app_id, text=text, ts=ts, role=role, container_id=container, line=line,
+                          exc_class=exc, excerpt=tuple(text.split("\n")) if excerpt is None else excerpt,
+                          host="node-3", **more)
+
+
+def run_of(event: ExceptionEvent, orders: list[int], lines: list[int], times: list[float | None]) -> EventRun:
+    """A run of records identical to ``event`` (their stamps left out of the text), at these times."""
+    run = EventRun(event, orders, lines, stamps=[""] * len(orders), at=0)
+    run._times = times
+    return run
+
+
+@dataclass
+class ScriptedModel:
+    """A model whose answers the test decides (first key found in a text), for the policy around it."""
+
+    answers: dict[str, tuple[str, float]]
+    version: str = "scripted@1"
+    threshold: float = 0.6
+    seen: list[list[str]] = field(default_factory=list)
+
+    def predict(self, texts):
+        self.seen.append(list(texts))
+        return [next((v for k, v in self.answers.items() if k in t), ("_none", 0.99)) for t in texts]
+
+
+# --- confidence -------------------------------------------------------------------------------------------
+
+def test_a_stable_rule_alone_has_its_base_confidence(engine: RuleEngine) -> None:
+    assert diagnose([ev(KILL)], app=APP, engine=engine).confidence == 0.95
+
+
+def test_each_agreeing_event_adds_a_hundredth_up_to_five(engine: RuleEngine) -> None:
+    two = diagnose([ev(KILL, 1), ev(KILL, 2)], app=APP, engine=engine)
+    assert two.confidence == 0.96
+    assert diagnose([ev(KILL, t) for t in range(4)], app=APP, engine=engine).confidence == 0.98
+    assert diagnose([ev(KILL, t) for t in range(9)], app=APP, engine=engine).confidence == 0.99, "capped"
+
+
+def test_a_run_counts_as_often_as_it_occurred(engine: RuleEngine) -> None:
+    run = run_of(ev(KILL), [0, 1, 2], [7, 8, 9], [1.0, 2.0, 3.0])
+    assert diagnose(EventRuns([run]), app=APP, engine=engine).confidence == 0.97
+
+
+def test_rivals_of_the_same_rank_take_away_in_proportion(engine: RuleEngine) -> None:
+    # yarn-kill and access-denied are both of rank 0: one rival for one agreeing event: 0.95 * (1 - 0.15)
+    assert diagnose([ev(KILL, 1), ev(DENIED, 2)], app=APP, engine=engine).confidence == 0.807
+    # two rivals, one agreeing: 0.95 * (1 - 0.3 * 2 / 3)
+    assert diagnose([ev(KILL, 1), ev(DENIED, 2), ev(DENIED + "x", 3)], app=APP, engine=engine).confidence == 0.76
+    # consequences further down the cascade (other ranks) are no rivals
+    assert diagnose([ev(KILL, 1), ev(LOST, 2), ev(FETCH, 3)], app=APP, engine=engine).confidence == 0.95
+
+
+def test_experimental_and_generic_rules_start_lower(engine: RuleEngine) -> None:
+    killed = diagnose([ev("Job 1 cancelled because SparkContext was shut down")], app=APP, engine=engine)
+    assert (killed.rule_id, killed.confidence) == ("job-killed", 0.7), "experimental, priority 30: not generic"
+    generic = diagnose([ev("GenericBoom at line 3")], app=APP, engine=engine)
+    assert (generic.rule_id, generic.confidence) == ("generic-boom", 0.57), "0.95 * 0.6"
+
+
+def test_confidence_counts_categories_by_their_top_level(engine: RuleEngine) -> None:
+    found = findings_for(ev(KILL), 0, engine)[0]
+    same = findings_for(ev(KILL + " again"), 1, engine)[0]
+    assert _confidence(found, [(found, 1), (same, 1)]) == 0.96
+    assert _confidence(found, [(found, 1)]) == 0.95
+
+
+# --- the evidence and its excerpt -------------------------------------------------------------------------
+
+def test_evidence_says_where_the_deciding_event_was(engine: RuleEngine) -> None:
+    d = diagnose([ev(LOST, 3.0, line=4), ev(KILL, 9.0, role="driver", container="c1", line=12)], app=APP,
+                 engine=engine)
+    first = d.evidence[0]
+    assert (first.container_id, first.role, first.host, first.line, first.ts, first.rule_id) == (
+        "c1", "driver", "node-3", 12, 9.0, "yarn-kill")
+    assert first.excerpt == KILL
+    assert (d.app_id, d.attempt, d.final_status, d.rule_pack_version) == (APP.app_id, 2, "FAILED", "testpack@7")
+    assert (d.explain, d.remediation, d.domain, d.model_version, d.notes) == (
+        "YARN killed the container for memory.", "Raise spark.executor.memoryOverhead.", "user", None, ())
+
+
+def test_the_excerpt_is_the_events_excerpt_with_the_matched_line_kept(engine: RuleEngine) -> None:
+    frames = [f"\tat a.B.m{i}(B.java:{i})" for i in range(40)]
+    text = "\n".join(["org.apache.spark.SparkException: Task failed", *frames, "Caused by: " + KILL])
+    excerpt = ("org.apache.spark.SparkException: Task failed", frames[0], frames[1])
+    d = diagnose([ev(text, excerpt=excerpt)], app=APP, engine=engine)
+    assert d.evidence[0].excerpt.split("\n") == [*excerpt, "Caused by: " + KILL], "in log order, matched line last"
+
+
+def test_an_excerpt_is_capped_and_keeps_the_matched_line_first(engine: RuleEngine) -> None:
+    lines = [f"\tat a.B.m{i}(B.java:{i})" for i in range(50)]
+    lines[40] = KILL
+    d = diagnose([ev("\n".join(lines), excerpt=())], app=APP, engine=engine)
+    shown = d.evidence[0].excerpt.split("\n")
+    assert len(shown) == MAX_EXCERPT_LINES
+    assert shown == lines[:MAX_EXCERPT_LINES - 1] + [KILL], "without an excerpt every line is a candidate"
+
+
+def test_supporting_evidence_is_the_same_top_level_category_in_cascade_order(engine: RuleEngine) -> None:
+    events = [ev(FETCH, 1, line=1), ev(KILL, 5, line=5), ev(DENIED, 6, line=6), ev(KILL + " twice", 3, line=3),
+              ev(KILL + " thrice", 4, line=4), ev(KILL + " more", 8, line=8)]
+    d = diagnose(events, app=APP, engine=engine)
+    assert [e.line for e in d.evidence] == [3, 4, 5], "the root, then two more of its category, earliest first"
+    assert all(e.rule_id == "yarn-kill" for e in d.evidence)
+
+
+def test_evidence_of_a_run_is_its_earliest_occurrences(engine: RuleEngine) -> None:
+    text = "24/03/12 10:11:13 WARN X: " + KILL
+    run = EventRun(ev(text, ts=100.0, line=1), orders=[0, 1, 2, 3], lines=[1, 2, 3, 4],
+                   stamps=["24/03/12 10:11:13", "24/03/12 10:11:12", "24/03/12 10:11:14", "24/03/12 10:11:11"], at=0)
+    run._times = [100.0, 99.0, 101.0, 98.0]
+    d = diagnose(EventRuns([run]), app=APP, engine=engine)
+    assert [e.line for e in d.evidence] == [4, 2, 1]
+    assert d.evidence[0].excerpt.startswith("24/03/12 10:11:11 WARN X")
+
+
+# --- the exceptions tab -----------------------------------------------------------------------------------
+
+def test_exceptions_are_grouped_by_class_and_masked_message() -> None:
+    a = ev("x", 5.0, exc="java.io.IOException", message="read 17 bytes of /data/a", line=3, container="c4")
+    b = ev("y", 2.0, exc="java.io.IOException", message="read 18 bytes of /data/b", role="driver", line=9)
+    c = ev("z", 1.0, exc="org.X", message="outer", causes=(Cause("java.io.EOFException", "deep 1"),))
+    d = ev("w", None, level="ERROR", logger="Yarn", message="container lost")
+    groups = group_exceptions([a, b, c, d], [None, "disk_full", None, "killed"])
+    assert [(g.exc_class, g.count) for g in groups] == [
+        ("java.io.IOException", 2), (None, 1), ("java.io.EOFException", 1)], "most first, then earliest (none: 0)"
+    io = groups[0]
+    assert (io.message, io.first_ts, io.first_line, io.first_container, io.roles, io.category) == (
+        "read 17 bytes of /data/a", 5.0, 3, "c4", ("driver", "executor"), "disk_full")
+    assert (groups[2].message, groups[2].level, groups[2].logger) == ("deep 1", None, None)
+    assert (groups[1].level, groups[1].logger, groups[1].category, groups[1].first_ts) == (
+        "ERROR", "Yarn", "killed", None)
+
+
+def test_a_group_keeps_the_first_category_and_cuts_long_messages() -> None:
+    long = "m" * 600
+    events = [ev("a", 1.0, exc="E", message=long), ev("b", 2.0, exc="E", message=long)]
+    (group,) = group_exceptions(events, ["first", "second"])
+    assert group.category == "first" and group.message == "m" * 500 and group.count == 2
+    runs = EventRuns([run_of(events[0], [0, 1, 2], [1, 2, 3], [1.0, 4.0, 5.0]), EventRun.single(events[1], 3)])
+    (group,) = group_exceptions(runs, [None, "second"])
+    assert group.count == 4 and group.category == "second"
+
+
+def test_groups_of_equal_counts_are_ordered_by_first_time() -> None:
+    groups = group_exceptions([ev("a", 9.0, exc="A"), ev("b", 3.0, exc="B"), ev("c", None, exc="C")], [None] * 3)
+    assert [g.exc_class for g in groups] == ["C", "B", "A"], "no time sorts as 0"
+
+
+# --- advice for the platform the logs show ----------------------------------------------------------------
+
+def test_advice_that_names_only_the_other_platform_is_replaced(engine: RuleEngine) -> None:
+    on_yarn = diagnose([ev("ExecutorOOM of the first kind", container="container_1700000000000_0042_01_000002")],
+                       app=APP, engine=engine)
+    assert on_yarn.remediation == "Raise spark.executor.memoryOverhead; YARN kills containers over it."
+    on_k8s = diagnose([ev("ExecutorOOM of the first kind\nOOMKilled", container="spark-exec-2")], app=APP, engine=engine)
+    assert on_k8s.remediation == "Raise the executor pod's memory limit on Kubernetes."
+    unsure = diagnose([ev("ExecutorOOM of the first kind")], app=APP, engine=engine)
+    assert unsure.remediation == "Raise spark.executor.memoryOverhead; YARN kills containers over it."
+
+
+def test_without_an_own_advice_the_highest_priority_fitting_one_is_given(engine: RuleEngine) -> None:
+    assert _remediation(engine, "executor_oom") == "Raise spark.executor.memoryOverhead; YARN kills containers over it."
+    assert _remediation(engine, "executor_oom/heap", "kubernetes") == (
+        "Raise the executor pod's memory limit on Kubernetes.")
+    assert _remediation(engine, "executor_oom", "kubernetes", own="Mine, for pods.") == "Mine, for pods."
+    assert _remediation(engine, "disk_full") == "", "no rule of that category"
+    assert _remediation(engine, "disk_full", own="Mine on YARN.") == "Mine on YARN."
+    assert _remediation(engine, "disk_full", "kubernetes", own="Mine on YARN.") == "Mine on YARN.", "nothing better"
+
+
+# --- the model around the rules ---------------------------------------------------------------------------
+
+def test_a_confident_model_disagreeing_with_a_generic_rule_is_noted(engine: RuleEngine) -> None:
+    model = ScriptedModel({"GenericBoom": ("disk_full", 0.6)})
+    d = diagnose([ev("GenericBoom at line 3")], app=APP, engine=engine, model=model)
+    assert (d.source, d.rule_id, d.model_version) == ("rule", "generic-boom", "scripted@1")
+    assert d.notes == ("the model disagrees with this generic rule: disk_full (0.60)",)
+    assert model.seen == [["GenericBoom at line 3"]]
+    for answer in (("disk_full", 0.59), ("user_code_error", 0.99), ("_none", 0.99)):
+        assert not diagnose([ev("GenericBoom")], app=APP, engine=engine,
+                            model=ScriptedModel({"GenericBoom": answer})).notes, answer
+
+
+def test_the_model_is_not_asked_about_a_specific_rules_answer(engine: RuleEngine) -> None:
+    model = ScriptedModel({"": ("disk_full", 0.99)})
+    assert not diagnose([ev(KILL)], app=APP, engine=engine, model=model).notes and model.seen == []
+
+
+def test_an_oom_the_log_cannot_place_leans_rather_than_disagrees() -> None:
+    assert _disagreement("executor_oom/driver_or_executor", "driver_oom", 0.814) == (
+        "the model leans to driver_oom (0.81); the log itself does not say which process ran out of memory")
+    assert _disagreement("executor_oom/driver_or_executor", "disk_full", 0.9) == (
+        "the model disagrees with this generic rule: disk_full (0.90)")
+    assert _disagreement("executor_oom/heap_driver_or_executor", "executor_oom", 0.9).startswith("the model disagrees")
+
+
+def test_the_models_answer_when_no_rule_matches(engine: RuleEngine) -> None:
+    events = [ev("com.acme.A: first", 1, exc="com.acme.A", line=1), ev("com.acme.B: second", 2, exc="com.acme.B", line=2),
+              ev("com.acme.C: third", 3, exc="com.acme.C", line=3)]
+    model = ScriptedModel({"first": ("disk_full", 0.7), "second": ("network_error", 0.9),
+                           "third": ("not_a_category", 0.99)})
+    d = diagnose(events, app=APP, engine=engine, model=model)
+    assert (d.category, d.source, d.confidence, d.rule_id, d.domain) == ("network_error", "model", 0.9, None, "infra")
+    assert d.explain.startswith("No rule matched; the model recognises network_error: ")
+    assert [e.line for e in d.evidence] == [2] and d.evidence[0].rule_id is None
+    assert model.seen == [[e.text for e in events]], "one batch"
+
+
+def test_the_first_of_equally_confident_answers_is_kept(engine: RuleEngine) -> None:
+    events = [ev("com.acme.A: first", 1, exc="A", line=1), ev("com.acme.B: second", 2, exc="B", line=2)]
+    model = ScriptedModel({"first": ("disk_full", 0.8), "second": ("network_error", 0.8)})
+    assert diagnose(events, app=APP, engine=engine, model=model).category == "disk_full"
+
+
+def test_the_model_reads_exceptions_and_errors_first() -> None:
+    warn, error, fatal, thrown = (ev("w", level="WARN"), ev("e", level="ERROR"), ev("f", level="FATAL"),
+                                  ev("t", level="WARN", exc="X"))
+    assert model_candidates([warn, error, fatal, thrown]) == [error, fatal, thrown]
+    assert model_candidates([warn]) == [warn]
+    assert model_candidates([]) == []
+
+
+# --- unknown ----------------------------------------------------------------------------------------------
+
+def test_unknown_says_why_in_the_words_that_fit(engine: RuleEngine) -> None:
+    none = diagnose([], app=APP, engine=engine)
+    assert (none.category, none.domain, none.source, none.evidence) == ("unknown", "-", "none", ())
+    assert none.explain == "The logs hold nothing to read."
+    quiet = diagnose([ev("last words", message=LAST_LINES)], app=APP, engine=engine)
+    assert quiet.explain == ("The application printed no error; no rule and no model names a cause in its logs' "
+                             "last lines.")
+    odd = diagnose([ev("java.lang.IllegalStateException: odd", exc="java.lang.IllegalStateException")], app=APP,
+                   engine=engine, model=ScriptedModel({"odd": ("disk_full", 0.5)}))
+    assert odd.explain == "No rule matched the exceptions of this application; the model's best guess is below its threshold."
+    assert (odd.hint, odd.confidence, odd.model_version) == ("disk_full", 0.0, "scripted@1")
+    assert _unknown_why([ev("x", message=LAST_LINES, exc="E")]) == "No rule matched the exceptions of this application"
+
+
+def test_unknown_shows_the_first_exceptions_in_log_order(engine: RuleEngine) -> None:
+    events = [ev(f"com.acme.E{i}: odd", float(i), exc=f"E{i}" if i % 2 else None, line=i) for i in range(8)]
+    d = diagnose(events, app=APP, engine=engine)
+    assert [e.line for e in d.evidence] == [1, 3, 5]
+    plain = diagnose(events[::2], app=APP, engine=engine)
+    assert [e.line for e in plain.evidence] == [0, 2, 4], "no event carries a class: any events"
+
+
+def test_the_first_events_of_runs_are_placed_by_their_own_positions() -> None:
+    a = run_of(ev("a", exc="A", line=1), [0, 5, 6], [1, 6, 7], [1.0, 6.0, 7.0])
+    b = run_of(ev("b", exc="B", line=2), [1, 2], [2, 3], [2.0, 3.0])
+    assert [e.line for e in _first_events(EventRuns([a, b]), 3)] == [1, 2, 3]
+    assert [e.line for e in _first_events(EventRuns([a, b]), 4)] == [1, 2, 3, 6]
+
+
+def test_a_cut_line_is_noted(engine: RuleEngine) -> None:
+    d = diagnose([ev(KILL + " [... 900 " + CUT_SEEN)], app=APP, engine=engine)
+    assert d.notes == ("a very long log line was cut; its head, its tail and the words around its failure words "
+                       "were kept and read",)
+    model = ScriptedModel({"GenericBoom": ("disk_full", 0.9)})
+    both = diagnose([ev("GenericBoom [... 9 " + CUT_SEEN)], app=APP, engine=engine, model=model)
+    assert len(both.notes) == 2 and both.notes[1].startswith("the model disagrees")
+
+
+# --- restricting a classifier -----------------------------------------------------------------------------
+
+def test_only_keeps_what_the_mode_names(engine: RuleEngine) -> None:
+    model = ScriptedModel({})
+    both = Classifier(engine=engine, model=model)
+    assert only(both, "rules") == Classifier(engine=engine)
+    alone = only(both, "model")
+    assert alone.model is model and alone.engine.rules == [] and alone.engine.version == "none"
+    assert only(both, "combined") is both
+    with pytest.raises(ConfigError, match="no model is loaded"):
+        only(Classifier(engine=engine), "model")
