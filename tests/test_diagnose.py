@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from classifiers.core import (MAX_EXCERPT_LINES, Classifier, _confidence, _disagreement, _first_events,
-                              _remediation, _unknown_why, diagnose, group_exceptions, model_candidates, only)
+from classifiers.core import (MAX_EXCERPT_LINES, Classifier, _confidence, _disagreement, _excerpt, _first_events,
+                              _lint_and_compile, _remediation, _unknown_why, diagnose, group_exceptions,
+                              load_classifier, model_candidates, only)
 from classifiers.rootcause import findings_for
 from ingest.assembly import CUT_SEEN
 from ingest.lastlines import LAST_LINES
@@ -24,6 +25,7 @@ from rules.engine import RuleEngine
 from rules.loader import load_packs
 from sparktriage.errors import ConfigError
 from sparktriage.records import AppInfo, Cause, ExceptionEvent
+from sparktriage.settings import Settings
 from tests.packs import SMALL_PACK, write_pack
 
 APP = AppInfo(app_id="application_1700000000000_0042", attempt=2, final_status="FAILED")
@@ -111,6 +113,8 @@ def test_each_agreeing_event_adds_a_hundredth_up_to_five(engine: RuleEngine) -> 
     assert two.confidence == 0.96
     assert diagnose([ev(KILL, t) for t in range(4)], app=APP, engine=engine).confidence == 0.98
     assert diagnose([ev(KILL, t) for t in range(9)], app=APP, engine=engine).confidence == 0.99, "capped"
+    killed = [ev("Job 1 cancelled because SparkContext was shut down", t) for t in range(9)]
+    assert diagnose(killed, app=APP, engine=engine).confidence == 0.75, "0.7 + at most 0.05"
 
 
 def test_a_run_counts_as_often_as_it_occurred(engine: RuleEngine) -> None:
@@ -158,7 +162,7 @@ def test_evidence_says_where_the_deciding_event_was(engine: RuleEngine) -> None:
 def test_the_excerpt_is_the_events_excerpt_with_the_matched_line_kept(engine: RuleEngine) -> None:
     frames = [f"\tat a.B.m{i}(B.java:{i})" for i in range(40)]
     text = "\n".join(["org.apache.spark.SparkException: Task failed", *frames, "Caused by: " + KILL])
-    excerpt = ("org.apache.spark.SparkException: Task failed", frames[0], frames[1])
+    excerpt = ("org.apache.spark.SparkException: Task failed", frames[5], frames[9])
     d = diagnose([ev(text, excerpt=excerpt)], app=APP, engine=engine)
     assert d.evidence[0].excerpt.split("\n") == [*excerpt, "Caused by: " + KILL], "in log order, matched line last"
 
@@ -170,6 +174,20 @@ def test_an_excerpt_is_capped_and_keeps_the_matched_line_first(engine: RuleEngin
     shown = d.evidence[0].excerpt.split("\n")
     assert len(shown) == MAX_EXCERPT_LINES
     assert shown == lines[:MAX_EXCERPT_LINES - 1] + [KILL], "without an excerpt every line is a candidate"
+
+
+def test_a_matched_first_line_is_shown_though_the_excerpt_left_it_out(engine: RuleEngine) -> None:
+    frames = [f"\tat a.B.m{i}(B.java:{i})" for i in range(5)]
+    d = diagnose([ev("\n".join([KILL, *frames]), excerpt=(frames[2],))], app=APP, engine=engine)
+    assert d.evidence[0].excerpt.split("\n") == [KILL, frames[2]]
+
+
+def test_needed_lines_outside_the_text_are_ignored_and_too_many_are_cut() -> None:
+    lines = [f"line {i}" for i in range(40)]
+    event = ev("\n".join(lines), excerpt=("line 3",))
+    assert _excerpt(event, (-1, 40, 7)).split("\n") == ["line 3", "line 7"]
+    shown = _excerpt(event, range(35)).split("\n")
+    assert shown == lines[:MAX_EXCERPT_LINES], "the needed lines first; nothing else once they fill it"
 
 
 def test_supporting_evidence_is_the_same_top_level_category_in_cascade_order(engine: RuleEngine) -> None:
@@ -188,6 +206,17 @@ def test_evidence_of_a_run_is_its_earliest_occurrences(engine: RuleEngine) -> No
     d = diagnose(EventRuns([run]), app=APP, engine=engine)
     assert [e.line for e in d.evidence] == [4, 2, 1]
     assert d.evidence[0].excerpt.startswith("24/03/12 10:11:11 WARN X")
+
+
+def test_each_occurrence_of_a_run_keeps_its_own_position(engine: RuleEngine) -> None:
+    """A run's later occurrence that came first in time competes with its own position in the log: at equal
+    time and rank, the event logged between the two occurrences is earlier than the second one."""
+    kill = run_of(ev(KILL, 5.0, line=1), [0, 2], [1, 3], [5.0, 1.0])
+    denied = EventRun.single(ev(DENIED, 1.0, line=2), 1)
+    assert diagnose(EventRuns([kill, denied]), app=APP, engine=engine).category == "access_denied"
+    kill = run_of(ev(KILL, 5.0, line=1), [0, 1], [1, 2], [5.0, 1.0])
+    denied = EventRun.single(ev(DENIED, 1.0, line=3), 2)
+    assert diagnose(EventRuns([kill, denied]), app=APP, engine=engine).category == "container_killed_memory"
 
 
 # --- the exceptions tab -----------------------------------------------------------------------------------
@@ -218,6 +247,13 @@ def test_a_group_keeps_the_first_category_and_cuts_long_messages() -> None:
     assert group.count == 4 and group.category == "second"
 
 
+def test_messages_alike_in_their_first_300_masked_characters_are_one_group() -> None:
+    head = "x" * 300
+    groups = group_exceptions([ev("a", exc="E", message=head + "a"), ev("b", exc="E", message=head + "b"),
+                               ev("c", exc="E", message=head[:-1] + "c")], [None] * 3)
+    assert [g.count for g in groups] == [2, 1]
+
+
 def test_groups_of_equal_counts_are_ordered_by_first_time() -> None:
     groups = group_exceptions([ev("a", 9.0, exc="A"), ev("b", 3.0, exc="B"), ev("c", None, exc="C")], [None] * 3)
     assert [g.exc_class for g in groups] == ["C", "B", "A"], "no time sorts as 0"
@@ -229,10 +265,25 @@ def test_advice_that_names_only_the_other_platform_is_replaced(engine: RuleEngin
     on_yarn = diagnose([ev("ExecutorOOM of the first kind", container="container_1700000000000_0042_01_000002")],
                        app=APP, engine=engine)
     assert on_yarn.remediation == "Raise spark.executor.memoryOverhead; YARN kills containers over it."
-    on_k8s = diagnose([ev("ExecutorOOM of the first kind\nOOMKilled", container="spark-exec-2")], app=APP, engine=engine)
+    on_k8s = diagnose([ev("ExecutorOOM of the first kind\nOOMKilled", container="spark-exec-2")], app=APP,
+                      engine=engine)
     assert on_k8s.remediation == "Raise the executor pod's memory limit on Kubernetes."
     unsure = diagnose([ev("ExecutorOOM of the first kind")], app=APP, engine=engine)
     assert unsure.remediation == "Raise spark.executor.memoryOverhead; YARN kills containers over it."
+
+
+def test_the_deciding_rules_own_advice_comes_first(engine: RuleEngine) -> None:
+    d = diagnose([ev("ExecutorOOM of the second kind")], app=APP, engine=engine)
+    assert (d.rule_id, d.remediation) == ("exec-oom-k8s", "Raise the executor pod's memory limit on Kubernetes."), (
+        "not the advice of the category's higher-priority rule")
+
+
+def test_the_models_answer_gets_advice_for_the_platform_shown(engine: RuleEngine) -> None:
+    model = ScriptedModel({"odd": ("executor_oom", 0.81234)})
+    d = diagnose([ev("com.acme.Odd: odd\nOOMKilled", exc="com.acme.Odd", container="spark-exec-2")], app=APP,
+                 engine=engine, model=model)
+    assert (d.source, d.confidence) == ("model", 0.812)
+    assert d.remediation == "Raise the executor pod's memory limit on Kubernetes."
 
 
 def test_without_an_own_advice_the_highest_priority_fitting_one_is_given(engine: RuleEngine) -> None:
@@ -248,11 +299,13 @@ def test_without_an_own_advice_the_highest_priority_fitting_one_is_given(engine:
 # --- the model around the rules ---------------------------------------------------------------------------
 
 def test_a_confident_model_disagreeing_with_a_generic_rule_is_noted(engine: RuleEngine) -> None:
-    model = ScriptedModel({"GenericBoom": ("disk_full", 0.6)})
+    model = ScriptedModel({"GenericBoom": ("disk_full", 0.6), "cancelled": ("disk_full", 0.99)})
     d = diagnose([ev("GenericBoom at line 3")], app=APP, engine=engine, model=model)
     assert (d.source, d.rule_id, d.model_version) == ("rule", "generic-boom", "scripted@1")
     assert d.notes == ("the model disagrees with this generic rule: disk_full (0.60)",)
-    assert model.seen == [["GenericBoom at line 3"]]
+    assert model.seen[0] == ["GenericBoom at line 3"]
+    killed = diagnose([ev("Job 1 cancelled because SparkContext was shut down")], app=APP, engine=engine, model=model)
+    assert killed.rule_id == "job-killed" and not killed.notes, "priority 30 is not generic"
     for answer in (("disk_full", 0.59), ("user_code_error", 0.99), ("_none", 0.99)):
         assert not diagnose([ev("GenericBoom")], app=APP, engine=engine,
                             model=ScriptedModel({"GenericBoom": answer})).notes, answer
@@ -272,7 +325,8 @@ def test_an_oom_the_log_cannot_place_leans_rather_than_disagrees() -> None:
 
 
 def test_the_models_answer_when_no_rule_matches(engine: RuleEngine) -> None:
-    events = [ev("com.acme.A: first", 1, exc="com.acme.A", line=1), ev("com.acme.B: second", 2, exc="com.acme.B", line=2),
+    events = [ev("com.acme.A: first", 1, exc="com.acme.A", line=1),
+              ev("com.acme.B: second", 2, exc="com.acme.B", line=2),
               ev("com.acme.C: third", 3, exc="com.acme.C", line=3)]
     model = ScriptedModel({"first": ("disk_full", 0.7), "second": ("network_error", 0.9),
                            "third": ("not_a_category", 0.99)})
@@ -281,6 +335,12 @@ def test_the_models_answer_when_no_rule_matches(engine: RuleEngine) -> None:
     assert d.explain.startswith("No rule matched; the model recognises network_error: ")
     assert [e.line for e in d.evidence] == [2] and d.evidence[0].rule_id is None
     assert model.seen == [[e.text for e in events]], "one batch"
+
+
+def test_an_answer_exactly_at_the_threshold_is_trusted(engine: RuleEngine) -> None:
+    d = diagnose([ev("com.acme.A: odd", exc="A")], app=APP, engine=engine,
+                 model=ScriptedModel({"odd": ("disk_full", 0.6)}, threshold=0.6))
+    assert (d.source, d.category) == ("model", "disk_full")
 
 
 def test_the_first_of_equally_confident_answers_is_kept(engine: RuleEngine) -> None:
@@ -308,7 +368,8 @@ def test_unknown_says_why_in_the_words_that_fit(engine: RuleEngine) -> None:
                              "last lines.")
     odd = diagnose([ev("java.lang.IllegalStateException: odd", exc="java.lang.IllegalStateException")], app=APP,
                    engine=engine, model=ScriptedModel({"odd": ("disk_full", 0.5)}))
-    assert odd.explain == "No rule matched the exceptions of this application; the model's best guess is below its threshold."
+    assert odd.explain == ("No rule matched the exceptions of this application; the model's best guess is below "
+                           "its threshold.")
     assert (odd.hint, odd.confidence, odd.model_version) == ("disk_full", 0.0, "scripted@1")
     assert _unknown_why([ev("x", message=LAST_LINES, exc="E")]) == "No rule matched the exceptions of this application"
 
@@ -335,6 +396,27 @@ def test_a_cut_line_is_noted(engine: RuleEngine) -> None:
     model = ScriptedModel({"GenericBoom": ("disk_full", 0.9)})
     both = diagnose([ev("GenericBoom [... 9 " + CUT_SEEN)], app=APP, engine=engine, model=model)
     assert len(both.notes) == 2 and both.notes[1].startswith("the model disagrees")
+
+
+# --- loading -------------------------------------------------------------------------------------------
+
+def test_packs_are_linted_and_compiled_for_the_backend_asked(tmp_path: Path) -> None:
+    """What ``load_classifier`` compiles when its cache has nothing (called here: the cache would hide it)."""
+    folder = write_pack(tmp_path / "packs")
+    compiled = _lint_and_compile(str(folder), "re")
+    packs = load_packs(folder)
+    assert compiled.backend == "re" and compiled.version == packs.version and "testpack@7" in compiled.version
+    assert [r.id for r in compiled.rules] == [r.id for r in packs.rules]
+    assert "yarn-kill" in [r.id for r in compiled.match(KILL, "executor")]
+
+
+def test_load_classifier_compiles_for_the_backend_asked(tmp_path: Path) -> None:
+    settings = Settings(model_mode="off", rules_dir=str(write_pack(tmp_path / "packs")),
+                        rules_cache=str(tmp_path / "cache"))
+    loaded = load_classifier(settings, backend="re")
+    assert loaded.model is None and loaded.engine.backend == "re" and "testpack@7" in loaded.engine.version
+    cached = load_classifier(settings, backend="re")
+    assert cached.engine.backend == "re" and [r.id for r in cached.engine.rules] == [r.id for r in loaded.engine.rules]
 
 
 # --- restricting a classifier -----------------------------------------------------------------------------

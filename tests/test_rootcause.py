@@ -3,16 +3,18 @@ start of the cascade across an application, honest confidence, grouped exception
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from classifiers.core import diagnose
-from classifiers.rootcause import _cause_depth, findings_for
+from classifiers.rootcause import (DEFAULT_RANK, GENERIC_RANK, Finding, _cause_depth, choose_root, findings_for,
+                                   is_generic)
 from rules.engine import RuleEngine
-from rules.loader import load_packs
+from rules.loader import Rule, load_packs
 from sparktriage.records import AppInfo, ExceptionEvent
-from tests.packs import write_pack
+from tests.packs import SMALL_PACK, write_pack
 
 APP = AppInfo(app_id="application_1700000000000_0042", final_status="FAILED")
 
@@ -159,3 +161,45 @@ def test_a_rule_spanning_lines_is_located_where_its_match_starts() -> None:
     assert engine.locate(rule, BROADCAST_OOM) == 4
     d = diagnose([ev(BROADCAST_OOM, 1, role="unknown")], app=APP, engine=engine)
     assert (d.category, d.rule_id) == ("driver_oom", rule.id)
+
+
+def _rule(category: str, priority: int, status: str = "stable") -> Rule:
+    return Rule(id=f"{category}-{priority}", category=category, patterns=("x",), explain="", remediation="",
+                priority=priority, status=status)
+
+
+def test_a_finding_holds_its_event_its_order_and_its_line(engine: RuleEngine) -> None:
+    event = ev(FETCH_OF_LOST, 5)
+    found = findings_for(event, 9, engine)
+    assert all(f.event is event and f.order == 9 for f in found)
+    assert [f.line_index for f in found] == [2, 0]
+    assert findings_for(ev("nothing known here", 1), 0, engine) == []
+
+
+def test_deprecated_rules_are_seen_but_never_decide(tmp_path: Path) -> None:
+    text = (SMALL_PACK.replace("    priority: 90\n", "    priority: 90\n    status: deprecated\n", 1))
+    packs = load_packs(write_pack(tmp_path, text), builtin=False)
+    engine = RuleEngine(packs.rules, packs.version)
+    assert [r.id for r in engine.match(KILL, "executor")] == ["yarn-kill", "executor-lost"]
+    assert [f.rule.id for f in findings_for(ev(KILL, 1), 0, engine)] == ["executor-lost"]
+
+
+def test_only_low_priority_user_code_errors_are_generic() -> None:
+    assert is_generic(_rule("user_code_error", 39)) and is_generic(_rule("user_code_error/python", 10))
+    assert not is_generic(_rule("user_code_error", 40)) and not is_generic(_rule("killed", 5))
+
+
+def test_the_cascade_key_ranks_then_times_then_orders_then_priority() -> None:
+    event = ev("x", 7.0)
+    assert Finding(_rule("executor_oom/heap", 60), event, 3, 0, 0).cascade_key() == (0, 7.0, 3, -60)
+    assert Finding(_rule("not_in_the_cascade", 50), event, 0, 0, 0).rank == DEFAULT_RANK
+    assert Finding(_rule("user_code_error", 20), event, 0, 0, 0).cascade_key()[0] == GENERIC_RANK
+    untimed = Finding(_rule("killed", 20), replace(event, ts=None), 0, 0, 0)
+    assert untimed.cascade_key()[:2] == (5, float("inf")), "no time: last"
+    assert choose_root([]) is None
+
+
+def test_indented_chain_lines_count_like_unindented_ones() -> None:
+    lines = ["RuntimeError: a", "  The above exception was the direct cause of the following exception:",
+             "KeyError: b", "   Caused by: java.io.IOException: c"]
+    assert [_cause_depth(lines, i) for i in range(4)] == [2, 0, 0, 1], "a separator opens the traceback below it"
