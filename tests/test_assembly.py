@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingest.assembly import CUT_SEEN, Assembler, assemble, parse_log_ts
+from ingest.assembly import CUT_MARK, CUT_SEEN, Assembler, assemble, cut_line, parse_log_ts
 from ingest.yarn import is_aggregated, split_yarn_aggregated
 
 JAVA = [
@@ -275,3 +275,46 @@ def test_a_section_s_lines_are_kept_as_written_but_for_the_carriage_return() -> 
             "LogType:stdout\r\nLogContents:\r\nrow  X  \r\n  indented X\r\nEnd of LogType:stdout\r\n")
     (part,) = split_yarn_aggregated(dump)
     assert part.text == "row  X  \n  indented X"
+
+
+@pytest.mark.parametrize(("text", "epoch"), [
+    ("24/03/12 10:11:14", 1710238274.0),
+    ("24/03/12 10:11:14.5", 1710238274.5),  # a fraction after either separator
+    ("24/03/12 10:11:14,250", 1710238274.25),
+    ("69/01/01 00:00:00", -31536000.0),  # two-digit years as strptime reads them: 69-99 -> 19xx
+    ("99/12/31 23:59:59", 946684799.0),
+    ("00/01/01 00:00:00", 946684800.0),
+    ("68/12/31 23:59:59", 3124223999.0),  # 0-68 -> 20xx
+    ("081109 203615", 1226262975.0),  # HDFS, with or without the thread number
+    ("081109 203615 148", 1226262975.0),
+    ("2024-03-12T10:11:12+02:00", 1710231072.0),  # a zone is honoured; none is read as UTC
+    ("2024-03-12 10:11:12,345Z", 1710238272.345),
+    ("2024-03-12T10:11:12.5", 1710238272.5),
+    ("24/03/1", None),  # cut short, a field out of range, not a timestamp, nothing: no time rather than an error
+    ("24/03/12 10:11:1x", None),
+    ("2024-13-12 10:11:12", None),
+    ("24/13/12 10:11:12", None),
+    ("x", None),
+    ("", None),
+    (None, None),
+])
+def test_log_timestamps_read_as_epoch_seconds(text: str | None, epoch: float | None) -> None:
+    assert parse_log_ts(text) == (None if epoch is None else pytest.approx(epoch, abs=1e-6))
+
+
+def test_a_long_line_keeps_its_head_tail_and_each_distinct_failure_word_in_context() -> None:
+    """limit 1000: a head of 250, a tail of 125, and 240 characters each side of each failure word not seen
+    before, while the budget that head and tail leave (625) lasts; each gap says how many characters it dropped."""
+    line = ("h" * 250 + "x" * 500 + "refused" + "y" * 1500 + "refused" + "y" * 300 + "denied" + "y" * 10
+            + "t" * 125)
+    assert cut_line(line, len(line)) == line
+    assert cut_line(line, 1000) == (
+        "h" * 250 + CUT_MARK.format(n=260) + "x" * 240 + "refused" + "y" * 240
+        + CUT_MARK.format(n=1_327) + "y" * 240 + "denied" + "y" * 10 + "t" * 125  # clipped to, and joining, the tail
+    )
+    assert "1,327 characters cut" in CUT_MARK.format(n=1_327)
+    # a window clipped to the head joins it, overlapping windows join, and once the budget is spent
+    # (625 - 252 - 489 < 0) a third word is not kept
+    line = ("h" * 250 + "x" * 6 + "denied" + "z" * 400 + "timed out" + "z" * 600 + "not found" + "q" * 900
+            + "t" * 125)
+    assert cut_line(line, 1000) == line[:911] + CUT_MARK.format(n=1_269) + "t" * 125

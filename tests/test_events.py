@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ingest.assembly import assemble
-from ingest.events import DEFAULT_SIGNALS, Signals, candidate_offsets, extract_events, to_event
+from ingest.events import DEFAULT_SIGNALS, Signals, candidate_offsets, extract_events, segment_at, to_event
 from rules.engine import RuleEngine
 from rules.loader import load_packs
 from tests.conftest import loghub
@@ -244,3 +244,25 @@ def test_the_literal_pattern_matches_exactly_its_words() -> None:
     pattern = re.compile(_trie_pattern(words))
     assert [w for w in words if pattern.fullmatch(w)] == words
     assert [w for w in ("Excep", "Exceptio", "Err", "a-b", "axb", "", "xy", "Exceptions") if pattern.fullmatch(w)] == []
+
+
+def test_a_segment_is_the_hits_record_up_to_the_next_prefixed_line() -> None:
+    """The fast path assembles each segment alone, so it must start where the hit's record starts: on its
+    prefixed line (not an earlier record's, which would assemble the noise before it; not one character in,
+    where a bracketed timestamp still reads as a prefix), or at the handled boundary ``done_upto``."""
+    lines = ["24/03/12 10:11:10 INFO A: one", "24/03/12 10:11:11 INFO A: two", "24/03/12 10:11:12 ERROR A: boom",
+             "\tat x.Y.z(Y.java:1)", "24/03/12 10:11:13 INFO A: after"]
+    text = "\n".join(lines)
+    starts = [text.index(line) for line in lines]
+    for hit in (text.index("ERROR"), text.index("x.Y.z")):
+        start, end, header = segment_at(text, hit)
+        assert (start, end, header.group("level")) == (starts[2], starts[4], "ERROR")
+    start, end, header = segment_at(text, text.index("one"))  # in the first line, nothing handled yet
+    assert (start, end, header.group("msg")) == (0, starts[1], "one")
+    assert segment_at(text, text.index("x.Y.z"), done_upto=starts[3]) == (starts[3], starts[4], None)
+    bracketed = "stdout noise\n[2024-03-12 10:11:12,001] ERROR A: boom"
+    start, end, header = segment_at(bracketed, bracketed.index("ERROR"))
+    assert (start, end, header.group(0)[:1]) == (bracketed.index("["), len(bracketed), "[")
+    structured = "stdout noise\n" + SPARK4_ERROR  # a JSON record's prefix, found where the segment starts
+    start, end, header = segment_at(structured, structured.index("ERROR"))
+    assert (start, end, header.group("level")) == (structured.index("{"), len(structured), "ERROR")
