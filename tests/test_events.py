@@ -266,3 +266,63 @@ def test_a_segment_is_the_hits_record_up_to_the_next_prefixed_line() -> None:
     structured = "stdout noise\n" + SPARK4_ERROR  # a JSON record's prefix, found where the segment starts
     start, end, header = segment_at(structured, structured.index("ERROR"))
     assert (start, end, header.group("level")) == (structured.index("{"), len(structured), "ERROR")
+
+
+def test_a_java_event_keeps_the_first_frames_of_each_cause_and_user_frames_but_not_suppressed_ones() -> None:
+    lines = [
+        "24/03/12 10:11:14 ERROR Executor: Exception in task 3.0 in stage 7.0 (TID 41)",
+        "org.apache.spark.SparkException: Task failed while writing rows.",
+        "\tat org.apache.spark.A.a(A.scala:1)",  # the first three frames after a cause, library or not
+        "\tat org.apache.spark.B.b(B.scala:2)",
+        "\tat java.lang.Thread.run(Thread.java:3)",
+        "\tat org.apache.spark.C.c(C.scala:4)",  # a fourth library frame: dropped
+        "\tat com.acme.etl.Writer.write(Writer.scala:88)",  # a user frame: kept anywhere
+        "\tat scala.D.d(D.scala:5)",
+        "Caused by: org.apache.hadoop.ipc.RemoteException(java.io.FileNotFoundException): File /x does not exist",
+        "\tat org.apache.hadoop.E.e(E.java:6)",
+        "\t... 12 more",
+        "\tSuppressed: java.io.IOException: Stream closed",
+        "\t\tat com.acme.Closer.close(Closer.java:9)",  # under Suppressed: not a frame of the chain
+        "Caused by: java.lang.IllegalStateException: inner",
+        "\tat com.acme.Inner.run(Inner.java:1)",
+    ]
+    ev = event_of(lines)
+    assert [(c.exc_class, c.message) for c in ev.causes] == [
+        ("org.apache.spark.SparkException", "Task failed while writing rows."),
+        ("org.apache.hadoop.ipc.RemoteException", "File /x does not exist"),
+        ("java.io.FileNotFoundException", "File /x does not exist"),  # the remote class is the cause
+        ("java.lang.IllegalStateException", "inner"),
+    ]
+    assert ev.frames == tuple(lines[i].strip() for i in (2, 3, 4, 6, 9, 14))
+    assert ev.excerpt == tuple(lines[i] for i in (0, 1, 2, 3, 4, 6, 8, 9, 11, 13, 14))
+    assert (ev.exc_class, ev.message, ev.root_class) == (
+        "org.apache.spark.SparkException", "Task failed while writing rows.", "java.lang.IllegalStateException")
+    assert (ev.text, ev.line, ev.ts, ev.level, ev.logger) == ("\n".join(lines), 1, 1710238274.0, "ERROR", "Executor")
+    assert (ev.app_id, ev.attempt, ev.container_id, ev.role, ev.host) == (
+        WHERE["app_id"], 1, WHERE["container_id"], WHERE["role"], WHERE["host"])
+
+
+def test_a_python_event_keeps_user_frames_and_the_library_frame_that_raised() -> None:
+    lines = [
+        "Traceback (most recent call last):",
+        '  File "/opt/app/job.py", line 5, in <module>',
+        "    main()",
+        '  File "/usr/lib/python3.11/site-packages/lib/a.py", line 9, in f',  # library, not the last: dropped
+        "    g()",
+        '  File "/usr/lib/python3.11/site-packages/lib/b.py", line 12, in g',  # library, where it was raised
+        '    raise ValueError("bad")',
+        "ValueError: bad",
+    ]
+    ev = event_of(lines)
+    assert ev.frames == (lines[1].strip(), lines[5].strip())
+    assert ev.excerpt == tuple(lines[i] for i in (0, 1, 5, 7))
+    assert (ev.exc_class, ev.message, ev.level, ev.logger, ev.ts) == ("ValueError", "bad", None, None, None)
+
+
+def test_frames_are_capped_and_a_record_without_an_exception_keeps_its_message() -> None:
+    lines = ["java.lang.StackOverflowError"] + [f"\tat com.acme.Rec.f{i}(Rec.java:{i})" for i in range(30)]
+    ev = event_of(lines)
+    assert ev.frames == tuple(line.strip() for line in lines[1:21])
+    ev = event_of(["24/03/12 10:11:12 WARN TaskSetManager: Stage 3 contains a task of very large size (1 MB)"])
+    assert (ev.exc_class, ev.causes, ev.frames) == (None, (), ())
+    assert ev.message == "Stage 3 contains a task of very large size (1 MB)"
