@@ -318,3 +318,40 @@ def test_a_long_line_keeps_its_head_tail_and_each_distinct_failure_word_in_conte
     line = ("h" * 250 + "x" * 6 + "denied" + "z" * 400 + "timed out" + "z" * 600 + "not found" + "q" * 900
             + "t" * 125)
     assert cut_line(line, 1000) == line[:911] + CUT_MARK.format(n=1_269) + "t" * 125
+
+
+def test_each_rule_of_the_grammar_on_one_log() -> None:
+    """One log through every mode (see the module docstring), with the record each line lands in."""
+    lines = [
+        "24/03/12 10:11:12 ERROR root: load failed",  # 1: a prefixed alert...
+        "Traceback (most recent call last):",  # ...takes the traceback right under it
+        '  File "/opt/app/a.py", line 3, in <module>',
+        "",  # a blank line inside the frames
+        "KeyError: 'x'",  # the final exception line
+        "",
+        "During handling of the above exception, another exception occurred:",
+        "Traceback (most recent call last):",  # a chained traceback joins
+        '  File "/opt/app/a.py", line 5, in <module>',
+        "ValueError: y",
+        "Traceback (most recent call last):",  # 11: an unchained one does not
+        '  File "b.py", line 1',
+        "OSError: z",
+        "bare stdout line",  # 14: not a continuation: a plain record...
+        "\tat com.acme.X.y(X.java:1)",  # ...which takes continuation lines only
+        "Caused by: java.lang.Error: q",
+        "another bare line",  # 17
+        "24/03/12 10:11:13 INFO x: starting",  # 18: a prefixed record takes any line...
+        "not a continuation, still this record's",
+        "Traceback (most recent call last):",  # 20: ...but a traceback only right under an alert
+        "24/03/12 10:11:14 WARN y: z\r",  # 21
+        "Traceback (most recent call last):",
+    ]
+    asm = Assembler()
+    recs = asm.feed(["\n".join(lines[:5])] + lines[5:]) + asm.flush()
+    assert [(r.line, len(r.lines)) for r in recs] == [(1, 10), (11, 3), (14, 3), (17, 1), (18, 2), (20, 1), (21, 2)]
+    assert [r.lines[0] for r in recs] == [lines[i - 1].rstrip("\r") for i in (1, 11, 14, 17, 18, 20, 21)]
+    assert [(r.level, r.logger, r.message) for r in recs] == [
+        ("ERROR", "root", "load failed"), (None, None, lines[10]), (None, None, "bare stdout line"),
+        (None, None, "another bare line"), ("INFO", "x", "starting"), (None, None, lines[19]), ("WARN", "y", "z"),
+    ]
+    assert recs[0].lines == lines[:10] and recs[0].ts_text == "24/03/12 10:11:12"

@@ -326,3 +326,12 @@ def test_frames_are_capped_and_a_record_without_an_exception_keeps_its_message()
     ev = event_of(["24/03/12 10:11:12 WARN TaskSetManager: Stage 3 contains a task of very large size (1 MB)"])
     assert (ev.exc_class, ev.causes, ev.frames) == (None, (), ())
     assert ev.message == "Stage 3 contains a task of very large size (1 MB)"
+
+
+def test_a_structured_record_keeps_the_lines_printed_under_it() -> None:
+    """A JSON record's first line is rendered in the classic layout; lines a library printed under it without
+    a prefix stay part of its text."""
+    (rec,) = assemble(SPARK4_ERROR + "\nnative: corrupted block 7\n\tat com.acme.Native.read(Native.java:3)")
+    ev = to_event(rec, **WHERE)
+    assert ev.text.split("\n")[-2:] == ["native: corrupted block 7", "\tat com.acme.Native.read(Native.java:3)"]
+    assert ev.text.split("\n")[1] == "java.lang.ArithmeticException: / by zero"
