@@ -5,7 +5,10 @@ tables that hold each application's state (changelog-backed, so a crash or
 rebalance loses nothing), and wires the agent and the timers to the named
 handlers of :class:`Worker`, which follows: what a record does to its
 application's state, what happens when an application ends or goes quiet.
-What it sends (the store, the output topic, dead letters) goes through
+The writes that close an application (diagnosis, tombstone, cleanup) are in
+``ingest.closing``, the timers that send the agent check records in
+``ingest.checks``, faust's options and start in ``ingest.faststart``. What
+it sends (the store, the output topic, dead letters) goes through
 ``ingest.outputs``.
 
 Delivery semantics: at-least-once. faust acknowledges an event even when the
@@ -19,7 +22,6 @@ records are skipped by offset, and store writes are idempotent upserts.
 from __future__ import annotations
 
 import gc
-import json
 import logging
 import time
 from pathlib import Path
@@ -28,21 +30,23 @@ from typing import Any
 import faust
 
 from classifiers.core import Classifier
+from ingest.checks import AppIndex, Checks
+from ingest.closing import Closing
 from ingest.envelope import parse_envelope
-from ingest.lastlines import last_words
+from ingest.faststart import faust_app
 from ingest.lifecycle import lifecycle_events
 from ingest.live import Checkpoint, LiveStreams
 from ingest.modelread import read_model_beside
 from ingest.observe import observe, worker_metrics
 from ingest.outputs import Outputs
 from ingest.stalls import provisional
-from ingest.state import MAX_EVENTS, AppState, end_time, event_key
+from ingest.state import AppState, end_time
 from ingest.watchlist import Watchlist, end_status
 from sparktriage.errors import BadInput
 from sparktriage.metrics import NoMetrics, WorkerMetrics, serve
-from sparktriage.records import Envelope, ExceptionEvent
+from sparktriage.records import Envelope
 from sparktriage.settings import Settings
-from sparktriage.status import APP_END, ENDED, FAILURES, INACTIVITY, RUNNING, UNKNOWN_END, should_diagnose
+from sparktriage.status import APP_END, ENDED, INACTIVITY, RUNNING, UNKNOWN_END
 from sparktriage.store.base import Store
 
 log = logging.getLogger("sparktriage.worker")
@@ -51,30 +55,7 @@ log = logging.getLogger("sparktriage.worker")
 def create_app(settings: Settings, classifier: Classifier, store: Store,
                metrics: WorkerMetrics | None = None) -> faust.App:
     """Build the faust app for ``settings``; ``sparktriage worker`` runs it."""
-    options: dict[str, Any] = {}
-    if settings.producer_max_batch_size is not None:
-        options["producer_max_batch_size"] = settings.producer_max_batch_size
-    app = faust.App(
-        settings.group,
-        broker=[f"kafka://{server}" for server in settings.bootstrap.split(",")],
-        # Table state on local disk (RocksDB through rocksdict): a restart reads the changelog only from
-        # where this disk left it, instead of replaying every application ever seen (memory://).
-        store="rocksdb://",
-        topic_partitions=settings.partitions,
-        broker_session_timeout=settings.session_timeout,
-        broker_heartbeat_interval=min(3.0, settings.session_timeout / 3),
-        consumer_auto_offset_reset="earliest",
-        processing_guarantee="at_least_once",
-        stream_wait_empty=False,  # unacknowledged lines wait for their checkpoint, not for a rebalance
-        web_enabled=False,  # the worker's port serves sparktriage.metrics instead
-        datadir=f"{settings.data_dir}/faust",
-        # a dead letter carries the original record base64-encoded: room for the largest accepted one
-        producer_max_request_size=2 * settings.max_line_bytes + 1024 * 1024,
-        # table writes of consecutive records share produce requests (faust's default sends each at once:
-        # a request per changelog write made the socket writes a third of the worker's time with batches)
-        producer_linger=0.005,
-        **options,
-    )
+    app = faust_app(settings)  # its options, and faust's fixed waits taken out (ingest.faststart)
 
     def raw_topic(name: str, key_type: type) -> faust.TopicT:
         return app.topic(name, key_type=key_type, value_type=bytes, key_serializer="raw", value_serializer="raw")
@@ -92,14 +73,15 @@ def create_app(settings: Settings, classifier: Classifier, store: Store,
         metrics=metrics or NoMetrics(),
     )
     app.worker = worker  # type: ignore[attr-defined]  # tests and benchmarks read its counters
-    app.health = observe(app, settings, store, worker.metrics,  # type: ignore[attr-defined]
+    app.health = observe(app, settings, store, worker.metrics, worker.index.open_count,  # type: ignore[attr-defined]
                          classifier_versions=(classifier.engine.version, getattr(classifier.model, "version", None)))
 
     app.agent(worker.logs, name="ingest")(worker.consume)
     app.on_partitions_revoked.connect(worker.forget_open_streams)
-    app.timer(interval=settings.inactivity_check_interval)(worker.look_for_quiet_applications)
-    app.timer(interval=0.2)(worker.settle_due_ends)
-    app.timer(interval=min(30.0, max(0.2, settings.stall_timeout / 10)))(worker.look_for_stalls)
+    app.on_rebalance_complete.connect(worker.on_recovered)
+    app.timer(interval=settings.inactivity_check_interval)(worker.checks.look_for_quiet_applications)
+    app.timer(interval=0.2)(worker.checks.settle_due_ends)
+    app.timer(interval=min(30.0, max(0.2, settings.stall_timeout / 10)))(worker.checks.look_for_stalls)
     if settings.webhook_url or settings.webhook_routes or settings.alert_url:
         app.timer(interval=0.5)(worker.outputs.send_webhooks)
     if settings.alert_url:
@@ -109,7 +91,7 @@ def create_app(settings: Settings, classifier: Classifier, store: Store,
     return app
 
 
-class Worker:
+class Worker(Closing):
     """The handlers of the stream and the state they share: one instance per worker process.
 
     ``apps``, ``streams`` and ``events`` are the changelog-backed tables;
@@ -131,6 +113,9 @@ class Worker:
         self.first = True  # no record consumed yet
         # due ends and stalls (ingest.watchlist): what the timers ask the agent to settle
         self.watchlist = Watchlist(settings.end_grace, settings.stall_timeout, classifier.signals)
+        # the timers that send the agent check records, and what they read of every application (ingest.checks)
+        self.index = AppIndex(apps)
+        self.checks = Checks(settings, logs, self.index, self.watchlist)
         # the store, the output topic and dead letters, and the timers that drain them (ingest.outputs)
         self.outputs = Outputs(app, settings, classifier, store, diagnoses=diagnoses, dead_letters=dead_letters,
                                metrics=metrics)
@@ -201,7 +186,7 @@ class Worker:
                 closing = await self.on_stall_check(state)
             else:
                 closing = await self.on_end(state, env, message.offset, message.timestamp)
-            self.apps[env.app_id] = state.to_dict()
+            self.save(state)
             if state.ended:
                 self.complete(state, closing)
         for checkpoint in self.live.stale(message.partition, time.monotonic()):
@@ -234,7 +219,7 @@ class Worker:
             if offset > state.last_offset:
                 state.last_offset = offset
                 self.add_events(state, read.events)
-            self.apps[env.app_id] = state.to_dict()
+            self.save(state)
             event.ack()
             return
         self.fold_line(state, env, event, dirty=noted or new or read.changed or state.end_due != due)
@@ -320,18 +305,15 @@ class Worker:
                 state.events_at[checkpoint.key] = message.offset
                 dirty = True
         if dirty:
-            self.apps[env.app_id] = state.to_dict()
+            self.save(state)
         for checkpoint in due:
             self.write(checkpoint)
 
-    def add_events(self, state: AppState, new: list[ExceptionEvent]) -> None:
-        """Store events one table entry each, up to ``MAX_EVENTS``; later ones are only counted."""
-        for event in new:
-            if state.n_events >= MAX_EVENTS:
-                state.dropped_events += 1
-                continue
-            self.events[event_key(state.app_id, state.n_events)] = event.to_dict()
-            state.n_events += 1
+    def save(self, state: AppState) -> None:
+        """Write the application's state to ``apps``; the timers' index follows every write."""
+        data = state.to_dict()
+        self.apps[state.app_id] = data
+        self.index.note(data)
 
     def write(self, checkpoint: Checkpoint) -> None:
         """Make a stream's checkpoint durable (its events already are), then acknowledge the records it covers."""
@@ -342,68 +324,6 @@ class Worker:
         for handle in checkpoint.acks:
             handle.ack()
 
-    def complete(self, state: AppState, closing: list[Checkpoint]) -> None:
-        """After the tombstone is written: delete the streams it lists as closed, then acknowledge
-        their lines. A tombstone that still lists them is completed again (``apply``). The events
-        stay with the tombstone until it expires (``expire``): a late line settles it again."""
-        for key in state.closing:
-            self.streams.pop(key, None)
-        if state.closing:
-            state.closing = []
-            self.apps[state.app_id] = state.to_dict()
-        for checkpoint in closing:
-            for handle in checkpoint.acks:
-                handle.ack()
-
-    async def finish(self, state: AppState, status: str, ended: float | None, *, source: str | None,
-                     offset: int, evidence: list[ExceptionEvent] | None = None) -> list[Checkpoint]:
-        """Close every stream, diagnose as ``status`` asks (``sparktriage.status``); returns the
-        checkpoints to complete. Settling again (late lines, a stated end after an inferred one)
-        supersedes a diagnosis only where the answer changed.
-
-        ``evidence``: what the cluster manager said of the end; it joins the
-        events after the check for an application that printed no error, so
-        the last lines of such an application are still read beside it.
-        The tombstone in ``apps`` is written (by the caller) before the streams
-        and the closed streams are deleted and the records acknowledged
-        (``complete``), so a crash before it replays the end from intact state.
-        The events stay until the tombstone expires (``expire``), for a later
-        settling to read.
-        """
-        closing = self.live.finish(state.app_id, state.streams)
-        for checkpoint in closing:
-            self.add_events(state, checkpoint.events)
-        if status in FAILURES and not state.n_events:  # it failed and printed no error
-            self.add_events(state, last_words(checkpoint.last for checkpoint in closing))
-        self.add_events(state, evidence or [])
-        state.end_source = source  # the payload says where the end was learnt
-        attempt = max(state.attempts or [1])  # the end is the last attempt's: earlier ones were settled before
-        sent = state.provisional is not None or str(attempt) in state.delivered
-        if should_diagnose(status, has_events=bool(state.n_events), provisional_sent=sent,
-                           succeeded_notes=self.settings.succeeded_notes):
-            await self.outputs.deliver(state, status, ended, attempt, self.stored_events(state))
-        state.ended, state.end_due, state.end_attempt = status, None, attempt
-        state.end_offset = max(state.end_offset, offset)
-        state.closing, state.streams = state.closing + state.streams, []
-        self.watchlist.forget(state.app_id)
-        return closing
-
-    def expire(self, state: AppState) -> None:
-        """Drop an ended application's tombstone, its events and any stream a late line opened."""
-        closing = self.live.finish(state.app_id, state.streams)
-        for key in state.streams + state.closing:
-            self.streams.pop(key, None)
-        for n in range(state.n_events):
-            self.events.pop(event_key(state.app_id, n), None)
-        self.apps.pop(state.app_id, None)
-        self.open.pop(state.app_id, None)
-        for checkpoint in closing:
-            for handle in checkpoint.acks:
-                handle.ack()
-
-    def stored_events(self, state: AppState) -> list[ExceptionEvent]:
-        return [ExceptionEvent.from_dict(self.events[event_key(state.app_id, n)]) for n in range(state.n_events)]
-
     # -- beside the stream: rebalances and timers -------------------------------------------
 
     async def forget_open_streams(self, app: faust.App, revoked: set, **kwargs: Any) -> None:  # noqa: ARG002
@@ -411,30 +331,11 @@ class Worker:
         self.live.reset()
         self.watchlist.reset()
         self.open.clear()
+        self.index.reset()
 
-    async def look_for_quiet_applications(self) -> None:
-        """Ask the agent to check applications that went quiet (table writes need its context)."""
-        now = time.time()
-        for app_id, raw in list(self.apps.items()):
-            if raw and now - raw["last_seen"] >= self.settings.inactivity_timeout:
-                await self.ask(app_id, "inactivity_check")
-            elif raw and raw.get("end_due") is not None:  # due before a restart or a rebalance
-                self.watchlist.remember(app_id, raw["end_due"])
-
-    async def settle_due_ends(self) -> None:
-        """Ask the agent to settle the ends whose grace period is over."""
-        for app_id in self.watchlist.due(time.time()):
-            await self.ask(app_id, "end_check")
-
-    async def look_for_stalls(self) -> None:
-        """Ask the agent to send early notices for stalled applications."""
-        for app_id, _ in self.watchlist.stalled(time.time()):
-            await self.ask(app_id, "stall_check")
-
-    async def ask(self, app_id: str, check: str) -> None:
-        """A check record for the agent, on the application's own partition."""
-        body = json.dumps({"app_id": app_id, "event": check}).encode("utf-8")
-        await self.logs.send(key=app_id.encode("utf-8"), value=body)
+    async def on_recovered(self, app: faust.App, **kwargs: Any) -> None:  # noqa: ARG002
+        """The tables hold the assigned partitions: the quiet-application timer may read them (``ingest.checks``)."""
+        self.index.recovered = True
 
 
 def run(settings: Settings, store: Store | None = None) -> None:

@@ -1,0 +1,104 @@
+"""Beside the stream: the timers that ask the agent to check applications, and what they read.
+
+The agent alone writes the tables, so a timer that finds an application
+quiet, an end due or a stall sends a check record to the agent
+(``ingest.app.Worker.apply_to`` handles it). What the quiet-application
+timer and the open-applications gauge read of every application, when it
+was last seen, whether an end is due, whether it ended, is kept in memory
+(:class:`AppIndex`): decoding the whole ``apps`` table at each tick cost
+seconds of the event loop with 100,000 applications in the table (issue 17).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any, NamedTuple
+
+import faust
+
+from ingest.watchlist import Watchlist
+from sparktriage.settings import Settings
+
+
+class Entry(NamedTuple):
+    last_seen: float
+    end_due: float | None
+    ended: bool
+
+
+class AppIndex:
+    """What the timers need of each application in this worker's share of the ``apps`` table.
+
+    Every write of the table by the agent passes ``note`` (a removal ``drop``).
+    After an assignment the table holds applications this process never
+    wrote (its own before a restart, another worker's before a rebalance):
+    the first look after the assignment's recovery reads the table once
+    (``ready``); until then the index says nothing.
+    """
+
+    def __init__(self, apps: Any) -> None:
+        self.apps = apps
+        self.entries: dict[str, Entry] = {}
+        self.complete = False
+        self.recovered = False  # the tables hold this assignment's partitions: the table may be read
+
+    def note(self, data: dict[str, Any]) -> None:
+        self.entries[data["app_id"]] = Entry(data["last_seen"], data.get("end_due"), bool(data.get("ended")))
+
+    def drop(self, app_id: str) -> None:
+        self.entries.pop(app_id, None)
+
+    def reset(self) -> None:
+        """Partitions were revoked: what the index holds may be another worker's now."""
+        self.entries.clear()
+        self.complete = self.recovered = False
+
+    def ready(self) -> bool:
+        """Whether the index holds every application of this worker's partitions: once the assignment's
+        recovery is over, the table (its active partitions) is read the first time this is asked."""
+        if not self.complete and self.recovered:
+            for _, raw in self.apps.items():
+                if raw:
+                    self.note(raw)
+            self.complete = True
+        return self.complete
+
+    def open_count(self) -> int | None:
+        """Applications not ended, or None while the index is not ready."""
+        if not self.ready():
+            return None
+        return sum(1 for entry in self.entries.values() if not entry.ended)
+
+
+class Checks:
+    """The timers: quiet applications, ends whose grace period is over, stalls; each a check record."""
+
+    def __init__(self, settings: Settings, logs: faust.TopicT, index: AppIndex, watchlist: Watchlist) -> None:
+        self.settings, self.logs, self.index, self.watchlist = settings, logs, index, watchlist
+
+    async def look_for_quiet_applications(self) -> None:
+        """Ask the agent to check applications that went quiet (table writes need its context)."""
+        if not self.index.ready():
+            return  # recovery still fills the table: look at the next tick
+        now = time.time()
+        for app_id, entry in list(self.index.entries.items()):
+            if now - entry.last_seen >= self.settings.inactivity_timeout:
+                await self.ask(app_id, "inactivity_check")
+            elif entry.end_due is not None:  # due before a restart or a rebalance
+                self.watchlist.remember(app_id, entry.end_due)
+
+    async def settle_due_ends(self) -> None:
+        """Ask the agent to settle the ends whose grace period is over."""
+        for app_id in self.watchlist.due(time.time()):
+            await self.ask(app_id, "end_check")
+
+    async def look_for_stalls(self) -> None:
+        """Ask the agent to send early notices for stalled applications."""
+        for app_id, _ in self.watchlist.stalled(time.time()):
+            await self.ask(app_id, "stall_check")
+
+    async def ask(self, app_id: str, check: str) -> None:
+        """A check record for the agent, on the application's own partition."""
+        body = json.dumps({"app_id": app_id, "event": check}).encode("utf-8")
+        await self.logs.send(key=app_id.encode("utf-8"), value=body)

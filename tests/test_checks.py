@@ -1,0 +1,85 @@
+"""The quiet-application timer and the open-applications gauge read an index of the ``apps`` table kept in
+memory (``ingest.checks``), not the table at every tick: after a restart it must still find the
+applications the tables recovered, and it must follow every write the agent makes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import pytest
+
+from classifiers.core import Classifier
+from ingest.app import Worker
+from rules.engine import RuleEngine
+from rules.loader import load_packs
+from sparktriage.settings import Settings
+from tests.packs import SMALL_PACK
+from tests.worker_twin import Fuse, Partition, envelope
+
+OPEN, ENDED = "application_1700000000000_0061", "application_1700000000000_0062"
+LINE = "24/03/12 10:11:12 INFO Executor: Running task 3.0 in stage 7.0 (TID 41)"
+
+
+@pytest.fixture(scope="module")
+def classifier(tmp_path_factory: pytest.TempPathFactory) -> Classifier:
+    folder = tmp_path_factory.mktemp("rules")
+    (folder / "test.yaml").write_text(SMALL_PACK)
+    packs = load_packs(folder, builtin=False)
+    return Classifier(engine=RuleEngine(packs.rules, packs.version))
+
+
+def _asked(worker: Worker) -> list[tuple[str, str]]:
+    """The check records the timers sent to the agent: (app id, check)."""
+    return sorted((key.decode(), json.loads(value)["event"]) for key, value in worker.checks.logs.records)  # type: ignore[attr-defined]
+
+
+def _restarted(classifier: Classifier, timeout: float) -> tuple[Partition, Worker]:
+    """Two applications folded by a worker that then died: one still open, one ended (its tombstone kept);
+    a new worker over the changelogs, whose inactivity timeout is ``timeout``."""
+    partition = Partition([envelope(OPEN, LINE, container_id="c1"), envelope(ENDED, LINE, container_id="c1"),
+                           envelope(ENDED, event="app_end", status="FAILED")], classifier,
+                          max_age=0.0)  # the open stream checkpointed by the next record: every record acknowledged
+    assert partition.run()
+    partition.settings = Settings(inactivity_timeout=timeout)
+    return partition, partition.worker(Fuse())
+
+
+def test_after_a_restart_the_timer_finds_the_applications_the_tables_recovered(classifier: Classifier) -> None:
+    _, worker = _restarted(classifier, timeout=0.0)
+    asyncio.run(worker.checks.look_for_quiet_applications())
+    assert _asked(worker) == [] and worker.index.open_count() is None, "nothing before the recovery is over"
+    asyncio.run(worker.on_recovered(None))  # type: ignore[arg-type]
+    assert worker.index.open_count() == 1
+    asyncio.run(worker.checks.look_for_quiet_applications())
+    assert _asked(worker) == [(OPEN, "inactivity_check"), (ENDED, "inactivity_check")]
+
+
+def test_the_index_follows_the_agents_writes_without_reading_the_table_again(classifier: Classifier) -> None:
+    _, worker = _restarted(classifier, timeout=3600.0)
+    asyncio.run(worker.on_recovered(None))  # type: ignore[arg-type]
+    assert worker.index.open_count() == 1
+
+    def unread(*_: Any) -> Any:
+        raise AssertionError("the table read again")
+
+    worker.apps.items = unread  # type: ignore[method-assign]
+    state, _ = worker.state_of(OPEN)
+    state.last_seen, state.ended = 0.0, "FAILED"
+    worker.save(state)
+    assert worker.index.open_count() == 0, "an end written by the agent is counted at once"
+    asyncio.run(worker.checks.look_for_quiet_applications())
+    assert _asked(worker) == [(OPEN, "inactivity_check")], "quiet as of what was written last"
+    worker.expire(state)
+    assert OPEN not in worker.index.entries
+
+
+def test_a_rebalance_forgets_the_index_until_the_new_assignment_is_recovered(classifier: Classifier) -> None:
+    _, worker = _restarted(classifier, timeout=0.0)
+    asyncio.run(worker.on_recovered(None))  # type: ignore[arg-type]
+    assert worker.index.open_count() == 1
+    asyncio.run(worker.forget_open_streams(None, set()))  # type: ignore[arg-type]
+    assert worker.index.open_count() is None and not worker.index.entries
+    asyncio.run(worker.checks.look_for_quiet_applications())
+    assert _asked(worker) == []
