@@ -21,7 +21,6 @@ records are skipped by offset, and store writes are idempotent upserts.
 
 from __future__ import annotations
 
-import gc
 import logging
 import time
 from pathlib import Path
@@ -354,9 +353,6 @@ def run(settings: Settings, store: Store | None = None) -> None:
     refusal = read_model_beside(app, classifier.model)
     if registry is not None:  # /metrics, /healthz, /readyz beside the stream, in a thread
         serve(settings.worker_web_host, settings.worker_web_port, registry, app.health)  # type: ignore[attr-defined]
-    # faust's RocksDB store runs gc.collect() for each table at every rebalance: what start-up loaded
-    # (libraries, rules) is frozen out of those collections, which took seconds of the first join
-    gc.freeze()
     try:
         faust.Worker(app, loglevel="info", quiet=True).execute_from_commandline()
     finally:
