@@ -11,7 +11,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from sparktriage.store import open_store
-from sparktriage.store.sql import MIGRATIONS
+from sparktriage.store.sql import MIGRATIONS, head_revision
 from sparktriage.store import schema as t
 
 
@@ -107,3 +107,24 @@ def test_the_current_category_is_copied_onto_applications_by_0007(empty_url: str
                       "once": ("disk_full", "disk_full", "infra"), "undiagnosed": (None, None, None)}
     assert_applications_carry_their_current_diagnosis(store.engine)
     store.engine.dispose()
+
+
+def test_the_head_revision_read_from_the_file_names_is_alembics() -> None:
+    assert head_revision() == _head()
+
+
+def test_a_store_at_the_newest_revision_opens_without_running_alembic(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = f"sqlite:///{tmp_path}/m.db"
+    open_store(url)
+    from alembic import command
+
+    def refused(*_: object) -> None:
+        raise AssertionError("Alembic ran on a store already at the newest revision")
+
+    monkeypatch.setattr(command, "upgrade", refused)
+    assert _state(open_store(url).engine) == ([], _head())
+    with open_store(url).engine.begin() as conn:  # one revision behind: Alembic runs again
+        conn.execute(sa.text("update alembic_version set version_num = '0006'"))
+    with pytest.raises(AssertionError, match="Alembic ran"):
+        open_store(url)
