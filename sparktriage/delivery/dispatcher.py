@@ -24,12 +24,14 @@ import random
 import time
 from collections import Counter
 from collections.abc import Callable
-
-import httpx
+from typing import TYPE_CHECKING
 
 from sparktriage.settings import Settings
 from sparktriage.store.base import Delivery, Outcome, Store
 from sparktriage.delivery.webhook import request_headers
+
+if TYPE_CHECKING:  # imported when there is something to send: the worker's start does not wait for httpx
+    import httpx
 
 BATCH = 32
 MAX_BACKOFF = 300.0
@@ -58,6 +60,8 @@ class Dispatcher:
         due = self.store.claim_due(self.clock(), BATCH, lease=self.timeout + 5.0)
         if not due:
             return Counter()
+        import httpx
+
         async with httpx.AsyncClient(timeout=self.timeout) as client:
             outcomes = await asyncio.gather(*(self._send(client, d) for d in due))
         return Counter(outcomes)
@@ -72,6 +76,7 @@ class Dispatcher:
                 pass
 
     async def _send(self, client: httpx.AsyncClient, delivery: Delivery) -> Outcome:
+        import httpx  # loaded by run_once already: its errors
         body = delivery.body.encode("utf-8")
         headers = request_headers(self.settings.webhook_secret, body, delivery.key, sink=delivery.sink)
         started = time.perf_counter()
