@@ -13,7 +13,7 @@ types in :data:`TYPES`, vectorizer parameters outside :data:`VECTORIZER_PARAMS`
 are refused, and NumPy reads the arrays with ``allow_pickle=False``, so a file
 can hold numbers and text but never code. The rebuilt predictor repeats the
 pipeline's own arithmetic step by step, so its probabilities are the same
-floats (``tests/test_model.py`` compares them on the evaluation sets).
+floats (``tests/test_model.py`` and ``tests/test_features.py`` compare them on the evaluation sets).
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from classifiers.features import TfidfFeatures, expit, linear_scores, unsupported
 
 FORMAT = "sparktriage.textcat/v1"
 FILENAME = "model.npz"
@@ -47,7 +49,7 @@ class ModelFileError(ValueError):
 class LinearTextScorer:
     """TF-IDF features, linear scores, sigmoid calibration: ``predict_proba`` of the trained pipeline."""
 
-    vectorizers: tuple[Any, ...]  # fitted TfidfVectorizer, one per feature block, in column order
+    features: tuple[TfidfFeatures, ...]  # one per feature block, in column order
     coef: np.ndarray  # (estimator classes, features)
     intercept: np.ndarray
     calibration: np.ndarray  # (estimator classes, 2): a, b of expit(-(a * score + b))
@@ -55,13 +57,9 @@ class LinearTextScorer:
     classes_: np.ndarray
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        from scipy import sparse
-        from scipy.special import expit
-
         # The same operations, in the same order, as FeatureUnion, LogisticRegression.decision_function
-        # and sklearn.calibration._CalibratedClassifier.predict_proba: the same floats come out.
-        features = sparse.hstack([v.transform(texts) for v in self.vectorizers]).tocsr()
-        scores = features @ self.coef.T + self.intercept
+        # and sklearn.calibration._CalibratedClassifier.predict_proba (``classifiers.features``): the same floats.
+        scores = linear_scores(self.features, texts, self.coef, self.intercept)
         proba = np.zeros((len(texts), len(self.classes_)))
         for k, column in enumerate(self.class_index):
             proba[:, column] = expit(-(self.calibration[k, 0] * scores[:, k] + self.calibration[k, 1]))
@@ -80,7 +78,11 @@ def _vectorizer_params(vectorizer: Any) -> dict[str, Any]:
                and params[k] != defaults[k]]
     if changed:
         raise ModelFileError(f"vectorizer parameters this format does not keep: {changed}")
-    return {k: list(params[k]) if isinstance(params[k], tuple) else params[k] for k in VECTORIZER_PARAMS}
+    kept = {k: list(params[k]) if isinstance(params[k], tuple) else params[k] for k in VECTORIZER_PARAMS}
+    problems = unsupported(kept)
+    if problems:
+        raise ModelFileError(f"vectorizer parameters the predictor does not compute: {'; '.join(problems)}")
+    return kept
 
 
 def write(pipeline: Any, path: Path) -> None:
@@ -139,23 +141,18 @@ def read(path: Path) -> LinearTextScorer:
 
 
 def _rebuild(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> LinearTextScorer:
-    from sklearn.feature_extraction.text import TfidfVectorizer
-
-    vectorizers = []
+    features = []
     for n, feature in enumerate(header["features"]):
         params = feature["params"]
         unknown = sorted(set(params) - set(VECTORIZER_PARAMS))
         if unknown:
             raise ValueError(f"vectorizer parameters outside the pinned set: {unknown}")
-        params = {**params, "ngram_range": tuple(params["ngram_range"])}
         terms = bytes(arrays[f"terms{n}"]).decode("utf-8").split("\n")
-        vectorizer = TfidfVectorizer(vocabulary=terms, **params)
-        vectorizer.idf_ = arrays[f"idf{n}"]  # also checks that it has one weight per term
-        vectorizers.append(vectorizer)
+        features.append(TfidfFeatures.of(terms, arrays[f"idf{n}"], params))
     classes = np.array(header["classes"])
     estimator_classes = header["estimator_classes"]
     coef, intercept, calibration = arrays["coef"], arrays["intercept"], arrays["calibration"]
-    width = sum(len(v.vocabulary_) for v in vectorizers)
+    width = sum(len(f.terms) for f in features)
     if coef.shape != (len(estimator_classes), width) or intercept.shape != (len(estimator_classes),) \
             or calibration.shape != (len(estimator_classes), 2):
         raise ValueError(f"shapes coef {coef.shape}, intercept {intercept.shape}, calibration {calibration.shape} "
@@ -165,4 +162,4 @@ def _rebuild(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> LinearTex
     class_index = np.searchsorted(classes, estimator_classes)
     if list(classes[class_index]) != list(estimator_classes):
         raise ValueError("the classifier's classes are not among the model's")
-    return LinearTextScorer(tuple(vectorizers), coef, intercept, calibration, class_index, classes)
+    return LinearTextScorer(tuple(features), coef, intercept, calibration, class_index, classes)
