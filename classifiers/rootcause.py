@@ -110,8 +110,8 @@ class Finding:
 _PY_CHAIN = ("During handling of the above", "The above exception")
 
 
-def _cause_depth(lines: Sequence[str], index: int) -> int:
-    """How deep line ``index`` sits in the exception's chain of causes: 0 = the outermost exception.
+def _cause_depths(lines: Sequence[str]) -> list[int]:
+    """How deep each line sits in the exception's chain of causes: 0 = the outermost exception.
 
     Java prints the outermost exception first and each ``Caused by:`` deeper.
     Python prints the other way round: "During handling of the above exception,
@@ -120,20 +120,22 @@ def _cause_depth(lines: Sequence[str], index: int) -> int:
     traceback is the outermost and the first the deepest. Depth counts the causes
     in the order ``ingest.events`` lists them (outermost first): every traceback
     below the line's own, each with its ``Caused by:`` lines, then the
-    ``Caused by:`` lines of its own traceback up to the line.
+    ``Caused by:`` lines of its own traceback up to the line. One pass for all
+    lines: several rules matching one event ask about several of them.
     """
     segments: list[int] = [0]  # Caused by lines per Python traceback, top to bottom
-    own = 0  # index into segments of the line's traceback
-    before = 0  # Caused by lines of its traceback up to the line
-    for i, line in enumerate(lines):
+    places: list[tuple[int, int]] = []  # per line: its traceback (index into segments), Caused by lines up to it
+    for line in lines:
         stripped = line.lstrip()
         if stripped.startswith(_PY_CHAIN):
             segments.append(0)
         elif stripped.startswith("Caused by:"):
             segments[-1] += 1
-        if i == index:
-            own, before = len(segments) - 1, segments[-1]
-    return sum(1 + n for n in segments[own + 1:]) + before
+        places.append((len(segments) - 1, segments[-1]))
+    below = [0] * len(segments)  # per traceback: the causes of every traceback below it
+    for k in range(len(segments) - 2, -1, -1):
+        below[k] = below[k + 1] + 1 + segments[k + 1]
+    return [below[own] + before for own, before in places]
 
 
 def findings_for(event: ExceptionEvent, order: int, engine: RuleEngine) -> list[Finding]:
@@ -141,11 +143,11 @@ def findings_for(event: ExceptionEvent, order: int, engine: RuleEngine) -> list[
     rules = [r for r in engine.match(event.text, event.role) if r.decides]
     if not rules:
         return []
-    lines = event.text.split("\n")
+    depths = _cause_depths(event.text.split("\n"))
     found = []
     for rule in rules:
         index = max(engine.locate(rule, event.text), 0)
-        found.append(Finding(rule, event, order, index, _cause_depth(lines, index)))
+        found.append(Finding(rule, event, order, index, depths[index]))
     found.sort(key=lambda f: (f.generic, -f.depth, -f.rule.priority, f.rule.id))
     return found
 

@@ -61,6 +61,7 @@ class RuleEngine:
             raise ValueError(f"{len(literals)} literals for {len(patterns)} patterns")
         self._compiled = [_Compiled(i, p, literal, caseless) for (i, p), (literal, caseless) in zip(patterns, literals)]
         self.by_id = {rule.id: rule for rule in self.rules}
+        self._gates = {item.pattern: (item.literal, item.caseless) for item in self._compiled}
         self._regexes: dict[str, object] = {}  # pattern -> re.Pattern[str]
         self._db = None
         if self.backend == "hyperscan":
@@ -109,17 +110,10 @@ class RuleEngine:
             if self._compiled:
                 self._db.scan(text.encode("utf-8", "replace"), match_event_handler=on_match)
             return found
-        lowered: str | None = None
+        lowered: list[str] = []
         found = set()
         for item in self._compiled:
-            if item.rule_index in found:
-                continue
-            if item.caseless:
-                if lowered is None:
-                    lowered = text.lower()
-                if item.literal not in lowered:
-                    continue
-            elif item.literal not in text:
+            if item.rule_index in found or not self._may_match(item.pattern, text, lowered):
                 continue
             if self._regexes[item.pattern].search(text):  # type: ignore[attr-defined]
                 found.add(item.rule_index)
@@ -145,11 +139,24 @@ class RuleEngine:
         hits = [r for r in (self.rules[i] for i in self._matching_indexes(text)) if r.scope in ("any", role)]
         return sorted(hits, key=lambda r: (-r.priority, r.id))
 
+    def _may_match(self, pattern: str, text: str, lowered: list[str]) -> bool:
+        """False when ``text`` lacks the pattern's required literal (then it cannot match: the ``re``
+        backend's gate); ``lowered`` holds the lower-cased text once a caseless literal needed it."""
+        literal, caseless = self._gates[pattern]
+        if not caseless:
+            return literal in text
+        if not lowered:
+            lowered.append(text.lower())
+        return literal in lowered[0]
+
     def locate(self, rule: Rule, text: str) -> int:
         """Index of the line where ``rule``'s first match starts (-1 if none): where its
         evidence is, and so at which ``Caused by`` depth it matched. A pattern may span
-        lines (an OOM followed by its frames); it counts where it starts."""
-        starts = [m.start() for m in (self._regex(p).search(text) for p in rule.patterns) if m is not None]  # type: ignore[attr-defined]
+        lines (an OOM followed by its frames); it counts where it starts. A pattern whose
+        literal is absent is not searched (most of a rule's patterns, on most texts)."""
+        lowered: list[str] = []
+        starts = [m.start() for m in (self._regex(p).search(text) for p in rule.patterns  # type: ignore[attr-defined]
+                                      if self._may_match(p, text, lowered)) if m is not None]
         return text.count("\n", 0, min(starts)) if starts else -1
 
     def matched_lines(self, rule: Rule, text: str) -> list[int]:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from classifiers.core import diagnose
-from classifiers.rootcause import (DEFAULT_RANK, GENERIC_RANK, Finding, _cause_depth, choose_root, findings_for,
+from classifiers.rootcause import (DEFAULT_RANK, GENERIC_RANK, Finding, _cause_depths, choose_root, findings_for,
                                    is_generic)
 from rules.engine import RuleEngine
 from rules.loader import Rule, load_packs
@@ -83,10 +83,10 @@ def test_python_prints_the_cause_first_so_earlier_tracebacks_are_deeper() -> Non
              "During handling of the above exception, another exception occurred:", "", "KeyError: b",
              "The above exception was the direct cause of the following exception:", "RuntimeError: c",
              "  Caused by: java.io.IOException: d"]
-    assert [_cause_depth(lines, i) for i in (1, 5, 7, 8)] == [3, 2, 0, 1]
+    assert [_cause_depths(lines)[i] for i in (1, 5, 7, 8)] == [3, 2, 0, 1]
     java = ["org.apache.spark.SparkException: a", "\tat x.y(Z.java:1)", "Caused by: java.io.IOException: b",
             "Caused by: java.lang.OutOfMemoryError: c"]
-    assert [_cause_depth(java, i) for i in range(4)] == [0, 0, 1, 2]
+    assert _cause_depths(java) == [0, 0, 1, 2]
 
 
 # The later exception (raised while handling the first) carries the higher-priority rule:
@@ -202,4 +202,4 @@ def test_the_cascade_key_ranks_then_times_then_orders_then_priority() -> None:
 def test_indented_chain_lines_count_like_unindented_ones() -> None:
     lines = ["RuntimeError: a", "  The above exception was the direct cause of the following exception:",
              "KeyError: b", "   Caused by: java.io.IOException: c"]
-    assert [_cause_depth(lines, i) for i in range(4)] == [2, 0, 0, 1], "a separator opens the traceback below it"
+    assert _cause_depths(lines) == [2, 0, 0, 1], "a separator opens the traceback below it"
