@@ -21,7 +21,7 @@ from classifiers.rootcause import findings_for
 from ingest.assembly import CUT_SEEN
 from ingest.lastlines import LAST_LINES
 from ingest.runs import EventRun, EventRuns
-from rules.engine import RuleEngine
+from rules.engine import BACKENDS, RuleEngine
 from rules.loader import load_packs
 from sparktriage.errors import ConfigError
 from sparktriage.records import AppInfo, Cause, ExceptionEvent
@@ -186,7 +186,7 @@ def test_needed_lines_outside_the_text_are_ignored_and_too_many_are_cut() -> Non
     lines = [f"line {i}" for i in range(40)]
     event = ev("\n".join(lines), excerpt=("line 3",))
     assert _excerpt(event, (-1, 40, 7)).split("\n") == ["line 3", "line 7"]
-    shown = _excerpt(event, range(35)).split("\n")
+    shown = _excerpt(ev("\n".join(lines), excerpt=("line 38",)), range(35)).split("\n")
     assert shown == lines[:MAX_EXCERPT_LINES], "the needed lines first; nothing else once they fill it"
 
 
@@ -417,6 +417,7 @@ def test_load_classifier_compiles_for_the_backend_asked(tmp_path: Path) -> None:
     assert loaded.model is None and loaded.engine.backend == "re" and "testpack@7" in loaded.engine.version
     cached = load_classifier(settings, backend="re")
     assert cached.engine.backend == "re" and [r.id for r in cached.engine.rules] == [r.id for r in loaded.engine.rules]
+    assert load_classifier(settings).engine.backend == BACKENDS[0], "the cache keeps each backend's engine apart"
 
 
 # --- restricting a classifier -----------------------------------------------------------------------------

@@ -113,6 +113,8 @@ def test_only_lines_that_look_like_settings_are_rewritten() -> None:
     text = "conf: spark.ssl.keyPassword=abc123\n\tat x.Y.token(Y.java:1)\nfs.s3a.secret.key=def456"
     assert redact(text) == f"conf: spark.ssl.keyPassword={MASK}\n\tat x.Y.token(Y.java:1)\nfs.s3a.secret.key={MASK}"
     assert redact("my password: hunter2") == f"my password: {MASK}"
+    frame = "ERROR Auth: could not renew the token:\n\tat org.apache.hadoop.security.token.Token.renew(Token.java:1)"
+    assert redact(frame) == frame, "a setting's name ending a line takes nothing from the next line"
     assert redact("PASSWORD=hunter2") == f"PASSWORD={MASK}"
 
 
