@@ -30,6 +30,11 @@ from ingest.yarn import sections
 from sparktriage.records import ExceptionEvent
 
 
+_TS = SINGLE_LINE_RE.groupindex["ts"]
+_UNSEEN = object()
+_single_line = SINGLE_LINE_RE.match
+
+
 @dataclass(slots=True)
 class EventRun:
     """One event (its first occurrence) and the later records identical to it but for their timestamp.
@@ -122,26 +127,28 @@ def extract_runs(text: str, *, app_id: str, attempt: int = 1, container_id: str 
         for hit in candidate_offsets(body, signals=signals):
             if hit < done:
                 continue
-            start = max(body.rfind("\n", done, hit) + 1, done)
-            head = SINGLE_LINE_RE.match(body, start)
+            start = body.rfind("\n", done, hit) + 1 or done  # ``done`` is 0 or a line start
+            head = _single_line(body, start)
             single = head is not None and head.end() - start <= max_line_chars
             if single:
                 end = head.end()
+                ts0, ts1 = head.span(_TS)
+                key = body[start:ts0] + "\x00" + body[ts1:end]
+                run = known.get(key, _UNSEEN)
+                if run is not _UNSEEN:
+                    done = end
+                    if run is not None:  # lines are counted only where an occurrence needs its number
+                        line_no += body.count("\n", counted, start)
+                        counted = start
+                        run.orders.append(order)
+                        run.lines.append(line_no)
+                        run.stamps.append(body[ts0:ts1])
+                        order += 1
+                    continue
             else:
                 start, end, _ = segment_at(body, hit, done)
             line_no += body.count("\n", counted, start)
             counted, done = start, end
-            if single:
-                ts0, ts1 = head.span("ts")
-                key = body[start:ts0] + "\x00" + body[ts1:end]
-                if key in known:
-                    run = known[key]
-                    if run is not None:
-                        run.orders.append(order)
-                        run.lines.append(line_no)
-                        run.stamps.append(head.group("ts"))
-                        order += 1
-                    continue
             asm = Assembler(first_line=line_no, max_line_chars=max_line_chars)
             for record in asm.feed(split_lines(body[start:end])) + asm.flush():
                 event = to_event(record, app_id=app_id, **where, signals=signals)
@@ -149,7 +156,7 @@ def extract_runs(text: str, *, app_id: str, attempt: int = 1, container_id: str 
                 if run is not None:
                     out.append(run)
                     order += 1
-                if single and (run is None or _stamped(run, head.group("ts"), ts0 - start)):
+                if single and (run is None or _stamped(run, body[ts0:ts1], ts0 - start)):
                     known[key] = run
     return out
 
