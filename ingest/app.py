@@ -205,6 +205,12 @@ class Worker(Closing):
         if offset <= state.end_offset:
             event.ack()
             return
+        if env.source is not None:  # a repacked record: only the lines its stream has not folded yet
+            unseen = self.live.unseen(env, event.message.partition, state.closed_at.get(env.stream_key))
+            if unseen is None:  # a batch the repacking stage sent again after a crash
+                event.ack()
+                return
+            env = unseen
         self.metrics.folded(env.text.count("\n") + 1)
         now = time.time()
         due = state.end_due
@@ -296,7 +302,8 @@ class Worker(Closing):
         if env.stream_key not in state.streams:
             state.streams.append(env.stream_key)
             dirty = True
-        due = self.live.fold(env, message.offset, message.partition, event, time.monotonic())
+        position = env.source.offsets[-1] if env.source is not None else message.offset
+        due = self.live.fold(env, position, message.partition, event, time.monotonic())
         for checkpoint in due:
             if (checkpoint.key == env.stream_key and checkpoint.events
                     and message.offset > state.events_at.get(checkpoint.key, -1)):

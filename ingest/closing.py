@@ -80,6 +80,8 @@ class Closing:
         closing = self.live.finish(state.app_id, state.streams)
         for checkpoint in closing:
             self.add_events(state, checkpoint.events)
+            if checkpoint.position[0] is not None:  # repacked: a batch sent again after the end is known
+                state.closed_at[checkpoint.key] = list(checkpoint.position)
         if status in FAILURES and not state.n_events:  # it failed and printed no error
             self.add_events(state, last_words(checkpoint.last for checkpoint in closing))
         self.add_events(state, evidence or [])

@@ -32,7 +32,7 @@ from typing import Any
 
 from ingest.yarn import app_id_from_path, parse_container_id
 from sparktriage.errors import BadInput
-from sparktriage.records import Envelope, Lifecycle, Workflow
+from sparktriage.records import Envelope, Lifecycle, Source, Workflow
 
 # app_end and container_end come from outside; the checks are the worker's own timers asking its agent
 LIFECYCLE_EVENTS = ("app_end", "container_end", "inactivity_check", "end_check", "stall_check")
@@ -154,6 +154,25 @@ def _lines_field(data: dict[str, Any]) -> str | None:
     raise BadInput("bad_field", "lines must be a list of strings")
 
 
+def _source(data: dict[str, Any]) -> Source | None:
+    """A repacked record's ``source`` (``sparktriage repack``): ``{"partition": p, "offsets": [...]}``,
+    one input offset per element of ``lines``, increasing; None when absent."""
+    raw = data.get("source")
+    if raw is None:
+        return None
+    lines = data.get("lines")
+    if not isinstance(raw, dict) or not isinstance(lines, list) or not lines:
+        raise BadInput("bad_field", "source belongs to a record with a lines array, and must be an object")
+    partition, offsets = raw.get("partition"), raw.get("offsets")
+    if isinstance(partition, bool) or not isinstance(partition, int) or partition < 0:
+        raise BadInput("bad_field", f"source.partition {partition!r} is not a partition number")
+    if (not isinstance(offsets, list) or len(offsets) != len(lines)
+            or not all(isinstance(o, int) and not isinstance(o, bool) for o in offsets)
+            or any(b <= a for a, b in zip(offsets, offsets[1:])) or offsets[0] < 0):
+        raise BadInput("bad_field", "source.offsets must be increasing offsets, one for each of the lines")
+    return Source(partition, tuple(offsets), tuple(lines))
+
+
 def _str_or_none(data: dict[str, Any], *paths: str) -> str | None:
     """The first of ``paths`` that is a string; an object at a path (Filebeat's
     ``host`` is one, Vector's a string) is skipped, any other type is an error."""
@@ -232,6 +251,9 @@ def parse_envelope(key: bytes | None, value: bytes | None, *, max_line_bytes: in
         if event is None:
             raise BadInput("missing_field", "no line, message or log text")
         text = ""
+    source = _source(data)
+    if source is None:  # a repacked record's lines are exactly the lines read: a blank last one is a line
+        text = text.rstrip("\n")
     if len(text) > max_line_bytes // 4 and any(
         len(line.encode("utf-8")) > max_line_bytes for line in text.split("\n")
     ):
@@ -249,12 +271,12 @@ def parse_envelope(key: bytes | None, value: bytes | None, *, max_line_bytes: in
     except (TypeError, ValueError) as exc:
         raise BadInput("bad_field", f"attempt {data.get('attempt')!r} is not an integer") from exc
     return Envelope(
-        app_id=str(app_id), text=text.rstrip("\n"), attempt=attempt, container_id=container,
+        app_id=str(app_id), text=text, attempt=attempt, container_id=container,
         host=_str_or_none(data, "host", "host.name", "host.hostname", "kubernetes.host",
                           "kubernetes.pod_node_name", "kubernetes.node.name", "hostname"),
         role=role, team=_str_or_none(data, "team") or labels.get("team"), user=_str_or_none(data, "user"),
         queue=_str_or_none(data, "queue"), workflow=Workflow.from_dict(workflow) if workflow else _NO_WORKFLOW,
         ts=parse_ts(_first(data, "ts", "@timestamp", "timestamp", "time", "date")),
         event=event, status=str(status).upper() if status else None, stream=_first(data, "stream"),
-        lifecycle=_lifecycle(data, event),
+        lifecycle=_lifecycle(data, event), source=source,
     )

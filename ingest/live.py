@@ -12,14 +12,19 @@ only after a checkpoint that contains it has been written. Lines since the
 last checkpoint stay unacknowledged, so Kafka redelivers them after a crash
 or a rebalance, and they are folded again into the state of that checkpoint;
 lines at or below a stream's checkpointed offset are already in it and are
-skipped. Nothing here touches faust or Kafka: ``ingest.app`` writes each
+skipped. A repacked record (``sparktriage repack``) counts its lines by the
+offsets they had on the repacking stage's input (``Envelope.source``) instead
+of its own: lines at or below the stream's last folded input offset are
+dropped, so a batch the stage sent again after a crash folds nothing twice.
+Nothing here touches faust or Kafka: ``ingest.app`` writes each
 :class:`Checkpoint` to its tables and then acknowledges its ``acks``, and
 the tests drive the same protocol through simulated crashes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import dataclasses
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,7 +33,7 @@ from ingest.batch import feed_batch
 from ingest.events import DEFAULT_SIGNALS, Signals
 from ingest.lastlines import Tail, tail_event
 from ingest.state import assembler_from, events_from_records
-from sparktriage.records import Envelope, ExceptionEvent
+from sparktriage.records import Envelope, ExceptionEvent, Source
 
 #: Lines a stream may hold unacknowledged before it is checkpointed anyway.
 MAX_PENDING = 500
@@ -46,6 +51,7 @@ class Checkpoint:
     acks: list[Any]
     write: bool = True  # False: nothing new to write (a replayed record), only acknowledge
     last: ExceptionEvent | None = None  # when the stream closes: its last lines (ingest.lastlines)
+    position: tuple[int | None, int] = (None, -1)  # when the stream closes: its (source, offset)
 
 
 @dataclass
@@ -55,6 +61,7 @@ class _Live:
     env: Envelope  # the stream's metadata (attempt, container, role, host)
     assembler: Assembler
     offset: int  # highest input offset folded in
+    source: int | None = None  # the repacking stage's input partition ``offset`` counts in; None: the record's own
     tail: Tail = field(default_factory=Tail)  # its last lines, for an application that prints no error
     pending: list[Any] = field(default_factory=list)
     since: float = 0.0  # when the oldest pending line arrived
@@ -63,7 +70,7 @@ class _Live:
         env = self.env
         return {"assembler": self.assembler.to_dict(), "offset": self.offset, "attempt": env.attempt,
                 "container_id": env.container_id, "role": env.role, "host": env.host,
-                "tail": self.tail.to_list()}
+                "tail": self.tail.to_list(), "source": self.source}
 
 
 def stream_envelope(app_id: str, stored: dict[str, Any]) -> Envelope:
@@ -85,14 +92,37 @@ class LiveStreams:
         self._open: dict[str, _Live] = {}
         self._waiting: dict[int, dict[str, _Live]] = {}  # per partition, oldest pending first
 
+    def unseen(self, env: Envelope, partition: int, closed: Sequence[Any] | None = None) -> Envelope | None:
+        """A repacked record's lines that this stream has not folded yet (None: not one).
+
+        ``closed``: the position the stream had when its application ended
+        (the stream is deleted then): a batch sent again after the end is
+        still recognised. Lines counted in another input partition than the
+        stream's (an input topic given more partitions, a shipper that does
+        not key by application) start a new count: folded, never dropped.
+        """
+        source = env.source
+        assert source is not None
+        live = self._opened(env, partition, closed)
+        if live.source != source.partition:
+            live.source, live.offset = source.partition, -1
+        seen = source.after(live.offset)
+        if seen == 0:
+            return env
+        if seen == len(source.offsets):
+            return None
+        rest = Source(source.partition, source.offsets[seen:], source.lines[seen:])
+        return dataclasses.replace(env, text="\n".join(rest.lines), source=rest)
+
     def fold(self, env: Envelope, offset: int, partition: int, handle: Any, now: float) -> list[Checkpoint]:
-        """Feed one log envelope; the checkpoints due now (this stream's and stale others')."""
-        live = self._open.get(env.stream_key)
-        if live is None:
-            stored = self._load(env.stream_key)
-            live = _Live(env.stream_key, partition, env, assembler_from(stored["assembler"] if stored else None),
-                         stored["offset"] if stored else -1, Tail(stored.get("tail", ()) if stored else ()))
-            self._open[env.stream_key] = live
+        """Feed one log envelope; the checkpoints due now (this stream's and stale others').
+
+        ``offset``: the record's own, or a repacked record's last input offset.
+        """
+        live = self._opened(env, partition)
+        space = env.source.partition if env.source is not None else None
+        if live.source != space:  # the stream's lines now come another way: a new count
+            live.source, live.offset = space, -1
         if offset <= live.offset:  # folded in before a restart and checkpointed with it
             return [Checkpoint(live.key, None, [], [handle], write=False)]
         events = events_from_records(feed_batch(live.assembler, env.text, self.signals), env, self.signals)
@@ -104,6 +134,17 @@ class LiveStreams:
         live.pending.append(handle)
         due = [self._checkpoint(live, events)] if events or len(live.pending) >= self.max_pending else []
         return due + self.stale(partition, now)
+
+    def _opened(self, env: Envelope, partition: int, closed: Sequence[Any] | None = None) -> _Live:
+        """The stream of ``env`` in memory, read from its checkpoint (or its closed position) on first sight."""
+        live = self._open.get(env.stream_key)
+        if live is None:
+            stored = self._load(env.stream_key)
+            source, offset = (stored.get("source"), stored["offset"]) if stored else (closed or (None, -1))
+            live = _Live(env.stream_key, partition, env, assembler_from(stored["assembler"] if stored else None),
+                         offset, source, Tail(stored.get("tail", ()) if stored else ()))
+            self._open[env.stream_key] = live
+        return live
 
     def stale(self, partition: int, now: float) -> list[Checkpoint]:
         """Checkpoints of this partition's streams whose oldest pending line is older than ``max_age``.
@@ -128,16 +169,18 @@ class LiveStreams:
             if live is not None:
                 self._waiting.get(live.partition, {}).pop(key, None)
                 env, assembler, tail, acks = live.env, live.assembler, live.tail, live.pending
+                position = (live.source, live.offset)
             else:  # not read since the last restart: only its checkpoint is left
                 stored = self._load(key)
                 if stored is None:
                     continue
                 env, assembler = stream_envelope(app_id, stored), assembler_from(stored["assembler"])
                 tail, acks = Tail(stored.get("tail", ())), []
+                position = (stored.get("source"), stored["offset"])
             last = tail_event(tail.lines, assembler.next_line - len(tail.lines), app_id=app_id,
                               attempt=env.attempt, container_id=env.container_id, role=env.role, host=env.host)
             out.append(Checkpoint(key, None, events_from_records(assembler.flush(), env, self.signals), acks,
-                                  last=last))
+                                  last=last, position=position))
         return out
 
     def reset(self) -> None:

@@ -60,6 +60,8 @@ class AppState:
     closing: list[str] = field(default_factory=list)  # streams closed by the end, deleted after the tombstone
     provisional: str | None = None
     delivered: dict[str, str] = field(default_factory=dict)
+    # per repacked stream closed by the end: [input partition, offset] it had folded (ingest.live.unseen)
+    closed_at: dict[str, list[int]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """A copy that shares nothing mutable with the state (faust serializes a changelog value later,
@@ -67,7 +69,7 @@ class AppState:
         data = dict(self.__dict__)
         for name in ("attempts", "streams", "closing"):
             data[name] = list(data[name])
-        for name in ("workflow", "events_at", "delivered"):
+        for name in ("workflow", "events_at", "delivered", "closed_at"):
             data[name] = dict(data[name])
         data["watch"] = copy.deepcopy(self.watch)
         return data

@@ -2,8 +2,8 @@
 
 Each command is one handler registered with ``@command(name, help, example,
 args=[arg(...)])`` (``sparktriage.commands``); the handler resolves its inputs,
-calls one library function and prints. The stream side (worker, broker,
-replay, classify, evaluate, rules, deliver, demo) is declared here, the
+calls one library function and prints. The stream side (worker, repack,
+broker, replay, classify, evaluate, rules, deliver, demo) is declared here, the
 history side (relabel, label, seed, train, unknowns, dashboard) in
 ``sparktriage.history_cli``, the read API's (api, token) in
 ``sparktriage.api_cli``. Library modules are imported inside the handlers so
@@ -292,6 +292,44 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
 
     reach_broker(settings)  # in seconds, before the rules and the model load
     run(settings, open_store(settings.db))
+    return 0
+
+
+@command(
+    "repack",
+    "batch one-line records of spark-lines into records of one container's consecutive lines on spark-logs, "
+    "for shippers that send one line per record (crash-safe: loses and doubles nothing)",
+    "sparktriage --bootstrap kafka-1:9092 repack --from spark-lines",
+    args=[
+        arg("--from", dest="repack_topic", help="topic the shippers write, one line per record (default spark-lines)"),
+        arg("--max-lines", dest="repack_max_lines", type=int, help="lines of one stream per batch (default 500)"),
+        arg("--linger", dest="repack_linger", type=float,
+            help="seconds a line may wait for its batch to fill (default 1)"),
+    ],
+)
+def _repack(args: argparse.Namespace, settings: Settings) -> int:
+    import logging
+    import signal
+    import threading
+
+    from kafka.errors import KafkaError
+
+    from ingest.repacker import run
+    from sparktriage.reach import reach_broker
+
+    reach_broker(settings)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    print(f"repacking {settings.repack_topic} into {settings.input_topic} on {settings.bootstrap} (Ctrl-C stops)",
+          flush=True)
+    try:
+        run(settings, stop)
+    except KafkaError as exc:
+        print(f"sparktriage repack: the broker {settings.bootstrap} cannot be used: {exc!r}", file=sys.stderr)
+        print("  nothing unsent was committed: start it again, it goes on from the last commit", file=sys.stderr)
+        return 2
     return 0
 
 

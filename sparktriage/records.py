@@ -9,6 +9,7 @@ output topic carry.
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Self
 
@@ -101,6 +102,21 @@ class Lifecycle:
 
 
 @dataclass(frozen=True, slots=True)
+class Source:
+    """Where a repacked record's lines were read (``sparktriage repack``): the repacking stage's input
+    partition and each line's offset there, so that the worker skips lines it folded before (a batch
+    sent again after the stage crashed between the broker's acknowledgement and its offset commit)."""
+
+    partition: int
+    offsets: tuple[int, ...]
+    lines: tuple[str, ...]
+
+    def after(self, offset: int) -> int:
+        """How many of the lines are at or below ``offset`` (already folded)."""
+        return bisect.bisect_right(self.offsets, offset)
+
+
+@dataclass(frozen=True, slots=True)
 class Envelope:
     """One record of the ``spark-logs`` topic, normalised from any shipper shape.
 
@@ -126,6 +142,7 @@ class Envelope:
     status: str | None = None
     stream: str | None = None  # stdout | stderr | syslog, when the shipper says
     lifecycle: Lifecycle | None = None
+    source: Source | None = None  # a repacked record's input offsets (the lines of ``text``, one each)
 
     @property
     def stream_key(self) -> str:
@@ -143,6 +160,8 @@ class Envelope:
         d = dict(data)
         d["workflow"] = Workflow.from_dict(d.get("workflow"))
         d["lifecycle"] = Lifecycle.from_dict(d["lifecycle"]) if d.get("lifecycle") else None
+        source = d.get("source")
+        d["source"] = Source(source["partition"], tuple(source["offsets"]), tuple(source["lines"])) if source else None
         return _from_dict(cls, d)
 
 

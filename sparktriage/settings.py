@@ -57,6 +57,13 @@ class Settings:
     #: Also store a note for an application that succeeded but logged errors (never counted as failed).
     succeeded_notes: bool = False
     max_line_bytes: int = 1024 * 1024
+    # The repacking stage (sparktriage repack): one-line records from repack_topic into batches on input_topic
+    repack_topic: str = "spark-lines"
+    repack_group: str = "sparktriage-repack"
+    #: Lines of one stream per batch at most.
+    repack_max_lines: int = 500
+    #: Seconds a line may wait in an open batch (and between two commits of the input offsets).
+    repack_linger: float = 1.0
     data_dir: str = "var"
     #: The worker's /metrics, /healthz and /readyz; 0 turns them (and the counting) off.
     worker_web_port: int = 6066
@@ -272,6 +279,8 @@ def load_settings(
     if problems:
         raise ConfigError(problems, hint=dburl.HINT if any("store URL" in p for p in problems) else None)
     settings = Settings(**values)
+    if settings.repack_max_lines < 1 or settings.repack_linger <= 0:
+        raise ConfigError("repack_max_lines must be at least 1 and repack_linger positive")
     if (settings.spike_window <= 0 or settings.spike_baseline_days < 1 or settings.spike_end_factor > settings.spike_factor
             or not 0 < settings.spike_significance <= 1):
         raise ConfigError("spike_window must be positive, spike_baseline_days at least 1, spike_end_factor "

@@ -41,11 +41,12 @@ def classifier(tmp_path_factory: pytest.TempPathFactory) -> Classifier:
     return Classifier(engine=RuleEngine(packs.rules, packs.version))
 
 
-def _records(seed: int, n_apps: int, n_streams: int, lines: int) -> list[tuple[bytes, bytes]]:
+def _records(seed: int, n_apps: int, n_streams: int, lines: int,
+             error_fraction: float = 0.08) -> list[tuple[bytes, bytes]]:
     """Lines of ``n_streams`` containers of each application interleaved at random; each application's
     ``app_end`` (FAILED) right after its last line."""
     rng = random.Random(seed)
-    logs = {(a, c): generate_log(lines, error_fraction=0.08, seed=seed * 7 + a * 5 + c).split("\n")
+    logs = {(a, c): generate_log(lines, error_fraction=error_fraction, seed=seed * 7 + a * 5 + c).split("\n")
             for a in range(n_apps) for c in range(n_streams)}
     cursors = dict.fromkeys(logs, 0)
     out = []

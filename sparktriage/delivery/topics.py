@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from kafka import KafkaAdminClient
@@ -12,8 +12,8 @@ from kafka.errors import TopicAlreadyExistsError
 from sparktriage.settings import Settings
 
 
-def ensure_topics(settings: Settings, timeout: float = 30.0) -> int:
-    """Create missing topics; return the input topic's partition count.
+def ensure_topics(settings: Settings, timeout: float = 30.0, also: Sequence[str] = ()) -> int:
+    """Create missing topics (and ``also``: the repacking stage's input); return the input topic's partition count.
 
     The worker sizes its tables from that count: faust needs changelog topics
     partitioned like their source, whoever created the source topic.
@@ -22,7 +22,7 @@ def ensure_topics(settings: Settings, timeout: float = 30.0) -> int:
                              request_timeout_ms=int(timeout * 1000))
     try:
         existing = set(admin.list_topics())
-        wanted = [settings.input_topic, settings.output_topic, settings.dlq_topic]
+        wanted = [settings.input_topic, settings.output_topic, settings.dlq_topic, *also]
         missing = [NewTopic(name, settings.partitions, 1) for name in wanted if name not in existing]
         if missing:
             try:

@@ -1,0 +1,204 @@
+"""The repacking stage's batching (``ingest.repack``) and the worker's side of it (``ingest.live.unseen``).
+
+The property at the heart of it: one-line records repacked, with the stage
+killed at any point and started again from its last commit (so that batches
+are sent twice, cut differently), and the worker killed too, store exactly
+what the worker stores reading the one-line records themselves.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from classifiers.core import Classifier
+from ingest.envelope import parse_envelope
+from ingest.live import LiveStreams
+from ingest.repack import Repacker
+from rules.engine import RuleEngine
+from rules.loader import load_packs
+from sparktriage.errors import BadInput
+from tests.packs import SMALL_PACK
+from tests.test_live import APPS, _outcome, _records
+from tests.worker_twin import Partition, envelope
+
+
+@pytest.fixture(scope="module")
+def classifier(tmp_path_factory: pytest.TempPathFactory) -> Classifier:
+    folder = tmp_path_factory.mktemp("rules")
+    (folder / "test.yaml").write_text(SMALL_PACK)
+    packs = load_packs(folder, builtin=False)
+    return Classifier(engine=RuleEngine(packs.rules, packs.version))
+
+
+def _repacked(records: list[tuple[bytes, bytes]], *, max_lines: int, commit_every: int,
+              crash_at: int | None = None) -> list[tuple[bytes | None, bytes | None]]:
+    """What the stage sends for ``records`` (input partition 0, offsets 0...): it commits (sends its open
+    batches) every ``commit_every`` records; killed before record ``crash_at``, with everything it sent
+    before acknowledged and not committed, it starts again from its last commit, and commits at other
+    points than before (its linger's clock started anew), so it cuts the lines it reads again otherwise."""
+    out, committed, phase = [], 0, 0
+    stage = Repacker(max_lines=max_lines, max_line_bytes=1024 * 1024)
+    offset = 0
+    while offset < len(records):
+        if offset == crash_at:
+            stage = Repacker(max_lines=max_lines, max_line_bytes=1024 * 1024)  # the new process
+            offset, crash_at, phase = committed, None, commit_every // 2
+        out += stage.add(0, offset, *records[offset])
+        offset += 1
+        if (offset + phase) % commit_every == 0:
+            out += stage.flush()
+            committed = offset
+    out += stage.flush()
+    return [(r.key, r.value) for r in out]
+
+
+def _stream_lines(sent: list[tuple[bytes | None, bytes | None]]) -> dict[str, list[tuple[int, str]]]:
+    """Per stream, the (input offset, line) pairs of the batches sent, in the order sent."""
+    lines: dict[str, list[tuple[int, str]]] = {}
+    for key, value in sent:
+        env = parse_envelope(key, value)
+        if env.source is not None:
+            lines.setdefault(env.stream_key, []).extend(zip(env.source.offsets, env.source.lines))
+    return lines
+
+
+def test_a_stream_s_consecutive_lines_go_in_order_into_batches_of_at_most_max_lines() -> None:
+    records = _records(5, 2, 3, lines=40)
+    sent = _repacked(records, max_lines=7, commit_every=10_000)
+    batches = [parse_envelope(k, v) for k, v in sent if parse_envelope(k, v).source is not None]
+    assert all(len(b.source.lines) <= 7 for b in batches) and any(len(b.source.lines) == 7 for b in batches)
+    assert len(batches) < sum(1 for _, v in records if b'"line"' in v) // 3, "lines are batched"
+    expected: dict[str, list[tuple[int, str]]] = {}
+    for offset, (key, value) in enumerate(records):
+        env = parse_envelope(key, value)
+        if env.event is None:
+            expected.setdefault(env.stream_key, []).append((offset, env.text))
+    assert _stream_lines(sent) == expected, "every line once, in its stream's order, with its input offset"
+    assert all(key == parse_envelope(key, value).app_id.encode() for key, value in sent), "keyed by application"
+    for batch in batches:  # the worker reads the same text as from the lines one by one
+        assert batch.text == "\n".join(batch.source.lines) and batch.role == "executor"
+
+
+def test_a_lifecycle_record_goes_through_untouched_after_its_application_s_open_batches() -> None:
+    stage = Repacker(max_lines=100, max_line_bytes=1024 * 1024)
+    assert stage.add(0, 0, b"a", envelope(APPS[0], "24/03/12 10:11:13 INFO X: one", container_id="c1")[1]) == []
+    assert stage.add(0, 1, b"b", envelope(APPS[1], "24/03/12 10:11:13 INFO X: other", container_id="c1")[1]) == []
+    end = envelope(APPS[0], event="app_end", status="FAILED")[1]
+    first, second = stage.add(0, 2, b"a", end)
+    assert parse_envelope(first.key, first.value).source.lines == ("24/03/12 10:11:13 INFO X: one",)
+    assert (second.key, second.value) == (APPS[0].encode(), end)
+    assert stage.pending() == 1, "another application's batch stays open"
+
+
+def test_a_stream_whose_metadata_changes_starts_a_new_batch() -> None:
+    stage = Repacker(max_lines=100, max_line_bytes=1024 * 1024)
+    stage.add(0, 0, None, envelope(APPS[0], "line one", container_id="c1")[1])
+    (closed,) = stage.add(0, 1, None, envelope(APPS[0], "line two", container_id="c1", team="ads")[1])
+    assert parse_envelope(None, closed.value).team is None
+    (rest,) = stage.flush()
+    env = parse_envelope(None, rest.value)
+    assert (env.team, env.source.offsets, env.text) == ("ads", (1,), "line two")
+
+
+@pytest.mark.parametrize("value", [b'{"app_id": "a", "line": ', bytes([0, 1, 2, 3, 255, 254]) * 10,
+                                   b'{"line": "ERROR something"}', b'{"app_id": "a"}', b"[1, 2]", None])
+def test_bad_input_goes_through_untouched_for_the_worker_to_dead_letter(value: bytes | None) -> None:
+    stage = Repacker(max_lines=100, max_line_bytes=1024 * 1024)
+    stage.add(0, 0, b"k", envelope(APPS[0], "24/03/12 10:11:13 INFO X: one", container_id="c1")[1])
+    (out,) = stage.add(0, 1, None, value, [("trace", b"1")])  # no key: no application to derive from it
+    assert (out.key, out.value, out.headers) == (None, value, [("trace", b"1")])
+    with pytest.raises(BadInput):
+        parse_envelope(out.key, out.value)
+    assert stage.pending() == 1, "the good line waits for its batch"
+
+
+def test_a_batch_stays_within_its_byte_budget() -> None:
+    stage = Repacker(max_lines=1000, max_line_bytes=1000)  # 4 x max_line_bytes: 4,000 bytes a batch
+    sent = []
+    for offset, size in enumerate([900, 900, 900, 900, 990, 10]):  # each record about 60 bytes more
+        sent += stage.add(0, offset, None, envelope(APPS[0], "x" * size, container_id="c1")[1])
+    sent += stage.flush()
+    assert all(len(r.value) <= 4000 for r in sent)
+    assert [parse_envelope(None, r.value, max_line_bytes=1000).source.offsets for r in sent] == [(0, 1, 2), (3, 4, 5)]
+
+
+def test_the_worker_folds_only_the_lines_of_a_batch_it_has_not_folded() -> None:
+    live = LiveStreams(lambda key: None)
+    lines = [f"24/03/12 10:11:1{n} INFO X: line {n}" for n in range(6)]
+
+    def batch(offsets: list[int]) -> bytes:
+        return json.dumps({"app_id": APPS[0], "container_id": "c1", "lines": [lines[o] for o in offsets],
+                           "source": {"partition": 0, "offsets": offsets}}).encode()
+
+    live.fold(parse_envelope(None, batch([0, 1, 2])), 2, 0, "first", now=0.0)
+    assert live.unseen(parse_envelope(None, batch([0, 1])), 0) is None, "a batch sent again"
+    rest = live.unseen(parse_envelope(None, batch([1, 2, 3, 4])), 0)
+    assert rest is not None and rest.text == "\n".join(lines[3:5]) and rest.source.offsets == (3, 4)
+    other = live.unseen(parse_envelope(None, json.dumps({
+        "app_id": APPS[0], "container_id": "c1", "lines": [lines[0]], "source": {"partition": 1, "offsets": [0]}})
+        .encode()), 0)
+    assert other is not None and other.text == lines[0], "another input partition's offsets are not compared"
+
+
+@pytest.mark.parametrize("source", [{"partition": 0, "offsets": [1]}, {"partition": 0, "offsets": [2, 1]},
+                                    {"partition": -1, "offsets": [1, 2]}, {"partition": 0, "offsets": [1, True]},
+                                    {"offsets": [1, 2]}, [0, 1]])
+def test_a_source_that_does_not_match_its_lines_is_refused(source: object) -> None:
+    with pytest.raises(BadInput, match="source"):
+        parse_envelope(None, json.dumps({"app_id": APPS[0], "lines": ["a", "b"], "source": source}).encode())
+
+
+def _sorted(events: dict) -> dict:
+    return {key: sorted(events, key=lambda e: (e["container_id"], e["line"])) for key, events in events.items()}
+
+
+def _decided(diagnoses: dict) -> dict:
+    """What each diagnosis decided. Its evidence and exceptions-tab examples are left out: where no rule
+    decides they are the first events stored, and the order in which several streams' lines arrive
+    (one line at a time, or a batch of one stream) changes which come first."""
+    names = ("category", "confidence", "source", "rule_id", "final_status")
+    return {key: {name: d[name] for name in names} for key, d in diagnoses.items()}
+
+
+def _same_as_the_lines_themselves(classifier: Classifier, records: list[tuple[bytes, bytes]],
+                                  sent: list[tuple[bytes | None, bytes | None]], worker_crash: float | None) -> None:
+    direct = Partition(records, classifier, max_pending=3)
+    assert direct.run()
+    expected = _outcome(direct)
+    repacked = Partition(sent, classifier, max_pending=3)
+    if worker_crash is not None:
+        repacked.run(crash_after=int(worker_crash * repacked.effects()), commit=0.5)
+    assert repacked.run()
+    got = _outcome(repacked)
+    # a batch holds one stream's lines: events of several streams are stored in another order
+    assert _sorted(got["events"]) == _sorted(expected["events"]), \
+        "each event once, with the line numbers of the lines read whole"
+    assert _decided(got["diagnoses"]) == _decided(expected["diagnoses"])
+    assert got["open_streams"] == {} and got["dead_letters"] == []
+
+
+def test_batches_sent_again_after_the_stage_was_killed_fold_nothing_twice(classifier) -> None:
+    """The stage killed at points where it had sent batches it had not committed (each point checked
+    to send some line twice), restarted: the worker stores what the one-line records give it."""
+    records = _records(1, 2, 2, lines=40, error_fraction=0.3)
+    doubled = 0
+    for crash_at in range(10, len(records), 9):
+        sent = _repacked(records, max_lines=4, commit_every=25, crash_at=crash_at)
+        doubled += sum(len(lines) - len(set(lines)) for lines in _stream_lines(sent).values())
+        _same_as_the_lines_themselves(classifier, records, sent, None)
+    assert doubled > 50, "the crashes sent lines again"
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 10_000), n_apps=st.integers(1, 3), n_streams=st.integers(1, 3),
+       max_lines=st.sampled_from([1, 4, 50]), commit_every=st.sampled_from([7, 25, 10_000]),
+       crash=st.floats(0.0, 1.0), worker_crash=st.floats(0.0, 1.0) | st.none())
+def test_repacked_with_the_stage_and_the_worker_killed_stores_what_the_lines_themselves_do(
+        classifier, seed, n_apps, n_streams, max_lines, commit_every, crash, worker_crash) -> None:
+    records = _records(seed, n_apps, n_streams, lines=40, error_fraction=0.3)  # a line doubled shifts the next events
+    sent = _repacked(records, max_lines=max_lines, commit_every=commit_every, crash_at=int(crash * len(records)))
+    _same_as_the_lines_themselves(classifier, records, sent, worker_crash)
