@@ -6,7 +6,7 @@ Timing figures live here, never in the tests.
 from __future__ import annotations
 
 from bench import (api, classify, dashboard, ends, extract_events, metrics_cost, model, noisy, quality, relabel,
-                   restart, startup, watch, worker, worker_memory)
+                   repack, restart, startup, watch, worker, worker_memory)
 
 BENCHMARKS = (
     ("quality", quality.main),
@@ -16,6 +16,7 @@ BENCHMARKS = (
     ("classify noisy", noisy.main),
     ("model", model.main),
     ("worker", worker.main),
+    ("one-line records through repack", repack.main),
     ("worker start and restart", restart.main),
     ("worker memory", worker_memory.main),
     ("worker metrics cost", metrics_cost.main),

@@ -15,7 +15,9 @@ topic without a transform:
 YARN container ids and log paths give the application id, attempt and role
 when the shipper does not say. A record may hold several consecutive lines of
 one stream: joined by ``\n`` in ``line``/``message``/``log``, or as a ``lines``
-array (``docs/shippers.md``).
+array (``docs/shippers.md``). The repacking stage (``sparktriage repack``)
+adds ``source``: ``{"partition": p, "offsets": [...]}``, the input offset of
+each of the ``lines``, by which the worker skips lines it has folded already.
 
 Lifecycle records: ``{"app_id", "event": "app_end", "status"}`` (the
 contract), optionally with a ``lifecycle`` object saying what the cluster
