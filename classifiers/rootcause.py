@@ -25,6 +25,13 @@ generic finding counts as ``GENERIC_RANK``: causes of rank 2 or less beat
 it, consequences further downstream (lost executors, refused connections,
 a SparkContext shut down) do not, since a user exception often causes them.
 
+**A broken connection reported by Spark's transport handlers is an echo.**
+``TransportChannelHandler`` / ``TransportRequestHandler`` / ``TransportResponseHandler``
+log every connection that breaks (``Exception in connection from``, ``Error sending
+result ... closing connection``), which happens whenever an executor is removed or
+the application shuts down: such a record says a peer went away, not why, so a network
+rule does not decide on it (any other rule still does).
+
 The ranks are data, not nested ifs, so a new category only needs a line here.
 """
 
@@ -138,9 +145,19 @@ def _cause_depths(lines: Sequence[str]) -> list[int]:
     return [below[own] + before for own, before in places]
 
 
+#: Spark's transport handlers log every connection that breaks, whichever side went away first.
+_ECHO_LOGGERS = ("TransportChannelHandler", "TransportRequestHandler", "TransportResponseHandler")
+
+
+def _is_echo(event: ExceptionEvent) -> bool:
+    return bool(event.logger) and event.logger.rsplit(".", 1)[-1] in _ECHO_LOGGERS
+
+
 def findings_for(event: ExceptionEvent, order: int, engine: RuleEngine) -> list[Finding]:
     """Every deciding rule that matches ``event``: specific before generic, then deepest cause, then priority."""
     rules = [r for r in engine.match(event.text, event.role) if r.decides]
+    if _is_echo(event):
+        rules = [r for r in rules if top_level(r.category) != "network_error"]
     if not rules:
         return []
     depths = _cause_depths(event.text.split("\n"))

@@ -203,3 +203,17 @@ def test_indented_chain_lines_count_like_unindented_ones() -> None:
     lines = ["RuntimeError: a", "  The above exception was the direct cause of the following exception:",
              "KeyError: b", "   Caused by: java.io.IOException: c"]
     assert _cause_depths(lines) == [2, 0, 0, 1], "a separator opens the traceback below it"
+
+
+def test_a_broken_connection_logged_by_a_transport_handler_is_an_echo_not_a_cause() -> None:
+    packs = load_packs()
+    engine = RuleEngine(packs.rules, packs.version)
+    text = ("WARN TransportChannelHandler: Exception in connection from /10.1.2.8:52858\n"
+            "java.io.IOException: Connection reset by peer\n\tat sun.nio.ch.FileDispatcherImpl.read0(Native Method)")
+    echo = replace(ev(text, 1.0), logger="TransportChannelHandler")
+    assert findings_for(echo, 0, engine) == []
+    assert diagnose([echo], app=APP, engine=engine).category == "unknown"
+    # the same reset logged by anyone else is a network error, and the echo hides no other cause
+    assert findings_for(replace(echo, logger="org.apache.spark.rpc.netty.Outbox"), 0, engine)[0].category == "network_error"
+    oom = replace(ev(text + "\njava.lang.OutOfMemoryError: Java heap space", 1.0), logger="TransportRequestHandler")
+    assert {f.category.split("/")[0] for f in findings_for(oom, 0, engine)} == {"executor_oom"}
