@@ -410,12 +410,14 @@ def test_packs_are_linted_and_compiled_for_the_backend_asked(tmp_path: Path) -> 
     assert "yarn-kill" in [r.id for r in compiled.match(KILL, "executor")]
 
 
-def test_load_classifier_compiles_for_the_backend_asked(tmp_path: Path) -> None:
+def test_load_classifier_compiles_for_the_backend_asked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     settings = Settings(model_mode="off", rules_dir=str(write_pack(tmp_path / "packs")),
                         rules_cache=str(tmp_path / "cache"))
     loaded = load_classifier(settings, backend="re")
     assert loaded.model is None and loaded.engine.backend == "re" and "testpack@7" in loaded.engine.version
-    cached = load_classifier(settings, backend="re")
+    with monkeypatch.context() as patched:
+        patched.setattr("classifiers.core._lint_and_compile", lambda *_: pytest.fail("compiled again"))
+        cached = load_classifier(settings, backend="re")
     assert cached.engine.backend == "re" and [r.id for r in cached.engine.rules] == [r.id for r in loaded.engine.rules]
     assert load_classifier(settings).engine.backend == BACKENDS[0], "the cache keeps each backend's engine apart"
 
