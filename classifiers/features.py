@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -100,11 +101,7 @@ class TfidfFeatures:
         indptr, columns, counts = [0], [], []
         vocabulary = self.vocabulary
         for text in texts:
-            counter: dict[int, int] = {}
-            for term in self._analyse(text):
-                column = vocabulary.get(term)
-                if column is not None:
-                    counter[column] = counter.get(column, 0) + 1
+            counter = {vocabulary[t]: n for t, n in Counter(self._analyse(text)).items() if t in vocabulary}
             ordered = sorted(counter)
             columns += ordered
             counts += [counter[c] for c in ordered]
