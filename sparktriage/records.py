@@ -173,7 +173,7 @@ class Cause:
     message: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {"exc_class": self.exc_class, "message": self.message}
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,7 +209,9 @@ class ExceptionEvent:
         return self.causes[-1].exc_class if self.causes else self.exc_class
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
+        """Field by field (the worker writes one per stored event: ``asdict``'s deep copy of every
+        cause and frame was a quarter of its time on batched records), in the fields' order."""
+        d = {name: getattr(self, name) for name in _EVENT_FIELDS}
         d["causes"] = [c.to_dict() for c in self.causes]
         d["frames"] = list(self.frames)
         d["excerpt"] = list(self.excerpt)
@@ -222,6 +224,9 @@ class ExceptionEvent:
         d["frames"] = tuple(d.get("frames") or ())
         d["excerpt"] = tuple(d.get("excerpt") or ())
         return _from_dict(cls, d)
+
+
+_EVENT_FIELDS = tuple(f.name for f in fields(ExceptionEvent))
 
 
 @dataclass(frozen=True, slots=True)
