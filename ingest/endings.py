@@ -70,22 +70,21 @@ _SIGTERM = re.compile(r"RECEIVED SIGNAL (?:TERM|INT|HUP)")
 MAX_SIGNS = 5
 
 
-def _gated_lines(text: str) -> list[str]:
-    """The lines of ``text`` that the gate finds, once each, in order: every line ``EndWatch`` acts on
-    has a gate word, so a batch of a hundred lines is read at the cost of its few gated ones."""
+def gated_lines(text: str) -> list[str]:
+    """The lines of ``text`` that the gate finds, once each, in order; none: the text can tell nothing
+    of the end. Every line ``EndWatch`` acts on has a gate word, so a batch of a hundred lines is read at
+    the cost of its few gated ones, and the worker scans a record's text for the gate once (the hot
+    path's one test per record)."""
     starts = set()
     for word in _GATE_WORDS:  # str.find per word: far faster than the alternation over a long text
         at = text.find(word)
         while at >= 0:
             starts.add(text.rfind("\n", 0, at) + 1)
             at = text.find(word, at + 1)
+    if not starts:
+        return []
     ends = (text.find("\n", start) for start in sorted(starts))
     return [text[start:end if end >= 0 else len(text)] for start, end in zip(sorted(starts), ends)]
-
-
-def may_tell(text: str) -> bool:
-    """Whether a line can tell anything of the end (the hot path's one test per line)."""
-    return any(word in text for word in _GATE_WORDS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,11 +147,13 @@ class EndWatch:
         Callers write the watch back into the application's state when this
         returns an ending or :attr:`changed` says so.
         """
+        return self.fold_lines(gated_lines(text), role, attempt)
+
+    def fold_lines(self, lines: list[str], role: str = "unknown", attempt: int = 1) -> Ending | None:
+        """The lines of an envelope that the gate found (``gated_lines``); the new best ending if it changed."""
         self.changed = False
-        if not may_tell(text):
-            return None
         found = None
-        for line in _gated_lines(text) if "\n" in text else (text,):
+        for line in lines:
             ending = self._line(line.rstrip("\r"), role, attempt)
             if ending is not None:
                 found = self.offer(ending) or found

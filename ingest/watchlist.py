@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ingest.endings import EndWatch, Ending, may_tell
+from ingest.endings import EndWatch, Ending, gated_lines
 from ingest.eventlog import apply_to_watch, is_event_line, parse_line, record_events, translate
 from ingest.events import DEFAULT_SIGNALS, Signals
 from ingest.stalls import Progress, Stall
@@ -67,9 +67,10 @@ class Watchlist:
         else:
             if progress is not None:
                 progress.fold(env.text, env.role, now)
-            if may_tell(env.text):
+            lines = gated_lines(env.text)
+            if lines:
                 watch = EndWatch.from_dict(state.watch)
-                out.ending = watch.fold(env.text, env.role, env.attempt)
+                out.ending = watch.fold_lines(lines, env.role, env.attempt)
                 out.changed = self._keep(state, watch)
         if out.ending is not None:
             self.schedule(state, now)
