@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 
-from ingest.assembly import SINGLE_LINE_RE, Assembler, parse_log_ts, split_lines
+from ingest.assembly import HEADER_RE, SINGLE_LINE_RE, Assembler, parse_log_ts, split_lines
 from ingest.events import DEFAULT_SIGNALS, Signals, candidate_offsets, segment_at, to_event
 from ingest.yarn import sections
 from sparktriage.records import ExceptionEvent
@@ -114,9 +114,11 @@ def extract_runs(text: str, *, app_id: str, attempt: int = 1, container_id: str 
     """The events of one container's whole log as runs (what ``ingest.events.extract_events`` gives,
     repeated records folded); occurrences are numbered from ``first_order``.
 
-    A candidate record that is one prefixed line (the next line starts a record too) is looked up by its
-    text without the timestamp: seen before, it costs a dictionary lookup. Anything else (traces, JSON
-    records, lines long enough to be cut) is assembled and taken apart each time, as ``extract_events`` does.
+    A candidate record that is one prefixed line (the next line starts a record too), or a stretch from a
+    prefixed line to the next (``segment_at``: a trace under its header) that assembles into one record, is
+    looked up by its text without the timestamp: seen before, it costs a dictionary lookup. Anything else
+    (stretches of several records, JSON records, a first line long enough to be cut) is assembled and
+    taken apart each time, as ``extract_events`` does.
     """
     out = EventRuns()
     order = first_order
@@ -129,10 +131,16 @@ def extract_runs(text: str, *, app_id: str, attempt: int = 1, container_id: str 
                 continue
             start = body.rfind("\n", done, hit) + 1 or done  # ``done`` is 0 or a line start
             head = _single_line(body, start)
-            single = head is not None and head.end() - start <= max_line_chars
-            if single:
+            if head is not None and head.end() - start <= max_line_chars:
                 end = head.end()
                 ts0, ts1 = head.span(_TS)
+            else:
+                start, end, head = segment_at(body, hit, done)
+                first_end = body.find("\n", start, end)
+                foldable = (head is not None and head.re is HEADER_RE
+                            and (first_end if first_end >= 0 else end) - start < max_line_chars)
+                ts0, ts1 = head.span("ts") if foldable else (-1, -1)  # type: ignore[union-attr]
+            if ts0 >= 0:
                 key = body[start:ts0] + "\x00" + body[ts1:end]
                 run = known.get(key, _UNSEEN)
                 if run is not _UNSEEN:
@@ -145,18 +153,17 @@ def extract_runs(text: str, *, app_id: str, attempt: int = 1, container_id: str 
                         run.stamps.append(body[ts0:ts1])
                         order += 1
                     continue
-            else:
-                start, end, _ = segment_at(body, hit, done)
             line_no += body.count("\n", counted, start)
             counted, done = start, end
             asm = Assembler(first_line=line_no, max_line_chars=max_line_chars)
-            for record in asm.feed(split_lines(body[start:end])) + asm.flush():
+            records = asm.feed(split_lines(body[start:end])) + asm.flush()
+            for record in records:
                 event = to_event(record, app_id=app_id, **where, signals=signals)
                 run = None if event is None else EventRun.single(event, order)
                 if run is not None:
                     out.append(run)
                     order += 1
-                if single and (run is None or _stamped(run, body[ts0:ts1], ts0 - start)):
+                if ts0 >= 0 and len(records) == 1 and (run is None or _stamped(run, body[ts0:ts1], ts0 - start)):
                     known[key] = run
     return out
 

@@ -77,6 +77,34 @@ def test_a_warning_repeated_with_its_own_times_is_one_run_counted_every_time(cla
     assert classifier.diagnose(runs, APP).exceptions[0].count == 3_000
 
 
+
+TRACE = ("{ts} WARN TaskSetManager: Lost task 1.0 in stage 2.0 (TID 7): org.apache.spark.shuffle.FetchFailedException: "
+         "Failed to connect to host-3/10.0.0.3:7337{pad}\n"
+         "\tat org.apache.spark.storage.ShuffleBlockFetcherIterator.throwFetchFailedException(ShuffleBlockFetcherIterator.scala:9)\n"
+         "Caused by: java.io.IOException: Failed to connect to host-3/10.0.0.3:7337\n\t... 4 more\n")
+STAMPS = ("24/03/12 10:00:{s:02d}", "24/03/12 10:01:{s:02d}.5", "24/03/12 10:02:{s:02d},125")
+
+
+def test_a_trace_repeated_with_its_own_times_is_one_run_counted_every_time(classifier) -> None:
+    """A record of several lines (a header with its trace) repeated but for its timestamp is read once,
+    even where the timestamps differ in length; the per-record path gives the same events and diagnosis."""
+    text = "".join(TRACE.format(ts=STAMPS[n % 3].format(s=n % 60), pad="") for n in range(300))
+    runs = _same_as_per_record(text, classifier)
+    (run,) = runs
+    assert len(run) == 300 and run.lines == list(range(1, 1 + 4 * 300, 4))
+    assert run.occurrence(299).text.startswith(STAMPS[299 % 3].format(s=299 % 60) + " WARN TaskSetManager")
+    assert classifier.diagnose(runs, APP).exceptions[0].count == 300
+
+
+def test_a_trace_whose_first_line_is_cut_is_taken_apart_every_time(classifier) -> None:
+    """The cut keeps the head of a long line: with timestamps of different lengths the kept message differs,
+    so such records are not folded (and give what one event per record gives)."""
+    pad = " " + "x" * 9_000
+    text = "".join(TRACE.format(ts=STAMPS[n % 3].format(s=n), pad=pad) for n in range(6))
+    runs = _same_as_per_record(text, classifier)
+    assert len(runs) == 6
+
+
 @settings(max_examples=120, deadline=None)
 @given(parts=st.lists(st.sampled_from(POOL + NOISE + [WARN.format(s=1, ms=2), WARN.format(s=3, ms=45)]),
                       max_size=60),
