@@ -20,7 +20,10 @@ Each record is read with the worker's own parser (``ingest.envelope``):
   application's open batches, so it never overtakes their lines;
 - a record the parser refuses goes through untouched too, for the worker to
   dead-letter with its reason and its original bytes (one place that
-  dead-letters, one store of dead letters).
+  dead-letters, one store of dead letters); but one too large for any
+  record the worker takes (``record_too_large``) could be too large to send
+  at all, and would stop the stage at every start: it is dead-lettered here,
+  in the worker's dead-letter form, with its first ``max_line_bytes`` bytes.
 
 No Kafka here: ``ingest.repacker`` polls, sends what this returns and
 commits input offsets only once the broker acknowledged it.
@@ -28,6 +31,7 @@ commits input offsets only once the broker acknowledged it.
 
 from __future__ import annotations
 
+import base64
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -53,6 +57,7 @@ class Out:
     key: bytes | None
     value: bytes | None
     headers: Headers = field(default_factory=list)
+    dead: bool = False  # to the dead-letter topic, not the worker's
 
 
 @dataclass
@@ -91,7 +96,9 @@ def _head(env: Envelope) -> dict[str, Any]:
 class Repacker:
     """The open batches of the streams read so far, and what to send now."""
 
-    def __init__(self, *, max_lines: int, max_line_bytes: int, max_bytes: int = MAX_BYTES) -> None:
+    def __init__(self, *, max_lines: int, max_line_bytes: int, max_bytes: int = MAX_BYTES,
+                 topic: str = "spark-lines") -> None:
+        self.topic = topic  # the stage's input, named in its dead letters
         self.max_lines = max_lines
         self.max_line_bytes = max_line_bytes
         self.max_bytes = min(max_bytes, 4 * max_line_bytes)
@@ -102,7 +109,9 @@ class Repacker:
         """One input record; the records to send now, in order (none while its batch stays open)."""
         try:
             env = parse_envelope(key, value, max_line_bytes=self.max_line_bytes)
-        except BadInput:
+        except BadInput as err:
+            if err.reason == "record_too_large":
+                return [self._dead_letter(partition, offset, key, value or b"", err)]
             return [Out(key, value, list(headers or []))]  # the worker dead-letters it, with its reason
         if env.event is not None or env.source is not None or is_event_line(env.text):
             return self.flush(env.app_id) + [Out(env.app_id.encode("utf-8"), value, list(headers or []))]
@@ -124,6 +133,13 @@ class Repacker:
         if len(batch.lines) >= self.max_lines:
             out.append(self._open.pop(slot).record())
         return out
+
+    def _dead_letter(self, partition: int, offset: int, key: bytes | None, value: bytes, err: BadInput) -> Out:
+        record = {"reason": err.reason, "detail": f"{err.detail}; value_b64 holds its first {self.max_line_bytes} bytes",
+                  "topic": self.topic, "partition": partition, "offset": offset,
+                  "key": key.decode("utf-8", "replace") if key else None,
+                  "value_b64": base64.b64encode(value[:self.max_line_bytes]).decode("ascii")}
+        return Out(key, json.dumps(record).encode("utf-8"), dead=True)
 
     def flush(self, app_id: str | None = None) -> list[Out]:
         """Close the open batches (of one application, or all)."""

@@ -23,6 +23,7 @@ import threading
 import time
 from typing import Any
 
+from ingest.envelope import MAX_RECORD_LINES_WORTH
 from ingest.repack import Out, Repacker
 from sparktriage.settings import Settings
 
@@ -44,8 +45,11 @@ class Stage:
             heartbeat_interval_ms=int(min(3.0, settings.session_timeout / 3) * 1000))
         self.producer = KafkaProducer(
             bootstrap_servers=servers, acks="all", retries=10, max_in_flight_requests_per_connection=1,
-            linger_ms=5, batch_size=256 * 1024, max_request_size=2 * settings.max_line_bytes + 1024 * 1024)
-        self.repacker = Repacker(max_lines=settings.repack_max_lines, max_line_bytes=settings.max_line_bytes)
+            linger_ms=5, batch_size=256 * 1024,
+            # anything the parser does not refuse as too large goes on untouched when it refuses it otherwise
+            max_request_size=MAX_RECORD_LINES_WORTH * settings.max_line_bytes + 1024 * 1024)
+        self.repacker = Repacker(max_lines=settings.repack_max_lines, max_line_bytes=settings.max_line_bytes,
+                                 topic=settings.repack_topic)
         self.read: dict[Any, int] = {}  # input partition -> the next offset to commit
         self.sent: list[Any] = []  # futures of the records sent since the last commit
 
@@ -79,8 +83,8 @@ class Stage:
             self.producer.close()
 
     def send(self, records: list[Out]) -> None:
-        topic = self.settings.input_topic
         for r in records:
+            topic = self.settings.dlq_topic if r.dead else self.settings.input_topic
             self.sent.append(self.producer.send(topic, key=r.key, value=r.value, headers=r.headers or None))
 
     def commit(self) -> None:

@@ -8,6 +8,7 @@ what the worker stores reading the one-line records themselves.
 
 from __future__ import annotations
 
+import base64
 import json
 
 import pytest
@@ -114,6 +115,16 @@ def test_bad_input_goes_through_untouched_for_the_worker_to_dead_letter(value: b
     with pytest.raises(BadInput):
         parse_envelope(out.key, out.value)
     assert stage.pending() == 1, "the good line waits for its batch"
+
+
+def test_a_record_too_large_for_the_worker_is_dead_lettered_here_with_its_head() -> None:
+    stage = Repacker(max_lines=100, max_line_bytes=1000, topic="lines")
+    value = json.dumps({"app_id": APPS[0], "line": "x" * 9000}).encode()
+    (out,) = stage.add(2, 7, b"k", value)
+    letter = json.loads(out.value)
+    assert out.dead and (letter["reason"], letter["topic"], letter["partition"], letter["offset"]) == (
+        "record_too_large", "lines", 2, 7)
+    assert base64.b64decode(letter["value_b64"]) == value[:1000]
 
 
 def test_a_batch_stays_within_its_byte_budget() -> None:
