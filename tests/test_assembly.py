@@ -325,7 +325,7 @@ def test_each_rule_of_the_grammar_on_one_log() -> None:
     lines = [
         "24/03/12 10:11:12 ERROR root: load failed",  # 1: a prefixed alert...
         "Traceback (most recent call last):",  # ...takes the traceback right under it
-        '  File "/opt/app/a.py", line 3, in <module>',
+        '  File "/opt/app/a.py", line 3, in <module>  ',  # trailing blanks are kept
         "",  # a blank line inside the frames
         "KeyError: 'x'",  # the final exception line
         "",
@@ -336,22 +336,36 @@ def test_each_rule_of_the_grammar_on_one_log() -> None:
         "Traceback (most recent call last):",  # 11: an unchained one does not
         '  File "b.py", line 1',
         "OSError: z",
-        "bare stdout line",  # 14: not a continuation: a plain record...
+        "Traceback (most recent call last):",  # 14: nor does the next one, even right after it
+        "RuntimeError: w",
+        "bare stdout line",  # 16: not a continuation: a plain record...
         "\tat com.acme.X.y(X.java:1)",  # ...which takes continuation lines only
         "Caused by: java.lang.Error: q",
-        "another bare line",  # 17
-        "24/03/12 10:11:13 INFO x: starting",  # 18: a prefixed record takes any line...
+        "another bare line",  # 19
+        "24/03/12 10:11:13 INFO x: starting",  # 20: a prefixed record takes any line...
         "not a continuation, still this record's",
-        "Traceback (most recent call last):",  # 20: ...but a traceback only right under an alert
-        "24/03/12 10:11:14 WARN y: z\r",  # 21
+        "Traceback (most recent call last):",  # 22: ...but a traceback only right under an alert
+        "24/03/12 10:11:14 WARN y: z\r",  # 23
         "Traceback (most recent call last):",
     ]
     asm = Assembler()
     recs = asm.feed(["\n".join(lines[:5])] + lines[5:]) + asm.flush()
-    assert [(r.line, len(r.lines)) for r in recs] == [(1, 10), (11, 3), (14, 3), (17, 1), (18, 2), (20, 1), (21, 2)]
-    assert [r.lines[0] for r in recs] == [lines[i - 1].rstrip("\r") for i in (1, 11, 14, 17, 18, 20, 21)]
+    assert [(r.line, len(r.lines)) for r in recs] == [
+        (1, 10), (11, 3), (14, 2), (16, 3), (19, 1), (20, 2), (22, 1), (23, 2)]
+    assert [r.lines[0] for r in recs] == [lines[i - 1].rstrip("\r") for i in (1, 11, 14, 16, 19, 20, 22, 23)]
     assert [(r.level, r.logger, r.message) for r in recs] == [
-        ("ERROR", "root", "load failed"), (None, None, lines[10]), (None, None, "bare stdout line"),
-        (None, None, "another bare line"), ("INFO", "x", "starting"), (None, None, lines[19]), ("WARN", "y", "z"),
+        ("ERROR", "root", "load failed"), (None, None, lines[10]), (None, None, lines[13]), (None, None, "bare stdout line"),
+        (None, None, "another bare line"), ("INFO", "x", "starting"), (None, None, lines[21]), ("WARN", "y", "z"),
     ]
     assert recs[0].lines == lines[:10] and recs[0].ts_text == "24/03/12 10:11:12"
+
+
+def test_the_default_caps() -> None:
+    """200 lines a record (the rest counted), 8,192 characters a line (a longer one is cut)."""
+    asm = Assembler()
+    (rec,) = asm.feed(["java.lang.StackOverflowError"] + ["\tat a.B.c(B.java:1)"] * 205) + asm.flush()
+    assert (len(rec.lines), rec.omitted) == (200, 6)
+    asm = Assembler()
+    recs = asm.feed(["x" * 8192, "y" * 8193]) + asm.flush()
+    assert recs[0].lines == ["x" * 8192] and recs[0].message == "x" * 8192
+    assert CUT_SEEN in recs[1].lines[0] and CUT_SEEN in recs[1].message and len(recs[1].lines[0]) < 8192

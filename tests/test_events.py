@@ -335,3 +335,46 @@ def test_a_structured_record_keeps_the_lines_printed_under_it() -> None:
     ev = to_event(rec, **WHERE)
     assert ev.text.split("\n")[-2:] == ["native: corrupted block 7", "\tat com.acme.Native.read(Native.java:3)"]
     assert ev.text.split("\n")[1] == "java.lang.ArithmeticException: / by zero"
+
+
+def test_where_an_event_comes_from_is_what_the_caller_said_or_the_defaults() -> None:
+    (rec,) = assemble("24/03/12 10:11:14 ERROR Executor: Lost executor 3: java.lang.OutOfMemoryError")
+    ev = to_event(rec, app_id="application_1_2")
+    assert (ev.app_id, ev.attempt, ev.container_id, ev.role, ev.host) == ("application_1_2", 1, None, "unknown", None)
+    ev = to_event(rec, app_id="application_1_2", attempt=3, container_id="c9", role="driver", host="n7")
+    assert (ev.attempt, ev.container_id, ev.role, ev.host) == (3, "c9", "driver", "n7")
+    # an exception named in the message, without a message of its own, is the outermost cause
+    assert [(c.exc_class, c.message) for c in ev.causes] == [("java.lang.OutOfMemoryError", "")]
+    ev = event_of(["24/03/12 10:11:14 WARN TaskSetManager: Lost task 0.0 (TID 9): java.io.IOException:  disk gone ",
+                   "java.lang.StackOverflowError"])
+    assert [(c.exc_class, c.message) for c in ev.causes] == [
+        ("java.io.IOException", "disk gone"), ("java.lang.StackOverflowError", "")]
+
+
+def test_secrets_are_redacted_from_the_text_excerpt_and_message() -> None:
+    ev = event_of(["24/03/12 10:11:14 ERROR Db: connect failed password=hunter2",
+                   "java.sql.SQLException: login failed password=hunter2"])
+    assert "hunter2" not in ev.text and "hunter2" not in "".join(ev.excerpt) and "hunter2" not in ev.message
+    assert ev.text.split("\n") == ["24/03/12 10:11:14 ERROR Db: connect failed password=[REDACTED]",
+                                   "java.sql.SQLException: login failed password=[REDACTED]"]
+    assert ev.causes[0].message == "login failed password=[REDACTED]"
+    ev = event_of(["24/03/12 10:11:14 WARN Db: retrying with password=hunter2"])
+    assert ev.message == "retrying with password=[REDACTED]"
+
+
+def test_python_chains_keep_their_joining_lines_in_the_excerpt() -> None:
+    ev = event_of(PYTHON[:11])
+    assert ev.excerpt == tuple(PYTHON[i] for i in (0, 1, 3, 5, 7, 8, 10))
+    direct = [PYTHON[0], PYTHON[1], PYTHON[3], "", "The above exception was the direct cause of the following exception:",
+              "", PYTHON[7], PYTHON[8], PYTHON[10]]
+    ev = event_of(direct)
+    assert ev.excerpt == tuple(direct[i] for i in (0, 1, 2, 4, 6, 7, 8))
+    assert [c.exc_class for c in ev.causes] == ["ValueError", "KeyError"]
+
+
+def test_a_deep_python_traceback_keeps_twenty_frames_and_no_raising_frame_beyond_them() -> None:
+    lines = ["Traceback (most recent call last):"]
+    lines += [f'  File "/opt/app/m{i}.py", line {i}, in f{i}' for i in range(20)]
+    lines += ['  File "/usr/lib/python3.11/site-packages/lib/b.py", line 12, in g', "ValueError: deep"]
+    ev = event_of(lines)
+    assert ev.frames == tuple(line.strip() for line in lines[1:21])
