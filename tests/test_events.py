@@ -10,7 +10,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ingest.assembly import assemble
-from ingest.events import DEFAULT_SIGNALS, Signals, candidate_offsets, extract_events, segment_at, to_event
+from ingest.events import (
+    DEFAULT_SIGNALS,
+    Signals,
+    candidate_offsets,
+    extract_events,
+    interesting_records,
+    segment_at,
+    to_event,
+)
 from rules.engine import RuleEngine
 from rules.loader import load_packs
 from tests.conftest import loghub
@@ -378,3 +386,34 @@ def test_a_deep_python_traceback_keeps_twenty_frames_and_no_raising_frame_beyond
     lines += ['  File "/usr/lib/python3.11/site-packages/lib/b.py", line 12, in g', "ValueError: deep"]
     ev = event_of(lines)
     assert ev.frames == tuple(line.strip() for line in lines[1:21])
+
+
+def test_a_candidate_at_the_very_start_and_a_blank_first_line() -> None:
+    bare = 'Exception in thread "main" java.lang.IllegalStateException: boom\n\tat com.acme.Main.main(Main.java:9)'
+    (ev,) = extract_events(bare, **WHERE)
+    assert (ev.line, ev.text) == (1, bare)
+    (ev,) = extract_events("\n24/03/12 10:11:14 ERROR Executor: boom", **WHERE)
+    assert ev.line == 2
+
+
+def test_extract_events_says_where_each_comes_from() -> None:
+    text = "24/03/12 10:11:14 ERROR Db: boom"  # a logger that names no role
+    (ev,) = extract_events(text, app_id="application_1_2")
+    assert (ev.app_id, ev.attempt, ev.container_id, ev.role, ev.host) == ("application_1_2", 1, None, "unknown", None)
+    (ev,) = extract_events(text, app_id="application_1_2", attempt=2, container_id="c5", role="driver", host="n1")
+    assert (ev.attempt, ev.container_id, ev.role, ev.host) == (2, "c5", "driver", "n1")
+
+
+def test_the_fast_path_applies_the_callers_caps() -> None:
+    lines = ["24/03/12 10:11:14 ERROR Executor: boom", "java.lang.StackOverflowError"] + ["\tat a.B.c(B.java:1)"] * 5
+    (rec,) = interesting_records("\n".join(lines), max_record_lines=3)
+    assert (rec.lines, rec.omitted) == (lines[:3], 4)
+
+
+@pytest.mark.parametrize("use_hyperscan", [True, False])
+def test_candidate_offsets_fall_in_their_lines(use_hyperscan: bool) -> None:
+    """A word ending its line, and text holding a lone surrogate (undecodable input kept by the envelope)."""
+    lines = ["first line", "java.lang.StackOverflowError", "next line", "caf\udce9 ERROR x", "last"]
+    text = "\n".join(lines)
+    hits = list(candidate_offsets(text, use_hyperscan=use_hyperscan))
+    assert hits and {text.count("\n", 0, hit) for hit in hits} == {1, 3}
