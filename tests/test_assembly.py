@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ingest.assembly import CUT_MARK, CUT_SEEN, Assembler, assemble, cut_line, parse_log_ts
-from ingest.yarn import is_aggregated, split_yarn_aggregated
+from ingest.yarn import is_aggregated, sections, split_yarn_aggregated
 
 JAVA = [
     "24/03/12 10:11:12 INFO Executor: Running task 3.0 in stage 7.0 (TID 41)",
@@ -369,3 +369,21 @@ def test_the_default_caps() -> None:
     recs = asm.feed(["x" * 8192, "y" * 8193]) + asm.flush()
     assert recs[0].lines == ["x" * 8192] and recs[0].message == "x" * 8192
     assert CUT_SEEN in recs[1].lines[0] and CUT_SEEN in recs[1].message and len(recs[1].lines[0]) < 8192
+
+
+def test_what_reads_as_a_yarn_logs_dump() -> None:
+    """A ``Container: ... on ...`` header in the first 4 KiB with a ``LogType:`` after it; one section is enough."""
+    one = AGGREGATED[: AGGREGATED.index("\nContainer: container_e05_1700000000000_0042_01_000002")]
+    assert is_aggregated(one) and [s.container_id[-6:] for s in split_yarn_aggregated(one)] == ["000001"]
+    assert not is_aggregated(one.replace("LogType:", "Log type:"))
+    deep = "24/03/12 10:11:14 INFO Client: waiting\n" * 120 + one  # quoted deep inside an ordinary log
+    assert len(deep) - len(one) > 4096 and not is_aggregated(deep)
+
+
+def test_a_section_whose_container_id_does_not_parse_keeps_what_the_caller_said() -> None:
+    dump = "Container: container_unknown on worker-9_8041\nLogType:stderr\nLogContents:\n" + JAVA[1]
+    ((body, where),) = sections(dump, attempt=4, container_id=None, role="unknown", host=None)
+    assert body == JAVA[1]
+    assert where == dict(attempt=4, container_id="container_unknown", role="executor", host="worker-9")
+    ((_, where),) = sections(dump, attempt=4, container_id=None, role="driver", host=None)
+    assert where["role"] == "driver"
