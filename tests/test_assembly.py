@@ -318,6 +318,8 @@ def test_a_long_line_keeps_its_head_tail_and_each_distinct_failure_word_in_conte
     line = ("h" * 250 + "x" * 6 + "denied" + "z" * 400 + "timed out" + "z" * 600 + "not found" + "q" * 900
             + "t" * 125)
     assert cut_line(line, 1000) == line[:911] + CUT_MARK.format(n=1_269) + "t" * 125
+    line = "h" * 250 + "x" * 1000 + "t" * 60 + "refused" + "t" * 58  # a word in the tail is kept by the tail alone
+    assert cut_line(line, 1000) == "h" * 250 + CUT_MARK.format(n=1_000) + line[-125:]
 
 
 def test_each_rule_of_the_grammar_on_one_log() -> None:
