@@ -119,7 +119,9 @@ def test_one_line_records_come_out_batched_per_stream_in_order_keyed_by_applicat
         assert all(offsets == sorted(offsets) for offsets in ([o for o, _ in v] for v in got.values()))
         batches = [env for env in map(_batch, sent) if env is not None]
         assert len(batches) < len(lines) / 20 and max(len(env.source.lines) for env in batches) == 50
-        partitions = len(KafkaConsumer(bootstrap_servers=worker.bootstrap).partitions_for_topic(worker.topics["input"]))
+        meta = KafkaConsumer(bootstrap_servers=worker.bootstrap)
+        partitions = len(meta.partitions_for_topic(worker.topics["input"]))
+        meta.close()
         for m in sent:
             if m.key is not None:  # the worker's own records for an application go where its lines go
                 assert m.partition == (murmur2(m.key) & 0x7FFFFFFF) % partitions
