@@ -23,6 +23,7 @@ import gc
 from typing import Any
 
 import aiokafka
+from aiokafka.consumer.fetcher import OffsetResetStrategy
 import faust
 from faust.tables import TableManager
 from faust.transport.drivers import aiokafka as faust_kafka
@@ -57,7 +58,23 @@ class _PromptConsumerThread(faust_kafka.AIOKafkaConsumerThread):
         return consumer
 
 
+class _PromptRebalanceListener(faust_kafka.ConsumerRebalanceListener):
+    async def on_partitions_assigned(self, assigned: Any) -> None:
+        # Before faust's recovery seeks each changelog partition where its table needs it (RocksDB holds the
+        # rest), the consumer would fetch them from their first offset: after a restart, megabytes of
+        # changelog read for nothing, with the recovery's offset requests queued behind. They start at their
+        # end instead; a seek made meanwhile wins over this reset (aiokafka applies a reset only if no seek
+        # came first).
+        changelogs = self._thread.app.tables.changelog_topics
+        tps = [tp for tp in assigned if tp.topic in changelogs]
+        if tps:
+            self._thread._ensure_consumer()._fetcher.request_offset_reset(tps, OffsetResetStrategy.LATEST)
+        await super().on_partitions_assigned(assigned)
+
+
 class _PromptConsumer(faust_kafka.Consumer):
+    RebalanceListener = _PromptRebalanceListener
+
     def _new_consumer_thread(self) -> faust_kafka.AIOKafkaConsumerThread:
         return _PromptConsumerThread(self, loop=self.loop, beacon=self.beacon)
 
