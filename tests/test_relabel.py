@@ -14,9 +14,11 @@ import pytest
 import sqlalchemy as sa
 
 from classifiers.core import Classifier, load_classifier
+from ingest.events import extract_events
 from sparktriage.history.evaluate import evaluate_corrections, report
 from sparktriage.history.relabel import Filters, relabel, render
-from sparktriage.history.seed import seed_store
+from sparktriage.history.seed import generate, seed_store, store_history
+from sparktriage.records import AppInfo, Workflow
 from sparktriage.settings import Settings
 from sparktriage.store import open_store
 from sparktriage.store import schema as t
@@ -62,9 +64,31 @@ def narrower(tmp_path_factory: pytest.TempPathFactory) -> Classifier:
     return load_classifier(Settings(rules_dir=str(folder)))
 
 
+#: What YARN's NodeManager writes when it kills a container over its memory: the text only the
+#: dropped pattern reads. The seed draws its texts from every rule's examples, so whether its own
+#: history holds one depends on how many examples the packs have; these applications always do.
+BEYOND = ("Container [pid={pid},containerID=container_e01_1800000000000_{n:04d}_01_000002] is running beyond "
+          "physical memory limits. Current usage: 8.{n} GB of 8 GB physical memory used; 9.1 GB of 16.8 GB "
+          "virtual memory used. Killing container.")
+
+
+def _beyond_apps(current: Classifier, count: int = 4):
+    """``count`` failed applications whose one event is the NodeManager's 'running beyond' kill."""
+    for n in range(1, count + 1):
+        ended = dt.datetime(END.year, END.month, END.day, 9, n, tzinfo=dt.UTC).timestamp()
+        app = AppInfo(app_id=f"application_1800000000000_{n:04d}", attempt=1, team="growth", user="growth_1",
+                      queue="default", workflow=Workflow("growth", "daily", "job_01", str(n)),
+                      started=ended - 600, ended=ended, final_status="FAILED")
+        events = extract_events(BEYOND.format(pid=4000 + n, n=n), app_id=app.app_id, role="executor",
+                                signals=current.signals)
+        yield app, events, current.diagnose(events, app)
+
+
 def _settled(url: str, current: Classifier):
-    """A seeded store whose history the current rules have already re-diagnosed."""
-    seed_store(url, days=10, apps_per_day=40, seed=3, end=END, labels=0)
+    """A seeded store, with applications the narrower pack moves, whose history the current rules have
+    already re-diagnosed."""
+    history = [*generate(10, 40, seed=3, end=END, classifier=current), *_beyond_apps(current)]
+    store_history(url, history, seed=3, labels=0)
     store = open_store(url)
     relabel(store, current)
     return store
