@@ -217,3 +217,28 @@ def test_a_broken_connection_logged_by_a_transport_handler_is_an_echo_not_a_caus
     assert findings_for(replace(echo, logger="org.apache.spark.rpc.netty.Outbox"), 0, engine)[0].category == "network_error"
     oom = replace(ev(text + "\njava.lang.OutOfMemoryError: Java heap space", 1.0), logger="TransportRequestHandler")
     assert {f.category.split("/")[0] for f in findings_for(oom, 0, engine)} == {"executor_oom"}
+
+
+NETWORK_PACK = SMALL_PACK + '''\
+  - id: reset
+    category: network_error/reset
+    priority: 50
+    patterns: ['Connection reset by peer']
+    explain: A peer dropped the connection.
+    remediation: Look at the peer.
+    examples:
+      match: ["java.io.IOException: Connection reset by peer"]
+      no_match: ["Connection closed"]
+'''
+
+
+@pytest.mark.parametrize("logger", ["org.apache.spark.network.server.TransportChannelHandler",
+                                    "org.apache.spark.network.server.TransportRequestHandler",
+                                    "TransportResponseHandler"])
+def test_each_transport_handler_by_its_full_name_logs_echoes(tmp_path: Path, logger: str) -> None:
+    packs = load_packs(write_pack(tmp_path, NETWORK_PACK), builtin=False)
+    engine = RuleEngine(packs.rules, packs.version)
+    reset = "java.io.IOException: Connection reset by peer"
+    assert findings_for(replace(ev(reset, 1), logger=logger), 0, engine) == []
+    assert [f.rule.id for f in findings_for(replace(ev(reset, 1), logger=logger + "Other"), 0, engine)] == ["reset"]
+    assert [f.rule.id for f in findings_for(ev(reset, 1), 0, engine)] == ["reset"], "no logger: no echo"
