@@ -35,13 +35,11 @@ def _runs(items: P.SubPattern) -> list[str]:
     for op, arg in items:
         if op is C.LITERAL:
             current.append(chr(arg))
-        elif op is C.SUBPATTERN and arg[-1] is not None:
+        elif op is C.SUBPATTERN:
             inner = arg[-1]
-            if len(inner) == 1 or all(o is C.LITERAL for o, _ in inner):
-                # a group of plain literals (or a single item) continues the run
-                if all(o is C.LITERAL for o, _ in inner):
-                    current.extend(chr(a) for _, a in inner)
-                    continue
+            if all(o is C.LITERAL for o, _ in inner):  # a group of plain literals continues the run
+                current.extend(chr(a) for _, a in inner)
+                continue
             cut()
             runs.extend(_runs(inner))
         elif op in (C.MAX_REPEAT, C.MIN_REPEAT) and arg[0] >= 1:
