@@ -196,7 +196,7 @@ rules:
     patterns: ['driver heap gone']
     explain: x
     remediation: y
-    examples: {match: ["driver heap gone"], no_match: ["fine"]}
+    examples: {match: ["driver heap gone"], no_match: ["driver heap gone again"]}
   - id: claimed-long
     category: executor_lost
     scope: driver
@@ -245,6 +245,7 @@ def test_lint_reports_each_problem_exactly_and_goes_on_after_one(tmp_path: Path)
         at("after-broken", f"match example does not match: {long_match[:100]!r}"),
         at("after-broken", "no_match example matches: 'HEARTBEAT OK 1'"),
         at("after-broken", f"no_match example matches: {long_no_match[:100]!r}"),
+        at("driver-only", "no_match example matches: 'driver heap gone again'"),  # in its role's log
         at("claimed-long", f"match example {claimed[:80]!r} is claimed by higher-priority driver-only (driver_oom)"),
     ]
 
