@@ -228,6 +228,8 @@ def test_locate_and_matched_lines_count_lines_from_the_start(engine_rules) -> No
     assert engine.locate(rules["multiline"], text) == 2
     assert engine.locate(rules["two-patterns"], text) == 4
     assert engine.locate(rules["beta"], text) == -1
+    assert engine.locate(rules["caseless-first"], "first line\nPERMISSION DENIED") == 1
+    assert engine.locate(rules["caseless-first"], "first line\npermission granted") == -1
     # a match that ends with its newline ends on its own line; one that goes on spans the next
     assert engine.matched_lines(rules["multiline"], text) == [2, 3, 5]
     assert engine.matched_lines(rules["two-patterns"], text) == [4]
