@@ -287,6 +287,7 @@ def test_a_section_s_lines_are_kept_as_written_but_for_the_carriage_return() -> 
     ("68/12/31 23:59:59", 3124223999.0),  # 0-68 -> 20xx
     ("081109 203615", 1226262975.0),  # HDFS, with or without the thread number
     ("081109 203615 148", 1226262975.0),
+    ("151119 203615", 1447965375.0),  # every field of its own two digits
     ("2024-03-12T10:11:12+02:00", 1710231072.0),  # a zone is honoured; none is read as UTC
     ("2024-03-12 10:11:12,345Z", 1710238272.345),
     ("2024-03-12T10:11:12.5", 1710238272.5),
