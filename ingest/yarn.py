@@ -26,6 +26,7 @@ _SECTION_CONTENTS = re.compile(r"^Log ?Contents:\s*$")
 _SECTION_END = re.compile(r"^End of LogType:\s*(\S+)")
 _PORT = re.compile(r"[_:]\d+$")  # "host_8041" (Hadoop 2) or "host:8041" (Hadoop 3)
 AGGREGATED_RE = re.compile(r"^Container: container_\S+ on \S+\s*$", re.MULTILINE)
+UNKNOWN_LOGTYPE = "unknown"  # a section whose LogType: line is missing
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +96,13 @@ def split_yarn_aggregated(text: str) -> list[AggregatedSection]:
     Lines are taken from ``LogContents:`` up to ``End of LogType:``; when the
     end marker is missing (a truncated dump) the section runs to the next
     ``Container:`` or ``LogType:`` header, so no content line is dropped.
+
+    A section whose ``LogType:`` line is missing (a dump cut or edited by hand,
+    a header line lost in a copy) is kept with the log type ``unknown``: the
+    log type only names the file (stderr, stdout, syslog), while the container
+    header, which is there, says whose lines they are, so they are still that
+    container's evidence and a user expects its error to be read, not dropped.
+    A log type names one section only: the next section does not inherit it.
     """
     sections: list[AggregatedSection] = []
     container: str | None = None
@@ -103,9 +111,10 @@ def split_yarn_aggregated(text: str) -> list[AggregatedSection]:
     body: list[str] | None = None
 
     def close() -> None:
-        nonlocal body
-        if body is not None and container is not None and logtype is not None:
-            sections.append(AggregatedSection(container, host, logtype, "\n".join(body)))
+        nonlocal body, logtype
+        if body is not None and container is not None:
+            sections.append(AggregatedSection(container, host, logtype or UNKNOWN_LOGTYPE, "\n".join(body)))
+            logtype = None
         body = None
 
     for line in text.split("\n"):

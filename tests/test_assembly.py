@@ -241,6 +241,26 @@ def test_a_crlf_dump_and_a_section_cut_by_the_next_logtype() -> None:
     assert split_yarn_aggregated("LogType:stderr\nLogContents:\norphan line\n") == [], "no container: nothing"
 
 
+def test_a_section_without_its_logtype_line_is_kept_as_unknown() -> None:
+    """A lost ``LogType:`` header does not lose the section: its lines stay the container's (role and
+    attempt from its id) under the log type ``unknown``, and the next untyped section does not take the
+    type of the one before it."""
+    text = ("Container: container_1700000000000_0042_01_000002 on worker-1_8041\n"
+            "LogType:stdout\nLogContents:\nhello\nEnd of LogType:stdout\n"
+            "LogLength:80\nLogContents:\nERROR Executor: boom\nEnd of LogType:stderr\n"
+            "Container: container_1700000000000_0042_02_000001 on worker-2_8041\n"
+            "LogContents:\nERROR ApplicationMaster: User class threw exception")
+    typed, untyped, driver = split_yarn_aggregated(text)
+    assert (typed.logtype, typed.text) == ("stdout", "hello")
+    assert (untyped.container_id[-6:], untyped.logtype, untyped.text) == ("000002", "unknown", "ERROR Executor: boom")
+    assert (driver.logtype, driver.host, driver.text) == ("unknown", "worker-2",
+                                                          "ERROR ApplicationMaster: User class threw exception")
+    where = [(t, m["attempt"], m["role"]) for t, m in sections(text, attempt=0, container_id=None, role="unknown",
+                                                                host=None)]
+    assert where[1:] == [("ERROR Executor: boom", 1, "executor"),
+                         ("ERROR ApplicationMaster: User class threw exception", 2, "driver")]
+
+
 @pytest.mark.parametrize(("path", "app_id"), [
     ("/var/log/hadoop-yarn/containers/application_1700000000000_0042/container_1700000000000_0042_01_000002/stderr",
      "application_1700000000000_0042"),
