@@ -213,40 +213,6 @@ def run_workers(broker: Broker, settings: Settings, tmp: str, n: int, keys: set[
     return rate, procs
 
 
-def _repack_rate(bootstrap: str, source: str, target: str, expect: int, per: int = 100) -> float:
-    """Records/s of the simplest repacking stage (kafka-python, this process): one-line records in,
-    ``per`` consecutive lines of one container out (the figure behind docs/shippers.md's decision;
-    none of the bookkeeping that would make it crash-safe)."""
-    consumer = KafkaConsumer(source, bootstrap_servers=bootstrap, group_id=f"repack-{uuid.uuid4().hex[:6]}",
-                             auto_offset_reset="earliest", enable_auto_commit=False, max_poll_records=5000)
-    producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=20, batch_size=256 * 1024)
-    open_batches: dict[tuple[bytes, str], tuple[dict, list[str]]] = {}
-    seen, t0 = 0, None
-    while seen < expect:
-        for records in consumer.poll(timeout_ms=1000).values():
-            t0 = t0 or time.perf_counter()
-            for message in records:
-                seen += 1
-                data = json.loads(message.value)
-                line = data.pop("line", None)
-                if line is None:  # a lifecycle record goes through, after its application's open batches
-                    for key in [k for k in open_batches if k[0] == message.key]:
-                        head, lines = open_batches.pop(key)
-                        producer.send(target, key=message.key, value=json.dumps({**head, "lines": lines}).encode())
-                    producer.send(target, key=message.key, value=message.value)
-                    continue
-                head, lines = open_batches.setdefault((message.key, data.get("container_id")), (data, []))
-                lines.append(line)
-                if len(lines) >= per:
-                    del open_batches[(message.key, data.get("container_id"))]
-                    producer.send(target, key=message.key, value=json.dumps({**head, "lines": lines}).encode())
-    producer.flush()
-    rate = seen / (time.perf_counter() - (t0 or time.perf_counter()))
-    consumer.close()
-    producer.close()
-    return rate
-
-
 def _extraction_rate(texts: list[str]) -> float:
     """Lines/s of ``classify``'s event extraction over ``texts`` (one container's log each), best of 3."""
     from classifiers.core import load_classifier
@@ -312,9 +278,6 @@ def main(n_apps: int = 10, lines_per_app: int = 10_000, batched_lines_per_app: i
                  + [r for b, _ in batched for r in b[len(batched[0][0]):]])
 
         raw = asyncio.run(_raw_consume(broker.bootstrap, one.input_topic, len(records)))
-        repacked = one.replace(input_topic=f"bench-repacked-{tag}")
-        ensure_topics(repacked)
-        repack = _repack_rate(broker.bootstrap, one.input_topic, repacked.input_topic, len(records))
         floor = _faust_noop(broker.bootstrap, one.input_topic, len(records))
         n_batched = sum(len(b) for b, _ in batched)
         floor100 = _faust_noop(broker.bootstrap, many.input_topic, n_batched) * n_batched_lines / n_batched
@@ -339,8 +302,6 @@ def main(n_apps: int = 10, lines_per_app: int = 10_000, batched_lines_per_app: i
           f"for these records)")
     print(f"  worker, 100 lines per record  {hundred:12,.0f} lines/s  -> {hundred / extraction:.2f} of the "
           f"extraction (target >= 0.5), {hundred / floor100:.2f} of the faust agent")
-    print(f"  repacking into 100 lines      {repack:12,.0f} records/s  (kafka-python, one process, no "
-          f"crash-safety bookkeeping: docs/shippers.md)")
     print(f"  two workers, one group        {pair:12,.0f} lines/s  -> {pair / single:.2f} x one worker "
           f"(target >= 1.5; {load})")
     print(f"  app_end -> diagnosis          p50 {statistics.median(latencies) * 1000:.0f} ms, "
