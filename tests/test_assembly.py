@@ -364,7 +364,7 @@ def test_each_rule_of_the_grammar_on_one_log() -> None:
         "bare stdout line",  # 16: not a continuation: a plain record...
         "\tat com.acme.X.y(X.java:1)",  # ...which takes continuation lines only
         "Caused by: java.lang.Error: q",
-        "another bare line",  # 19
+        "another bare line, class X",  # 19
         "24/03/12 10:11:13 INFO x: starting",  # 20: a prefixed record takes any line...
         "not a continuation, still this record's",
         "Traceback (most recent call last):",  # 22: ...but a traceback only right under an alert
@@ -378,7 +378,7 @@ def test_each_rule_of_the_grammar_on_one_log() -> None:
     assert [r.lines[0] for r in recs] == [lines[i - 1].rstrip("\r") for i in (1, 11, 14, 16, 19, 20, 22, 23)]
     assert [(r.level, r.logger, r.message) for r in recs] == [
         ("ERROR", "root", "load failed"), (None, None, lines[10]), (None, None, lines[13]), (None, None, "bare stdout line"),
-        (None, None, "another bare line"), ("INFO", "x", "starting"), (None, None, lines[21]), ("WARN", "y", "z"),
+        (None, None, "another bare line, class X"), ("INFO", "x", "starting"), (None, None, lines[21]), ("WARN", "y", "z"),
     ]
     assert recs[0].lines == lines[:10] and recs[0].ts_text == "24/03/12 10:11:12"
 
@@ -410,3 +410,16 @@ def test_a_section_whose_container_id_does_not_parse_keeps_what_the_caller_said(
     assert where == dict(attempt=4, container_id="container_unknown", role="executor", host="worker-9")
     ((_, where),) = sections(dump, attempt=4, container_id=None, role="driver", host=None)
     assert where["role"] == "driver"
+
+
+def test_a_timestamp_without_a_zone_is_utc_whatever_the_machine_s_zone(monkeypatch) -> None:
+    import time
+
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        assert parse_log_ts("24/03/12 10:11:14") == 1710238274.0
+        assert parse_log_ts("2024-03-12T10:11:14") == 1710238274.0
+    finally:
+        monkeypatch.undo()
+        time.tzset()

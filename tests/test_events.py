@@ -417,3 +417,10 @@ def test_candidate_offsets_fall_in_their_lines(use_hyperscan: bool) -> None:
     text = "\n".join(lines)
     hits = list(candidate_offsets(text, use_hyperscan=use_hyperscan))
     assert hits and {text.count("\n", 0, hit) for hit in hits} == {1, 3}
+
+
+def test_causes_after_a_second_message_line_are_found() -> None:
+    """log4j prints a message's extra lines before its throwable, unindented."""
+    ev = event_of(["24/03/12 10:11:14 ERROR Writer: commit failed", "table: sales, partition: 2024-03-12",
+                   "java.io.IOException: rename failed", "\tat com.acme.Commit.run(Commit.java:7)"])
+    assert [c.exc_class for c in ev.causes] == ["java.io.IOException"]
