@@ -29,6 +29,7 @@ from typing import Any
 import faust
 
 from classifiers.core import Classifier
+from ingest.acks import InOrderAcks
 from ingest.checks import AppIndex, Checks
 from ingest.closing import Closing
 from ingest.envelope import parse_envelope
@@ -38,6 +39,7 @@ from ingest.live import Checkpoint, LiveStreams
 from ingest.modelread import read_model_beside
 from ingest.observe import observe, worker_metrics
 from ingest.outputs import Outputs
+from ingest.rewind import use_rewinding_consumer
 from ingest.stalls import provisional
 from ingest.state import AppState, end_time
 from ingest.watchlist import Watchlist, end_status
@@ -55,6 +57,7 @@ def create_app(settings: Settings, classifier: Classifier, store: Store,
                metrics: WorkerMetrics | None = None) -> faust.App:
     """Build the faust app for ``settings``; ``sparktriage worker`` runs it."""
     app = faust_app(settings)  # its options, and faust's fixed waits taken out (ingest.faststart)
+    use_rewinding_consumer(app)  # a partition nobody committed yet is read from its beginning after a rebalance
 
     def raw_topic(name: str, key_type: type) -> faust.TopicT:
         return app.topic(name, key_type=key_type, value_type=bytes, key_serializer="raw", value_serializer="raw")
@@ -108,6 +111,7 @@ class Worker(Closing):
         self.logs = logs
         self.apps, self.streams, self.events = apps, streams, events
         self.live = LiveStreams(streams.get, signals=classifier.signals)
+        self.acks = InOrderAcks()  # every acknowledgement goes through it: in offset order (ingest.acks)
         self.open: dict[str, AppState] = {}  # open applications' states (``state_of``)
         self.first = True  # no record consumed yet
         # due ends and stalls (ingest.watchlist): what the timers ask the agent to settle
@@ -124,6 +128,7 @@ class Worker(Closing):
     async def consume(self, stream: faust.StreamT) -> None:
         """The agent: every record is applied, or dead-lettered with its reason; none is lost."""
         async for event in stream.noack().events():
+            self.acks.take(event)
             self.metrics.consumed(event.message.partition)
             if self.first:  # when a start or a restart reached the stream (bench.restart reads it)
                 log.info("first record consumed")
@@ -133,12 +138,12 @@ class Worker(Closing):
             except BadInput as err:
                 self.open.clear()  # a state may be half-changed: read it again from the table
                 await self.outputs.dead_letter(event, err)
-                event.ack()
+                self.acks.release(event)
             except Exception as exc:  # noqa: BLE001 - a bug must not silently consume the record
                 self.open.clear()
                 log.exception("cannot process record %s/%s", event.message.partition, event.message.offset)
                 await self.outputs.dead_letter(event, BadInput("processing_error", repr(exc)[:500]))
-                event.ack()
+                self.acks.release(event)
 
     async def apply(self, event: faust.EventT) -> None:
         """Fold one record into its application's state; finish the application when it ends.
@@ -174,7 +179,7 @@ class Worker(Closing):
             if env.event == "inactivity_check":
                 if state.ended and time.time() - state.last_seen > self.settings.inactivity_timeout:
                     self.expire(state)  # the tombstone has served its purpose
-                    event.ack()
+                    self.acks.release(event)
                     return
                 closing = await self.on_quiet_check(state)
             elif env.event == "container_end":
@@ -190,7 +195,7 @@ class Worker(Closing):
                 self.complete(state, closing)
         for checkpoint in self.live.stale(message.partition, time.monotonic()):
             self.write(checkpoint)
-        event.ack()
+        self.acks.release(event)
 
     def on_line(self, state: AppState, env: Envelope, event: faust.EventT, *, new: bool) -> None:
         """A log line, the hot path: folded into its stream and read for the end and progress
@@ -203,12 +208,12 @@ class Worker(Closing):
         """
         offset = event.message.offset
         if offset <= state.end_offset:
-            event.ack()
+            self.acks.release(event)
             return
         if env.source is not None:  # a repacked record: only the lines its stream has not folded yet
             unseen = self.live.unseen(env, event.message.partition, state.closed_at.get(env.stream_key))
             if unseen is None:  # a batch the repacking stage sent again after a crash
-                event.ack()
+                self.acks.release(event)
                 return
             env = unseen
         self.metrics.folded(env.text.count("\n") + 1)
@@ -225,7 +230,7 @@ class Worker(Closing):
                 state.last_offset = offset
                 self.add_events(state, read.events)
             self.save(state)
-            event.ack()
+            self.acks.release(event)
             return
         self.fold_line(state, env, event, dirty=noted or new or read.changed or state.end_due != due)
 
@@ -328,13 +333,14 @@ class Worker(Closing):
             if checkpoint.stored is not None:
                 self.streams[checkpoint.key] = checkpoint.stored
         for handle in checkpoint.acks:
-            handle.ack()
+            self.acks.release(handle)
 
     # -- beside the stream: rebalances and timers -------------------------------------------
 
     async def forget_open_streams(self, app: faust.App, revoked: set, **kwargs: Any) -> None:  # noqa: ARG002
         """After a rebalance faust reads again from the committed offsets: start from the checkpoints."""
         self.live.reset()
+        self.acks.reset()
         self.watchlist.reset()
         self.open.clear()
         self.index.reset()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ingest.acks import InOrderAcks
 from ingest.checks import AppIndex
 from ingest.lastlines import last_words
 from ingest.live import Checkpoint, LiveStreams
@@ -32,6 +33,7 @@ class Closing:
     streams: Any
     events: Any
     live: LiveStreams
+    acks: InOrderAcks
     watchlist: Watchlist
     outputs: Outputs
     index: AppIndex
@@ -60,7 +62,7 @@ class Closing:
             self.save(state)
         for checkpoint in closing:
             for handle in checkpoint.acks:
-                handle.ack()
+                self.acks.release(handle)
 
     async def finish(self, state: AppState, status: str, ended: float | None, *, source: str | None,
                      offset: int, evidence: list[ExceptionEvent] | None = None) -> list[Checkpoint]:
@@ -109,7 +111,7 @@ class Closing:
         self.open.pop(state.app_id, None)
         for checkpoint in closing:
             for handle in checkpoint.acks:
-                handle.ack()
+                self.acks.release(handle)
 
     def stored_events(self, state: AppState) -> list[ExceptionEvent]:
         return [ExceptionEvent.from_dict(self.events[event_key(state.app_id, n)]) for n in range(state.n_events)]

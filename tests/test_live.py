@@ -20,6 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from classifiers.core import Classifier
+from ingest.acks import InOrderAcks
 from ingest.envelope import parse_envelope
 from ingest.live import LiveStreams
 from ingest.state import end_time
@@ -28,7 +29,7 @@ from rules.loader import load_packs
 from sparktriage.records import Envelope
 from tests.loggen import generate_log
 from tests.packs import SMALL_PACK
-from tests.worker_twin import Message, Partition, envelope
+from tests.worker_twin import Message, Partition, envelope, furthest_commit
 
 APPS = [f"application_1700000000000_00{n}" for n in (41, 42, 43)]
 
@@ -260,3 +261,58 @@ def test_the_streams_find_events_by_the_classifier_s_signals() -> None:
     ending.fold(env, 0, 0, "one", now=0.0)
     (ended,) = ending.finish(APPS[0], [env.stream_key])
     assert [e.text for e in ended.events] == [line]
+
+
+class _Handle:
+    """A record as ``InOrderAcks`` sees it: its partition and offset, and what acknowledging it did."""
+
+    def __init__(self, partition: int, offset: int, acked: list[tuple[int, int]]) -> None:
+        self.message = Message("spark-logs", partition, offset, None, b"")
+        self.acked = acked
+
+    def ack(self) -> None:
+        self.acked.append((self.message.partition, self.message.offset))
+
+
+@settings(max_examples=200, deadline=None)
+@given(order=st.permutations(range(12)), partitions=st.integers(1, 3))
+def test_records_are_acknowledged_in_offset_order_whatever_order_they_are_released(order, partitions) -> None:
+    acked: list[tuple[int, int]] = []
+    acks = InOrderAcks()
+    handles = [_Handle(n % partitions, n // partitions, acked) for n in range(12)]
+    for handle in handles:
+        acks.take(handle)
+    for n in order:
+        acks.release(handles[n])
+        for partition in range(partitions):
+            offsets = [offset for p, offset in acked if p == partition]
+            released = {handles[m].message.offset for m in order[:order.index(n) + 1] if m % partitions == partition}
+            assert offsets == list(range(len(offsets))), "oldest first, no gap"
+            assert offsets == sorted(offsets) and set(offsets) <= released
+            assert len(offsets) == next(k for k in range(len(released) + 1) if k not in released), \
+                "acknowledged exactly up to the first record not released"
+    assert acks.held() == 0 and len(acked) == 12
+
+
+def test_a_record_taken_before_a_rebalance_is_never_acknowledged() -> None:
+    """Its partition is read again from the committed offset: the same offset comes again as a new record."""
+    acked: list[tuple[int, int]] = []
+    acks = InOrderAcks()
+    old = _Handle(0, 5, acked)
+    acks.take(old)
+    acks.reset()
+    again = _Handle(0, 5, acked)
+    acks.take(again)
+    acks.release(old)
+    assert acked == [] and acks.held() == 1
+    acks.release(again)
+    assert acked == [(0, 5)]
+
+
+def test_the_twin_commits_as_faust_does_with_acknowledgements_out_of_order() -> None:
+    """Nothing committed yet: the first run of acknowledged offsets, wherever it starts; later, past a gap of one."""
+    assert furthest_commit(-1, {3, 4, 5}) == 5
+    assert furthest_commit(-1, {0, 1, 3, 4}) == 4  # 2 was never acknowledged
+    assert furthest_commit(9, {11, 12}) == 12  # the gap of one at 10
+    assert furthest_commit(9, {12, 13}) == 9
+    assert furthest_commit(9, {10, 11}) == 11

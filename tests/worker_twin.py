@@ -10,9 +10,9 @@ the worker right before it: a crash at every point of the protocol, on the
 code the worker runs.
 
 After a crash the committed offset is anywhere between the last commit and
-the highest offset below which everything was acknowledged (faust commits
-acknowledged offsets every few seconds): a new worker starts from there over
-the same changelogs, and Kafka redelivers everything after it.
+the furthest faust may have committed from the acknowledgements it got
+(:func:`furthest_commit`; it commits every few seconds): a new worker starts
+from there over the same changelogs, and Kafka redelivers everything after it.
 """
 
 from __future__ import annotations
@@ -198,10 +198,7 @@ class Partition:
         try:
             self._consume(Fuse(crash_after), acked)
         except Crash:
-            done = self.committed
-            while done + 1 in acked:
-                done += 1
-            self.committed += int(commit * (done - self.committed))
+            self.committed += int(commit * (furthest_commit(self.committed, acked) - self.committed))
             return False
         assert acked == set(range(self.committed + 1, len(self.records))), "every record is acknowledged in the end"
         self.committed = len(self.records) - 1
@@ -214,6 +211,28 @@ class Partition:
         fuse = Fuse()
         probe._consume(fuse, set())
         return fuse.spent
+
+
+def furthest_commit(committed: int, acked: set[int]) -> int:
+    """The highest offset faust-streaming (0.15) may commit as done after ``committed`` from ``acked``.
+
+    Each commit takes the first run of consecutive acknowledged offsets above
+    the last commit and commits its end. It checks that the run follows the
+    last commit only once something was committed (its committed offset is
+    the next one to read, and 0 counts as nothing), and lets a gap of one
+    through: acknowledgements out of order make it commit past records not
+    acknowledged (``ingest.acks``).
+    """
+    waiting = sorted(offset for offset in acked if offset > committed)
+    while waiting:
+        if committed + 1 > 0 and waiting[0] - (committed + 1) > 1:
+            break
+        run_end = waiting[0]
+        while run_end + 1 in acked:
+            run_end += 1
+        committed = run_end
+        waiting = [offset for offset in waiting if offset > committed]
+    return committed
 
 
 def envelope(app_id: str, text: str | None = None, **fields: Any) -> tuple[bytes, bytes]:
