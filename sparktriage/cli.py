@@ -13,7 +13,6 @@ that ``--help`` stays fast and a command only loads what it uses.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -24,6 +23,7 @@ from sparktriage import watch_cli  # noqa: F401 - registers watch
 from sparktriage.commands import COMMANDS, arg, command
 from sparktriage.errors import BadInput
 from sparktriage.mistakes import explain
+from sparktriage.pipes import reader_gone
 
 if TYPE_CHECKING:  # loaded once a command's inputs are known to be there (``commands.Check``)
     from sparktriage.settings import Settings
@@ -93,13 +93,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if cmd.check is not None:
             cmd.check(args)
-        return cmd.run(args, _settings_from(args))
+        status = cmd.run(args, _settings_from(args))
+        sys.stdout.flush()  # what is still buffered meets a closed pipe here, not in Python's exit
+        return status
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:  # `sparktriage classify app.log | head -3`: the reader had enough
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())  # no second error when Python flushes stdout at exit
-        return 141  # as a process killed by SIGPIPE
+        return reader_gone()
     except Exception as exc:
         if args.debug:
             raise

@@ -22,6 +22,7 @@ import pytest
 import sparktriage.cli  # noqa: F401 - registers every command
 from sparktriage.commands import COMMANDS
 from sparktriage.tools.demo import sample_dirs
+from tests.closedpipe import to_closed_pipe
 
 SAMPLE = next(p for p in sample_dirs() if p.name == "yarn-memory-kill")
 NO_BROKER = "127.0.0.1:9"  # nothing listens on the discard port of loopback here
@@ -153,6 +154,14 @@ def test_a_reader_that_stops_early_ends_it_quietly(scratch: Path) -> None:
                           env=env, capture_output=True, text=True, timeout=600)
     assert proc.stdout.startswith("{") and proc.stdout.count("\n") == 1
     assert proc.stderr.strip() == "status 141", proc.stderr
+
+
+@pytest.mark.parametrize("buffered", [True, False])
+def test_a_reader_gone_before_a_short_output_ends_it_quietly(buffered: bool) -> None:
+    """The reader gone before the first write: printed unbuffered, the write fails inside the command;
+    buffered, only at the flush after it, which must still say nothing."""
+    proc = to_closed_pipe(["-m", "sparktriage.cli", "classify", "--json", str(SAMPLE)], buffered=buffered)
+    assert (proc.returncode, proc.stderr) == (141, "")
 
 
 def test_debug_shows_the_traceback(scratch: Path) -> None:

@@ -7,6 +7,7 @@ import re
 import pytest
 
 from classifiers.corpus.realcorpus import DEV_REAL, REAL, dedupe, load, place, problems, sources_of
+from tests.closedpipe import to_closed_pipe
 
 
 def item(n: int, url: str, label: str = "driver_oom", text: str | None = None) -> dict[str, object]:
@@ -55,3 +56,11 @@ def test_place_keeps_a_threads_side_and_gives_each_label_about_a_third_to_dev() 
 def test_dedupe_keeps_the_first_of_each_source_and_text() -> None:
     both = [item(1, "u1"), item(2, "u1", text="line 1"), item(3, "u2")]
     assert [i["id"] for i in dedupe(both)] == ["x-1", "x-3"]
+
+
+@pytest.mark.parametrize("buffered", [True, False])
+def test_a_reader_that_stops_early_ends_it_quietly(buffered: bool) -> None:
+    """``python -m classifiers.corpus.realcorpus check | head -3``: no traceback, the status of SIGPIPE."""
+    proc = to_closed_pipe(["-m", "classifiers.corpus.realcorpus", "check"], buffered=buffered)
+    assert (proc.returncode, proc.stderr) == (141, "")
+
