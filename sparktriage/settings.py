@@ -230,6 +230,8 @@ def load_settings(
     environ = os.environ if environ is None else environ
     problems: list[str] = []
     values: dict[str, Any] = {}
+    # (key, value, where it was given, what to say when the key is unknown), lowest precedence first
+    given: list[tuple[str, Any, str, str]] = []
 
     path = config_file or environ.get(CONFIG_ENV)
     if path:
@@ -238,36 +240,19 @@ def load_settings(
                 table = tomllib.load(fh)
         except (OSError, tomllib.TOMLDecodeError) as exc:
             raise ConfigError(f"config file {path}: {exc}") from exc
-        table = table.get("sparktriage", table)
-        for key, value in table.items():
-            if key not in _FIELDS:
-                problems.append(f"config file {path}: unknown key {key!r}")
-                continue
-            try:
-                values[key] = _coerce(key, value, f"config file {path}")
-            except ConfigError as exc:
-                problems.extend(exc.problems)
+        given += [(key, value, f"config file {path}", f"config file {path}: unknown key {key!r}")
+                  for key, value in table.get("sparktriage", table).items()]
+    given += [(var[len(ENV_PREFIX):].lower(), value, f"environment {var}", f"environment: unknown variable {var}")
+              for var, value in environ.items() if var.startswith(ENV_PREFIX) and var != CONFIG_ENV]
+    given += [(key, value, f"flag --{key.replace('_', '-')}", f"flag: unknown setting {key!r}")
+              for key, value in (flags or {}).items() if value is not None]
 
-    for var, value in environ.items():
-        if not var.startswith(ENV_PREFIX) or var == CONFIG_ENV:
-            continue
-        key = var[len(ENV_PREFIX):].lower()
+    for key, value, where, unknown in given:
         if key not in _FIELDS:
-            problems.append(f"environment: unknown variable {var}")
+            problems.append(unknown)
             continue
         try:
-            values[key] = _coerce(key, value, f"environment {var}")
-        except ConfigError as exc:
-            problems.extend(exc.problems)
-
-    for key, value in (flags or {}).items():
-        if value is None:
-            continue
-        if key not in _FIELDS:
-            problems.append(f"flag: unknown setting {key!r}")
-            continue
-        try:
-            values[key] = _coerce(key, value, f"flag --{key.replace('_', '-')}")
+            values[key] = _coerce(key, value, where)
         except ConfigError as exc:
             problems.extend(exc.problems)
 
