@@ -23,7 +23,7 @@ from sparktriage import watch_cli  # noqa: F401 - registers watch
 from sparktriage.commands import COMMANDS, arg, command
 from sparktriage.errors import BadInput
 from sparktriage.mistakes import explain
-from sparktriage.pipes import reader_gone
+from sparktriage.pipes import flushed, reader_gone
 
 if TYPE_CHECKING:  # loaded once a command's inputs are known to be there (``commands.Check``)
     from sparktriage.settings import Settings
@@ -41,6 +41,10 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: {message}\nsee '{self.prog} --help'\n")
+
+    def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
+        """``--help`` ends here too: its text is flushed where a closed pipe can be caught."""
+        super().exit(flushed(status), message)
 
 
 def _add_global_flags(parser: argparse.ArgumentParser, default: Any) -> None:
@@ -93,9 +97,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if cmd.check is not None:
             cmd.check(args)
-        status = cmd.run(args, _settings_from(args))
-        sys.stdout.flush()  # what is still buffered meets a closed pipe here, not in Python's exit
-        return status
+        return flushed(cmd.run(args, _settings_from(args)))
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:  # `sparktriage classify app.log | head -3`: the reader had enough

@@ -156,11 +156,14 @@ def test_a_reader_that_stops_early_ends_it_quietly(scratch: Path) -> None:
     assert proc.stderr.strip() == "status 141", proc.stderr
 
 
-@pytest.mark.parametrize("buffered", [True, False])
-def test_a_reader_gone_before_a_short_output_ends_it_quietly(buffered: bool) -> None:
+@pytest.mark.parametrize(("argv", "buffered"), [
+    (["classify", "--json", str(SAMPLE)], True), (["classify", "--json", str(SAMPLE)], False),
+    (["rules", "--help"], True),  # unbuffered, argparse ignores the failed write itself
+], ids=["json-buffered", "json-unbuffered", "help-buffered"])
+def test_a_reader_gone_before_a_short_output_ends_it_quietly(argv: list[str], buffered: bool) -> None:
     """The reader gone before the first write: printed unbuffered, the write fails inside the command;
-    buffered, only at the flush after it, which must still say nothing."""
-    proc = to_closed_pipe(["-m", "sparktriage.cli", "classify", "--json", str(SAMPLE)], buffered=buffered)
+    buffered, only at the flush after it (or after argparse's help), which must still say nothing."""
+    proc = to_closed_pipe(["-m", "sparktriage.cli", *argv], buffered=buffered)
     assert (proc.returncode, proc.stderr) == (141, "")
 
 

@@ -26,7 +26,7 @@ import sys
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from sparktriage.pipes import reader_gone
+from sparktriage.pipes import flushed, reader_gone
 from sparktriage.taxonomy import CATEGORIES
 
 REAL = Path(__file__).resolve().parent / "real"
@@ -160,8 +160,7 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     try:
-        status = main()
-        sys.stdout.flush()  # what is still buffered meets a closed pipe here, not in Python's exit
+        status = flushed(main())
     except BrokenPipeError:  # `... check | head -3`: the reader had enough
         status = reader_gone()
     sys.exit(status)
