@@ -2,7 +2,9 @@
 
 Rules alone, the model alone and both (as the worker runs them), side by
 side per category and overall (``sparktriage evaluate --mode all`` prints the
-same); then the full ``evaluate`` report of the combined classifier per set.
+same); then the full ``evaluate`` report of the combined classifier per set, without the ids of
+the items it got wrong: these sets measure, and a list of their misses steers whoever writes
+the next rule towards them (``sparktriage evaluate`` on a set of one's own still prints them).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ def main() -> None:
         results = {mode: evaluate(only(classifier, mode), path) for mode in ("rules", "model", "combined")}
         print(f"\n--- {name} ({path}) ---")
         print(side_by_side(results))
-        print(f"\ncombined, in full:\n{report(results['combined'])}")
+        print(f"\ncombined, in full:\n{report(results['combined'], misclassified=False)}")
 
 
 if __name__ == "__main__":

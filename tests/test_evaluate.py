@@ -81,6 +81,9 @@ def test_the_report_states_every_figure() -> None:
     assert text.splitlines()[3].split() == ["input_missing", "1.00", "0.50", "0.67", "2"]
     assert "  2: executor_oom -> unknown" in text and "  4: input_missing -> executor_oom" in text
     assert "  1: " not in text and "  3: " not in text, "only the misclassified are listed"
+    quiet = report(_hand_scored(), misclassified=False)
+    assert "misclassified" not in quiet and ": executor_oom -> unknown" not in quiet
+    assert quiet == text.split("\n\nmisclassified:")[0], "all else is the same report"
 
 
 def test_a_confusion_matrix_row_per_label() -> None:

@@ -138,8 +138,10 @@ def evaluate(classifier: Classifier, data: str | Path | list[dict]) -> Evaluatio
     return result
 
 
-def report(result: Evaluation) -> str:
-    """Per-category precision/recall/F1, accuracy, macro-F1, unknown share, confusion matrix."""
+def report(result: Evaluation, *, misclassified: bool = True) -> str:
+    """Per-category precision/recall/F1, accuracy, macro-F1, unknown share, confusion matrix, and the
+    ids of the items answered wrongly (left out with ``misclassified=False``: a set that only
+    measures should not hand out which of its items to look at)."""
     labels = result.labels
     p, r, f, s = precision_recall_fscore_support(result.truth, result.predicted, labels=labels, zero_division=0)
     width = max(len(x) for x in labels + ["category"])
@@ -174,7 +176,7 @@ def report(result: Evaluation) -> str:
     for label, row in zip(labels, matrix):
         out.append(f"{label:<{width}}  " + " ".join(f"{v:>6}" if v else f"{'.':>6}" for v in row))
     wrong = [(i, t, q) for i, t, q in zip(result.ids, result.truth, result.predicted) if t != q]
-    if wrong:
+    if wrong and misclassified:
         out += ["", "misclassified:"] + [f"  {i}: {t} -> {q}" for i, t, q in wrong]
     return "\n".join(out)
 
