@@ -203,6 +203,7 @@ def run_workers(broker: Broker, settings: Settings, tmp: str, n: int, keys: set[
         first = first_seen(started, b"first record consumed")
         _wait_keys(out, set(keys), timeout=1800)
         rate = records / (time.perf_counter() - first)
+        _shared_throughout(started)
     except BaseException:
         stop(procs)
         raise
@@ -211,6 +212,20 @@ def run_workers(broker: Broker, settings: Settings, tmp: str, n: int, keys: set[
     if not keep:
         stop(procs)
     return rate, procs
+
+
+def _shared_throughout(workers: list[tuple[subprocess.Popen[bytes], Path]]) -> None:
+    """Refuse a figure that is not ``len(workers)`` workers sharing the topic: each consumed, none exited,
+    and no rebalance after a worker began. With changelog writes batched, a worker recovering its tables
+    after a rebalance meets Tansu's wrong latest offset and stops (faust's ConsistencyError), and the other
+    does all the work: the "two workers" figure was then one worker's, after a pause."""
+    for proc, log in workers:
+        text = log.read_bytes()
+        _, found, since = text.partition(b"first record consumed")
+        if proc.poll() is not None or not found or b"Revoking previously assigned" in since:
+            raise RuntimeError(f"not {len(workers)} workers sharing the topic throughout (a worker exited, "
+                               f"consumed nothing or its group rebalanced after it began):\n"
+                               f"{text.decode(errors='replace')[-1500:]}")
 
 
 def _extraction_rate(texts: list[str]) -> float:
