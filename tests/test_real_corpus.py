@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from classifiers.corpus.realcorpus import DEV_REAL, REAL, dedupe, load, place, problems, sources_of
+from classifiers.corpus.realcorpus import DEV_REAL, REAL, dedupe, load, main, place, problems, read, sources_of, write
 from tests.closedpipe import to_closed_pipe
 
 
@@ -51,6 +51,25 @@ def test_place_keeps_a_threads_side_and_gives_each_label_about_a_third_to_dev() 
     assert sum(i["label"] == "corrupt_data" for i in placed["dev"]) == 3
     assert place(new, sides) == placed, "the rule is stable"
     assert problems({s: sides[s] + placed[s] for s in sides}) == []
+
+
+def test_add_refuses_what_breaks_a_rule_and_writes_nothing(tmp_path, capsys) -> None:
+    """An item from a dev_real thread (or with a repeated id) is refused by ``add`` itself, not only by a
+    later ``check``: the files stay as they were."""
+    if not DEV_REAL.exists():
+        pytest.skip(f"{DEV_REAL} is absent (shared/ is not beside this checkout)")
+    write(tmp_path / "train.jsonl", [item(1, "old-a")])
+    write(tmp_path / "dev.jsonl", [item(2, "old-b")])
+    before = {side: read(tmp_path / f"{side}.jsonl") for side in ("train", "dev")}
+    forbidden = sorted(sources_of(DEV_REAL))[0]
+    for new in ([item(3, forbidden)], [item(1, "new-c")]):
+        write(tmp_path / "new.jsonl", new)
+        assert main(["add", str(tmp_path / "new.jsonl"), "--root", str(tmp_path)]) == 1
+        assert "nothing written" in capsys.readouterr().out
+        assert {side: read(tmp_path / f"{side}.jsonl") for side in ("train", "dev")} == before
+    write(tmp_path / "new.jsonl", [item(3, "new-c")])
+    assert main(["add", str(tmp_path / "new.jsonl"), "--root", str(tmp_path)]) == 0
+    assert sum(len(read(tmp_path / f"{side}.jsonl")) for side in ("train", "dev")) == 3
 
 
 def test_dedupe_keeps_the_first_of_each_source_and_text() -> None:
