@@ -21,16 +21,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import numpy as np
 from cachetools import LRUCache
 
-from classifiers import modelfile
 from classifiers.corpus.generate import NONE
 from classifiers.masking import mask
 from sparktriage.errors import ConfigError
 
+if TYPE_CHECKING:
+    import numpy as np
+
+#: the model file in a model's folder (``classifiers.modelfile`` reads and writes it)
+FILENAME = "model.npz"
 MAX_CHARS = 4000  # the head of an event's text holds its message and first causes
 CACHE_SIZE = 20_000
 
@@ -88,6 +91,8 @@ class TextModel:
     def scorer(self) -> Scorer:
         if not isinstance(self.source, Path):
             return self.source
+        from classifiers import modelfile  # NumPy with it: the worker reads the file beside its group join
+
         try:
             return modelfile.read(self.source)
         except modelfile.ModelFileError as exc:
@@ -106,7 +111,7 @@ class TextModel:
             probs = self.scorer.predict_proba(todo)
             classes = self.scorer.classes_
             for key, row in zip(todo, probs):
-                best = int(np.argmax(row))
+                best = int(row.argmax())
                 answers[key] = self._cache[key] = (str(classes[best]), float(row[best]))
         return [answers[k] for k in keys]
 
@@ -114,7 +119,7 @@ class TextModel:
 def choose_threshold(probs: np.ndarray, predicted: Sequence[str], truth: Sequence[str],
                      precision: float) -> float:
     """The lowest probability at which the answers (not ``_none``) reach ``precision`` on held-out data."""
-    order = np.argsort(-probs)
+    order = (-probs).argsort()
     right = answered = 0
     best = 1.0
     for i in order:
@@ -128,6 +133,8 @@ def choose_threshold(probs: np.ndarray, predicted: Sequence[str], truth: Sequenc
 
 
 def expected_calibration_error(confidence: Sequence[float], correct: Sequence[bool], bins: int = 10) -> float:
+    import numpy as np  # training and evaluation only: a worker's start does not pay for it
+
     conf, ok = np.asarray(confidence, float), np.asarray(correct, float)
     if conf.size == 0:
         return 0.0
@@ -145,6 +152,7 @@ def train(items: Sequence[tuple[str, str, str]], *, version: str, seed: int = 0,
     the threshold is chosen where it matters. The returned model is refit on
     every format with that threshold; the metrics are its held-out twin's.
     """
+    import numpy as np
     from sklearn.metrics import precision_recall_fscore_support
     from sklearn.model_selection import GroupShuffleSplit
 
@@ -179,8 +187,10 @@ def train(items: Sequence[tuple[str, str, str]], *, version: str, seed: int = 0,
 
 def save(model: TextModel, metrics: dict[str, Any], folder: Path, card: str) -> None:
     """Write a freshly trained model (its fitted pipeline) as ``model.npz``, its metrics and card."""
+    from classifiers import modelfile
+
     folder.mkdir(parents=True, exist_ok=True)
-    modelfile.write(model.scorer, folder / modelfile.FILENAME)
+    modelfile.write(model.scorer, folder / FILENAME)
     (folder / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     (folder / "model_card.md").write_text(card)
 
@@ -189,10 +199,10 @@ def load(folder: Path) -> TextModel:
     """The model in ``folder``, its file read on first use; ConfigError when it is absent or unreadable.
 
     The model file itself is checked when it is read (``modelfile.read``: foreign types refused)."""
-    path = folder / modelfile.FILENAME
+    path = folder / FILENAME
     if not path.is_file():
         old = " (it holds a model.skops of an earlier version: retrain it with `sparktriage train --out DIR`)"
-        raise ConfigError(f"model {folder}: no {modelfile.FILENAME}{old if (folder / 'model.skops').is_file() else ''}")
+        raise ConfigError(f"model {folder}: no {FILENAME}{old if (folder / 'model.skops').is_file() else ''}")
     try:
         metrics = json.loads((folder / "metrics.json").read_text())
         return TextModel(path, str(metrics["version"]), float(metrics["threshold"]))

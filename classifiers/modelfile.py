@@ -30,7 +30,6 @@ import numpy as np
 from classifiers.features import TfidfFeatures, expit, linear_scores, unsupported
 
 FORMAT = "sparktriage.textcat/v1"
-FILENAME = "model.npz"
 VECTORIZER = "sklearn.feature_extraction.text.TfidfVectorizer"
 CLASSIFIER = "sklearn.linear_model.LogisticRegression"
 CALIBRATION = "sklearn.calibration.CalibratedClassifierCV(method=sigmoid, ensemble=False)"

@@ -33,7 +33,7 @@ from ingest.acks import InOrderAcks
 from ingest.checks import AppIndex, Checks
 from ingest.closing import Closing
 from ingest.envelope import parse_envelope
-from ingest.faststart import faust_app
+from ingest.faststart import faust_app, table_options
 from ingest.lifecycle import lifecycle_events
 from ingest.live import Checkpoint, LiveStreams
 from ingest.modelread import read_model_beside
@@ -69,9 +69,9 @@ def create_app(settings: Settings, classifier: Classifier, store: Store,
         dead_letters=raw_topic(settings.dlq_topic, bytes),
         # Per-application state: small metadata, one assembler per container stream,
         # one entry per exception event (see ingest.state for why three tables).
-        apps=app.Table("apps", partitions=settings.partitions),
-        streams=app.Table("streams", partitions=settings.partitions),
-        events=app.Table("events", partitions=settings.partitions),
+        apps=app.Table("apps", partitions=settings.partitions, options=table_options()),
+        streams=app.Table("streams", partitions=settings.partitions, options=table_options()),
+        events=app.Table("events", partitions=settings.partitions, options=table_options()),
         metrics=metrics or NoMetrics(),
     )
     app.worker = worker  # type: ignore[attr-defined]  # tests and benchmarks read its counters

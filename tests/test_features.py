@@ -19,11 +19,11 @@ from classifiers import modelfile
 from classifiers.corpus.generate import corpus
 from classifiers.features import TfidfFeatures, expit, unsupported
 from classifiers.masking import mask
-from classifiers.model import MAX_CHARS
+from classifiers.model import FILENAME, MAX_CHARS
 from rules.loader import load_packs
 from tests.conftest import REPO, SHARED_DATA
 
-MODELS = sorted(p for p in (REPO / "models" / "textcat").iterdir() if (p / modelfile.FILENAME).is_file())
+MODELS = sorted(p for p in (REPO / "models" / "textcat").iterdir() if (p / FILENAME).is_file())
 
 
 def _jsonl_texts(path: Path) -> list[str]:
@@ -79,7 +79,7 @@ def _sklearn_reference(path: Path):
 
 @pytest.mark.parametrize("folder", MODELS, ids=[p.name for p in MODELS])
 def test_the_numpy_predictor_gives_sklearn_s_floats_on_every_evaluation_text(folder: Path, texts) -> None:
-    scorer, reference = _sklearn_reference(folder / modelfile.FILENAME)
+    scorer, reference = _sklearn_reference(folder / FILENAME)
     assert len(texts) > 1000
     for start in (0, 7, 500):  # batches of different sizes and contents
         batch = texts[start:start + 400] if start else texts
