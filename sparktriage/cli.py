@@ -13,6 +13,7 @@ that ``--help`` stays fast and a command only loads what it uses.
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -288,6 +289,9 @@ def _deliver(args: argparse.Namespace, settings: Settings) -> int:
     ],
 )
 def _worker(args: argparse.Namespace, settings: Settings) -> int:
+    # no garbage collection during the start's imports (a sixth of their CPU): the first rebalance
+    # freezes what the start made and collects again (ingest.faststart.PromptTableManager)
+    gc.disable()
     from ingest.app import run
     from sparktriage.reach import reach_broker
     from sparktriage.store import open_store
