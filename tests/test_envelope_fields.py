@@ -272,3 +272,47 @@ def test_a_line_too_long_is_refused_by_its_bytes() -> None:
         with pytest.raises(BadInput) as err:
             parse_envelope(None, json.dumps({"app_id": "a", "line": text}).encode(), max_line_bytes=limit)
         assert (err.value.reason, err.value.detail) == ("line_too_long", f"a line exceeds {limit} bytes"), text[:10]
+
+
+def _repacked(**fields) -> bytes:
+    return json.dumps({"app_id": "application_1700000000000_0001", "container_id": "container_1700000000000_0001_01_000002",
+                       **fields}).encode()
+
+
+def test_a_repacked_record_s_source_is_read_with_its_lines() -> None:
+    """``sparktriage repack``'s ``source``: the input partition and one offset per line, kept with the lines
+    they number (the worker's replay check reads them); a record without one has none."""
+    env = parse_envelope(None, _repacked(lines=["a", "b", "c"], source={"partition": 0, "offsets": [0, 4, 9]}))
+    assert (env.source.partition, env.source.offsets, env.source.lines) == (0, (0, 4, 9), ("a", "b", "c"))
+    assert env.text == "a\nb\nc"
+    assert parse_envelope(None, _repacked(lines=["a"])).source is None
+    assert parse_envelope(None, _repacked(lines=["a"], source={"partition": 3, "offsets": [0]})).source.partition == 3
+
+
+@pytest.mark.parametrize("fields, detail", [
+    ({"line": "a", "source": {"partition": 0, "offsets": [0]}},
+     "source belongs to a record with a lines array, and must be an object"),
+    ({"lines": ["a"], "source": [0, 0]}, "source belongs to a record with a lines array, and must be an object"),
+    ({"lines": ["a"], "source": {"offsets": [0]}}, "source.partition None is not a partition number"),
+    ({"lines": ["a"], "source": {"partition": -1, "offsets": [0]}}, "source.partition -1 is not a partition number"),
+    ({"lines": ["a"], "source": {"partition": True, "offsets": [0]}}, "source.partition True is not a partition number"),
+    ({"lines": ["a"], "source": {"partition": "0", "offsets": [0]}}, "source.partition '0' is not a partition number"),
+    ({"lines": ["a", "b"], "source": {"partition": 0}}, "source.offsets must be increasing offsets, one for each of the lines"),
+    ({"lines": ["a", "b"], "source": {"partition": 0, "offsets": [0]}},
+     "source.offsets must be increasing offsets, one for each of the lines"),
+    ({"lines": ["a", "b"], "source": {"partition": 0, "offsets": [3, 3]}},
+     "source.offsets must be increasing offsets, one for each of the lines"),
+    ({"lines": ["a", "b"], "source": {"partition": 0, "offsets": [-1, 2]}},
+     "source.offsets must be increasing offsets, one for each of the lines"),
+    ({"lines": ["a", "b"], "source": {"partition": 0, "offsets": [0, True]}},
+     "source.offsets must be increasing offsets, one for each of the lines"),
+    ({"lines": ["a", "b"], "source": {"partition": 0, "offsets": [0, "1"]}},
+     "source.offsets must be increasing offsets, one for each of the lines"),
+])
+def test_a_bad_source_is_refused_with_its_reason(fields: dict, detail: str) -> None:
+    """A ``source`` that cannot number the record's lines is a bad field, said exactly (the dead letter
+    carries it): a replay check on wrong offsets would drop lines that were never folded."""
+    with pytest.raises(BadInput) as refused:
+        parse_envelope(None, _repacked(**fields))
+    assert (refused.value.reason, refused.value.detail) == ("bad_field", detail)
+
