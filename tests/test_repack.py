@@ -155,6 +155,52 @@ def test_the_worker_folds_only_the_lines_of_a_batch_it_has_not_folded() -> None:
     assert other is not None and other.text == lines[0], "another input partition's offsets are not compared"
 
 
+def _batch(offsets: list[int], partition: int = 0) -> bytes:
+    return json.dumps({"app_id": APPS[0], "container_id": "c1", "source": {"partition": partition, "offsets": offsets},
+                       "lines": [f"24/03/12 10:11:1{o % 10} INFO X: line {o}" for o in offsets]}).encode()
+
+
+def test_a_batch_s_unseen_rest_once_folded_is_not_folded_again() -> None:
+    """The rest of a batch keeps its input partition: folded, it moves the stream's count on, and the
+    same batch sent once more has nothing left to fold."""
+    live = LiveStreams(lambda key: None)
+    live.fold(parse_envelope(None, _batch([0, 1, 2])), 2, 0, "first", now=0.0)
+    rest = live.unseen(parse_envelope(None, _batch([1, 2, 3, 4])), 0)
+    assert rest is not None and rest.source.partition == 0
+    live.fold(rest, 4, 0, "second", now=0.0)
+    assert live.unseen(parse_envelope(None, _batch([1, 2, 3, 4])), 0) is None
+
+
+def test_a_stream_that_goes_from_batches_to_plain_records_folds_them_from_their_first_offset() -> None:
+    """Lines that stop coming through the stage (its records passed on as they were) are counted in the
+    worker's own topic from scratch: its offsets 0 and 1 are new lines, not replays of input offsets."""
+    live = LiveStreams(lambda key: None)
+    live.fold(parse_envelope(None, _batch([5, 6])), 6, 0, "batch", now=0.0)
+    plain = parse_envelope(None, json.dumps({"app_id": APPS[0], "container_id": "c1",
+                                             "line": "24/03/12 10:11:19 INFO X: plain"}).encode())
+    assert live.fold(plain, 1, 0, "plain", now=0.0) == [], "folded and left pending, not acknowledged as a replay"
+    assert [c.acks for c in live.stale(0, now=10**9)] == [["batch", "plain"]]
+
+
+def test_a_stream_first_seen_in_a_batch_leaves_its_partition_s_waiting_list_when_checkpointed() -> None:
+    live = LiveStreams(lambda key: None)
+    env = live.unseen(parse_envelope(None, _batch([0, 1])), 3)
+    live.fold(env, 1, 3, "h", now=0.0)
+    assert [c.acks for c in live.stale(3, now=10**9)] == [["h"]]
+    assert live.stale(3, now=2 * 10**9) == [], "checkpointed once, then nothing pending"
+
+
+def test_an_application_s_end_after_a_restart_keeps_the_stream_s_input_position() -> None:
+    """A stream not read since the restart closes from its stored checkpoint, with the input partition and
+    offset it had reached: a batch sent again after the end is still recognised (AppState.closed_at)."""
+    first = LiveStreams(lambda key: None)
+    first.fold(parse_envelope(None, _batch([0, 1, 2], partition=2)), 2, 0, "h", now=0.0)
+    (checkpoint,) = first.stale(0, now=10**9)
+    restarted = LiveStreams(lambda key: checkpoint.stored if key == checkpoint.key else None)
+    (closed,) = restarted.finish(APPS[0], [checkpoint.key])
+    assert closed.position == (2, 2)
+
+
 @pytest.mark.parametrize("source", [{"partition": 0, "offsets": [1]}, {"partition": 0, "offsets": [2, 1]},
                                     {"partition": -1, "offsets": [1, 2]}, {"partition": 0, "offsets": [1, True]},
                                     {"offsets": [1, 2]}, [0, 1]])
