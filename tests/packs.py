@@ -8,6 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from classifiers.core import Classifier
+from rules.engine import RuleEngine
+from rules.loader import load_packs
+
 SMALL_PACK = '''\
 pack: testpack
 version: "7"
@@ -77,3 +81,9 @@ def write_pack(directory: Path, text: str = SMALL_PACK, name: str = "test.yaml")
     path = directory / name
     path.write_text(text)
     return directory
+
+
+def small_classifier(directory: Path) -> Classifier:
+    """A classifier of ``SMALL_PACK`` alone and no model (the worker's unit tests: fast, and what decides is known)."""
+    packs = load_packs(write_pack(directory), builtin=False)
+    return Classifier(engine=RuleEngine(packs.rules, packs.version))

@@ -12,10 +12,8 @@ import pytest
 
 from classifiers.core import Classifier
 from ingest.app import Worker
-from rules.engine import RuleEngine
-from rules.loader import load_packs
 from sparktriage.settings import Settings
-from tests.packs import SMALL_PACK
+from tests.packs import small_classifier
 from tests.worker_twin import Fuse, Partition, envelope
 
 OPEN, ENDED = "application_1700000000000_0061", "application_1700000000000_0062"
@@ -24,10 +22,7 @@ LINE = "24/03/12 10:11:12 INFO Executor: Running task 3.0 in stage 7.0 (TID 41)"
 
 @pytest.fixture(scope="module")
 def classifier(tmp_path_factory: pytest.TempPathFactory) -> Classifier:
-    folder = tmp_path_factory.mktemp("rules")
-    (folder / "test.yaml").write_text(SMALL_PACK)
-    packs = load_packs(folder, builtin=False)
-    return Classifier(engine=RuleEngine(packs.rules, packs.version))
+    return small_classifier(tmp_path_factory.mktemp("rules"))
 
 
 def _asked(worker: Worker) -> list[tuple[str, str]]:

@@ -24,11 +24,9 @@ from ingest.acks import InOrderAcks
 from ingest.envelope import parse_envelope
 from ingest.live import LiveStreams
 from ingest.state import end_time
-from rules.engine import RuleEngine
-from rules.loader import load_packs
 from sparktriage.records import Envelope
 from tests.loggen import generate_log
-from tests.packs import SMALL_PACK
+from tests.packs import small_classifier
 from tests.worker_twin import Message, Partition, envelope, furthest_commit
 
 APPS = [f"application_1700000000000_00{n}" for n in (41, 42, 43)]
@@ -36,10 +34,7 @@ APPS = [f"application_1700000000000_00{n}" for n in (41, 42, 43)]
 
 @pytest.fixture(scope="module")
 def classifier(tmp_path_factory: pytest.TempPathFactory) -> Classifier:
-    folder = tmp_path_factory.mktemp("rules")
-    (folder / "test.yaml").write_text(SMALL_PACK)
-    packs = load_packs(folder, builtin=False)
-    return Classifier(engine=RuleEngine(packs.rules, packs.version))
+    return small_classifier(tmp_path_factory.mktemp("rules"))
 
 
 def _records(seed: int, n_apps: int, n_streams: int, lines: int,

@@ -19,20 +19,15 @@ from classifiers.core import Classifier
 from ingest.envelope import parse_envelope
 from ingest.live import LiveStreams
 from ingest.repack import Repacker
-from rules.engine import RuleEngine
-from rules.loader import load_packs
 from sparktriage.errors import BadInput
-from tests.packs import SMALL_PACK
+from tests.packs import small_classifier
 from tests.test_live import APPS, _outcome, _records
 from tests.worker_twin import Partition, envelope
 
 
 @pytest.fixture(scope="module")
 def classifier(tmp_path_factory: pytest.TempPathFactory) -> Classifier:
-    folder = tmp_path_factory.mktemp("rules")
-    (folder / "test.yaml").write_text(SMALL_PACK)
-    packs = load_packs(folder, builtin=False)
-    return Classifier(engine=RuleEngine(packs.rules, packs.version))
+    return small_classifier(tmp_path_factory.mktemp("rules"))
 
 
 def _repacked(records: list[tuple[bytes, bytes]], *, max_lines: int, commit_every: int,
