@@ -19,7 +19,12 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 
 def loghub(name: str) -> Path:
     """A loghub sample from ../shared/data; skips (or fails under CI=true) when it is absent."""
-    path = SHARED_DATA / "loghub" / name
+    return shared(f"loghub/{name}")
+
+
+def shared(relative: str) -> Path:
+    """A file of ../shared/data; skips (or fails under CI=true) when it is absent."""
+    path = SHARED_DATA / relative
     if not path.exists():
         if os.environ.get("CI") == "true":
             raise FileNotFoundError(f"CI=true but {path} is missing: shared/ must sit beside the clone")

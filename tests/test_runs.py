@@ -15,14 +15,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bench.noisy import noisy_log
+from bench.noisy import SAMPLES, noisy_log
 from classifiers.core import Classifier, load_classifier
 from ingest.events import DEFAULT_SIGNALS, extract_events
 from ingest.runs import EventRuns, extract_runs
 from sparktriage.payload import build_payload
 from sparktriage.records import AppInfo, Diagnosis
 from sparktriage.settings import Settings
-from tests.conftest import SHARED_DATA, loghub
+from tests.conftest import loghub, shared
 from tests.test_assembly import POOL
 from tests.test_events import LOGHUB_FILES, NOISE, RULE_SIGNALS, WHERE
 
@@ -51,6 +51,8 @@ def _same_as_per_record(text: str, classifier: Classifier) -> EventRuns:
 
 @pytest.mark.parametrize("lines", [3_000, 40_000])
 def test_the_noisy_log_gives_the_diagnosis_and_counts_of_one_event_per_record(lines: int, classifier) -> None:
+    for name in SAMPLES:  # the noise is loghub's
+        loghub(name)
     runs = _same_as_per_record(noisy_log(lines, seed=lines), classifier)
     assert len(runs) < runs.count / (1 if lines < 10_000 else 3), "the repeated warnings are folded"
 
@@ -61,7 +63,7 @@ def test_each_real_sample_alone(name: str, classifier) -> None:
 
 
 def test_every_real_excerpt_and_all_of_them_as_one_log(classifier) -> None:
-    texts = [json.loads(line)["text"] for line in (SHARED_DATA / "dev_real.jsonl").read_text().splitlines() if line]
+    texts = [json.loads(line)["text"] for line in shared("dev_real.jsonl").read_text().splitlines() if line]
     for text in texts:
         _same_as_per_record(text, classifier)
     _same_as_per_record("\n".join(texts), classifier)
