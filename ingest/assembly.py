@@ -55,9 +55,12 @@ JSON_HEADER_RE = re.compile(rf'\{{"ts":[ \t]?"(?P<ts>[^"\n]+)",[ \t]?"level":[ \
 HEADER_LINE_RE = re.compile(
     "^(?:" + re.sub(r"\(\?P<\w+>", "(?:", HEADER_PREFIX + "|" + JSON_HEADER_RE.pattern) + ")", re.MULTILINE
 )
-#: A plain prefixed line that is a whole record (the next line starts one too, or there is none), with its
-#: timestamp: a repeated warning's line is recognised by one match, not assembled.
-SINGLE_LINE_RE = re.compile(HEADER_PREFIX + r"[^\n]*(?:\n|\Z)(?=" + HEADER_LINE_RE.pattern + r"|\Z)", re.MULTILINE)
+#: A plain prefixed line that is a whole record (the next line starts one too, or there is none), in three
+#: groups: what comes before its timestamp, the timestamp, the rest of the line. A repeated warning's line is
+#: recognised by one match, not assembled, and its groups are what it is looked up by.
+SINGLE_LINE_RE = re.compile(
+    r"(?P<pre>\[?)(?P<ts>" + _TS + r")(?P<rest>\]?[ \t]+(?:-[ \t]+)?(?:" + LEVELS + r")\b[^\n]*(?:\n|\Z))(?="
+    + HEADER_LINE_RE.pattern + r"|\Z)", re.MULTILINE)
 
 
 def match_header(text: str, pos: int = 0) -> re.Match | None:

@@ -20,6 +20,7 @@ line (the test comparing runs with per-record events on the real samples checks 
 from __future__ import annotations
 
 import heapq
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -30,7 +31,6 @@ from ingest.yarn import sections
 from sparktriage.records import ExceptionEvent
 
 
-_TS = SINGLE_LINE_RE.groupindex["ts"]
 _UNSEEN = object()
 _single_line = SINGLE_LINE_RE.match
 
@@ -123,37 +123,35 @@ def extract_runs(text: str, *, app_id: str, attempt: int = 1, container_id: str 
     out = EventRuns()
     order = first_order
     for body, where in sections(text, attempt=attempt, container_id=container_id, role=role, host=host):
-        known: dict[str, EventRun | None] = {}  # a line without its timestamp -> its run; None: not an event
+        # a record without its timestamp (what comes before it kept, joined by a NUL) -> its run; None: not an event
+        known: dict[str, EventRun | None] = {}
         done = counted = 0  # text before ``done`` is handled; ``line_no`` is the number of the line at ``counted``
         line_no = 1
+        rfind, count, lookup = body.rfind, body.count, known.get  # the loop runs once per candidate line
         for hit in candidate_offsets(body, signals=signals):
             if hit < done:
                 continue
-            start = body.rfind("\n", done, hit) + 1 or done  # ``done`` is 0 or a line start
+            start = rfind("\n", done, hit) + 1 or done  # ``done`` is 0 or a line start
             head = _single_line(body, start)
-            if head is not None and head.end() - start <= max_line_chars:
-                end = head.end()
-                ts0, ts1 = head.span(_TS)
+            if head is not None and (end := head.end()) - start <= max_line_chars:
+                pre, stamp, rest = head.groups()
+                key, at = (pre + "\x00" + rest if pre else rest), len(pre)
             else:
                 start, end, head = segment_at(body, hit, done)
-                first_end = body.find("\n", start, end)
-                foldable = (head is not None and head.re is HEADER_RE
-                            and (first_end if first_end >= 0 else end) - start < max_line_chars)
-                ts0, ts1 = head.span("ts") if foldable else (-1, -1)  # type: ignore[union-attr]
-            if ts0 >= 0:
-                key = body[start:ts0] + "\x00" + body[ts1:end]
-                run = known.get(key, _UNSEEN)
+                key, stamp, at = _foldable(body, start, end, head, max_line_chars)
+            if key is not None:
+                run = lookup(key, _UNSEEN)
                 if run is not _UNSEEN:
                     done = end
                     if run is not None:  # lines are counted only where an occurrence needs its number
-                        line_no += body.count("\n", counted, start)
+                        line_no += count("\n", counted, start)
                         counted = start
                         run.orders.append(order)
                         run.lines.append(line_no)
-                        run.stamps.append(body[ts0:ts1])
+                        run.stamps.append(stamp)
                         order += 1
                     continue
-            line_no += body.count("\n", counted, start)
+            line_no += count("\n", counted, start)
             counted, done = start, end
             asm = Assembler(first_line=line_no, max_line_chars=max_line_chars)
             records = asm.feed(split_lines(body[start:end])) + asm.flush()
@@ -163,9 +161,22 @@ def extract_runs(text: str, *, app_id: str, attempt: int = 1, container_id: str 
                 if run is not None:
                     out.append(run)
                     order += 1
-                if ts0 >= 0 and len(records) == 1 and (run is None or _stamped(run, body[ts0:ts1], ts0 - start)):
+                if key is not None and len(records) == 1 and (run is None or _stamped(run, stamp, at)):
                     known[key] = run
     return out
+
+
+def _foldable(body: str, start: int, end: int, head: re.Match | None,
+              max_line_chars: int) -> tuple[str | None, str, int]:
+    """(its text without the timestamp, the timestamp, where it starts) of the stretch ``body[start:end]``
+    when it may be folded: it starts with a plain log prefix and its first line is short enough to be kept
+    whole; else (None, "", -1)."""
+    first_end = body.find("\n", start, end)
+    if head is None or head.re is not HEADER_RE or (first_end if first_end >= 0 else end) - start >= max_line_chars:
+        return None, "", -1
+    ts0, ts1 = head.span("ts")
+    rest = body[ts1:end]
+    return (body[start:ts0] + "\x00" + rest if ts0 > start else rest), body[ts0:ts1], ts0 - start
 
 
 def _stamped(run: EventRun, stamp: str, at: int) -> bool:

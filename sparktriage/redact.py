@@ -44,14 +44,28 @@ _PRIVATE_KEY = re.compile(
     r"(?P<begin>-----BEGIN [A-Z ]*PRIVATE KEY-----)(?P<body>.*?)(?P<end>-----END [A-Z ]*PRIVATE KEY-----|\Z)",
     re.S,
 )
-# Cheap gates: most texts hold none of these, and each substitution is a regex pass.
-_SETTING_WORDS = ("pass", "pwd", "secret", "key", "token", "credential", "sas")
-_KEY_PREFIXES = ("AKIA", "ASIA", "AGPA", "AIDA", "AROA", "ANPA")
+# Cheap gates: most texts hold none of these, and each substitution is a regex pass. Each gate is one
+# search, not a loop over words: every exception event is redacted, tens of thousands on a busy log.
+_SETTING_WORD = re.compile("pass|pwd|secret|key|token|credential|sas")  # in lowered text
+_KEY_PREFIX = re.compile("AKIA|ASIA|AGPA|AIDA|AROA|ANPA")
 
 
-def _maybe_setting(line: str) -> bool:
-    low = line.lower()
-    return ("=" in line or ":" in line) and any(word in low for word in _SETTING_WORDS)
+def _settings(text: str, low: str) -> str:
+    """``_SETTING`` over each line of ``text`` that holds a setting word and ``=`` or ``:``; the lines are
+    found by one search of ``low`` (the text lowered before any redaction), not line by line: most lines of a
+    trace are frames. The redactions before this one keep every line break, and a setting word they hid
+    was in no setting's name, so line ``i`` of ``low`` holds the words line ``i`` of ``text`` may need."""
+    lines = text.split("\n")
+    index = counted = 0
+    last = -1
+    for m in _SETTING_WORD.finditer(low):
+        index += low.count("\n", counted, m.start())
+        counted = m.start()
+        if index != last:
+            last = index
+            if "=" in lines[index] or ":" in lines[index]:
+                lines[index] = _SETTING.sub(_setting, lines[index])
+    return "\n".join(lines)
 
 
 def _body(match: re.Match) -> str:
@@ -84,12 +98,11 @@ def redact(text: str) -> str:
         text = _URL_CREDENTIALS.sub(lambda m: f"{m['scheme']}{m['user']}:{MASK}@", text)
     if "jdbc:oracle" in low:
         text = _ORACLE.sub(lambda m: f"{m['lead']}{MASK}@", text)
-    if any(word in low for word in _SETTING_WORDS):  # line by line: most lines of a trace are frames
-        text = "\n".join(_SETTING.sub(_setting, line) if _maybe_setting(line) else line
-                          for line in text.split("\n"))
+    if _SETTING_WORD.search(low) is not None:
+        text = _settings(text, low)
     if "bearer" in low or "basic " in low or "token " in low:
         text = _BEARER.sub(lambda m: f"{m['lead']}{MASK}", text)
-    if any(prefix in text for prefix in _KEY_PREFIXES):
+    if _KEY_PREFIX.search(text) is not None:
         text = _AWS_KEY_ID.sub(MASK, text)
     if "eyJ" in text:
         text = _JWT.sub(MASK, text)

@@ -120,3 +120,16 @@ def test_only_lines_that_look_like_settings_are_rewritten() -> None:
 
 def test_empty_text_stays_empty() -> None:
     assert redact("") == ""
+
+
+def test_settings_are_found_on_their_own_lines_among_lines_holding_the_words() -> None:
+    """The lines to rewrite are found by one search of the whole text: each setting is redacted on its own
+    line, whatever lines before it hold the words without a value, and after a credential in a URL on an
+    earlier line was hidden (the text searched is then the rewritten one)."""
+    text = ("KeyError: 'col_7'\n  File \"/opt/app/keys.py\", line 3, in <module>\nTOKEN PASSED\n"
+            "retry with api_key=k3y-1 then password=p4ss\n\tat a.Secret.get(Secret.java:1)\nsas_token: abc")
+    assert redact(text) == ("KeyError: 'col_7'\n  File \"/opt/app/keys.py\", line 3, in <module>\nTOKEN PASSED\n"
+                            f"retry with api_key={MASK} then password={MASK}\n\tat a.Secret.get(Secret.java:1)\n"
+                            f"sas_token: {MASK}")
+    url = "jdbc:postgresql://etl:pw0rd@db-7/etl failed\nfs.s3a.secret.key=s3cr3t"
+    assert redact(url) == f"jdbc:postgresql://etl:{MASK}@db-7/etl failed\nfs.s3a.secret.key={MASK}"

@@ -90,7 +90,7 @@ class LogFiles:
                     raise
                 self.skipped.append(name)
                 continue
-            if text.strip():
+            if text and not text.isspace():  # not ``text.strip()``: that copies a whole log to look at its ends
                 self.blank = False
             yield ("<stdin>" if name == STDIN else name), text
 
