@@ -38,6 +38,7 @@ def _files(root: Path) -> set[str]:
 def scratch(tmp_path: Path) -> Path:
     """A folder with the inputs the mistakes need; the commands run there."""
     (tmp_path / "empty.log").write_bytes(b"")
+    (tmp_path / "blank.log").write_text(" \n\t\n  \r\n")
     (tmp_path / "blank.jsonl").write_text("\n\n")
     (tmp_path / "binary.log").write_bytes(bytes(range(256)) * 40)
     (tmp_path / "broken.log.gz").write_bytes(gzip.compress(b"x" * 100_000)[:60])
@@ -92,6 +93,7 @@ CASES = {
     "classify, missing path": (["classify", "no-such.log"], ["no-such.log"]),
     "classify, unreadable file": (["classify", "socket.log"], ["socket.log"]),
     "classify, empty file": (["classify", "empty.log"], ["empty.log", "nothing"]),
+    "classify, file of blank lines": (["classify", "blank.log"], ["blank.log", "nothing"]),
     "classify, binary file": (["classify", "binary.log"], ["binary.log", "binary"]),
     "classify, broken gzip": (["classify", "broken.log.gz"], ["broken.log.gz", "gzip"]),
     "classify --jsonl, missing file": (["classify", "--jsonl", "no-such.jsonl"], ["no-such.jsonl"]),
