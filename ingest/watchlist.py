@@ -18,14 +18,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ingest.endings import EndWatch, Ending, gated_lines
+from ingest.endings import GATE_WORDS, EndWatch, Ending
 from ingest.eventlog import apply_to_watch, is_event_line, parse_line, record_events, translate
 from ingest.events import DEFAULT_SIGNALS, Signals
-from ingest.stalls import Progress, Stall
+from ingest.gates import LineGate
+from ingest.stalls import PROGRESS_WORDS, Progress, Stall
 from ingest.state import AppState
 from sparktriage.errors import BadInput
 from sparktriage.records import Envelope, ExceptionEvent
 from sparktriage.status import APP_END, ENDED
+
+#: A record's lines that can tell its application's end, and those that tell its progress: one scan.
+_GATE = LineGate(GATE_WORDS, PROGRESS_WORDS)
 
 
 @dataclass
@@ -65,9 +69,9 @@ class Watchlist:
                 out.ending = apply_to_watch(record, watch, env.attempt)
                 out.changed = self._keep(state, watch)
         else:
+            lines, progress_lines = _GATE.lines(env.text)
             if progress is not None:
-                progress.fold(env.text, env.role, now)
-            lines = gated_lines(env.text)
+                progress.fold_lines(progress_lines, env.role, now)
             if lines:
                 watch = EndWatch.from_dict(state.watch)
                 out.ending = watch.fold_lines(lines, env.role, env.attempt)
