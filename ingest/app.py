@@ -35,7 +35,7 @@ from ingest.closing import Closing
 from ingest.envelope import parse_envelope
 from ingest.faststart import faust_app, table_options
 from ingest.lifecycle import lifecycle_events
-from ingest.live import Checkpoint, LiveStreams
+from ingest.live import Checkpoint, LiveStreams, new_events
 from ingest.modelread import read_model_beside
 from ingest.observe import observe, worker_metrics
 from ingest.outputs import Outputs
@@ -175,6 +175,8 @@ class Worker(Closing):
             self.on_line(state, env, event, new=new)
             return
         if message.offset > state.last_offset:  # else: already applied before a restart
+            if env.event in ("container_end", "stall_check"):  # they add to the stored events, or read them:
+                self.commit(self.live.due(state.streams))  # those the lines before them closed come first
             state.last_offset = message.offset
             if env.event == "inactivity_check":
                 if state.ended and time.time() - state.last_seen > self.settings.inactivity_timeout:
@@ -193,8 +195,7 @@ class Worker(Closing):
             self.save(state)
             if state.ended:
                 self.complete(state, closing)
-        for checkpoint in self.live.stale(message.partition, time.monotonic()):
-            self.write(checkpoint)
+        self.commit(self.live.stale(message.partition, time.monotonic()))
         self.acks.release(event)
 
     def on_line(self, state: AppState, env: Envelope, event: faust.EventT, *, new: bool) -> None:
@@ -227,6 +228,8 @@ class Worker(Closing):
             self.watchlist.schedule(state, now)
         if read.event_log:  # one event-log event: its evidence is written now, the line acknowledged
             if offset > state.last_offset:
+                if read.events:  # after the events the application's earlier lines closed
+                    self.commit(self.live.due(state.streams))
                 state.last_offset = offset
                 self.add_events(state, read.events)
             self.save(state)
@@ -294,28 +297,34 @@ class Worker(Closing):
     # -- application state ----------------------------------------------------------------
 
     def fold_line(self, state: AppState, env: Envelope, event: faust.EventT, *, dirty: bool) -> None:
-        """Feed a log envelope to its container's assembler; write what is due in an order no crash breaks.
-
-        Its events first, then the application's state (event count, streams,
-        and up to which offset of this stream events are stored), then the
-        checkpoints, then the acknowledgements. A crash before the checkpoint
-        replays the line from the older checkpoint, and the events it yields
-        again are not stored twice; a crash after it finds them counted.
-        ``dirty``: the state changed already and must be written anyway.
-        """
+        """Feed a log envelope to its container's assembler; write what is due (``commit``).
+        ``dirty``: the state changed already and must be written anyway."""
         message = event.message
         if env.stream_key not in state.streams:
             state.streams.append(env.stream_key)
             dirty = True
         position = env.source.offsets[-1] if env.source is not None else message.offset
-        due = self.live.fold(env, position, message.partition, event, time.monotonic())
+        self.commit(self.live.fold(env, position, message.partition, event, time.monotonic(), message.offset),
+                    state if dirty else None)
+
+    def commit(self, due: list[Checkpoint], changed: AppState | None = None) -> None:
+        """Write checkpoints in an order no crash breaks: their events first, then the states of their
+        applications (event count, and up to which input offset each stream's events are stored) with
+        ``changed``, then the checkpoints, then the acknowledgements. A crash before a checkpoint
+        replays its records from the older one, and the events they yield again are not stored twice;
+        a crash after it finds them counted."""
+        states = {changed.app_id: changed} if changed is not None else {}
+        by_app: dict[str, list[Checkpoint]] = {}
         for checkpoint in due:
-            if (checkpoint.key == env.stream_key and checkpoint.events
-                    and message.offset > state.events_at.get(checkpoint.key, -1)):
-                self.add_events(state, checkpoint.events)
-                state.events_at[checkpoint.key] = message.offset
-                dirty = True
-        if dirty:
+            if checkpoint.found:
+                by_app.setdefault(checkpoint.app_id, []).append(checkpoint)
+        for app_id, checkpoints in by_app.items():
+            state = states.get(app_id) or self.state_of(app_id)[0]
+            self.add_events(state, new_events(checkpoints, lambda key: state.events_at.get(key, -1)))  # noqa: B023
+            for checkpoint in checkpoints:
+                state.events_at[checkpoint.key] = max(state.events_at.get(checkpoint.key, -1), checkpoint.upto)
+            states[app_id] = state
+        for state in states.values():
             self.save(state)
         for checkpoint in due:
             self.write(checkpoint)

@@ -16,11 +16,12 @@ from typing import Any
 from ingest.acks import InOrderAcks
 from ingest.checks import AppIndex
 from ingest.lastlines import last_words
-from ingest.live import Checkpoint, LiveStreams
+from ingest.live import Checkpoint, LiveStreams, new_events
 from ingest.outputs import Outputs
 from ingest.state import MAX_EVENTS, AppState, event_key
 from ingest.watchlist import Watchlist
 from sparktriage.records import ExceptionEvent
+from sparktriage.metrics import WorkerMetrics
 from sparktriage.settings import Settings
 from sparktriage.status import FAILURES, should_diagnose
 
@@ -38,6 +39,7 @@ class Closing:
     outputs: Outputs
     index: AppIndex
     open: dict[str, AppState]
+    metrics: WorkerMetrics
 
     def save(self, state: AppState) -> None:
         raise NotImplementedError  # the worker's: a state write and its index
@@ -57,6 +59,7 @@ class Closing:
         stay with the tombstone until it expires (``expire``): a late line settles it again."""
         for key in state.closing:
             self.streams.pop(key, None)
+            self.metrics.checkpoint_written()  # the stream's last write: its deletion
         if state.closing:
             state.closing = []
             self.save(state)
@@ -80,8 +83,8 @@ class Closing:
         settling to read.
         """
         closing = self.live.finish(state.app_id, state.streams)
+        self.add_events(state, new_events(closing, lambda key: state.events_at.get(key, -1)))
         for checkpoint in closing:
-            self.add_events(state, checkpoint.events)
             if checkpoint.position[0] is not None:  # repacked: a batch sent again after the end is known
                 state.closed_at[checkpoint.key] = list(checkpoint.position)
         if status in FAILURES and not state.n_events:  # it failed and printed no error

@@ -3,9 +3,17 @@
 Writing a stream's assembler to its changelog-backed table on every line made
 the changelog the worker's bottleneck (one produce per log line). Here each
 stream's assembler lives in memory and is written only at a *checkpoint*:
-when records it closes yield exception events, when ``max_pending`` lines
-have arrived since the last one, when a stream has waited ``max_age``
-seconds, or when the application ends.
+when ``max_pending`` records have arrived since the last one, when a stream
+has waited ``max_age`` seconds, or when the application ends. The exception
+events its closed records yield wait in memory with its lines and are
+written with its checkpoint: a record of a hundred lines usually closes an
+event, and writing the stream, the application's state and the event for
+each such record made three table writes (each a changelog produce) per
+record; now a stream's events cost one write each and its checkpoint one per
+``max_age``. Each event keeps the input offset of the record it came from, so
+the worker stores only those after the offset up to which the stream's
+events are stored (``AppState.events_at``): a crash between storing events
+and writing the checkpoint replays their records, and they are not stored twice.
 
 The rule that keeps this exactly-once in effect: a record is acknowledged
 only after a checkpoint that contains it has been written. Lines since the
@@ -43,15 +51,37 @@ MAX_AGE = 2.0
 
 @dataclass
 class Checkpoint:
-    """Write ``stored`` (None: delete the stream) and ``events``, then acknowledge ``acks``."""
+    """Store the events ``found`` (those ``new_events`` keeps), write ``stored`` (None: delete the stream),
+    then acknowledge ``acks``."""
 
     key: str
     stored: dict[str, Any] | None
-    events: list[ExceptionEvent]
+    found: list[tuple[int | None, ExceptionEvent]]  # each with its record's input offset (None: made at the end)
     acks: list[Any]
     write: bool = True  # False: nothing new to write (a replayed record), only acknowledge
     last: ExceptionEvent | None = None  # when the stream closes: its last lines (ingest.lastlines)
     position: tuple[int | None, int] = (None, -1)  # when the stream closes: its (source, offset)
+    app_id: str = ""
+
+    @property
+    def events(self) -> list[ExceptionEvent]:
+        return [event for _, event in self.found]
+
+    @property
+    def upto(self) -> int:
+        """The highest input offset of a record whose events are here (-1: none)."""
+        return max((offset for offset, _ in self.found if offset is not None), default=-1)
+
+
+def new_events(checkpoints: list[Checkpoint], stored_upto: Callable[[str], int]) -> list[ExceptionEvent]:
+    """The events of one application's checkpoints not stored yet (``stored_upto``: per stream key, the
+    input offset up to which its events are), in the order a write per record would have stored them:
+    by the offset of the record that closed them, then those its end made, stream by stream."""
+    tagged = [(offset, event) for checkpoint in checkpoints for offset, event in checkpoint.found
+              if offset is not None and offset > stored_upto(checkpoint.key)]
+    tagged.sort(key=lambda pair: pair[0])  # stable: a record's events keep their order
+    return [event for _, event in tagged] + [event for checkpoint in checkpoints
+                                             for offset, event in checkpoint.found if offset is None]
 
 
 @dataclass
@@ -64,6 +94,7 @@ class _Live:
     source: int | None = None  # the repacking stage's input partition ``offset`` counts in; None: the record's own
     tail: Tail = field(default_factory=Tail)  # its last lines, for an application that prints no error
     pending: list[Any] = field(default_factory=list)
+    found: list[tuple[int | None, ExceptionEvent]] = field(default_factory=list)  # events of the pending records
     since: float = 0.0  # when the oldest pending line arrived
 
     def stored(self) -> dict[str, Any]:
@@ -114,26 +145,36 @@ class LiveStreams:
         rest = Source(source.partition, source.offsets[seen:], source.lines[seen:])
         return dataclasses.replace(env, text="\n".join(rest.lines), source=rest)
 
-    def fold(self, env: Envelope, offset: int, partition: int, handle: Any, now: float) -> list[Checkpoint]:
+    def fold(self, env: Envelope, offset: int, partition: int, handle: Any, now: float,
+             record: int | None = None) -> list[Checkpoint]:
         """Feed one log envelope; the checkpoints due now (this stream's and stale others').
 
-        ``offset``: the record's own, or a repacked record's last input offset.
+        ``offset``: the record's own, or a repacked record's last input offset; ``record``: the record's
+        own offset (the events it yields are tagged with it), when it is not ``offset``.
         """
         live = self._opened(env, partition)
         space = env.source.partition if env.source is not None else None
         if live.source != space:  # the stream's lines now come another way: a new count
             live.source, live.offset = space, -1
         if offset <= live.offset:  # folded in before a restart and checkpointed with it
-            return [Checkpoint(live.key, None, [], [handle], write=False)]
-        events = events_from_records(feed_batch(live.assembler, env.text, self.signals), env, self.signals)
+            return [Checkpoint(live.key, None, [], [handle], write=False, app_id=env.app_id)]
+        tag = offset if record is None else record
+        for event in events_from_records(feed_batch(live.assembler, env.text, self.signals), env, self.signals):
+            live.found.append((tag, event))
         live.tail.add(env.text)
         live.offset = offset
         if not live.pending:
             live.since = now
             self._waiting.setdefault(partition, {})[live.key] = live
         live.pending.append(handle)
-        due = [self._checkpoint(live, events)] if events or len(live.pending) >= self.max_pending else []
-        return due + self.stale(partition, now)
+        if len(live.pending) >= self.max_pending:
+            return self._all(partition)
+        return self.stale(partition, now)
+
+    def due(self, keys: list[str]) -> list[Checkpoint]:
+        """Checkpoints of those of ``keys`` whose pending records yielded events, now: the events are
+        wanted now (an early notice reads them), or others are about to be stored after them."""
+        return [self._checkpoint(live) for key in keys if (live := self._open.get(key)) is not None and live.found]
 
     def _opened(self, env: Envelope, partition: int, closed: Sequence[Any] | None = None) -> _Live:
         """The stream of ``env`` in memory, read from its checkpoint (or its closed position) on first sight."""
@@ -147,19 +188,20 @@ class LiveStreams:
         return live
 
     def stale(self, partition: int, now: float) -> list[Checkpoint]:
-        """Checkpoints of this partition's streams whose oldest pending line is older than ``max_age``.
+        """When the oldest pending line of this partition is ``max_age`` old: checkpoints of all its
+        waiting streams (so the events of one application are stored in the order of their records,
+        whichever stream they come from; ``new_events``).
 
         Only streams of the partition being processed: faust writes a table
         change to the changelog partition of the record in hand.
         """
         waiting = self._waiting.get(partition)
-        out = []
-        while waiting:
-            live = next(iter(waiting.values()))
-            if now - live.since < self.max_age:
-                break
-            out.append(self._checkpoint(live, []))
-        return out
+        if not waiting or now - next(iter(waiting.values())).since < self.max_age:
+            return []
+        return self._all(partition)
+
+    def _all(self, partition: int) -> list[Checkpoint]:
+        return [self._checkpoint(live) for live in list(self._waiting.get(partition, {}).values())]
 
     def finish(self, app_id: str, keys: list[str]) -> list[Checkpoint]:
         """The application ended: close every stream's open record, delete the streams."""
@@ -168,19 +210,19 @@ class LiveStreams:
             live = self._open.pop(key, None)
             if live is not None:
                 self._waiting.get(live.partition, {}).pop(key, None)
-                env, assembler, tail, acks = live.env, live.assembler, live.tail, live.pending
+                env, assembler, tail, acks, found = live.env, live.assembler, live.tail, live.pending, live.found
                 position = (live.source, live.offset)
             else:  # not read since the last restart: only its checkpoint is left
                 stored = self._load(key)
                 if stored is None:
                     continue
                 env, assembler = stream_envelope(app_id, stored), assembler_from(stored["assembler"])
-                tail, acks = Tail(stored.get("tail", ())), []
+                tail, acks, found = Tail(stored.get("tail", ())), [], []
                 position = (stored.get("source"), stored["offset"])
             last = tail_event(tail.lines, assembler.next_line - len(tail.lines), app_id=app_id,
                               attempt=env.attempt, container_id=env.container_id, role=env.role, host=env.host)
-            out.append(Checkpoint(key, None, events_from_records(assembler.flush(), env, self.signals), acks,
-                                  last=last, position=position))
+            flushed = [(None, event) for event in events_from_records(assembler.flush(), env, self.signals)]
+            out.append(Checkpoint(key, None, found + flushed, acks, last=last, position=position, app_id=app_id))
         return out
 
     def reset(self) -> None:
@@ -191,7 +233,8 @@ class LiveStreams:
     def pending(self) -> int:
         return sum(len(live.pending) for live in self._open.values())
 
-    def _checkpoint(self, live: _Live, events: list[ExceptionEvent]) -> Checkpoint:
+    def _checkpoint(self, live: _Live) -> Checkpoint:
         acks, live.pending = live.pending, []
+        found, live.found = live.found, []
         self._waiting.get(live.partition, {}).pop(live.key, None)
-        return Checkpoint(live.key, live.stored(), events, acks)
+        return Checkpoint(live.key, live.stored(), found, acks, app_id=live.env.app_id)

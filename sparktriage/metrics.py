@@ -176,7 +176,7 @@ class WorkerMetrics:
         self.open_apps = Gauge("sparktriage_open_applications",
                                "Applications with state on this worker that have not ended.", registry=registry)
         self.checkpoints = Counter("sparktriage_checkpoint_writes",
-                                   "Stream checkpoints written to the changelog-backed tables.", registry=registry)
+                                   "Stream checkpoints written to the changelog-backed tables (a stream closed at its end counts once).", registry=registry)
         self.dead_letters = Counter("sparktriage_dead_letters", "Input records dead-lettered, by reason.",
                                     ["reason"], registry=registry)
         self.diagnoses = Counter("sparktriage_diagnoses", "Diagnoses made, by category and source.",

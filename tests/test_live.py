@@ -22,9 +22,10 @@ from hypothesis import strategies as st
 from classifiers.core import Classifier
 from ingest.acks import InOrderAcks
 from ingest.envelope import parse_envelope
-from ingest.live import LiveStreams
+from ingest.live import LiveStreams, new_events
 from ingest.state import end_time
 from sparktriage.records import Envelope
+from sparktriage.settings import Settings
 from tests.loggen import generate_log
 from tests.packs import small_classifier
 from tests.worker_twin import Message, Partition, envelope, furthest_commit
@@ -131,17 +132,25 @@ def test_lines_are_acknowledged_only_once_their_checkpoint_is_written(classifier
 
 
 def test_a_quiet_stream_is_checkpointed_after_max_age() -> None:
+    """With every other waiting stream of its partition: an application's events are stored in the order of
+    their records whichever stream they come from."""
     live = LiveStreams(lambda key: None, max_pending=10_000, max_age=2.0)
     quiet = Envelope(app_id=APPS[0], text="24/03/12 10:11:13 INFO Executor: Running task 1.0", container_id="a")
     busy = Envelope(app_id=APPS[0], text="24/03/12 10:11:14 INFO Executor: Running task 2.0", container_id="b")
+    other = Envelope(app_id=APPS[1], text="24/03/12 10:11:14 INFO Executor: Running task 2.0", container_id="b")
     assert live.fold(quiet, 0, 0, "line 0", now=0.0) == []
     assert live.fold(busy, 1, 0, "line 1", now=1.0) == []
-    (due,) = live.fold(busy, 2, 0, "line 2", now=2.5)  # the quiet stream's line waited 2.5 s
+    assert live.fold(other, 0, 1, "elsewhere", now=1.0) == []  # another partition's
+    (due, also) = live.fold(busy, 2, 0, "line 2", now=2.5)  # the quiet stream's line waited 2.5 s
     assert (due.key, due.acks, due.stored["offset"], due.events) == (quiet.stream_key, ["line 0"], 0, [])
-    assert live.pending() == 2
-    assert live.stale(0, now=2.9) == [], "busy's line has waited 1.9 s"
-    (due,) = live.stale(0, now=3.0)  # exactly max_age: due
+    assert (also.key, also.acks, also.stored["offset"]) == (busy.stream_key, ["line 1", "line 2"], 2)
+    assert live.pending() == 1
+    assert live.fold(busy, 3, 0, "line 3", now=3.0) == []
+    assert live.stale(0, now=4.9) == [], "busy's line has waited 1.9 s"
+    (due,) = live.stale(0, now=5.0)  # exactly max_age: due
     assert due.key == busy.stream_key
+    (due,) = live.stale(1, now=5.0)
+    assert due.key == other.stream_key
 
 
 def test_max_pending_bounds_what_a_stream_holds_back() -> None:
@@ -216,12 +225,23 @@ def test_an_ended_stream_is_never_checkpointed_again() -> None:
 
 
 def test_a_finished_record_is_written_with_its_checkpoint() -> None:
-    live = LiveStreams(lambda key: None, max_pending=100, max_age=1e9)
+    """Its event waits with its lines for their checkpoint (not a table write per record that ends one),
+    tagged with the offset of the record that closed it, unless it is wanted now (``due``)."""
+    live = LiveStreams(lambda key: None, max_pending=100, max_age=2.0)
     error = Envelope(app_id=APPS[0], text="24/03/12 10:11:13 ERROR X: java.io.IOException: boom", container_id="a")
     after = Envelope(app_id=APPS[0], text="24/03/12 10:11:14 INFO X: carrying on", container_id="a")
     assert live.fold(error, 0, 0, "error", now=0.0) == []  # the record may go on
-    (due,) = live.fold(after, 1, 0, "after", now=0.0)  # it ended: its event is due with its lines
+    assert live.fold(after, 1, 0, "after", now=1.0, record=41) == []  # it ended: its event waits with its lines
+    (due,) = live.stale(0, now=2.0)
     assert [e.exc_class for e in due.events] == ["java.io.IOException"] and due.acks == ["error", "after"]
+    assert (due.app_id, due.upto) == (APPS[0], 41)
+    assert (new_events([due], lambda key: 40), new_events([due], lambda key: 41)) == (due.events, [])
+    live.fold(error, 2, 0, "again", now=3.0)
+    live.fold(after, 3, 0, "and after", now=3.0)
+    assert live.due(["another stream"]) == []
+    (now,) = live.due([after.stream_key])
+    assert (now.upto, now.acks, len(now.events)) == (3, ["again", "and after"], 1)
+    assert live.due([after.stream_key]) == [] and live.stale(0, now=100.0) == [], "nothing left pending"
 
 
 def test_a_checkpoint_from_before_tails_were_kept_still_resumes() -> None:
@@ -246,11 +266,13 @@ def test_the_streams_find_events_by_the_classifier_s_signals() -> None:
     live = LiveStreams(lambda key: None, max_pending=100, max_age=1e9, signals=signals)
     env = Envelope(app_id=APPS[0], text=line, container_id="a")
     assert live.fold(env, 0, 0, "one", now=0.0) == []
-    (due,) = live.fold(Envelope(app_id=APPS[0], text=after, container_id="a"), 1, 0, "two", now=0.0)
+    live.fold(Envelope(app_id=APPS[0], text=after, container_id="a"), 1, 0, "two", now=0.0)
+    (due,) = live.due([env.stream_key])
     assert [e.text for e in due.events] == [line]
     batched = LiveStreams(lambda key: None, max_pending=100, max_age=1e9, signals=signals)
-    (due,) = batched.fold(Envelope(app_id=APPS[0], text=f"{after}\n{line}\n{after}", container_id="a"), 0, 0, "b",
-                          now=0.0)  # a shipper's batch of lines in one record
+    batched.fold(Envelope(app_id=APPS[0], text=f"{after}\n{line}\n{after}", container_id="a"), 0, 0, "b",
+                 now=0.0)  # a shipper's batch of lines in one record
+    (due,) = batched.due([env.stream_key])
     assert [e.text for e in due.events] == [line]
     ending = LiveStreams(lambda key: None, max_pending=100, max_age=1e9, signals=signals)
     ending.fold(env, 0, 0, "one", now=0.0)
@@ -311,3 +333,52 @@ def test_the_twin_commits_as_faust_does_with_acknowledgements_out_of_order() -> 
     assert furthest_commit(9, {11, 12}) == 12  # the gap of one at 10
     assert furthest_commit(9, {12, 13}) == 9
     assert furthest_commit(9, {10, 11}) == 11
+
+
+def test_a_stall_check_stores_the_events_its_streams_hold_back_before_the_early_notice(classifier) -> None:
+    """Events wait in memory for their stream's checkpoint; an early notice reads the stored ones, so the
+    stall check writes the application's checkpoints first (and acknowledges their lines)."""
+    app, driver = APPS[0], {"container_id": "container_e1_1700000000000_0041_01_000001", "role": "driver"}
+    records = [envelope(app, "24/03/12 10:11:12 ERROR SparkContext: java.lang.OutOfMemoryError: Java heap space",
+                        **driver),
+               envelope(app, "24/03/12 10:11:13 WARN YarnScheduler: Initial job has not accepted any resources",
+                        **driver),
+               envelope(app, event="stall_check")]
+    partition = Partition(records, classifier, Settings(stall_timeout=0.0), max_pending=10_000, max_age=1e9)
+    assert partition.run(), "every line acknowledged: the check wrote their checkpoint"
+    (notice,) = [json.loads(value) for _, value in partition.published]
+    assert (notice["provisional"], notice["category"]) == (True, "driver_oom")
+    assert len(partition.changelogs["events"]) == 1, "the closed record's event; the warning's record is still open"
+
+
+def _batched(records: list[tuple[bytes, bytes]], per: int) -> list[tuple[bytes, bytes]]:
+    """The same lines, up to ``per`` consecutive lines of one stream per record (``lines``), each application's
+    end after its last batch."""
+    out, streams = [], {}
+    for key, value in records:
+        body = json.loads(value)
+        if "line" not in body:
+            for (app, container), lines in list(streams.items()):
+                if app == body["app_id"]:
+                    out.append(envelope(app, None, container_id=container, role="executor", lines=lines))
+                    del streams[app, container]
+            out.append((key, value))
+            continue
+        lines = streams.setdefault((body["app_id"], body["container_id"]), [])
+        lines.append(body["line"])
+        if len(lines) == per:
+            out.append(envelope(body["app_id"], None, container_id=body["container_id"], role="executor", lines=lines))
+            del streams[body["app_id"], body["container_id"]]
+    return out
+
+
+@pytest.mark.parametrize("per", [1, 7, 100])
+def test_events_held_until_the_checkpoint_give_the_state_of_a_checkpoint_per_record(classifier, per: int) -> None:
+    """Whether a stream is checkpointed after every record (its events stored at once) or only at the end
+    (its events held in memory until then), the same lines store the same events and diagnoses."""
+    records = _batched(_records(5, 2, 3, lines=300, error_fraction=0.05), per)
+    every = Partition(records, classifier, max_pending=1, max_age=0.0)
+    held = Partition(records, classifier, max_pending=10_000, max_age=1e9)
+    assert every.run() and held.run()
+    assert _outcome(held) == _outcome(every)
+    assert len(_outcome(held)["events"]) == 2 and sum(map(len, _outcome(held)["events"].values())) > 20
