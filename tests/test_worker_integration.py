@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from kafka import KafkaConsumer, KafkaProducer
 
 from ingest.lastlines import LAST_LINES
+from ingest.live import MAX_AGE
 from sparktriage.tools.broker import Broker, free_port
 from sparktriage.tools.classify import events_of_paths
 from sparktriage.tools.replay import envelopes
@@ -219,10 +220,12 @@ def test_sigkill_and_restart_loses_nothing_and_stores_nothing_twice(worker: Work
         port = free_port()
         worker.env["SPARKTRIAGE_WORKER_WEB_PORT"] = str(port)
         worker.start()
-        worker.produce(records[:half])
-        worker.wait_for(lambda: _metric(port, "sparktriage_checkpoint_writes_total") >= 1
-                        and _metric(port, "sparktriage_lines_folded_total") >= half // 2, 60,
-                        "a checkpoint written and half of the first half folded")
+        worker.produce(records[:half - 10])
+        worker.wait_for(lambda: _metric(port, "sparktriage_lines_folded_total") >= half // 2, 60,
+                        "half of the first half folded")
+        time.sleep(MAX_AGE + 0.5)  # a stream's lines (and events) wait up to MAX_AGE for their checkpoint,
+        worker.produce(records[half - 10:half])  # written when the next record of their partition comes
+        worker.wait_for(lambda: _metric(port, "sparktriage_checkpoint_writes_total") >= 1, 60, "a checkpoint written")
         assert not worker.rows("select 1 from diagnoses"), "killed before any application ended"
         worker.kill()
         worker.produce(records[half:])
