@@ -59,6 +59,23 @@ def test_no_generic_rule_decides_where_a_known_specific_cause_is_in_the_text(rul
     assert checked >= 1
 
 
+def test_a_kerberos_misconfiguration_beats_the_ipc_wrapper_and_the_generic_jvm_exception(rules) -> None:
+    """Hadoop IPC wraps SaslRpcClient's "Failed to specify server's Kerberos principal name" as
+    "Failed on local exception", and the IOException is a generic JVM exception: neither is the cause."""
+    text = ITEMS["kyuubi-1166-server-principal"]["text"]
+    assert generic_hits(rules, text) and "hadoop-ipc-failed-on-local-exception" in specific_hits(rules, text)
+    d = diagnose_texts(rules, text)
+    assert (d.category, d.rule_id) == ("auth_failure", "kerberos-kdc-errors")
+
+
+def test_a_python_worker_that_cannot_import_its_module_is_a_dependency_not_a_crash(rules) -> None:
+    """PythonWorkerFactory's "Error from python worker:" wraps the interpreter's stderr; an
+    interpreter that reports "No module named ..." names the cause (the environment)."""
+    text = ITEMS["spark-20151-daemon-module"]["text"]
+    assert "python-daemon-or-worker-launch-failed" in specific_hits(rules, text)
+    assert diagnose_texts(rules, text).category == "dependency_error"
+
+
 def test_generic_outer_traceback_around_a_specific_inner_cause(rules) -> None:
     text = ITEMS["pixi-1869-nomodule"]["text"]  # PythonException: Traceback ... ModuleNotFoundError
     assert generic_hits(rules, text)
@@ -68,7 +85,8 @@ def test_generic_outer_traceback_around_a_specific_inner_cause(rules) -> None:
 #: train items a generic rule alone decides (a user exception, a generic JVM one, a Python one)
 GENERIC = ["hbasesql-18-aioobe", "jgp-5-classcast", "spark-28661-zerodiv"]
 #: train items with a specific cause (deepest line first: where their rule matches)
-SPECIFIC = ["hudi-577-nospace", "spark-34308-parquet-convert", "flightstats-291-slowdown"]
+SPECIFIC = ["hudi-577-nospace", "spark-34308-parquet-convert", "flightstats-291-slowdown",
+            "kyuubi-1166-server-principal", "delta-2988-failed-to-merge-fields"]
 JAVA = "\nCaused by: "
 PYTHON = "\n\nDuring handling of the above exception, another exception occurred:\n\nTraceback (most recent call last):\n"
 
