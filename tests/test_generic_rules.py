@@ -76,6 +76,15 @@ def test_a_python_worker_that_cannot_import_its_module_is_a_dependency_not_a_cra
     assert diagnose_texts(rules, text).category == "dependency_error"
 
 
+def test_an_action_on_an_empty_rdd_is_the_jobs_error_although_sparks_frames_come_first(rules) -> None:
+    """RDD.reduce's "empty collection" starts in Spark's frames, where the generic JVM rule stays
+    silent (Spark's own exceptions are not the job's); the specific rule names the job's action."""
+    text = ITEMS["tispark-773-empty-collection"]["text"]
+    assert not generic_hits(rules, text)
+    d = diagnose_texts(rules, text)
+    assert (d.category, d.rule_id) == ("user_code_error", "rdd-action-on-empty-collection")
+
+
 def test_generic_outer_traceback_around_a_specific_inner_cause(rules) -> None:
     text = ITEMS["pixi-1869-nomodule"]["text"]  # PythonException: Traceback ... ModuleNotFoundError
     assert generic_hits(rules, text)
