@@ -16,7 +16,8 @@ agent raises, so every event is handled inside ``try`` here: bad input goes
 to the dead-letter topic with its reason; a failing output (store, topic) is
 retried with backoff and, if it keeps failing, the worker stops *before*
 the event is acknowledged, so it is consumed again after a restart. Replayed
-records are skipped by offset, and store writes are idempotent upserts.
+records are skipped by offset (records the repacking stage sent again, by
+where it read them), and store writes are idempotent upserts.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from classifiers.core import Classifier
 from ingest.acks import InOrderAcks
 from ingest.checks import AppIndex, Checks
 from ingest.closing import Closing
-from ingest.envelope import parse_envelope
+from ingest.envelope import origin_of, parse_envelope
 from ingest.faststart import faust_app, table_options
 from ingest.lifecycle import lifecycle_events
 from ingest.live import Checkpoint, LiveStreams, new_events
@@ -151,8 +152,14 @@ class Worker(Closing):
         Log lines are acknowledged by the checkpoint that covers them (see
         ``ingest.live``); everything else once its effects are written.
         """
-        env = parse_envelope(event.message.key, event.message.value, max_line_bytes=self.settings.max_line_bytes)
+        message = event.message
+        env = parse_envelope(message.key, message.value, max_line_bytes=self.settings.max_line_bytes)
         state, new = self.state_of(env.app_id)
+        # a record the repacking stage sent on whole (a batch's lines have their own count: ingest.live)
+        origin = origin_of(message.headers) if env.source is None else None
+        if origin is not None and state.passed_before(origin):  # sent again after the stage crashed
+            self.acks.release(event)
+            return
         await self.apply_to(state, env, event, new=new)
         if state.ended:  # a tombstone: read from the table again if a late record comes
             self.open.pop(env.app_id, None)

@@ -17,7 +17,9 @@ when the shipper does not say. A record may hold several consecutive lines of
 one stream: joined by ``\n`` in ``line``/``message``/``log``, or as a ``lines``
 array (``docs/shippers.md``). The repacking stage (``sparktriage repack``)
 adds ``source``: ``{"partition": p, "offsets": [...]}``, the input offset of
-each of the ``lines``, by which the worker skips lines it has folded already.
+each of the ``lines``, by which the worker skips lines it has folded already;
+to a record it sends on whole it adds a ``sparktriage-source`` header
+(:func:`origin_of`), by which the worker applies it once.
 
 Lifecycle records: ``{"app_id", "event": "app_end", "status"}`` (the
 contract), optionally with a ``lifecycle`` object saying what the cluster
@@ -34,7 +36,7 @@ from typing import Any
 
 from ingest.yarn import app_id_from_path, parse_container_id
 from sparktriage.errors import BadInput
-from sparktriage.records import Envelope, Lifecycle, Source, Workflow
+from sparktriage.records import Envelope, Lifecycle, Origin, Source, Workflow
 
 # app_end and container_end come from outside; the checks are the worker's own timers asking its agent
 LIFECYCLE_EVENTS = ("app_end", "container_end", "inactivity_check", "end_check", "stall_check")
@@ -44,6 +46,8 @@ _LIFECYCLE_INTS = ("exit_code", "elapsed_ms")
 STATUSES = ("FAILED", "SUCCEEDED", "KILLED")
 ROLES = ("driver", "executor", "resource_manager")
 MAX_RECORD_LINES_WORTH = 8
+#: The header in which the repacking stage says where it read a record it sends on whole.
+SOURCE_HEADER = "sparktriage-source"
 _NO_WORKFLOW = Workflow()  # most records carry none: one shared value (frozen)
 
 
@@ -173,6 +177,34 @@ def _source(data: dict[str, Any]) -> Source | None:
             or any(b <= a for a, b in zip(offsets, offsets[1:])) or offsets[0] < 0):
         raise BadInput("bad_field", "source.offsets must be increasing offsets, one for each of the lines")
     return Source(partition, tuple(offsets), tuple(lines))
+
+
+def origin_header(origin: Origin) -> tuple[str, bytes]:
+    """The ``sparktriage-source`` header of a record read at ``origin``."""
+    value = {"topic": origin.topic, "partition": origin.partition, "offset": origin.offset}
+    return SOURCE_HEADER, json.dumps(value, separators=(",", ":")).encode("utf-8")
+
+
+def origin_of(headers: Any) -> Origin | None:
+    """The origin a record's ``sparktriage-source`` header names; None without one.
+
+    ``headers``: Kafka's, as (name, bytes) pairs (kafka-python, faust) or a mapping.
+    A header that is not ``{"topic": str, "partition": int >= 0, "offset": int >= 0}``
+    is refused: the record could not be applied once.
+    """
+    pairs = headers.items() if isinstance(headers, dict) else headers or ()
+    raw = next((value for name, value in pairs if name == SOURCE_HEADER), None)
+    if raw is None:
+        return None
+    try:
+        data = json.loads(raw)
+        topic, partition, offset = data["topic"], data["partition"], data["offset"]
+    except (ValueError, TypeError, KeyError) as exc:
+        raise BadInput("bad_field", f"header {SOURCE_HEADER} is not an object of topic, partition and offset") from exc
+    if not isinstance(topic, str) or not all(
+            isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in (partition, offset)):
+        raise BadInput("bad_field", f"header {SOURCE_HEADER} {raw!r} names no topic, partition and offset")
+    return Origin(topic, partition, offset)
 
 
 def _str_or_none(data: dict[str, Any], *paths: str) -> str | None:

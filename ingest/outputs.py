@@ -25,6 +25,7 @@ from typing import Any
 import faust
 
 from classifiers.core import Classifier
+from ingest.envelope import origin_of
 from ingest.state import AppState
 from sparktriage.delivery.dispatcher import Dispatcher
 from sparktriage.delivery.spikes import SpikeWatch
@@ -32,10 +33,10 @@ from sparktriage.delivery.webhook import webhook_urls
 from sparktriage.errors import BadInput
 from sparktriage.metrics import WorkerMetrics
 from sparktriage.payload import payload_text, supersedes
-from sparktriage.records import AppInfo, Diagnosis, ExceptionEvent
+from sparktriage.records import AppInfo, Diagnosis, ExceptionEvent, Origin
 from sparktriage.settings import Settings
 from sparktriage.status import FAILURES, closing_note
-from sparktriage.store.base import Store, fingerprint
+from sparktriage.store.base import Store, dead_letter_origin, fingerprint
 
 log = logging.getLogger("sparktriage.worker")
 OUTPUT_RETRIES = 5
@@ -98,16 +99,28 @@ class Outputs:
         return True
 
     async def dead_letter(self, event: faust.EventT, err: BadInput) -> None:
-        """Keep a record that cannot be used, with its reason: the store first, then the topic."""
+        """Keep a record that cannot be used, with its reason: the store first, then the topic; once
+        per origin (where it was first read), so that a record consumed again after a crash of the
+        worker, or sent again by the repacking stage, is not kept twice."""
         message = event.message
+        try:
+            origin = origin_of(message.headers)
+        except BadInput:  # the record is refused anyway: it is kept as read here
+            origin = None
+        first = origin or Origin(message.topic, message.partition, message.offset)
         record = {
             "reason": err.reason, "detail": err.detail, "topic": message.topic,
             "partition": message.partition, "offset": message.offset,
             "key": message.key.decode("utf-8", "replace") if message.key else None,
             "value_b64": base64.b64encode(message.value or b"").decode("ascii"),
         }
+        if origin is not None:
+            record["origin"] = {"topic": origin.topic, "partition": origin.partition, "offset": origin.offset}
         body = json.dumps(record)
-        self.store.record_dead_letter("input", err.reason, err.detail, body)  # durable first
+        if not self.store.record_dead_letter("input", err.reason, err.detail, body,  # durable first
+                                             origin=dead_letter_origin(first, message.key, message.value)):
+            log.info("dead letter %s at %s/%s kept already", err.reason, message.partition, message.offset)
+            return
         self.metrics.dead_lettered(err.reason)
         try:
             await (await self.dead_letters.send(key=message.key, value=body.encode("utf-8")))

@@ -25,6 +25,12 @@ Each record is read with the worker's own parser (``ingest.envelope``):
   at all, and would stop the stage at every start: it is dead-lettered here,
   in the worker's dead-letter form, with its first ``max_line_bytes`` bytes.
 
+What goes through untouched gains one Kafka header, ``sparktriage-source``:
+the input topic, partition and offset it was read at (kept if a stage
+before this one added it: where the record entered). The worker applies a
+record of one origin once (``AppState.passed``) and keeps one dead letter
+per origin, so a record sent again after a crash changes nothing either.
+
 No Kafka here: ``ingest.repacker`` polls, sends what this returns and
 commits input offsets only once the broker acknowledged it.
 """
@@ -36,10 +42,10 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from ingest.envelope import parse_envelope
+from ingest.envelope import SOURCE_HEADER, origin_header, parse_envelope
 from ingest.eventlog import is_event_line
 from sparktriage.errors import BadInput
-from sparktriage.records import Envelope, Workflow
+from sparktriage.records import Envelope, Origin, Workflow
 
 #: Bytes a batch stays under (Kafka's default largest message is 1 MiB); at most 4 x max_line_bytes, so
 #: the worker, which refuses records over 8 x max_line_bytes, takes every batch and a line too long alone.
@@ -112,9 +118,10 @@ class Repacker:
         except BadInput as err:
             if err.reason == "record_too_large":
                 return [self._dead_letter(partition, offset, key, value or b"", err)]
-            return [Out(key, value, list(headers or []))]  # the worker dead-letters it, with its reason
+            return [Out(key, value, self._sourced(headers, partition, offset))]  # the worker dead-letters it
         if env.event is not None or env.source is not None or is_event_line(env.text):
-            return self.flush(env.app_id) + [Out(env.app_id.encode("utf-8"), value, list(headers or []))]
+            return self.flush(env.app_id) + [Out(env.app_id.encode("utf-8"), value,
+                                                 self._sourced(headers, partition, offset))]
         out = []
         slot = (partition, env.stream_key)
         head = _head(env)
@@ -132,6 +139,13 @@ class Repacker:
             batch.ts = env.ts if batch.ts is None else max(batch.ts, env.ts)
         if len(batch.lines) >= self.max_lines:
             out.append(self._open.pop(slot).record())
+        return out
+
+    def _sourced(self, headers: Headers | None, partition: int, offset: int) -> Headers:
+        """A record's headers with where it was read, for the worker to apply it once."""
+        out = list(headers or [])
+        if not any(name == SOURCE_HEADER for name, _ in out):
+            out.append(origin_header(Origin(self.topic, partition, offset)))
         return out
 
     def _dead_letter(self, partition: int, offset: int, key: bytes | None, value: bytes, err: BadInput) -> Out:

@@ -12,7 +12,8 @@ broker acknowledged every record sent (``acks=all``, one request in flight so
 a retry cannot reorder), and only then commits the input offsets it read.
 A crash loses nothing (what was not committed is read again) and doubles
 nothing (what is read again comes with the same input offsets, which the
-worker has folded already: ``ingest.live``). A failed send stops the stage
+worker has folded already: ``ingest.live`` for batches' lines, the
+``sparktriage-source`` header for what goes through whole: ``ingest.repack``). A failed send stops the stage
 before the commit, for the same reason.
 """
 

@@ -23,7 +23,7 @@ from typing import Any, Self
 
 from ingest.assembly import Assembler, Record
 from ingest.events import DEFAULT_SIGNALS, Signals, to_event
-from sparktriage.records import AppInfo, Envelope, ExceptionEvent, Workflow
+from sparktriage.records import AppInfo, Envelope, ExceptionEvent, Origin, Workflow
 
 #: Events kept per application; later ones are counted, not kept (a crash loop
 #: can print the same trace a million times; the first few hundred tell the story).
@@ -62,6 +62,10 @@ class AppState:
     delivered: dict[str, str] = field(default_factory=dict)
     # per repacked stream closed by the end: [input partition, offset] it had folded (ingest.live.unseen)
     closed_at: dict[str, list[int]] = field(default_factory=dict)
+    # per input partition of the repacking stage (Origin.space): the offset of the last record it sent on
+    # whole (its sparktriage-source header) that was applied; the stage sends an application's such records
+    # in input order, so one at or below it was applied already
+    passed: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """A copy that shares nothing mutable with the state (faust serializes a changelog value later,
@@ -69,7 +73,7 @@ class AppState:
         data = dict(self.__dict__)
         for name in ("attempts", "streams", "closing"):
             data[name] = list(data[name])
-        for name in ("workflow", "events_at", "delivered", "closed_at"):
+        for name in ("workflow", "events_at", "delivered", "closed_at", "passed"):
             data[name] = dict(data[name])
         data["watch"] = copy.deepcopy(self.watch)
         return data
@@ -102,6 +106,14 @@ class AppState:
         if changed:  # to the second: the worker keeps an open application's state between its records
             self.last_seen = now
         return changed
+
+    def passed_before(self, origin: Origin) -> bool:
+        """Whether a record the repacking stage sent on whole was applied already (sent again after a
+        crash); if not, it is noted as applied, written with whatever the record changes."""
+        if origin.offset <= self.passed.get(origin.space, -1):
+            return True
+        self.passed[origin.space] = origin.offset
+        return False
 
     def app_info(self, attempt: int, final_status: str | None, ended: float | None) -> AppInfo:
         return AppInfo(

@@ -117,6 +117,23 @@ class Source:
 
 
 @dataclass(frozen=True, slots=True)
+class Origin:
+    """Where the repacking stage read a record it sends on whole (a lifecycle record, an event-log line,
+    a record the parser refuses): its input topic, partition and offset, in the record's
+    ``sparktriage-source`` header. The worker applies such a record once per origin, so one the stage
+    sent again after a crash between the broker's acknowledgement and its offset commit changes nothing."""
+
+    topic: str
+    partition: int
+    offset: int
+
+    @property
+    def space(self) -> str:
+        """The input partition whose offsets ``offset`` counts in."""
+        return f"{self.topic}/{self.partition}"
+
+
+@dataclass(frozen=True, slots=True)
 class Envelope:
     """One record of the ``spark-logs`` topic, normalised from any shipper shape.
 

@@ -6,8 +6,9 @@ import json
 
 import pytest
 
-from ingest.envelope import MAX_RECORD_LINES_WORTH, parse_envelope, parse_ts
+from ingest.envelope import MAX_RECORD_LINES_WORTH, SOURCE_HEADER, origin_header, origin_of, parse_envelope, parse_ts
 from sparktriage.errors import BadInput
+from sparktriage.records import Origin
 
 
 @pytest.mark.parametrize(("value", "seconds"), [
@@ -316,3 +317,22 @@ def test_a_bad_source_is_refused_with_its_reason(fields: dict, detail: str) -> N
         parse_envelope(None, _repacked(**fields))
     assert (refused.value.reason, refused.value.detail) == ("bad_field", detail)
 
+
+
+def test_the_repacking_stage_s_source_header_names_where_a_record_sent_on_whole_was_read() -> None:
+    """``sparktriage-source`` (``ingest.repack``): the worker applies a record of one origin once. Read from
+    kafka-python's and faust's (name, bytes) pairs or a mapping; written and read back alike."""
+    assert origin_of([("trace", b"1"), origin_header(Origin("spark-lines", 3, 1047))]) == Origin("spark-lines", 3, 1047)
+    assert origin_of({SOURCE_HEADER: b'{"topic": "t", "partition": 0, "offset": 0}'}) == Origin("t", 0, 0)
+    assert origin_of(None) is None and origin_of([("trace", b"1")]) is None
+
+
+@pytest.mark.parametrize("value", [b"3/1047", b"[3, 1047]", b'{"topic": "t", "partition": 3}',
+                                   b'{"topic": "t", "partition": -1, "offset": 0}',
+                                   b'{"topic": "t", "partition": 0, "offset": true}',
+                                   b'{"topic": 7, "partition": 0, "offset": 0}', b"\xff"])
+def test_a_source_header_that_names_no_place_is_refused(value: bytes) -> None:
+    """A record whose origin cannot be read could not be applied once: a bad field, for its dead letter."""
+    with pytest.raises(BadInput, match=SOURCE_HEADER) as refused:
+        origin_of([(SOURCE_HEADER, value)])
+    assert refused.value.reason == "bad_field"

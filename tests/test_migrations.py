@@ -42,8 +42,8 @@ def test_migrations_produce_the_declared_schema(empty_url: str) -> None:
 
 LATER_INDEXES = ("ix_applications_ended_cover", "ix_diagnoses_current_cover", "ix_events_app_host",
                  "ix_applications_category_ended", "ix_applications_team_category_ended", "ix_applications_user_ended",
-                 "ix_applications_summary")
-LATER_COLUMNS = {"applications": ("category", "top_category", "domain")}
+                 "ix_applications_summary", "ux_dead_letters_origin")
+LATER_COLUMNS = {"applications": ("category", "top_category", "domain"), "dead_letters": ("origin",)}
 
 
 def test_a_store_from_before_migrations_is_stamped_and_upgraded(tmp_path: Path) -> None:
@@ -61,7 +61,7 @@ def test_a_store_from_before_migrations_is_stamped_and_upgraded(tmp_path: Path) 
     engine.dispose()
     store = open_store(url)
     assert _state(store.engine) == ([], _head()), "every later table, column and index is there, stamped at head"
-    indexes = {ix["name"] for table in ("applications", "diagnoses", "exception_events")
+    indexes = {ix["name"] for table in ("applications", "diagnoses", "exception_events", "dead_letters")
                for ix in sa.inspect(store.engine).get_indexes(table)}
     assert set(LATER_INDEXES) <= indexes
     store.engine.dispose()

@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import base64
 import json
+import random
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from classifiers.core import Classifier
-from ingest.envelope import parse_envelope
+from ingest.envelope import origin_header, origin_of, parse_envelope
 from ingest.live import LiveStreams
 from ingest.repack import Repacker
 from sparktriage.errors import BadInput
+from sparktriage.records import Envelope, Origin
 from tests.packs import small_classifier
 from tests.test_live import APPS, _outcome, _records
 from tests.worker_twin import Partition, envelope
@@ -30,8 +32,8 @@ def classifier(tmp_path_factory: pytest.TempPathFactory) -> Classifier:
     return small_classifier(tmp_path_factory.mktemp("rules"))
 
 
-def _repacked(records: list[tuple[bytes, bytes]], *, max_lines: int, commit_every: int,
-              crash_at: int | None = None) -> list[tuple[bytes | None, bytes | None]]:
+def _repacked(records: list[tuple[bytes | None, bytes | None]], *, max_lines: int, commit_every: int,
+              crash_at: int | None = None) -> list[tuple[bytes | None, bytes | None, list]]:
     """What the stage sends for ``records`` (input partition 0, offsets 0...): it commits (sends its open
     batches) every ``commit_every`` records; killed before record ``crash_at``, with everything it sent
     before acknowledged and not committed, it starts again from its last commit, and commits at other
@@ -49,13 +51,13 @@ def _repacked(records: list[tuple[bytes, bytes]], *, max_lines: int, commit_ever
             out += stage.flush()
             committed = offset
     out += stage.flush()
-    return [(r.key, r.value) for r in out]
+    return [(r.key, r.value, r.headers) for r in out]
 
 
-def _stream_lines(sent: list[tuple[bytes | None, bytes | None]]) -> dict[str, list[tuple[int, str]]]:
+def _stream_lines(sent: list[tuple]) -> dict[str, list[tuple[int, str]]]:
     """Per stream, the (input offset, line) pairs of the batches sent, in the order sent."""
     lines: dict[str, list[tuple[int, str]]] = {}
-    for key, value in sent:
+    for key, value, _ in sent:
         env = parse_envelope(key, value)
         if env.source is not None:
             lines.setdefault(env.stream_key, []).extend(zip(env.source.offsets, env.source.lines))
@@ -65,7 +67,7 @@ def _stream_lines(sent: list[tuple[bytes | None, bytes | None]]) -> dict[str, li
 def test_a_stream_s_consecutive_lines_go_in_order_into_batches_of_at_most_max_lines() -> None:
     records = _records(5, 2, 3, lines=40)
     sent = _repacked(records, max_lines=7, commit_every=10_000)
-    batches = [parse_envelope(k, v) for k, v in sent if parse_envelope(k, v).source is not None]
+    batches = [parse_envelope(k, v) for k, v, _ in sent if parse_envelope(k, v).source is not None]
     assert all(len(b.source.lines) <= 7 for b in batches) and any(len(b.source.lines) == 7 for b in batches)
     assert len(batches) < sum(1 for _, v in records if b'"line"' in v) // 3, "lines are batched"
     expected: dict[str, list[tuple[int, str]]] = {}
@@ -74,7 +76,7 @@ def test_a_stream_s_consecutive_lines_go_in_order_into_batches_of_at_most_max_li
         if env.event is None:
             expected.setdefault(env.stream_key, []).append((offset, env.text))
     assert _stream_lines(sent) == expected, "every line once, in its stream's order, with its input offset"
-    assert all(key == parse_envelope(key, value).app_id.encode() for key, value in sent), "keyed by application"
+    assert all(key == parse_envelope(key, value).app_id.encode() for key, value, _ in sent), "keyed by application"
     for batch in batches:  # the worker reads the same text as from the lines one by one
         assert batch.text == "\n".join(batch.source.lines) and batch.role == "executor"
 
@@ -87,7 +89,16 @@ def test_a_lifecycle_record_goes_through_untouched_after_its_application_s_open_
     first, second = stage.add(0, 2, b"a", end)
     assert parse_envelope(first.key, first.value).source.lines == ("24/03/12 10:11:13 INFO X: one",)
     assert (second.key, second.value) == (APPS[0].encode(), end)
+    assert origin_of(second.headers) == Origin("spark-lines", 0, 2), "with where it was read"
     assert stage.pending() == 1, "another application's batch stays open"
+
+
+def test_a_record_sent_on_whole_keeps_the_origin_an_earlier_stage_gave_it() -> None:
+    """Two stages in a row: the record is applied once per the place it entered, whichever stage sent it again."""
+    first = Repacker(max_lines=100, max_line_bytes=1024 * 1024, topic="edge")
+    (out,) = first.add(4, 9, None, envelope(APPS[0], event="app_end", status="FAILED")[1])
+    (again,) = Repacker(max_lines=100, max_line_bytes=1024 * 1024).add(0, 3, out.key, out.value, out.headers)
+    assert again.headers == out.headers and origin_of(again.headers) == Origin("edge", 4, 9)
 
 
 def test_a_stream_whose_metadata_changes_starts_a_new_batch() -> None:
@@ -106,7 +117,8 @@ def test_bad_input_goes_through_untouched_for_the_worker_to_dead_letter(value: b
     stage = Repacker(max_lines=100, max_line_bytes=1024 * 1024)
     stage.add(0, 0, b"k", envelope(APPS[0], "24/03/12 10:11:13 INFO X: one", container_id="c1")[1])
     (out,) = stage.add(0, 1, None, value, [("trace", b"1")])  # no key: no application to derive from it
-    assert (out.key, out.value, out.headers) == (None, value, [("trace", b"1")])
+    assert (out.key, out.value, out.headers) == (None, value, [("trace", b"1"),
+                                                               origin_header(Origin("spark-lines", 0, 1))])
     with pytest.raises(BadInput):
         parse_envelope(out.key, out.value)
     assert stage.pending() == 1, "the good line waits for its batch"
@@ -205,7 +217,7 @@ def test_a_source_that_does_not_match_its_lines_is_refused(source: object) -> No
 
 
 def _sorted(events: dict) -> dict:
-    return {key: sorted(events, key=lambda e: (e["container_id"], e["line"])) for key, events in events.items()}
+    return {key: sorted(events, key=lambda e: json.dumps(e, sort_keys=True)) for key, events in events.items()}
 
 
 def _decided(diagnoses: dict) -> dict:
@@ -216,8 +228,23 @@ def _decided(diagnoses: dict) -> dict:
     return {key: {name: d[name] for name in names} for key, d in diagnoses.items()}
 
 
-def _same_as_the_lines_themselves(classifier: Classifier, records: list[tuple[bytes, bytes]],
-                                  sent: list[tuple[bytes | None, bytes | None]], worker_crash: float | None) -> None:
+def _dead_letters(partition: Partition) -> list[tuple[str, str]]:
+    """The records kept as dead letters: their reason and bytes (where they were read differs)."""
+    letters = [json.loads(payload) for _, _, _, payload in partition.store.dead_letters]
+    return sorted((letter["reason"], letter["value_b64"]) for letter in letters)
+
+
+def _counted(partition: Partition) -> dict[str, dict]:
+    """What each application's state counts: its events, what its end fold read (an event-log event or an
+    end read twice would count twice), how it ended; the offsets it keeps differ with the way lines came."""
+    names = ("n_events", "dropped_events", "ended", "end_source", "watch", "provisional")
+    states = {key: json.loads(value) for key, value in partition.changelogs["apps"].items()}
+    return {key: {name: state[name] for name in names} | {"streams": sorted(state["streams"])}
+            for key, state in states.items()}
+
+
+def _same_as_the_lines_themselves(classifier: Classifier, records: list[tuple[bytes | None, bytes | None]],
+                                  sent: list[tuple], worker_crash: float | None) -> None:
     direct = Partition(records, classifier, max_pending=3)
     assert direct.run()
     expected = _outcome(direct)
@@ -230,7 +257,9 @@ def _same_as_the_lines_themselves(classifier: Classifier, records: list[tuple[by
     assert _sorted(got["events"]) == _sorted(expected["events"]), \
         "each event once, with the line numbers of the lines read whole"
     assert _decided(got["diagnoses"]) == _decided(expected["diagnoses"])
-    assert got["open_streams"] == {} and got["dead_letters"] == []
+    assert got["open_streams"] == {}
+    assert _dead_letters(repacked) == _dead_letters(direct), "each refused record kept once"
+    assert _counted(repacked) == _counted(direct)
 
 
 def test_batches_sent_again_after_the_stage_was_killed_fold_nothing_twice(classifier) -> None:
@@ -254,3 +283,86 @@ def test_repacked_with_the_stage_and_the_worker_killed_stores_what_the_lines_the
     records = _records(seed, n_apps, n_streams, lines=40, error_fraction=0.3)  # a line doubled shifts the next events
     sent = _repacked(records, max_lines=max_lines, commit_every=commit_every, crash_at=int(crash * len(records)))
     _same_as_the_lines_themselves(classifier, records, sent, worker_crash)
+
+
+def _event_log_line(app: int, n: int) -> str:
+    """A Spark event-log event that is evidence: an executor removed for memory (``ingest.eventlog``)."""
+    return json.dumps({"Event": "SparkListenerExecutorRemoved", "Timestamp": 1710238273500 + n,
+                       "Executor ID": str(n), "Removed Reason": f"Container killed by YARN for exceeding physical "
+                                                               f"memory limits. {app}.{n} GB of 5.5 GB used."})
+
+
+def _with_records_sent_on_whole(seed: int, records: list[tuple[bytes, bytes]]) -> list[tuple[bytes | None, bytes]]:
+    """``records`` with, before each application's end, records the stage sends on whole: containers'
+    ends and event-log events (evidence each: counted twice if applied twice) and records the worker
+    refuses (a dead letter each), one of them without a key."""
+    rng = random.Random(seed)
+    out: list[tuple[bytes | None, bytes]] = list(records)
+    for a, app in enumerate(APPS):
+        ends = [i for i, (_, value) in enumerate(out) if b'"app_end"' in value and app.encode() in value]
+        if not ends:
+            continue
+        extra: list[tuple[bytes | None, bytes]] = [
+            envelope(app, event="container_end", container_id=f"pod-{a}-{n}", role="executor",
+                     lifecycle={"source": "k8s", "pod": f"pod-{a}-{n}", "state": "Failed", "reason": "OOMKilled",
+                                "exit_code": 137}) for n in range(2)]
+        extra += [envelope(app, _event_log_line(a, n), role="driver") for n in range(3)]
+        extra += [(app.encode(), b'{"app_id": "' + app.encode() + b'", "line": '), (None, bytes([0, 1, a, 255]) * 8)]
+        for record in extra:
+            where = rng.randrange(ends[0] + 1)
+            out.insert(where, record)
+            ends[0] += 1
+    return out
+
+
+def test_records_sent_on_whole_carry_where_they_were_read_and_are_applied_once(classifier) -> None:
+    """The stage killed at points where it had sent, unacknowledged by any commit, container ends,
+    event-log events and refused records, restarted: each is applied once, each refused one kept once."""
+    records = _with_records_sent_on_whole(3, _records(1, 2, 2, lines=40, error_fraction=0.3))
+    whole = [r for r in records if parse_or_none(r) is None or parse_or_none(r).event or
+             parse_or_none(r).text.startswith('{"Event":')]
+    sent_again = 0
+    for crash_at in range(10, len(records), 11):
+        sent = _repacked(records, max_lines=4, commit_every=25, crash_at=crash_at)
+        origins = [origin_of(headers) for _, _, headers in sent if origin_of(headers) is not None]
+        assert {o.offset for o in origins} == {i for i, r in enumerate(records) if r in whole}, "each says where"
+        sent_again += len(origins) - len(set(origins))
+        _same_as_the_lines_themselves(classifier, records, sent, None)
+    assert sent_again > 10, "the crashes sent records on whole again"
+
+
+def parse_or_none(record: tuple[bytes | None, bytes]) -> Envelope | None:
+    try:
+        return parse_envelope(*record)
+    except BadInput:
+        return None
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 10_000), n_apps=st.integers(1, 3), max_lines=st.sampled_from([1, 4, 50]),
+       commit_every=st.sampled_from([7, 25, 10_000]), crash=st.floats(0.0, 1.0),
+       worker_crash=st.floats(0.0, 1.0) | st.none())
+def test_records_sent_on_whole_with_the_stage_and_the_worker_killed_store_what_they_do_sent_straight(
+        classifier, seed, n_apps, max_lines, commit_every, crash, worker_crash) -> None:
+    records = _with_records_sent_on_whole(seed, _records(seed, n_apps, 2, lines=30, error_fraction=0.3))
+    sent = _repacked(records, max_lines=max_lines, commit_every=commit_every, crash_at=int(crash * len(records)))
+    _same_as_the_lines_themselves(classifier, records, sent, worker_crash)
+
+
+def test_the_worker_applies_a_record_of_one_origin_once_and_keeps_one_dead_letter_per_origin(classifier) -> None:
+    """Unit level: the same bytes under the same ``sparktriage-source`` header at two offsets of the
+    worker's topic (the stage sent them again) act once; under another origin they are new."""
+    end = envelope(APPS[0], event="container_end", container_id="pod-1", role="executor",
+                   lifecycle={"source": "k8s", "pod": "pod-1", "reason": "OOMKilled", "exit_code": 137})
+    bad = (None, b'{"app_id": ')
+    at = [origin_header(Origin("lines", 0, 5))]
+    elsewhere = [origin_header(Origin("lines", 1, 5))]
+    partition = Partition([(*end, at), (*end, at), (*bad, at), (*bad, at), (*end, elsewhere), (*bad, elsewhere)],
+                          classifier)
+    assert partition.run()
+    state = json.loads(partition.changelogs["apps"][APPS[0]])
+    assert state["n_events"] == 2 and state["passed"] == {"lines/0": 5, "lines/1": 5}
+    letters = [json.loads(payload) for _, _, _, payload in partition.store.dead_letters]
+    assert [(letter["offset"], letter["origin"]) for letter in letters] == [
+        (2, {"topic": "lines", "partition": 0, "offset": 5}), (5, {"topic": "lines", "partition": 1, "offset": 5})]
+    assert len(partition.dead_letters) == 2, "the dead-letter topic gets each once too"

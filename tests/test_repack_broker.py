@@ -9,15 +9,16 @@ import json
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import pytest
-from kafka import KafkaConsumer, KafkaProducer
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.partitioner.default import murmur2
 
-from ingest.envelope import parse_envelope
+from ingest.envelope import origin_of, parse_envelope
 from sparktriage.errors import BadInput
-from sparktriage.records import Envelope
+from sparktriage.records import Envelope, Origin
 from sparktriage.tools.broker import Broker
 from sparktriage.tools.classify import events_of_paths
 from tests.loggen import generate_log
@@ -177,3 +178,106 @@ def test_the_stage_killed_mid_stream_and_restarted_loses_and_doubles_nothing(
     finally:
         repack.stop()
         worker.stop()
+
+
+def _event_log_line(app: str, n: int) -> bytes:
+    """A Spark event-log event that is evidence (an executor removed for memory), as a one-line record."""
+    event = {"Event": "SparkListenerExecutorRemoved", "Timestamp": 1710238273500 + n, "Executor ID": str(n),
+             "Removed Reason": f"Container killed by YARN for exceeding physical memory limits. {n}.6 GB used."}
+    return json.dumps({"app_id": app, "role": "driver", "line": json.dumps(event)}).encode()
+
+
+def _sent_on_whole(app: str, n: int) -> list[tuple[bytes | None, bytes]]:
+    """Records of ``app`` the stage sends on whole: a container's end and an event-log event (evidence
+    each, counted twice if applied twice) and records the worker refuses (a dead letter each)."""
+    end = {"app_id": app, "event": "container_end", "container_id": f"pod-{n}", "role": "executor",
+           "lifecycle": {"source": "k8s", "pod": f"pod-{n}", "state": "Failed", "reason": "OOMKilled",
+                         "exit_code": 137}}
+    return [(app.encode(), json.dumps(end).encode()), (app.encode(), _event_log_line(app, n)),
+            (app.encode(), b'{"app_id": "' + app.encode() + b'", "line": ' + str(n).encode()),
+            (None, bytes([0, 1, n % 256, 255]) * 8)]
+
+
+def _origins(worker: Worker) -> list[Origin]:
+    """Where the records on the worker's input topic that the stage sent on whole were read."""
+    return [o for o in (origin_of(m.headers) for m in _sent(worker, at_least=1)) if o is not None]
+
+
+def _all_committed(repack: Repack, timeout: float = 120) -> None:
+    """Wait until the stage committed everything on its input: all it sent is acknowledged by then."""
+    consumer = KafkaConsumer(bootstrap_servers=repack.worker.bootstrap, group_id=repack.env["SPARKTRIAGE_REPACK_GROUP"],
+                             enable_auto_commit=False)
+    partitions = [TopicPartition(repack.topic, p) for p in consumer.partitions_for_topic(repack.topic)]
+    ends = consumer.end_offsets(partitions)
+    try:
+        repack.worker.wait_for(lambda: all((consumer.committed(tp) or 0) >= ends[tp] for tp in partitions),
+                               timeout, "the stage to commit its input")
+    finally:
+        consumer.close()
+
+
+def _settled(worker: Worker) -> dict:
+    """What a worker keeps once every record before a barrier is applied: diagnoses, exception events
+    (each kept one: a multiset), events per application, dead letters, and the applications' states as
+    the changelog last holds them (what they count; the offsets they keep differ with the batches)."""
+    producer = KafkaProducer(bootstrap_servers=worker.bootstrap, acks="all")
+    for partition in range(3):  # a record that is not an object at the end of each partition
+        producer.send(worker.topics["input"], value=b"[1]", partition=partition)
+    producer.flush()
+    producer.close()
+    worker.wait_for(lambda: len(worker.rows("select 1 from dead_letters where reason = 'not_an_object'")) == 3,
+                    60, "the barrier's dead letters")
+    letters = [json.loads(p) for (p,) in worker.rows("select payload from dead_letters")]
+    changelog = KafkaConsumer(f"{worker.env['SPARKTRIAGE_GROUP']}-apps-changelog", bootstrap_servers=worker.bootstrap,
+                              auto_offset_reset="earliest", group_id=None, consumer_timeout_ms=3000)
+    states = {json.loads(m.key): json.loads(m.value) for m in changelog if m.value is not None}
+    changelog.close()
+    names = ("n_events", "dropped_events", "ended", "end_source", "watch", "attempts")
+    return {
+        "diagnoses": sorted(worker.rows("select app_id, attempt, category, source, rule_id, superseded is null "
+                                        "from diagnoses")),
+        "events": sorted(worker.rows("select app_id, container_id, line, text from exception_events")),
+        "counts": sorted(worker.rows("select app_id, count(*) from exception_events group by app_id")),
+        "dead_letters": sorted((d["reason"], d["value_b64"]) for d in letters if d["reason"] != "not_an_object"),
+        "states": {app: {name: state[name] for name in names} | {"streams": sorted(state["streams"])}
+                   for app, state in states.items()},
+    }
+
+
+def test_records_sent_on_whole_are_applied_once_when_the_stage_is_killed_before_its_commit(
+        broker: Broker, tmp_path: Path) -> None:
+    """Container ends, event-log events and refused records, sent on and acknowledged by the broker, then
+    the stage SIGKILLed before it committed: the restarted stage sends them again, and the worker keeps
+    exactly what a worker behind a stage that was not killed keeps: state, diagnoses, events, dead letters."""
+    for name in ("calm", "killed"):
+        (tmp_path / name).mkdir()
+    calm, killed = Worker(broker, tmp_path / "calm"), Worker(broker, tmp_path / "killed")
+    calm_stage = Repack(calm, tmp_path / "calm", repack_max_lines="20", repack_linger="0.5")
+    killed_stage = Repack(killed, tmp_path / "killed", repack_max_lines="20")
+    apps = [_erring_app_logs(tmp_path / "logs", n) for n in range(81, 84)]
+    lines = _interleaved(apps)
+    half = len(lines) // 2  # every application's app_end is in the second half
+    whole = [record for n, (app, _) in enumerate(apps) for record in _sent_on_whole(app, n)]
+    first = lines[:half // 2] + whole[::2] + lines[half // 2:half] + whole[1::2]
+    try:
+        calm.start()
+        killed.start()
+        calm_stage.start()
+        killed_stage.start(repack_linger="300")  # no commit before the kill
+        calm_stage.produce(first + lines[half:])
+        killed_stage.produce(first)
+        killed.wait_for(lambda: len(_origins(killed)) == len(whole), 120, "the first half's records sent on whole")
+        killed_stage.kill()  # each acknowledged by the broker, none committed
+        killed_stage.produce(lines[half:])
+        killed_stage.start(repack_linger="0.5", repack_max_lines="7")  # cut otherwise: batches overlap those sent
+        for stage in (calm_stage, killed_stage):
+            _all_committed(stage)
+        # those of the first half sent again; the application ends (in the second half) once
+        assert sorted(Counter(_origins(killed)).values()) == [1] * len(apps) + [2] * len(whole)
+        assert sorted(Counter(_origins(calm)).values()) == [1] * (len(apps) + len(whole))
+        expected, got = _settled(calm), _settled(killed)
+        assert len(expected["diagnoses"]) == len(apps) and expected["dead_letters"] and expected["states"]
+        assert got == expected
+    finally:
+        for child in (killed_stage, calm_stage, killed, calm):
+            child.stop()

@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from sparktriage.records import AppInfo, Cause, Diagnosis, Evidence, ExceptionEvent, ExceptionGroup, Workflow
+from sparktriage.records import (AppInfo, Cause, Diagnosis, Evidence, ExceptionEvent, ExceptionGroup, Origin,
+                                 Workflow)
 from sparktriage.store import MemoryStore, open_store
+from sparktriage.store.base import dead_letter_origin
 
 
 @pytest.fixture(params=["sqlite", "postgresql", "memory"])
@@ -75,6 +77,20 @@ def test_round_trip_is_identical(store) -> None:
 def test_dead_letters_are_kept(store) -> None:
     store.record_dead_letter("input", "malformed_json", "line 1", "{oops")
     assert store.counts()["dead_letters"] == 1
+
+
+def test_a_dead_letter_is_kept_once_per_origin(store) -> None:
+    """A record refused again (consumed again after a crash, or sent again by the repacking stage) is one
+    dead letter; the same bytes read elsewhere, or other bytes at a place read again (a topic made anew)
+    are others."""
+    here = dead_letter_origin(Origin("spark-lines", 2, 7), None, b"{oops")
+    assert store.record_dead_letter("input", "malformed_json", "line 1", "{oops", origin=here)
+    assert not store.record_dead_letter("input", "malformed_json", "line 1", "{oops", origin=here)
+    for other in (dead_letter_origin(Origin("spark-lines", 2, 8), None, b"{oops"),
+                  dead_letter_origin(Origin("spark-lines", 2, 7), None, b"{oops!"),
+                  dead_letter_origin(Origin("spark-lines", 2, 7), b"k", b"{oops"), None, None):
+        assert store.record_dead_letter("input", "malformed_json", "line 1", "{oops", origin=other)
+    assert store.counts()["dead_letters"] == 6
 
 
 def _sample_batch() -> list:

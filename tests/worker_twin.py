@@ -102,9 +102,9 @@ class Store:
         self.fuse.spend()
         return self.store.save(*args, **kwargs)
 
-    def record_dead_letter(self, *args: Any) -> None:
+    def record_dead_letter(self, *args: Any, **kwargs: Any) -> bool:
         self.fuse.spend()
-        self.store.record_dead_letter(*args)
+        return self.store.record_dead_letter(*args, **kwargs)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.store, name)
@@ -118,6 +118,7 @@ class Message:
     key: bytes | None
     value: bytes
     timestamp: float | None = None  # the broker's time of the record
+    headers: list[tuple[str, bytes]] = field(default_factory=list)
 
 
 #: The broker time of record 0 of a partition; each later record is a second later.
@@ -156,7 +157,7 @@ class Stream:
 class Partition:
     """One input partition and everything that outlives a worker: changelogs, store, output topics."""
 
-    records: list[tuple[bytes | None, bytes]]
+    records: list[tuple[bytes | None, bytes]]  # or (key, value, headers)
     classifier: Classifier
     settings: Settings = field(default_factory=Settings)
     max_pending: int | None = None  # the worker's checkpoint policy (ingest.live), when a test sets it
@@ -184,8 +185,9 @@ class Partition:
     def _consume(self, fuse: Fuse, acked: set[int]) -> None:
         """One worker process reading everything after the committed offset (until the fuse blows)."""
         start = self.committed + 1
-        stream = Stream([Record(Message("spark-logs", 0, offset, key, value, EPOCH + offset), acked, fuse, self.on_ack)
-                         for offset, (key, value) in enumerate(self.records[start:], start)])
+        stream = Stream([Record(Message("spark-logs", 0, offset, key, value, EPOCH + offset, list(*headers)),
+                                acked, fuse, self.on_ack)
+                         for offset, (key, value, *headers) in enumerate(self.records[start:], start)])
         asyncio.run(self.worker(fuse).consume(stream))
 
     def run(self, crash_after: int | None = None, commit: float = 1.0) -> bool:

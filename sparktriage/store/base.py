@@ -9,7 +9,7 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from sparktriage.records import AppInfo, Diagnosis, ExceptionEvent
+from sparktriage.records import AppInfo, Diagnosis, ExceptionEvent, Origin
 
 
 def fingerprint(diagnosis: Diagnosis) -> str:
@@ -21,6 +21,16 @@ def fingerprint(diagnosis: Diagnosis) -> str:
 def idempotency_key(app: AppInfo, fp: str) -> str:
     """The same for every try of one diagnosis; a new one when the diagnosis changes."""
     return f"{app.app_id}/{app.attempt}/{fp[:16]}"
+
+
+def dead_letter_origin(origin: Origin, key: bytes | None, value: bytes | None) -> str:
+    """A dead letter's identity: where its record was first read, and its bytes (a topic deleted and
+    made again counts its offsets anew; a different record at the same place is another dead letter)."""
+    digest = hashlib.sha256()
+    for part in (origin.topic.encode("utf-8"), str(origin.partition).encode(), str(origin.offset).encode(),
+                 key if key is not None else b"\x00none", value if value is not None else b"\x00none"):
+        digest.update(len(part).to_bytes(8, "big") + part)
+    return digest.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -86,7 +96,11 @@ class Store(Protocol):
 
     def current_diagnosis(self, app_id: str, attempt: int | None = None) -> Diagnosis | None: ...
 
-    def record_dead_letter(self, source: str, reason: str, detail: str, payload: str) -> None: ...
+    def record_dead_letter(self, source: str, reason: str, detail: str, payload: str, *,
+                           origin: str | None = None) -> bool:
+        """Keep a dead letter; False (nothing written) when one of the same ``origin``
+        (:func:`dead_letter_origin`) is kept already."""
+        ...
 
     def counts(self) -> dict[str, int]: ...
 

@@ -20,6 +20,7 @@ class MemoryStore:
     current: dict[tuple[str, int], Diagnosis] = field(default_factory=dict)
     history: list[Diagnosis] = field(default_factory=list)
     dead_letters: list[tuple[str, str, str, str]] = field(default_factory=list)
+    dead_letter_origins: set[str] = field(default_factory=set)
     deliveries: list[dict] = field(default_factory=list)
     alerts: list[Alert] = field(default_factory=list)
 
@@ -77,8 +78,14 @@ class MemoryStore:
         keys = sorted(k for k in self.current if k[0] == app_id and (attempt is None or k[1] == attempt))
         return self.current[keys[-1]] if keys else None
 
-    def record_dead_letter(self, source: str, reason: str, detail: str, payload: str) -> None:
+    def record_dead_letter(self, source: str, reason: str, detail: str, payload: str, *,
+                           origin: str | None = None) -> bool:
+        if origin is not None:
+            if origin in self.dead_letter_origins:
+                return False
+            self.dead_letter_origins.add(origin)
         self.dead_letters.append((source, reason, detail, payload))
+        return True
 
     def counts(self) -> dict[str, int]:
         return {

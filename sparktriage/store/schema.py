@@ -109,6 +109,9 @@ dead_letters = sa.Table(
     sa.Column("detail", sa.Text),
     sa.Column("payload", sa.Text),
     sa.Column("created", UTC, nullable=False),
+    # where its record was first read, and its bytes (store.base.dead_letter_origin): kept once
+    sa.Column("origin", sa.String(64)),
+    sa.Index("ux_dead_letters_origin", "origin", unique=True),
 )
 
 relabel_runs = sa.Table(

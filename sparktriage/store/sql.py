@@ -200,10 +200,15 @@ class SqlStore:
             row = conn.execute(query.order_by(d.c.attempt.desc())).mappings().first()
         return None if row is None else diagnosis_from_row(row)
 
-    def record_dead_letter(self, source: str, reason: str, detail: str, payload: str) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(sa.insert(t.dead_letters).values(
-                source=source, reason=reason, detail=detail, payload=payload, created=_now()))
+    def record_dead_letter(self, source: str, reason: str, detail: str, payload: str, *,
+                           origin: str | None = None) -> bool:
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(sa.insert(t.dead_letters).values(
+                    source=source, reason=reason, detail=detail, payload=payload, created=_now(), origin=origin))
+        except sa.exc.IntegrityError:  # the unique origin: kept already
+            return False
+        return True
 
     def counts(self) -> dict[str, int]:
         with self.engine.connect() as conn:
