@@ -277,7 +277,7 @@ class Classifier:
     @cached_property
     def signals(self) -> Signals:
         """What makes a log record an event for these rules (see ``ingest.events.Signals``)."""
-        return Signals.for_rules(self.engine.literals(), self.engine.fires)
+        return Signals.for_rules(self.engine.required_runs(), self.engine.fires)
 
     def diagnose(self, events: Sequence[ExceptionEvent] | EventRuns, app: AppInfo) -> Diagnosis:
         return diagnose(events, app=app, engine=self.engine, model=self.model)

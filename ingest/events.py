@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -86,9 +86,11 @@ class Signals:
     A classifier adds its rules (``for_rules``): a record that a rule matches
     is an event even when it carries no error word (a scheduler's
     ``FailedScheduling`` at INFO, a YARN diagnostics line). For the fast path,
-    each rule's required literal is also a candidate word; only literals that
-    contain none of the default words need adding (the others are found
-    anyway), which keeps the candidate set small. Caseless literals come from
+    each pattern adds a candidate word: none when one of its required literals
+    holds a default word (its records are found anyway), else its longest
+    required literal. That keeps the candidate set small: a package prefix
+    such as ``org.apache.hadoop.mapred`` beside ``.InvalidInputException`` would
+    make every line of a MapReduce log a candidate. Caseless literals come from
     ``(?i)`` patterns.
     """
 
@@ -97,16 +99,15 @@ class Signals:
     matches: Callable[[str], bool] | None = None  # does some rule match this text?
 
     @classmethod
-    def for_rules(cls, literals: Iterable[tuple[str, bool]], matches: Callable[[str], bool]) -> Signals:
+    def for_rules(cls, patterns: Iterable[tuple[Sequence[str], bool]], matches: Callable[[str], bool]) -> Signals:
+        """``patterns``: each pattern's required literals and whether it is caseless (``RuleEngine.required_runs``)."""
         words: dict[str, None] = {}
         caseless: dict[str, None] = {}
-        for literal, is_caseless in literals:
-            if not literal:
-                continue
-            seen = literal.lower() if is_caseless else literal
-            if any((w.lower() if is_caseless else w) in seen for w in _ALWAYS):
-                continue  # its records are candidates already
-            (caseless if is_caseless else words)[seen] = None
+        for runs, is_caseless in patterns:
+            seen = [run.lower() if is_caseless else run for run in runs if run]
+            if not seen or any((w.lower() if is_caseless else w) in run for run in seen for w in _ALWAYS):
+                continue  # no gate to add, or its records are candidates already
+            (caseless if is_caseless else words)[max(seen, key=len)] = None
         return cls(tuple(words), tuple(caseless), matches)
 
     def interesting(self, text: str) -> bool:

@@ -39,7 +39,7 @@ from rules.loader import Rule, builtin_pack_files, directory_pack_files
 log = logging.getLogger(__name__)
 
 #: Bumped when the entry layout changes.
-LAYOUT = 1
+LAYOUT = 2
 #: Entries kept when a new one is written (a few: packs switched back and forth, two installs side by side).
 KEEP = 8
 _CODE = [Path(__file__).with_name(n) for n in ("cache.py", "engine.py", "lint.py", "literals.py", "loader.py")]
@@ -97,6 +97,7 @@ def store(folder: Path, key: str, engine: RuleEngine) -> None:
     database = engine.serialized() or b""
     entry: dict[str, Any] = {
         "version": engine.version, "backend": engine.backend, "literals": engine.literals(),
+        "runs": [runs for runs, _ in engine.required_runs()],
         "database_sha256": hashlib.sha256(database).hexdigest(),
         "rules": [dataclasses.asdict(rule) for rule in engine.rules],
     }
@@ -136,6 +137,7 @@ def fetch(folder: Path, key: str) -> RuleEngine | None:
         rules = [Rule(**{k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()}) for raw in entry["rules"]]
         return RuleEngine(rules, entry["version"], entry["backend"],
                           literals=[(literal, bool(caseless)) for literal, caseless in entry["literals"]],
+                          runs=[tuple(runs) for runs in entry["runs"]],
                           database=database or None)
     except FileNotFoundError:
         return None

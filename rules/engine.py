@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rules.literals import compile_pattern, required_literal, split_flags
+from rules.literals import compile_pattern, required_literal, required_runs, split_flags
 from rules.loader import Rule
 
 try:  # pragma: no cover - exercised by whichever backend is installed
@@ -35,20 +35,22 @@ class _Compiled:
     pattern: str
     literal: str
     caseless: bool
+    runs: tuple[str, ...]  # every literal a match must contain (``literal`` is the longest)
 
 
 class RuleEngine:
     """Compiled rules; ``match(text, role)`` returns the rules that fire, by priority.
 
     ``literals`` (one ``(literal, caseless)`` per pattern, as :meth:`literals`
-    gives) and ``database`` (:meth:`serialized`) come from ``rules.cache`` when
-    these rules were compiled before; given, nothing is derived or compiled
-    again. Python regexes are compiled when first needed (``locate``, or every
+    gives), ``runs`` (:meth:`required_runs`' literals) and ``database`` (:meth:`serialized`)
+    come from ``rules.cache`` when these rules were compiled before; given, nothing is
+    derived or compiled again. Python regexes are compiled when first needed (``locate``, or every
     one at once for the ``re`` backend).
     """
 
     def __init__(self, rules: Sequence[Rule], version: str = "", backend: str | None = None, *,
-                 literals: Sequence[tuple[str, bool]] | None = None, database: bytes | None = None) -> None:
+                 literals: Sequence[tuple[str, bool]] | None = None, runs: Sequence[Sequence[str]] | None = None,
+                 database: bytes | None = None) -> None:
         self.rules = list(rules)
         self.version = version
         self.backend = backend or BACKENDS[0]
@@ -59,7 +61,12 @@ class RuleEngine:
             literals = [(required_literal(p), split_flags(p)[1]) for _, p in patterns]
         if len(literals) != len(patterns):
             raise ValueError(f"{len(literals)} literals for {len(patterns)} patterns")
-        self._compiled = [_Compiled(i, p, literal, caseless) for (i, p), (literal, caseless) in zip(patterns, literals)]
+        if runs is None:
+            runs = [required_runs(p) for _, p in patterns]
+        if len(runs) != len(patterns):
+            raise ValueError(f"{len(runs)} sets of required literals for {len(patterns)} patterns")
+        self._compiled = [_Compiled(i, p, literal, caseless, tuple(own))
+                          for (i, p), (literal, caseless), own in zip(patterns, literals, runs)]
         self.by_id = {rule.id: rule for rule in self.rules}
         self._gates = {item.pattern: (item.literal, item.caseless) for item in self._compiled}
         self._regexes: dict[str, object] = {}  # pattern -> re.Pattern[str]
@@ -121,8 +128,13 @@ class RuleEngine:
 
     def literals(self) -> list[tuple[str, bool]]:
         """(required literal, caseless) of every pattern: text without one of
-        them cannot match any rule, which is what ingest's signals need."""
+        them cannot match any rule."""
         return [(item.literal, item.caseless) for item in self._compiled]
+
+    def required_runs(self) -> list[tuple[tuple[str, ...], bool]]:
+        """(every required literal, caseless) of every pattern: text without any one of a pattern's
+        cannot match it, which is what ingest's signals need (``ingest.events.Signals.for_rules``)."""
+        return [(item.runs, item.caseless) for item in self._compiled]
 
     def fires(self, text: str) -> bool:
         """Whether any rule, of any scope, matches ``text``."""

@@ -66,6 +66,16 @@ def required_literal(pattern: str) -> str:
     return best.lower() if caseless else best
 
 
+def required_runs(pattern: str) -> tuple[str, ...]:
+    """Every literal every match of ``pattern`` must contain (lower-cased when it is case-insensitive).
+
+    Any one of them gates the pattern. The longest (``required_literal``) is the usual gate, but it may be
+    the common one: ``org.apache.hadoop.mapred`` of ``...mapred(?:uce...)?\.InvalidInputException`` is in
+    every line a MapReduce logger writes, where ``.InvalidInputException`` is in almost none."""
+    body, caseless = split_flags(pattern)
+    return tuple(run.lower() if caseless else run for run in _runs(P.parse(body)))
+
+
 def compile_pattern(pattern: str) -> re.Pattern[str]:
     body, caseless = split_flags(pattern)
     return re.compile(body, re.IGNORECASE if caseless else 0)

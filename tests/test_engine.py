@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from rules.engine import BACKENDS, RuleEngine
-from rules.literals import compile_pattern, required_literal, split_flags
+from rules.literals import compile_pattern, required_literal, required_runs, split_flags
 from rules.loader import load_packs
 from tests.loggen import generate_log
 from tests.packs import write_pack
@@ -63,6 +63,8 @@ def test_required_literals() -> None:
     assert required_literal("(?i)No Space left") == "no space left"
     assert required_literal(r"Failed to connect to [\w.-]+:7337") == "Failed to connect to "
     assert required_literal("(?:abc|xyz)def") == "def"
+    assert required_runs(r"Failed to connect to [\w.-]+:7337") == ("Failed to connect to ", ":7337")
+    assert required_runs(r"(?i)No Space(?: left)? on \S+ device") == ("no space", " on ", " device")
 
 
 def _corpus() -> list[str]:

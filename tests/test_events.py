@@ -20,7 +20,7 @@ from ingest.events import (
     to_event,
 )
 from rules.engine import RuleEngine
-from rules.loader import load_packs
+from rules.loader import Rule, load_packs
 from tests.conftest import loghub
 from tests.loggen import generate_log
 from tests.test_assembly import AGGREGATED, JAVA, POOL, PY4J, PYTHON
@@ -119,7 +119,7 @@ def full_pass(text: str, signals: Signals = DEFAULT_SIGNALS) -> list[dict]:
 
 #: the signals a classifier with the built-in rules uses
 RULE_ENGINE = RuleEngine(load_packs().rules)
-RULE_SIGNALS = Signals.for_rules(RULE_ENGINE.literals(), RULE_ENGINE.fires)
+RULE_SIGNALS = Signals.for_rules(RULE_ENGINE.required_runs(), RULE_ENGINE.fires)
 NO_HYPERSCAN = property(lambda self: None)
 
 
@@ -141,6 +141,32 @@ def test_fast_path_equals_full_assembly(source: str, use_hyperscan: bool, monkey
     with_rules = [e.to_dict() for e in extract_events(text, **WHERE, signals=RULE_SIGNALS)]
     assert with_rules == full_pass(text, RULE_SIGNALS)
     assert bool(fast) == bool(re.search("WARN|ERROR|Exception", text))  # Spark_2k.log is all INFO
+
+
+MR_INPUT = r"org\.apache\.hadoop\.mapred(?:uce\.lib\.input)?\.InvalidInputException"
+RETRYING = r"Retrying connect to server: \S+\. Already tried [4-9] time"
+
+
+@pytest.mark.parametrize("use_hyperscan", [True, False])
+def test_a_pattern_adds_a_candidate_word_only_where_none_of_its_literals_holds_a_default_word(
+        use_hyperscan: bool, monkeypatch) -> None:
+    """Any literal every match needs gates a pattern. ``org.apache.hadoop.mapred``, the longest of the first,
+    is in every line a MapReduce logger writes; its ``.InvalidInputException`` holds ``Exception``, so it
+    adds no word and those lines are not candidates. A pattern with no such literal adds its longest."""
+    if not use_hyperscan:
+        monkeypatch.setattr(Signals, "hyperscan_db", NO_HYPERSCAN)
+    engine = RuleEngine([Rule("mr-input", "input_missing", (MR_INPUT,), "", ""),
+                         Rule("retrying", "network_error", (RETRYING,), "", "")], backend="re")
+    signals = Signals.for_rules(engine.required_runs(), engine.fires)
+    assert (signals.words, signals.caseless) == (("Retrying connect to server: ",), ())
+    mr = "2015-10-18 18:01:48,963 INFO [main] org.apache.hadoop.mapreduce.v2.app.MRAppMaster: Created MRAppMaster\n"
+    assert list(candidate_offsets(mr * 3, signals=signals)) == []
+    text = (mr + "2015-10-18 18:01:49,001 INFO [main] org.apache.hadoop.mapred.FileInputFormat: "
+            "org.apache.hadoop.mapred.InvalidInputException: Input path does not exist: hdfs://nn/in\n"
+            "2015-10-18 18:01:50,002 INFO [main] org.apache.hadoop.ipc.Client: Retrying connect to server: "
+            "nn/10.0.0.1:8020. Already tried 5 time(s)\n")
+    events = extract_events(text, **WHERE, signals=signals)
+    assert [e.line for e in events] == [2, 3] and [e.to_dict() for e in events] == full_pass(text, signals)
 
 
 SPARK4_ERROR = (

@@ -43,7 +43,8 @@ def test_a_cached_engine_answers_as_the_freshly_compiled_one(tmp_path: Path, bac
     _no_compiling(monkeypatch)
     cached = load_classifier(Settings(rules_cache=str(tmp_path), model_mode="off"), backend=backend).engine
     assert cached is not fresh and cached.backend == backend
-    assert (cached.version, cached.rules, cached.literals()) == (fresh.version, fresh.rules, fresh.literals())
+    assert (cached.version, cached.rules, cached.literals(), cached.required_runs()) == \
+        (fresh.version, fresh.rules, fresh.literals(), fresh.required_runs())
     lines = [line for rule in fresh.rules for line in rule.match + rule.no_match]
     assert _answers(cached, lines) == _answers(fresh, lines)
     rule = fresh.rules[0]

@@ -140,7 +140,7 @@ def corpus(rules: list[Rule], *, per_entry: int = 12, seed: int = 0,
     rng = random.Random(seed)
     fillers = _fillers(rng)
     engine = RuleEngine(rules, backend="re")
-    signals = Signals.for_rules(engine.literals(), engine.fires)  # as classify will read them
+    signals = Signals.for_rules(engine.required_runs(), engine.fires)  # as classify will read them
     sources: list[tuple[str, str, str]] = [(cat, e, f"{cat}#{i}") for cat, entries in SIGNATURES.items()
                                            for i, e in enumerate(entries)]
     sources += [(NONE, e, f"none#{i}") for i, e in enumerate(NO_CAUSE)]
