@@ -44,9 +44,12 @@ _PRIVATE_KEY = re.compile(
     r"(?P<begin>-----BEGIN [A-Z ]*PRIVATE KEY-----)(?P<body>.*?)(?P<end>-----END [A-Z ]*PRIVATE KEY-----|\Z)",
     re.S,
 )
-# Cheap gates: most texts hold none of these, and each substitution is a regex pass. Each gate is one
-# search, not a loop over words: every exception event is redacted, tens of thousands on a busy log.
-_SETTING_WORD = re.compile("pass|pwd|secret|key|token|credential|sas")  # in lowered text
+# Cheap gates: most texts hold none of these, and each substitution is a regex pass. Every exception event
+# is redacted, tens of thousands on a busy log: the key prefixes are one search (several times faster than
+# six substring tests); the setting words, which begin with five different letters, are faster as substring
+# tests, and their search finds the lines to rewrite only in a text that holds one.
+_SETTING_WORDS = ("pass", "pwd", "secret", "key", "token", "credential", "sas")
+_SETTING_WORD = re.compile("|".join(_SETTING_WORDS))  # in lowered text
 _KEY_PREFIX = re.compile("AKIA|ASIA|AGPA|AIDA|AROA|ANPA")
 
 
@@ -98,7 +101,7 @@ def redact(text: str) -> str:
         text = _URL_CREDENTIALS.sub(lambda m: f"{m['scheme']}{m['user']}:{MASK}@", text)
     if "jdbc:oracle" in low:
         text = _ORACLE.sub(lambda m: f"{m['lead']}{MASK}@", text)
-    if _SETTING_WORD.search(low) is not None:
+    if any(word in low for word in _SETTING_WORDS):
         text = _settings(text, low)
     if "bearer" in low or "basic " in low or "token " in low:
         text = _BEARER.sub(lambda m: f"{m['lead']}{MASK}", text)
