@@ -85,6 +85,26 @@ def test_an_action_on_an_empty_rdd_is_the_jobs_error_although_sparks_frames_come
     assert (d.category, d.rule_id) == ("user_code_error", "rdd-action-on-empty-collection")
 
 
+@pytest.mark.parametrize("item_id", ["glue-libs-31-asm5-classreader", "xgboost-1683-features-column-type",
+                                     "predictionio-14-mllib-vector-column"])
+def test_a_jvm_exception_the_generic_rule_would_take_is_decided_by_its_specific_cause(rules, item_id: str) -> None:
+    """ASM 5 refusing a newer class file, Spark ML's column-type check: bare IllegalArgumentExceptions
+    the generic JVM rule also matches, whose own text or frames name the cause."""
+    item = ITEMS[item_id]
+    assert generic_hits(rules, item["text"])
+    assert diagnose_texts(rules, item["text"]).category == item["label"]
+
+
+def test_a_workflow_tools_exit_code_wrapper_is_not_blamed_on_the_job(rules) -> None:
+    """Airflow's SparkSubmitHook raises AirflowException("Cannot execute: ... Error code is: N")
+    when spark-submit exits non-zero: a traceback of the workflow tool, not of the job's code, and
+    without spark-submit's output it names no cause (people label it unknown)."""
+    item = ITEMS["airflow-spark-2-cannot-execute"]
+    assert item["label"] == "unknown"
+    assert not generic_hits(rules, item["text"])
+    assert diagnose_texts(rules, item["text"]).category == "unknown"
+
+
 def test_generic_outer_traceback_around_a_specific_inner_cause(rules) -> None:
     text = ITEMS["pixi-1869-nomodule"]["text"]  # PythonException: Traceback ... ModuleNotFoundError
     assert generic_hits(rules, text)
