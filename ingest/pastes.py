@@ -1,0 +1,186 @@
+"""Pasted excerpts back into the shape of the log they were copied from.
+
+``classify`` and ``evaluate`` are handed texts that people pasted into issue
+threads, tickets and chat, and the paste leaves marks the assembler was never
+meant to read: every line behind a quote marker (``> ``), a build tool's or a
+container runner's tag (``[info] ``, ``app_1  | ``, a CI runner's timestamp),
+the whole trace indented as a markdown code block, code fences and inline
+backticks around an exception, a trace kept as one JSON or ``repr`` string
+(``\\n`` and ``\\t`` as two characters each), a JIRA page's trace flattened onto
+one line (``... at a.B.c(B.java:1) at ...``), an exception message that the
+paste wrapped after a space. Each hides the exception line from
+``ingest.assembly``/``ingest.events`` (no class, no cause chain, frames read as
+messages). :func:`unpaste` undoes them before assembly.
+
+It is applied to whole texts only (``extract_events``, ``extract_runs``, the
+last lines of a log): the worker's lines come from shippers, not pastes. A log
+file has none of these marks, so for it ``unpaste`` returns the text itself,
+unchanged: each step has a gate that a log file fails on its first line or in
+its first 64 KiB, before any per-line work.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ingest.assembly import BARE_FRAME_RE, match_header
+
+#: How much of a text is looked at for the marks of a paste: a paste shows them from its first lines, and
+#: a log file of a million lines costs no more than its head (the whole text is read only when they are there).
+PASTE_SCAN_CHARS = 1 << 16
+
+#: Markdown quote markers (``> ``, nested ``> > ``); not Python's ``>>> `` prompt.
+_QUOTE_RE = re.compile(r"(?!>>> )(?:> ?)+")
+#: A tag a tool puts before every line it prints: sbt's level, a compose service, a CI runner's
+#: timestamp, journald's date, host and unit. Each alternative is one kind; a paste has one kind.
+_TAG_RES = (
+    re.compile(r"\[(?:info|error|warn|debug|success)\] ?"),  # sbt
+    re.compile(r"[\w.-]+[ \t]+\| "),  # docker compose: "app_1  | "
+    re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z "),  # kubectl --timestamps, CI runners
+    re.compile(r"[A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2} \S+ [\w.\-/@]+(?:\[\d+\])?: "),  # journald
+)
+#: A code fence line (```, ```text): a blank line takes its place, so later lines keep their numbers.
+_FENCE_RE = re.compile(r"[ \t]*```[\w+-]*[ \t]*")
+#: Markup around a line that names an exception or starts with a log prefix: backticks, bold.
+_MARKUP_RE = re.compile(r"(?P<open>`{1,3}|\*\*)(?P<body>\S.*?)(?:`{1,3}|\*\*)?[ \t]*")
+_EXC_START_RE = re.compile(
+    r"(?:Caused by: |Exception in thread |(?:[a-z_$][\w$]*\.)+[A-Z][\w$]*(?:Exception|Error)\b|[A-Z]\w*(?:Exception|Error)\b)")
+#: A frame, ``Caused by:`` or ``... N more`` in the middle of a line: where a flattened trace had its newlines.
+_FLAT_RE = re.compile(r"(?<=\S) (?=at [\w$][\w$.<>/\-]*\([^()\n]*\)(?: |$)|Caused by: |\.\.\. \d+ more\b)")
+_FLAT_FRAME = ") at "
+_FLAT_GATE_RE = re.compile(r"\) at [\w$][\w$.<>/\-]*\(")
+#: A newline kept as two characters before what only follows a newline in a trace.
+_ESCAPED_RE = re.compile(r'\\n(?:\\t|[ \t])*(?:at [\w$]|Caused by: |Traceback \(most recent|File "|: [\w$.]+(?:Exception|Error))')
+_ESCAPE_RE = re.compile(r"""\\([ntr"'\\])""")
+_UNESCAPE = {"n": "\n", "t": "\t", "r": "", '"': '"', "'": "'", "\\": "\\"}
+
+
+def unpaste(text: str) -> str:
+    """``text`` with the marks of a paste undone (see the module docstring); ``text`` itself when it has none."""
+    scan = text[:PASTE_SCAN_CHARS]
+    first = _first_line(scan)
+    lines: list[str] | None = None
+    if first[:1] == ">" or "\n>" in scan:
+        lines = _unquote(_lines(text))
+    if "```" in scan or first[:1] in ("`", "*"):
+        lines = _unmark(lines or _lines(text))
+    if lines is not None:  # what the quote or the markup hid
+        first = _first_filled(lines)
+    if any(tag.match(first) for tag in _TAG_RES):
+        lines = _untag(lines or _lines(text))
+        first = _first_filled(lines)
+    if first[:1].isspace():
+        lines = _dedent(lines or _lines(text))
+    if "\\n" in scan and _ESCAPED_RE.search(scan) is not None:
+        lines = [part for line in lines or _lines(text) for part in _unescape(line)]
+    if _FLAT_GATE_RE.search(scan) is not None:
+        lines = [part for line in lines or _lines(text) for part in _unflatten(line)]
+    if lines is None and _EXC_START_RE.match(first) is not None and " \n" in scan:
+        lines = _lines(text)
+    if lines is None:
+        return text
+    return "\n".join(_join_wrapped(lines))
+
+
+def _lines(text: str) -> list[str]:
+    """The lines of a paste, a Windows line end's carriage return dropped (the assembler drops it too)."""
+    return [line.rstrip("\r") for line in text.split("\n")]
+
+
+def _first_line(text: str) -> str:
+    """The first line that is not empty (without copying a long text)."""
+    start = 0
+    while True:
+        end = text.find("\n", start)
+        line = text[start:end if end >= 0 else len(text)].rstrip("\r")
+        if line.strip() or end < 0:
+            return line
+        start = end + 1
+
+
+def _first_filled(lines: list[str]) -> str:
+    return next((line for line in lines if line.strip()), "")
+
+
+def _unquote(lines: list[str]) -> list[str]:
+    """Quote markers off every quoted line, when the paste starts with a quote or is mostly quoted."""
+    quoted = [bool(_QUOTE_RE.match(line)) and line.startswith(">") for line in lines]
+    first = next((q for q, line in zip(quoted, lines) if line.strip()), False)
+    if not first and 2 * sum(quoted) < sum(1 for line in lines if line.strip()):
+        return lines
+    return [_QUOTE_RE.sub("", line, count=1) if q else line for q, line in zip(quoted, lines)]
+
+
+def _unmark(lines: list[str]) -> list[str]:
+    """Code fences blanked; backticks, bold or an underscore around an exception line taken off."""
+    out = []
+    for line in lines:
+        if _FENCE_RE.fullmatch(line):
+            out.append("")
+            continue
+        if line.startswith("```"):  # a fence with the text on its own line: ```org.x.Y: m```
+            line = line[3:].rstrip()
+            line = line[:-3] if line.endswith("```") else line
+        m = _MARKUP_RE.fullmatch(line)
+        if m is not None and (_EXC_START_RE.match(m["body"]) or match_header(m["body"]) is not None):
+            line = m["body"].rstrip("`*")
+        out.append(line)
+    return out
+
+
+def _untag(lines: list[str]) -> list[str]:
+    """A tool's tag off every line, when every non-blank line carries the same kind of tag."""
+    filled = [line for line in lines if line.strip()]
+    if not filled:
+        return lines
+    for tag in _TAG_RES:
+        if tag.match(filled[0]) and all(tag.match(line) for line in filled):
+            return [tag.sub("", line, count=1) for line in lines]
+    return lines
+
+
+def _dedent(lines: list[str]) -> list[str]:
+    """The indentation every line shares taken off, when an exception line or a log line sits at that depth
+    (frames alone keep theirs: without it they would read as messages; other text is left as it was)."""
+    filled = [line for line in lines if line.strip()]
+    indent = min((len(line) - len(line.lstrip()) for line in filled), default=0)
+    if indent == 0:
+        return lines
+    prefix = filled[0][:indent]
+    if not all(line.startswith(prefix) for line in filled):  # tabs and spaces mixed: not one indentation
+        return lines
+    shallow = (line[indent:] for line in filled if not line[indent:indent + 1].isspace())
+    if not any(_EXC_START_RE.match(line) or match_header(line) is not None for line in shallow):
+        return lines
+    return [line[indent:] for line in lines]
+
+
+def _unescape(line: str) -> list[str]:
+    """A line holding a trace as a JSON or ``repr`` string, as the lines the string holds (a Spark 4
+    JSON log line is left to ``ingest.events``, which reads it as JSON)."""
+    if "\\n" not in line or line.startswith('{"ts"') or _ESCAPED_RE.search(line) is None:
+        return [line]
+    return _ESCAPE_RE.sub(lambda m: _UNESCAPE[m.group(1)], line).split("\n")
+
+
+def _unflatten(line: str) -> list[str]:
+    """A trace flattened onto one line (two or more frames in it) as its lines, frames tab-indented."""
+    if line.count(_FLAT_FRAME) < 1 or len(_FLAT_RE.findall(line)) < 2:
+        return [line]
+    parts = _FLAT_RE.split(line)
+    return [parts[0]] + ["\t" + p if p.startswith(("at ", "...")) else p for p in parts[1:]]
+
+
+def _join_wrapped(lines: list[str]) -> list[str]:
+    """An exception line that ends in a space, joined with the plain line after it: the paste wrapped the
+    message there (no log line, frame or exception line begins that way)."""
+    out: list[str] = []
+    for line in lines:
+        prev = out[-1] if out else ""
+        if (prev.endswith(" ") and line.strip() and not line[:1].isspace() and _EXC_START_RE.match(prev)
+                and not _EXC_START_RE.match(line) and match_header(line) is None
+                and BARE_FRAME_RE.match(line) is None and not line.startswith(("Traceback", ": "))):
+            out[-1] = prev + line
+        else:
+            out.append(line)
+    return out

@@ -1,0 +1,138 @@
+"""Pasted excerpts: the marks of a paste (quotes, tags, indentation, fences, escaped or flattened traces,
+a wrapped message) no longer hide the exception from ingest; log files are read as they are."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ingest.events import extract_events
+from ingest.lastlines import last_lines_events
+from ingest.pastes import unpaste
+from ingest.runs import extract_runs
+from tests.loggen import generate_log
+
+LOGHUB = Path(__file__).resolve().parents[2] / "shared" / "data" / "loghub"
+
+
+def only_event(text: str):
+    """The one event with an exception class that ``text`` gives (by both whole-text paths)."""
+    events = [e for e in extract_events(text, app_id="paste") if e.exc_class]
+    assert len(events) == 1, [(e.exc_class, e.text) for e in events]
+    assert [e.to_dict() for e in extract_runs(text, app_id="paste").events() if e.exc_class] == [events[0].to_dict()]
+    return events[0]
+
+
+def classes(event) -> list[str]:
+    return [c.exc_class for c in event.causes]
+
+
+PY4J = (
+    "Py4JJavaError: An error occurred while calling o4134.collectToPython.\n"
+    ": org.apache.spark.SparkException: Python worker exited unexpectedly (crashed)\n"
+    "\tat org.apache.spark.api.python.BasePythonRunner$ReaderIterator.read(PythonRunner.scala:711)"
+)
+
+
+@pytest.mark.parametrize("paste", [
+    "\n".join("> " + line for line in PY4J.split("\n")),  # a markdown quote
+    "\n".join(">" + line for line in PY4J.split("\n")),  # a quote marker without its space
+    "\r\n".join("> " + line for line in PY4J.split("\n")),  # ... pasted from Windows
+    "\n".join("    " + line for line in PY4J.split("\n")),  # a markdown code block (indented)
+    "\n".join("[error] " + line for line in PY4J.split("\n")),  # sbt
+    "\n".join("app_1  | " + line for line in PY4J.split("\n")),  # docker compose
+    "\n".join(f"2020-10-12T23:26:25.41763{n}Z " + line for n, line in enumerate(PY4J.split("\n"))),  # kubectl, CI
+    "\n".join("> [info] " + line for line in PY4J.split("\n")),  # a quoted sbt run
+])
+def test_a_line_prefix_of_the_paste_is_taken_off(paste):
+    event = only_event(paste)
+    assert classes(event) == ["Py4JJavaError", "org.apache.spark.SparkException"]
+    assert event.frames == ("at org.apache.spark.api.python.BasePythonRunner$ReaderIterator.read(PythonRunner.scala:711)",)
+    assert event.text == PY4J
+
+
+def test_only_frames_keep_their_indentation_and_python_prompts_are_not_quotes():
+    frames = "        at a.B.c(B.java:1)\n        at d.E.f(E.java:2)"
+    assert unpaste(frames) == frames
+    session = ">>> df.count()\nTraceback (most recent call last):\n  File \"<stdin>\", line 1, in <module>\nValueError: bad"
+    assert unpaste(session) == session
+
+
+@pytest.mark.parametrize("paste", [
+    "`com.amazonaws.SdkClientException: Unable to execute HTTP request: Timeout waiting for connection from pool`",
+    "```com.amazonaws.SdkClientException: Unable to execute HTTP request: Timeout waiting for connection from pool```",
+    "**com.amazonaws.SdkClientException: Unable to execute HTTP request: Timeout waiting for connection from pool**",
+])
+def test_markdown_around_an_exception_is_taken_off(paste):
+    event = only_event(paste)
+    assert classes(event) == ["com.amazonaws.SdkClientException"]
+    assert event.message == "Unable to execute HTTP request: Timeout waiting for connection from pool"
+
+
+def test_a_trace_kept_as_one_json_string_is_read_as_its_lines():
+    paste = ('"name": "Py4JJavaError",\n"message": "An error occurred while calling o84.fit.\\n: '
+             'java.lang.OutOfMemoryError: Java heap space\\n\\tat org.apache.spark.unsafe.types.UTF8String'
+             '.getBytes(UTF8String.java:258)\\n\\tat org.apache.spark.sql.Dataset.collect(Dataset.scala:3)",')
+    event = only_event(paste)
+    assert classes(event) == ["java.lang.OutOfMemoryError"]
+    assert event.message == "Java heap space"
+    assert event.frames[0] == "at org.apache.spark.unsafe.types.UTF8String.getBytes(UTF8String.java:258)"
+
+
+def test_a_python_traceback_kept_in_a_repr_is_read_as_its_lines():
+    paste = ("StreamingQueryException('Job aborted: org.apache.spark.api.python.PythonException: Traceback (most "
+             "recent call last):\\n  File \"<stdin>\", line 1, in <lambda>\\nZeroDivisionError: division by zero\\n')")
+    event = only_event(paste)
+    assert classes(event) == ["ZeroDivisionError"]
+    assert event.message == "division by zero"
+
+
+def test_a_spark4_json_log_line_is_left_to_the_json_reader():
+    line = ('{"ts":"2024-05-01T10:00:00.000Z","level":"ERROR","msg":"Task failed","logger":"Executor",'
+            '"exception":{"class":"java.lang.IllegalStateException","msg":"boom","stacktrace":'
+            '"java.lang.IllegalStateException: boom\\n\\tat a.B.c(B.java:1)"}}')
+    assert unpaste(line) is line
+
+
+def test_a_flattened_trace_gets_its_newlines_back():
+    paste = ("java.lang.RuntimeException: java.util.concurrent.TimeoutException: Timeout waiting for task. "
+             "at org.spark-project.guava.base.Throwables.propagate(Throwables.java:160) "
+             "at org.apache.spark.network.client.TransportClient.sendRpcSync(TransportClient.java:278) "
+             "Caused by: java.util.concurrent.TimeoutException: Timeout waiting for task. "
+             "at org.spark-project.guava.util.concurrent.AbstractFuture.get(AbstractFuture.java:276) ... 12 more")
+    event = only_event(paste)
+    assert classes(event) == ["java.lang.RuntimeException", "java.util.concurrent.TimeoutException"]
+    assert event.message == "java.util.concurrent.TimeoutException: Timeout waiting for task."
+    assert event.text.split("\n")[3:] == [
+        "Caused by: java.util.concurrent.TimeoutException: Timeout waiting for task.",
+        "\tat org.spark-project.guava.util.concurrent.AbstractFuture.get(AbstractFuture.java:276)",
+        "\t... 12 more",
+    ]
+
+
+def test_one_frame_in_a_sentence_is_not_a_flattened_trace():
+    text = "It runs (nightly) at com.acme.Job.run(Job.java:12) and stops"
+    assert unpaste(text) == text
+
+
+def test_an_exception_message_the_paste_wrapped_is_one_line_again():
+    paste = ("java.lang.RuntimeException: file:/data/type.json is not a Parquet file. \n"
+             "Expected magic number at tail, but found [109, 101, 34, 125]")
+    event = only_event(paste)
+    assert event.message == ("file:/data/type.json is not a Parquet file. "
+                             "Expected magic number at tail, but found [109, 101, 34, 125]")
+    kept = "> java.lang.RuntimeException: boom\n> Expected magic number at tail"  # no trailing space: not wrapped
+    assert unpaste(kept) == "java.lang.RuntimeException: boom\nExpected magic number at tail"
+
+
+def test_the_last_lines_of_a_paste_are_read_without_its_marks():
+    (event,) = last_lines_events("> job started\n> job finished", app_id="paste")
+    assert event.text == "job started\njob finished"
+
+
+def test_log_files_are_read_as_they_are():
+    """Not a copy that is equal: the text itself, so a log file costs its head's scan and nothing more."""
+    logs = [generate_log(20_000, error_fraction=0.05)] + [p.read_text(errors="replace") for p in sorted(LOGHUB.glob("*.log"))]
+    for text in logs:
+        assert unpaste(text) is text
