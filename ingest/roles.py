@@ -1,9 +1,11 @@
-"""Which process wrote a log whose name does not say: the loggers only one kind of process has.
+"""Which process wrote a log whose name does not say: what only one kind of process writes.
 
 A container id or a file name gives the role (driver or executor) of most logs. A log
 pasted into a ticket or piped to ``classify`` has neither, yet its own lines often say
 it: the scheduler, the SparkContext and the block-manager master live only in the
-driver; the task runner and its backend only in executors. The role matters where the
+driver, as do SparkR's backend and the console progress bar (``[Stage 3:=>  (12 + 4) / 200]``,
+Spark's ``ConsoleProgressBar``, which the SparkContext draws on the driver's console); the task
+runner and its backend only in executors. The role matters where the
 text alone cannot tell: a bare ``OutOfMemoryError: Java heap space`` is the driver's
 when the driver printed it.
 
@@ -28,8 +30,10 @@ DRIVER_LOGGERS = re.compile(
     _LOGGER_AT + r"(?:SparkContext|DAGScheduler|TaskSchedulerImpl|TaskSetManager|YarnScheduler|YarnClusterScheduler"
     r"|BlockManagerMasterEndpoint|MapOutputTrackerMaster(?:Endpoint)?|HeartbeatReceiver|ContextCleaner|SparkUI"
     r"|(?:Yarn(?:Client|Cluster)|KubernetesCluster|Standalone|CoarseGrained)SchedulerBackend|ExecutorPodsAllocator"
-    r"|ExecutorAllocationManager|LiveListenerBus|AsyncEventQueue|TaskResultGetter)" + _LOGGER_END
+    r"|ExecutorAllocationManager|LiveListenerBus|AsyncEventQueue|TaskResultGetter|RBackendHandler)" + _LOGGER_END
 )
+#: ConsoleProgressBar's line: ``[Stage N:`` + a bar of ``=``/``>``/spaces + ``(done + running) / total]``.
+DRIVER_PROGRESS_BAR = re.compile(r"\[Stage \d+:[=> ]*\(\d+ \+ \d+\) / \d+\]")
 EXECUTOR_LOGGERS = re.compile(
     _LOGGER_AT + r"(?:Executor|(?:Yarn|Kubernetes)?CoarseGrainedExecutorBackend|KubernetesExecutorBackend)" + _LOGGER_END
 )
@@ -40,7 +44,7 @@ def role_from_loggers(text: str, role: str = "unknown") -> str:
     if role != "unknown":
         return role
     head = text[:ROLE_SCAN_CHARS]
-    driver = DRIVER_LOGGERS.search(head) is not None
+    driver = DRIVER_LOGGERS.search(head) is not None or DRIVER_PROGRESS_BAR.search(head) is not None
     executor = EXECUTOR_LOGGERS.search(head) is not None
     if driver != executor:
         return "driver" if driver else "executor"
