@@ -29,9 +29,9 @@ from classifiers.masking import mask
 from classifiers.platform import fits, platform_of
 from classifiers.rootcause import Finding, choose_root, findings_for
 from ingest.assembly import CUT_SEEN
-from ingest.events import Signals
 from ingest.lastlines import LAST_LINES
 from ingest.runs import EventRuns
+from ingest.signals import Signals
 from rules import cache as rule_cache
 from rules.engine import BACKENDS, RuleEngine
 from rules.lint import lint_packs
@@ -276,7 +276,7 @@ class Classifier:
 
     @cached_property
     def signals(self) -> Signals:
-        """What makes a log record an event for these rules (see ``ingest.events.Signals``)."""
+        """What makes a log record an event for these rules (see ``ingest.signals.Signals``)."""
         return Signals.for_rules(self.engine.required_runs(), self.engine.fires)
 
     def diagnose(self, events: Sequence[ExceptionEvent] | EventRuns, app: AppInfo) -> Diagnosis:

@@ -21,7 +21,8 @@ whose records can be found independently:
 from __future__ import annotations
 
 from ingest.assembly import HEADER_LINE_RE, Assembler, Record, match_header
-from ingest.events import Signals, interesting_records
+from ingest.events import interesting_records
+from ingest.signals import Signals
 
 
 def feed_batch(asm: Assembler, text: str, signals: Signals) -> list[Record]:

@@ -32,7 +32,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ingest.endings import EVENT_LOG, FAILED, SUCCEEDED, Ending, EndWatch
-from ingest.events import DEFAULT_SIGNALS, Signals, extract_events
+from ingest.events import extract_events
+from ingest.signals import DEFAULT_SIGNALS, Signals
 from sparktriage.records import ExceptionEvent
 
 PREFIX = '{"Event":'

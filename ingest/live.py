@@ -38,8 +38,8 @@ from typing import Any
 
 from ingest.assembly import Assembler
 from ingest.batch import feed_batch
-from ingest.events import DEFAULT_SIGNALS, Signals
 from ingest.lastlines import Tail, tail_event
+from ingest.signals import DEFAULT_SIGNALS, Signals
 from ingest.state import assembler_from, events_from_records
 from sparktriage.records import Envelope, ExceptionEvent, Source
 

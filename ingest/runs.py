@@ -26,7 +26,8 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 from ingest.assembly import HEADER_RE, SINGLE_LINE_RE, Assembler, parse_log_ts, split_lines
-from ingest.events import DEFAULT_SIGNALS, Signals, candidate_offsets, segment_at, to_event
+from ingest.events import candidate_offsets, segment_at, to_event
+from ingest.signals import DEFAULT_SIGNALS, Signals
 from ingest.yarn import sections
 from sparktriage.records import ExceptionEvent
 

@@ -22,7 +22,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Self
 
 from ingest.assembly import Assembler, Record
-from ingest.events import DEFAULT_SIGNALS, Signals, to_event
+from ingest.events import to_event
+from ingest.signals import DEFAULT_SIGNALS, Signals
 from sparktriage.records import AppInfo, Envelope, ExceptionEvent, Origin, Workflow
 
 #: Events kept per application; later ones are counted, not kept (a crash loop

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 
 from ingest.endings import GATE_WORDS, EndWatch, Ending
 from ingest.eventlog import apply_to_watch, is_event_line, parse_line, record_events, translate
-from ingest.events import DEFAULT_SIGNALS, Signals
 from ingest.gates import LineGate
+from ingest.signals import DEFAULT_SIGNALS, Signals
 from ingest.stalls import PROGRESS_WORDS, Progress, Stall
 from ingest.state import AppState
 from sparktriage.errors import BadInput

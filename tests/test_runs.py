@@ -17,8 +17,9 @@ from hypothesis import strategies as st
 
 from bench.noisy import SAMPLES, noisy_log
 from classifiers.core import Classifier, load_classifier
-from ingest.events import DEFAULT_SIGNALS, extract_events
+from ingest.events import extract_events
 from ingest.runs import EventRuns, extract_runs
+from ingest.signals import DEFAULT_SIGNALS
 from sparktriage.payload import build_payload
 from sparktriage.records import AppInfo, Diagnosis
 from sparktriage.settings import Settings

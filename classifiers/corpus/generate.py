@@ -22,8 +22,9 @@ import string
 from collections.abc import Callable, Iterator, Sequence
 
 from classifiers.corpus.signatures import HEALTHY, NO_CAUSE, SIGNATURES
-from ingest.events import Signals, extract_events
+from ingest.events import extract_events
 from ingest.lastlines import TAIL_LINES
+from ingest.signals import Signals
 from rules.engine import RuleEngine
 from rules.loader import Rule
 

@@ -18,9 +18,10 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from ingest.endings import EndWatch
 from ingest.eventlog import read_event_log
-from ingest.events import DEFAULT_SIGNALS, Signals, extract_events
+from ingest.events import extract_events
 from ingest.lastlines import last_lines_events, last_words
 from ingest.runs import EventRun, EventRuns, extract_runs
+from ingest.signals import DEFAULT_SIGNALS, Signals
 from ingest.yarn import app_id_from_path, parse_container_id, sections
 from sparktriage.tools.logfiles import LogFiles
 from sparktriage.payload import build_payload
