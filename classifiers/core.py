@@ -11,7 +11,8 @@ experimental one at 0.7, a generic low-priority rule (< 30) loses 40 % (on that
 split such rules named the root cause about half the time);
 other events agreeing on the same category add a little (up to +0.05),
 events pointing at a different category of the same cascade rank take away
-up to 30 % in proportion. ``unknown`` carries confidence 0.
+up to 30 % in proportion (an out-of-memory error that cannot tell the process
+agrees with one that names it). ``unknown`` carries confidence 0.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from typing import Protocol
 
 from classifiers.masking import mask
 from classifiers.platform import fits, platform_of
-from classifiers.rootcause import Finding, choose_root, findings_for
+from classifiers.rootcause import EITHER_PROCESS, OOM_CATEGORIES, Finding, choose_root, findings_for
 from ingest.assembly import CUT_SEEN
 from ingest.lastlines import LAST_LINES
 from ingest.runs import EventRuns
@@ -73,8 +74,12 @@ def _confidence(root: Finding, best: Sequence[tuple[Finding, int]]) -> float:
     base = STABLE_CONFIDENCE if root.rule.status == "stable" else 0.7
     if root.rule.priority < LOW_PRIORITY:
         base *= GENERIC_FACTOR
-    same = sum(n for f, n in best if top_level(f.category) == top_level(root.category))
-    rivals = sum(n for f, n in best if f.rank == root.rank and top_level(f.category) != top_level(root.category))
+
+    def agrees(f: Finding) -> bool:  # an OOM that cannot tell the process backs the one that can
+        return top_level(f.category) == top_level(root.category) or (root.names_process and f.undecided_process)
+
+    same = sum(n for f, n in best if agrees(f))
+    rivals = sum(n for f, n in best if f.rank == root.rank and not agrees(f))
     agreement = min(0.05, 0.01 * (same - 1))
     penalty = 0.3 * rivals / (same + rivals) if rivals else 0.0
     return round(min(0.99, base * (1 - penalty) + agreement), 3)
@@ -211,15 +216,10 @@ def diagnose(
     )
 
 
-#: The sub-category of an out-of-memory error whose log does not say which process it was.
-EITHER_PROCESS = "driver_or_executor"
-_OOM = ("driver_oom", "executor_oom")
-
-
 def _disagreement(category: str, guess: str, p: float) -> str:
     """The note when the model, confident, names another category than a generic rule did. Where the
     rule says the log cannot tell the driver from an executor, the model's pick is a lean, not a contradiction."""
-    if category.endswith("/" + EITHER_PROCESS) and guess in _OOM:
+    if category.endswith("/" + EITHER_PROCESS) and guess in OOM_CATEGORIES:
         return f"the model leans to {guess} ({p:.2f}); the log itself does not say which process ran out of memory"
     return f"the model disagrees with this generic rule: {guess} ({p:.2f})"
 

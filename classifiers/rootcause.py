@@ -25,6 +25,15 @@ generic finding counts as ``GENERIC_RANK``: causes of rank 2 or less beat
 it, consequences further downstream (lost executors, refused connections,
 a SparkContext shut down) do not, since a user exception often causes them.
 
+**An out-of-memory error that does not say which process ran out yields to one that does.**
+``java.lang.OutOfMemoryError: Java heap space`` alone (``*/driver_or_executor``) names no
+process; the thread, the frames or the message around an OOM often do (``driver_oom`` /
+``executor_oom`` from a rule that decides the process). Spark wraps the driver's OOM in its
+own message (``Not enough memory to build and broadcast the table`` with the OOM as its
+``Caused by``), and a pasted console shows the bare OOM line before the py4j error that says
+it was the driver: in one exception and across the application, the finding that names the
+process wins over the one that cannot tell, whatever the depth or the order.
+
 **A broken connection reported by Spark's transport handlers is an echo.**
 ``TransportChannelHandler`` / ``TransportRequestHandler`` / ``TransportResponseHandler``
 log every connection that breaks (``Exception in connection from``, ``Error sending
@@ -79,6 +88,10 @@ DEFAULT_RANK = 3
 GENERIC_BELOW = 40
 #: where a generic finding stands in the cascade: below every cause of rank <= 2.
 GENERIC_RANK = 2.5
+#: the sub-category of an out-of-memory finding whose text does not say which process ran out.
+EITHER_PROCESS = "driver_or_executor"
+#: the categories that name the process that ran out of memory.
+OOM_CATEGORIES = ("driver_oom", "executor_oom")
 
 
 def is_generic(rule: Rule) -> bool:
@@ -107,6 +120,16 @@ class Finding:
     @property
     def generic(self) -> bool:
         return is_generic(self.rule)
+
+    @property
+    def undecided_process(self) -> bool:
+        """An out-of-memory finding that cannot tell the driver from an executor (see the module docstring)."""
+        return self.rule.category.endswith("/" + EITHER_PROCESS)
+
+    @property
+    def names_process(self) -> bool:
+        """An out-of-memory finding whose rule says which process ran out."""
+        return top_level(self.rule.category) in OOM_CATEGORIES and not self.undecided_process
 
     def cascade_key(self) -> tuple[float, float, int, int]:
         ts = self.event.ts if self.event.ts is not None else float("inf")
@@ -165,10 +188,15 @@ def findings_for(event: ExceptionEvent, order: int, engine: RuleEngine) -> list[
     for rule in rules:
         index = max(engine.locate(rule, event.text), 0)
         found.append(Finding(rule, event, order, index, depths[index]))
-    found.sort(key=lambda f: (f.generic, -f.depth, -f.rule.priority, f.rule.id))
+    named = any(f.names_process for f in found)
+    found.sort(key=lambda f: (f.generic, named and f.undecided_process, -f.depth, -f.rule.priority, f.rule.id))
     return found
 
 
 def choose_root(per_event: Sequence[Finding]) -> Finding | None:
-    """Among each event's best finding, the one that started the cascade."""
-    return min(per_event, key=Finding.cascade_key, default=None)
+    """Among each event's best finding, the one that started the cascade; an out-of-memory
+    finding that cannot tell the process gives way to one of the application's that can."""
+    root = min(per_event, key=Finding.cascade_key, default=None)
+    if root is not None and root.undecided_process:
+        return min((f for f in per_event if f.names_process), key=Finding.cascade_key, default=root)
+    return root

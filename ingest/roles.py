@@ -24,7 +24,9 @@ import re
 ROLE_SCAN_CHARS = 1 << 20
 
 _LOGGER_AT = r"(?:^|\n)[^\n]{0,80}?\b(?:INFO|WARN|WARNING|ERROR|DEBUG|FATAL)\b[ \t]+(?:\[[^\]\n]*\][ \t]+)?(?:[\w$]+\.)*"
-_LOGGER_END = r"(?:\$[\w$]*)?[ \t]*(?::|-[ \t])"
+#: after the logger: its inner-class suffix, the ``(File.scala:method(NN))`` location of Hadoop's
+#: log4j layout ``%c{2} (%F:%M(%L)) - %m`` (as pasted from Hadoop-configured clusters), then ``:`` or `` - ``.
+_LOGGER_END = r"(?:\$[\w$]*)?[ \t]*(?:\([\w.$]+:[\w$<>]*(?:\(\d+\))?\)[ \t]*)?(?::|-[ \t])"
 
 DRIVER_LOGGERS = re.compile(
     _LOGGER_AT + r"(?:SparkContext|DAGScheduler|TaskSchedulerImpl|TaskSetManager|YarnScheduler|YarnClusterScheduler"

@@ -32,3 +32,13 @@ def test_a_known_role_both_kinds_or_none_are_left_as_they_are() -> None:
 def test_pasted_driver_log_events_carry_the_driver_role() -> None:
     events = events_of_text(DRIVER_LOG, "app")
     assert events and {e.role for e in events} == {"driver"}
+
+
+def test_a_layout_with_the_callers_location_still_names_the_logger() -> None:
+    """Hadoop's log4j layout ``%c{2} (%F:%M(%L)) - %m`` puts the location between the logger and the message
+    (forms from the real train split: mudrod #135's executor log, a FileFormatWriter record)."""
+    assert role_from_loggers("2017-04-14 10:48:00,782 ERROR executor.Executor (Logging.scala:logError(91)) - "
+                             "Exception in task 0.0 in stage 0.0 (TID 0)") == "executor"
+    assert role_from_loggers("2025-03-01 13:06:06,217 INFO [dag-scheduler-event-loop] scheduler.DAGScheduler "
+                             "(Logging.scala:logInfo(54)): Job 3 failed") == "driver"
+    assert role_from_loggers("2025-03-01 13:06:06,217 INFO SparkContext (see below) - stopping") == "unknown"

@@ -131,3 +131,12 @@ def test_sparkr_backend_logs_are_the_drivers() -> None:
 def test_the_train_splits_memory_failures_keep_their_process(rules, item_id: str) -> None:
     item = ITEMS[item_id]
     assert answer(rules, item["text"]) == item["label"]
+
+
+def test_the_oom_banner_with_sparks_yarn_executor_hook_is_an_executors(rules) -> None:
+    """Spark launches YARN executors with ``-XX:OnOutOfMemoryError='kill %p'``; ``kill -9 %p`` is anyone's."""
+    banner = '#\n# java.lang.OutOfMemoryError: Java heap space\n# -XX:OnOutOfMemoryError="{hook}"\n'
+    driver_log = "19/10/18 09:47:02 INFO BlockManagerMasterEndpoint: Registering block manager 10.1.2.3:33435\n"
+    assert classify_text(rules, banner.format(hook="kill %p"), app_id="pasted").category == "executor_oom"
+    assert answer(rules, driver_log + banner.format(hook="kill -9 %p")) == "driver_oom"
+    assert classify_text(rules, banner.format(hook="kill -9 %p"), app_id="pasted").category.endswith("/driver_or_executor")

@@ -242,3 +242,39 @@ def test_each_transport_handler_by_its_full_name_logs_echoes(tmp_path: Path, log
     assert findings_for(replace(ev(reset, 1), logger=logger), 0, engine) == []
     assert [f.rule.id for f in findings_for(replace(ev(reset, 1), logger=logger + "Other"), 0, engine)] == ["reset"]
     assert [f.rule.id for f in findings_for(ev(reset, 1), 0, engine)] == ["reset"], "no logger: no echo"
+
+
+# Spark 3's BroadcastExchangeExec: the driver's OOM as the cause of its own message.
+BROADCAST_BUILD = """org.apache.spark.sql.execution.OutOfMemorySparkException: Not enough memory to build and broadcast the table to all worker nodes. As a workaround, you can either disable broadcast by setting spark.sql.autoBroadcastJoinThreshold to -1 or increase the spark driver memory by setting spark.driver.memory to a higher value.
+\tat org.apache.spark.sql.errors.QueryExecutionErrors$.notEnoughMemoryToBuildAndBroadcastTableError(QueryExecutionErrors.scala:2112)
+Caused by: java.lang.OutOfMemoryError: GC overhead limit exceeded
+\tat java.util.Arrays.copyOf(Arrays.java:3236)"""
+BARE_OOM = "java.lang.OutOfMemoryError: Java heap space\n\tat java.util.Arrays.copyOf(Arrays.java:3236)"
+PY4J_OOM = ("py4j.protocol.Py4JJavaError: An error occurred while calling o84.collectToPython.\n"
+            ": java.lang.OutOfMemoryError: Java heap space\n\tat java.util.Arrays.copyOf(Arrays.java:3236)")
+
+
+@pytest.fixture(scope="module")
+def shipped() -> RuleEngine:
+    packs = load_packs()
+    return RuleEngine(packs.rules, packs.version)
+
+
+def test_an_oom_that_names_the_process_beats_a_deeper_one_that_cannot(shipped: RuleEngine) -> None:
+    found = findings_for(ev(BROADCAST_BUILD, 1, role="unknown"), 0, shipped)
+    assert found[0].depth == 0 and found[0].names_process, "the outer message names the driver"
+    assert any(f.undecided_process and f.depth == 1 for f in found), "the inner OOM alone cannot tell"
+    assert diagnose([ev(BROADCAST_BUILD, 1, role="unknown")], app=APP, engine=shipped).category == "driver_oom"
+    # without a finding that names the process, depth decides as before
+    assert findings_for(ev(BARE_OOM, 1, role="unknown"), 0, shipped)[0].undecided_process
+
+
+@pytest.mark.parametrize("times", [(1.0, 2.0), (2.0, 1.0)])
+def test_across_events_an_oom_that_names_the_process_wins_in_either_order(shipped: RuleEngine, times) -> None:
+    """A pasted console: the JVM's bare OOM line and the py4j error that says it was the driver's."""
+    events = [ev(BARE_OOM, times[0], role="unknown"), ev(PY4J_OOM, times[1], role="unknown")]
+    d = diagnose(events, app=APP, engine=shipped)
+    assert (d.category, d.rule_id) == ("driver_oom", "driver-oom-in-driver-only-frames")
+    assert d.confidence == 0.96, "the bare OOM backs it: 0.95 + 0.01, no rival's penalty"
+    lone = diagnose([ev(BARE_OOM, 1.0, role="unknown")], app=APP, engine=shipped)
+    assert lone.category == "executor_oom/driver_or_executor"
