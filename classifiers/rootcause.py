@@ -32,7 +32,10 @@ process; the thread, the frames or the message around an OOM often do (``driver_
 own message (``Not enough memory to build and broadcast the table`` with the OOM as its
 ``Caused by``), and a pasted console shows the bare OOM line before the py4j error that says
 it was the driver: in one exception and across the application, the finding that names the
-process wins over the one that cannot tell, whatever the depth or the order.
+process wins over the one that cannot tell, whatever the depth or the order. And the driver's
+log reports its executors' failures: in an exception where the text names an executor's OOM
+(``Lost task ... executor 2): ... Caused by: java.lang.OutOfMemoryError``), a ``driver_oom``
+that only the role of the log gave (a rule scoped to the driver) does not decide.
 
 **A broken connection reported by Spark's transport handlers is an echo.**
 ``TransportChannelHandler`` / ``TransportRequestHandler`` / ``TransportResponseHandler``
@@ -127,6 +130,11 @@ class Finding:
         return self.rule.category.endswith("/" + EITHER_PROCESS)
 
     @property
+    def driver_by_role(self) -> bool:
+        """A driver OOM that only the role of the log says (a rule scoped to the driver's logs)."""
+        return self.rule.scope == "driver" and top_level(self.rule.category) == "driver_oom"
+
+    @property
     def names_process(self) -> bool:
         """An out-of-memory finding whose rule says which process ran out."""
         return top_level(self.rule.category) in OOM_CATEGORIES and not self.undecided_process
@@ -189,7 +197,9 @@ def findings_for(event: ExceptionEvent, order: int, engine: RuleEngine) -> list[
         index = max(engine.locate(rule, event.text), 0)
         found.append(Finding(rule, event, order, index, depths[index]))
     named = any(f.names_process for f in found)
-    found.sort(key=lambda f: (f.generic, named and f.undecided_process, -f.depth, -f.rule.priority, f.rule.id))
+    reported = any(f.names_process and top_level(f.category) == "executor_oom" for f in found)
+    found.sort(key=lambda f: (f.generic, named and f.undecided_process, reported and f.driver_by_role,
+                              -f.depth, -f.rule.priority, f.rule.id))
     return found
 
 

@@ -140,3 +140,25 @@ def test_the_oom_banner_with_sparks_yarn_executor_hook_is_an_executors(rules) ->
     assert classify_text(rules, banner.format(hook="kill %p"), app_id="pasted").category == "executor_oom"
     assert answer(rules, driver_log + banner.format(hook="kill -9 %p")) == "driver_oom"
     assert classify_text(rules, banner.format(hook="kill -9 %p"), app_id="pasted").category.endswith("/driver_or_executor")
+
+
+WRAPPED_TASK_OOM = """24/01/02 10:00:00 INFO SparkContext: Running Spark version 3.4.1
+24/01/02 10:05:00 ERROR FileFormatWriter: Aborting job 5d1c.
+org.apache.spark.SparkException: Job aborted due to stage failure: Task 5 in stage 2.0 failed 4 times, most recent failure: Lost task 5.3 in stage 2.0 (TID 30) (10.0.0.3 executor 2): org.apache.spark.SparkException: Task failed while writing rows.
+\tat org.apache.spark.sql.errors.QueryExecutionErrors$.taskFailedWhileWritingRowsError(QueryExecutionErrors.scala:500)
+Caused by: java.lang.OutOfMemoryError: Java heap space
+\tat java.util.Arrays.copyOf(Arrays.java:3236)
+\t... 8 more
+
+Driver stacktrace:
+\tat org.apache.spark.scheduler.DAGScheduler.failJobAndIndependentStages(DAGScheduler.scala:2454)"""
+
+
+def test_a_tasks_oom_under_its_wrapper_stays_the_executors_in_the_drivers_log(rules) -> None:
+    """The driver's log reports the task's exception chain; the role of the log must not claim its OOM."""
+    assert role_from_loggers(WRAPPED_TASK_OOM) == "driver"
+    diagnosis = classify_text(rules, WRAPPED_TASK_OOM, app_id="pasted")
+    assert (diagnosis.category, diagnosis.rule_id) == ("executor_oom", "task-lost-caused-by-oom")
+    # the driver's own OOM in its log is still the driver's
+    own = WRAPPED_TASK_OOM.split("\n")[0] + "\n24/01/02 10:05:00 ERROR Utils: Uncaught exception\n" + HEAP
+    assert answer(rules, own) == "driver_oom"
