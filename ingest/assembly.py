@@ -13,7 +13,8 @@ words around its failure words (``cut_line``), and says where it was cut.
 
 The grammar, one rule per mode of the current record:
 
-- a line with a log prefix (timestamp + level, or a Spark 4 structured JSON
+- a line with a log prefix (timestamp + level, also with Airflow's ``{file.py:N}``
+  or Python logging's ``- logger -`` between them, or a Spark 4 structured JSON
   line) always starts a new record;
   this reset is what lets ``extract_events`` assemble only the neighbourhood
   of interesting lines and still get exactly the records of a full pass;
@@ -41,10 +42,13 @@ LEVELS = r"TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|FATAL|SEVERE|CRITICAL"
 # ZooKeeper and HDFS logs, followed by the level (ZooKeeper puts " - " between).
 _TS = (
     r"\d{2}/\d{2}/\d{2} \d{2}:\d{2}:\d{2}(?:[.,]\d{1,9})?"
-    r"|\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(?:[.,]\d{1,9})?(?:Z|[+-]\d{2}:?\d{2})?"
+    r"|\d{4}-\d{2}-\d{2}(?:[ T]|, )\d{2}:\d{2}:\d{2}(?:[.,]\d{1,9})?(?:Z|[+-]\d{2}:?\d{2}| UTC)?"
     r"|\d{6} \d{6}(?: \d+)?"
 )
-HEADER_PREFIX = rf"\[?(?P<ts>{_TS})\]?[ \t]+(?:-[ \t]+)?(?P<level>{LEVELS})\b"
+# Between the timestamp and the level: Airflow's source position ("[ts] {taskinstance.py:1150} ERROR - "),
+# Python logging's logger ("ts - py4j.java_gateway - ERROR - "), ZooKeeper's bare " - ".
+_BEFORE_LEVEL = r"[ \t]+(?:\{[^}\n]*\}[ \t]+)?(?:-[ \t]+(?:[\w$.\-]+[ \t]+-[ \t]+)?)?"
+HEADER_PREFIX = rf"\[?(?P<ts>{_TS})\]?{_BEFORE_LEVEL}(?P<level>{LEVELS})\b"
 HEADER_RE = re.compile(
     HEADER_PREFIX
     + r"[ \t]*(?:\[(?P<thread>[^\]\n]*)\][ \t]*)?(?:-[ \t]+)?(?:(?P<logger>[\w$.\-]+):[ \t])?(?P<msg>.*)"
@@ -59,7 +63,7 @@ HEADER_LINE_RE = re.compile(
 #: groups: what comes before its timestamp, the timestamp, the rest of the line. A repeated warning's line is
 #: recognised by one match, not assembled, and its groups are what it is looked up by.
 SINGLE_LINE_RE = re.compile(
-    r"(?P<pre>\[?)(?P<ts>" + _TS + r")(?P<rest>\]?[ \t]+(?:-[ \t]+)?(?:" + LEVELS + r")\b[^\n]*(?:\n|\Z))(?="
+    r"(?P<pre>\[?)(?P<ts>" + _TS + r")(?P<rest>\]?" + _BEFORE_LEVEL + "(?:" + LEVELS + r")\b[^\n]*(?:\n|\Z))(?="
     + HEADER_LINE_RE.pattern + r"|\Z)", re.MULTILINE)
 
 
@@ -106,7 +110,8 @@ def parse_log_ts(text: str | None) -> float | None:
             dt = _from_fields(text[0:2], text[2:4], text[4:6], text[7:9], text[9:11], text[11:13])
             extra = 0.0
         else:
-            dt = datetime.fromisoformat(text.replace(",", ".").replace("Z", "+00:00"))
+            dt = datetime.fromisoformat(text.replace(", ", " ").replace(",", ".").replace("Z", "+00:00")
+                                        .replace(" UTC", "+00:00"))  # Airflow: "2021-11-22, 17:37:57 UTC"
             extra = 0.0
     except (ValueError, IndexError):
         return None

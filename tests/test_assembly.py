@@ -91,11 +91,37 @@ def test_log_prefix_forms() -> None:
             ("WARN", None, 1438196669.071),
         "081109 203615 148 INFO dfs.DataNode$PacketResponder: PacketResponder 1 terminating":
             ("INFO", "dfs.DataNode$PacketResponder", 1226262975.0),
+        # Airflow task logs (1.x/2.0, then 2.2+), and Python logging's "asctime - name - levelname - message"
+        "[2021-09-20 14:15:34,615] {taskinstance.py:1235} ERROR - Received SIGTERM. Terminating subprocesses.":
+            ("ERROR", None, 1632147334.615),
+        "[2021-11-22, 17:37:57 UTC] {kerberos.py:103} ERROR - Couldn't reinit from keytab! `kinit' exited with 1.":
+            ("ERROR", None, 1637602677.0),
+        "2017-08-31 23:13:39,942 - py4j.java_gateway - ERROR - An error occurred while trying to connect":
+            ("ERROR", None, 1504221219.942),
     }
     for line, (level, logger, ts) in samples.items():
         (rec,) = assemble(line)
         assert (rec.level, rec.logger) == (level, logger), line
         assert abs(rec.ts - ts) < 1e-3, line
+
+
+def test_another_logging_format_s_lines_are_records_and_keep_their_traceback() -> None:
+    """Airflow's and Python logging's prefixes start records like log4j's: each line its own record (not one
+    plain record of every line), the message after the prefix, and ``logging.exception``'s traceback under it."""
+    lines = [
+        "[2021-05-08 19:48:35,385] {timeout.py:36} ERROR - Process timed out, PID: 10082",
+        "[2021-05-08 19:48:35,391] {taskinstance.py:630} DEBUG - Refreshed TaskInstance",
+        "2023-01-05 10:00:01,250 - etl.load - ERROR - Load failed",
+        "Traceback (most recent call last):",
+        '  File "load.py", line 3, in <module>',
+        "KeyError: 'id'",
+    ]
+    records = assemble("\n".join(lines))
+    assert [(r.line, r.level, r.message, len(r.lines)) for r in records] == [
+        (1, "ERROR", "Process timed out, PID: 10082", 1),
+        (2, "DEBUG", "Refreshed TaskInstance", 1),
+        (3, "ERROR", "Load failed", 4),
+    ]
 
 
 def test_python_chained_traceback_then_plain_line_starts_a_new_record() -> None:
@@ -311,6 +337,7 @@ def test_a_section_s_lines_are_kept_as_written_but_for_the_carriage_return() -> 
     ("2024-03-12T10:11:12+02:00", 1710231072.0),  # a zone is honoured; none is read as UTC
     ("2024-03-12 10:11:12,345Z", 1710238272.345),
     ("2024-03-12T10:11:12.5", 1710238272.5),
+    ("2021-11-22, 17:37:57 UTC", 1637602677.0),  # Airflow 2.2+
     ("24/03/1", None),  # cut short, a field out of range, not a timestamp, nothing: no time rather than an error
     ("24/03/12 10:11:1x", None),
     ("2024-13-12 10:11:12", None),
