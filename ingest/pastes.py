@@ -32,11 +32,13 @@ PASTE_SCAN_CHARS = 1 << 16
 #: Markdown quote markers (``> ``, nested ``> > ``); not Python's ``>>> `` prompt.
 _QUOTE_RE = re.compile(r"(?!>>> )(?:> ?)+")
 #: A tag a tool puts before every line it prints: sbt's level, a compose service, a CI runner's
-#: timestamp, journald's date, host and unit. Each alternative is one kind; a paste has one kind.
+#: timestamp, a log viewer's time and tab, journald's date, host and unit. Each alternative is one
+#: kind; a paste has one kind. A line whose tag is the time of its own log prefix keeps it.
 _TAG_RES = (
     re.compile(r"\[(?:info|error|warn|debug|success)\] ?"),  # sbt
     re.compile(r"[\w.-]+[ \t]+\| "),  # docker compose: "app_1  | "
     re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z "),  # kubectl --timestamps, CI runners
+    re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(?:[.,]\d+)?\t"),  # a log viewer's export: time, tab, line
     re.compile(r"[A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2} \S+ [\w.\-/@]+(?:\[\d+\])?: "),  # journald
 )
 #: A code fence line (```, ```text): a blank line takes its place, so later lines keep their numbers.
@@ -66,7 +68,7 @@ def unpaste(text: str) -> str:
         lines = _unmark(lines or _lines(text))
     if lines is not None:  # what the quote or the markup hid
         first = _first_filled(lines)
-    if any(tag.match(first) for tag in _TAG_RES):
+    if any(tag.match(first) for tag in _TAG_RES) and match_header(first) is None:  # not a log prefix's time
         lines = _untag(lines or _lines(text))
         first = _first_filled(lines)
     if first[:1].isspace():

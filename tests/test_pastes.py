@@ -44,12 +44,18 @@ PY4J = (
     "\n".join("app_1  | " + line for line in PY4J.split("\n")),  # docker compose
     "\n".join(f"2020-10-12T23:26:25.41763{n}Z " + line for n, line in enumerate(PY4J.split("\n"))),  # kubectl, CI
     "\n".join("> [info] " + line for line in PY4J.split("\n")),  # a quoted sbt run
+    "\n".join("2019-07-06 11:08:12\t" + line for line in PY4J.split("\n")),  # a log viewer's export
 ])
 def test_a_line_prefix_of_the_paste_is_taken_off(paste):
     event = only_event(paste)
     assert classes(event) == ["Py4JJavaError", "org.apache.spark.SparkException"]
     assert event.frames == ("at org.apache.spark.api.python.BasePythonRunner$ReaderIterator.read(PythonRunner.scala:711)",)
     assert event.text == PY4J
+
+
+def test_a_timestamp_that_starts_a_log_prefix_is_not_a_tag():
+    log = "2019-07-06 11:08:12\tERROR Executor: Exception in task 1.0\n2019-07-06 11:08:13\tINFO Executor: Finished"
+    assert unpaste(log) is log
 
 
 def test_only_frames_keep_their_indentation_and_python_prompts_are_not_quotes():
