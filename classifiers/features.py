@@ -18,7 +18,9 @@ them with sklearn on every evaluation set):
 - scores: a row's terms added one after another into a zero vector per class
   (SciPy's ``csr_matvecs``), then the intercept;
 - the sigmoid of calibration with the C library's ``exp`` (``math.exp``, as
-  SciPy's ``expit`` calls it; NumPy's vectorised ``exp`` rounds differently).
+  SciPy's ``expit`` calls it; NumPy's vectorised ``exp`` rounds differently);
+- or, for temperature scaling, sklearn's ``softmax`` of the scores times the inverse
+  temperature: each row's largest value taken away, NumPy's ``exp``, divided by the row's sum.
 """
 
 from __future__ import annotations
@@ -160,3 +162,13 @@ def _expit(x: float) -> float:
         return 1.0 / (1.0 + math.exp(-x))
     except OverflowError:  # exp(-x) is infinite in C: the sigmoid is 0
         return 0.0
+
+
+def softmax(values: np.ndarray) -> np.ndarray:
+    """Row-wise softmax as ``sklearn.utils.extmath.softmax`` computes it (temperature scaling's last step):
+    the row's largest value subtracted, NumPy's ``exp`` in place, each row divided by its own sum."""
+    out = np.array(values, dtype=np.float64)
+    out -= np.max(out, axis=1).reshape(-1, 1)
+    np.exp(out, out=out)
+    out /= np.sum(out, axis=1).reshape(-1, 1)
+    return out

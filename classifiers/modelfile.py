@@ -1,11 +1,12 @@
 """The model's file format: plain arrays in one ``.npz``, loaded in milliseconds, no pickle.
 
 The trained pipeline (``classifiers.model``: two TF-IDF vectorizers side by
-side, a logistic regression, sigmoid calibration per class) is kept as what
-it is made of: each vectorizer's terms in column order (one UTF-8 blob) and
-idf weights, the regression's coefficients and intercepts, the calibration's
-``a``/``b`` per class, and a JSON header naming the types and their
-parameters. skops stored every vocabulary entry as its own object and took
+side, a logistic regression, and its calibration: temperature scaling since
+textcat@5, sigmoid per class before) is kept as what it is made of: each
+vectorizer's terms in column order (one UTF-8 blob) and idf weights, the
+regression's coefficients and intercepts, the calibration's inverse
+temperature (or its ``a``/``b`` per class), and a JSON header naming the types
+and their parameters. skops stored every vocabulary entry as its own object and took
 about 10 s to load; this takes a few milliseconds.
 
 The types are pinned when the model is trained: the header may only name the
@@ -27,14 +28,16 @@ from typing import Any
 
 import numpy as np
 
-from classifiers.features import TfidfFeatures, expit, linear_scores, unsupported
+from classifiers.features import TfidfFeatures, expit, linear_scores, softmax, unsupported
 
 FORMAT = "sparktriage.textcat/v1"
 VECTORIZER = "sklearn.feature_extraction.text.TfidfVectorizer"
 CLASSIFIER = "sklearn.linear_model.LogisticRegression"
-CALIBRATION = "sklearn.calibration.CalibratedClassifierCV(method=sigmoid, ensemble=False)"
+#: The calibrations a model file may name, by CalibratedClassifierCV's ``method``.
+CALIBRATIONS = {method: f"sklearn.calibration.CalibratedClassifierCV(method={method}, ensemble=False)"
+                for method in ("sigmoid", "temperature")}
 #: The only types a model file may name.
-TYPES = frozenset({VECTORIZER, CLASSIFIER, CALIBRATION})
+TYPES = frozenset({VECTORIZER, CLASSIFIER, *CALIBRATIONS.values()})
 #: The vectorizer parameters kept (plain values); any other must be at its default to save.
 VECTORIZER_PARAMS = ("analyzer", "binary", "lowercase", "ngram_range", "norm", "smooth_idf", "strip_accents",
                      "sublinear_tf", "token_pattern", "use_idf")
@@ -46,19 +49,28 @@ class ModelFileError(ValueError):
 
 @dataclass(frozen=True)
 class LinearTextScorer:
-    """TF-IDF features, linear scores, sigmoid calibration: ``predict_proba`` of the trained pipeline."""
+    """TF-IDF features, linear scores, calibration: ``predict_proba`` of the trained pipeline."""
 
     features: tuple[TfidfFeatures, ...]  # one per feature block, in column order
     coef: np.ndarray  # (estimator classes, features)
     intercept: np.ndarray
-    calibration: np.ndarray  # (estimator classes, 2): a, b of expit(-(a * score + b))
+    #: sigmoid: (estimator classes, 2), a, b of expit(-(a * score + b)); temperature: (1,), the inverse temperature
+    calibration: np.ndarray
     class_index: np.ndarray  # column of each estimator class among classes_
     classes_: np.ndarray
+    method: str = "sigmoid"
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         # The same operations, in the same order, as FeatureUnion, LogisticRegression.decision_function
         # and sklearn.calibration._CalibratedClassifier.predict_proba (``classifiers.features``): the same floats.
         scores = linear_scores(self.features, texts, self.coef, self.intercept)
+        if self.method == "temperature":
+            # _TemperatureScaling.predict: softmax(beta * logits). Its check for probabilities given as
+            # logits (every value in [0, 1], rows summing to 1) never holds for a multinomial regression,
+            # whose scores sum to 0 in every row (its coefficients and intercepts sum to 0 across classes).
+            proba = softmax(self.calibration[0] * scores)
+            proba[(1.0 < proba) & (proba <= 1.0 + 1e-5)] = 1.0
+            return proba
         proba = np.zeros((len(texts), len(self.classes_)))
         for k, column in enumerate(self.class_index):
             proba[:, column] = expit(-(self.calibration[k, 0] * scores[:, k] + self.calibration[k, 1]))
@@ -90,16 +102,19 @@ def write(pipeline: Any, path: Path) -> None:
     from sklearn.linear_model import LogisticRegression
 
     union, calibrated = pipeline.named_steps["tfidf"], pipeline.named_steps["clf"]
-    if (calibrated.method != "sigmoid" or len(calibrated.calibrated_classifiers_) != 1
+    if (calibrated.method not in CALIBRATIONS or len(calibrated.calibrated_classifiers_) != 1
             or len(calibrated.classes_) < 3):
-        raise ModelFileError("only one sigmoid-calibrated classifier over 3+ classes is kept by this format")
+        raise ModelFileError("only one sigmoid- or temperature-calibrated classifier over 3+ classes is kept "
+                             "by this format")
     (inner,) = calibrated.calibrated_classifiers_
     estimator = inner.estimator
     if not isinstance(estimator, LogisticRegression):
         raise ModelFileError(f"classifier {type(estimator).__name__} is not {CLASSIFIER}")
-    header: dict[str, Any] = {"format": FORMAT, "classifier": CLASSIFIER, "calibration": CALIBRATION,
+    # temperature scaling fits the regression on the classes' codes (0, 1, ...), sigmoid on their names
+    named = calibrated.classes_[estimator.classes_] if calibrated.method == "temperature" else estimator.classes_
+    header: dict[str, Any] = {"format": FORMAT, "classifier": CLASSIFIER, "calibration": CALIBRATIONS[calibrated.method],
                               "classes": [str(c) for c in calibrated.classes_],
-                              "estimator_classes": [str(c) for c in estimator.classes_], "features": []}
+                              "estimator_classes": [str(c) for c in named], "features": []}
     arrays: dict[str, np.ndarray] = {}
     for n, (name, vectorizer) in enumerate(union.transformer_list):
         if type(vectorizer) is not TfidfVectorizer or union.transformer_weights:
@@ -112,7 +127,8 @@ def write(pipeline: Any, path: Path) -> None:
         arrays[f"idf{n}"] = np.asarray(vectorizer.idf_, dtype=np.float64)
     arrays["coef"] = np.ascontiguousarray(estimator.coef_, dtype=np.float64)
     arrays["intercept"] = np.asarray(estimator.intercept_, dtype=np.float64)
-    arrays["calibration"] = np.array([[c.a_, c.b_] for c in inner.calibrators], dtype=np.float64)
+    arrays["calibration"] = (np.array([inner.calibrators[0].beta_], dtype=np.float64) if calibrated.method == "temperature"
+                             else np.array([[c.a_, c.b_] for c in inner.calibrators], dtype=np.float64))
     arrays["header"] = np.frombuffer(json.dumps(header).encode("utf-8"), dtype=np.uint8)
     path.parent.mkdir(parents=True, exist_ok=True)
     np.savez(path, **arrays)  # uncompressed: loading is a read, not a decompression
@@ -152,8 +168,9 @@ def _rebuild(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> LinearTex
     estimator_classes = header["estimator_classes"]
     coef, intercept, calibration = arrays["coef"], arrays["intercept"], arrays["calibration"]
     width = sum(len(f.terms) for f in features)
+    method = next(m for m, name in CALIBRATIONS.items() if name == header["calibration"])
     if coef.shape != (len(estimator_classes), width) or intercept.shape != (len(estimator_classes),) \
-            or calibration.shape != (len(estimator_classes), 2):
+            or calibration.shape != ((1,) if method == "temperature" else (len(estimator_classes), 2)):
         raise ValueError(f"shapes coef {coef.shape}, intercept {intercept.shape}, calibration {calibration.shape} "
                          f"do not fit {len(estimator_classes)} classes and {width} features")
     if list(classes) != sorted(classes):
@@ -161,4 +178,6 @@ def _rebuild(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> LinearTex
     class_index = np.searchsorted(classes, estimator_classes)
     if list(classes[class_index]) != list(estimator_classes):
         raise ValueError("the classifier's classes are not among the model's")
-    return LinearTextScorer(tuple(features), coef, intercept, calibration, class_index, classes)
+    if method == "temperature" and list(estimator_classes) != list(classes):
+        raise ValueError("temperature scaling needs the classifier to score every class, in order")
+    return LinearTextScorer(tuple(features), coef, intercept, calibration, class_index, classes, method)

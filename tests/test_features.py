@@ -17,7 +17,7 @@ import pytest
 
 from classifiers import modelfile
 from classifiers.corpus.generate import corpus
-from classifiers.features import TfidfFeatures, expit, unsupported
+from classifiers.features import TfidfFeatures, expit, softmax, unsupported
 from classifiers.masking import mask
 from classifiers.model import FILENAME, MAX_CHARS
 from rules.loader import load_packs
@@ -48,9 +48,11 @@ def texts() -> list[str]:
 
 
 def _sklearn_reference(path: Path):
-    """predict_proba as the sklearn vectorizers, SciPy's product and SciPy's expit compute it."""
+    """predict_proba as the sklearn vectorizers, SciPy's product and SciPy's expit (sigmoid calibration)
+    or sklearn's temperature scaling compute it."""
     from scipy import sparse
     from scipy.special import expit as scipy_expit
+    from sklearn.calibration import _TemperatureScaling
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     scorer = modelfile.read(path)
@@ -65,6 +67,12 @@ def _sklearn_reference(path: Path):
     def predict_proba(batch: list[str]) -> np.ndarray:
         features = sparse.hstack([v.transform(batch) for v in vectorizers]).tocsr()
         scores = features @ scorer.coef.T + scorer.intercept
+        if scorer.method == "temperature":
+            temperature = _TemperatureScaling()
+            temperature.beta_ = scorer.calibration[0]
+            proba = temperature.predict(scores)
+            proba[(1.0 < proba) & (proba <= 1.0 + 1e-5)] = 1.0
+            return proba
         proba = np.zeros((len(batch), len(scorer.classes_)))
         for k, column in enumerate(scorer.class_index):
             proba[:, column] = scipy_expit(-(scorer.calibration[k, 0] * scores[:, k] + scorer.calibration[k, 1]))
@@ -94,6 +102,18 @@ def test_the_sigmoid_is_scipy_s_to_the_bit() -> None:
     values = np.random.default_rng(0).normal(0, 8, 200_000)
     values[:4] = [0.0, -0.0, 800.0, -800.0]  # exp(800) overflows: the sigmoid is 0 there, not an error
     assert np.array_equal(expit(values), scipy_expit(values))
+
+
+def test_the_softmax_is_sklearn_s_to_the_bit() -> None:
+    from sklearn.utils.extmath import softmax as sklearn_softmax
+
+    rng = np.random.default_rng(0)
+    for classes in (3, 27, 40):
+        values = rng.normal(0, 12, (5_000, classes))
+        values[0] = 0.0  # a row of ties
+        values[1, 0] = 900.0  # exp would overflow without the row's largest value taken away
+        assert np.array_equal(softmax(values), sklearn_softmax(values))
+        assert np.array_equal(softmax(values[:7]), sklearn_softmax(values)[:7]), "a row does not depend on its batch"
 
 
 @pytest.mark.parametrize(("params", "what"), [

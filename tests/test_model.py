@@ -356,7 +356,8 @@ def test_a_saved_model_loads_back_with_its_metrics_and_card(tmp_path: Path) -> N
         [f"java.io.IOException: No space left on device writing block {n} of shuffle {n % 3}" for n in range(6)] + \
         [f"org.apache.hadoop.security.AccessControlException: Permission denied: user=u{n % 3}" for n in range(6)]
     labels = ["executor_oom"] * 6 + ["disk_full"] * 6 + ["access_denied"] * 6
-    fitted = TextModel(_pipeline(0).fit(texts, labels), "saved-1", 0.4321)
+    sources = [f"format#{n % 3}" for n in range(18)]  # the calibration's folds: each holds every class
+    fitted = TextModel(_pipeline(0, sources).fit(texts, labels), "saved-1", 0.4321)
     metrics = {"version": "saved-1", "threshold": 0.4321, "heldout_accuracy": 0.5}
     save(fitted, {"version": "first"}, tmp_path / "a" / "b", "# an older card\n")
     save(fitted, metrics, tmp_path / "a" / "b", "# the card\n")  # a retrained model replaces the folder's files

@@ -60,3 +60,17 @@ def test_an_unknown_text_the_rules_answer_leaves_the_model_none(rules) -> None:
     rows = {row["threshold"]: row for row in figures["accuracy_against_coverage"]}
     assert rows[1.01]["coverage"] == pytest.approx(2 / 9, abs=1e-3)  # the rules alone: two answers, one right
     assert rows[1.01]["accuracy"] == pytest.approx(0.5)
+
+
+class Unround(Model):
+    """Gamma's probability has more than the three places a diagnosis keeps of it."""
+
+    ANSWERS = {**Model.ANSWERS, "Gamma": ("input_missing", 0.80041)}
+
+
+def test_the_threshold_is_chosen_on_the_model_s_probabilities_not_the_rounded_confidences(rules) -> None:
+    # 6 unknown texts may get one answer and the rule gave it: Gamma's 0.80041 must not pass, though its
+    # diagnosis says 0.8 (a threshold 0.800001 just above that would let it through)
+    threshold, figures = real_threshold(Unround(), dev(unknown_denied=True), rules, precision=0.5)
+    assert threshold > 0.80041
+    assert figures["abstains_on_unknown"] == pytest.approx(5 / 6, abs=1e-3)
