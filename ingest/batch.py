@@ -32,8 +32,8 @@ def feed_batch(asm: Assembler, text: str, signals: Signals) -> list[Record]:
     keep is returned, in log order, with its line numbers; ``asm`` is left as
     that feed leaves it.
     """
-    first = HEADER_LINE_RE.search(text)
-    if first is None or "\n" not in text:
+    first = HEADER_LINE_RE.search(text) if "\n" in text else None  # one line: nothing to split
+    if first is None:
         return asm.feed([text])
     start = first.start()
     last = _last_header(text, start)

@@ -102,11 +102,15 @@ def to_event(
     plus user frames, and at most 30 excerpt lines.
     """
     lines = record.lines
+    text = "\n".join(lines)
+    rendered = lines[0].startswith('{"ts"')  # a Spark 4 JSON record is read as the classic layout prints it
+    if not record.alert and not rendered and not signals.interesting(text):
+        return None  # noise: told before the header is parsed (most records of a log)
     first = match_header(lines[0])
     if first is not None and first.re is JSON_HEADER_RE:
         lines = _json_record_lines(record) + lines[1:]
-    text = "\n".join(lines)
-    if not record.alert and not signals.interesting(text):
+        text = "\n".join(lines)
+    if rendered and not record.alert and not signals.interesting(text):
         return None
     clean = redact(text)  # secrets never reach the state, the store or a receiver
     if clean != text:

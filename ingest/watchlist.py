@@ -54,7 +54,9 @@ class Watchlist:
     def read(self, state: AppState, env: Envelope, now: float) -> Read:
         """One log envelope of ``state``'s application: its end, its progress, an event log's evidence."""
         out = Read()
-        progress = None if state.ended else self._progress.setdefault(state.app_id, Progress())
+        progress = None
+        if not state.ended:  # (not setdefault: a Progress made per record only to be thrown away)
+            progress = self._progress.get(state.app_id) or self._progress.setdefault(state.app_id, Progress())
         if is_event_line(env.text):
             data = parse_line(env.text)
             if data is None:
