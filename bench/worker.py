@@ -17,6 +17,11 @@ The applications are chosen so that each partition holds five. Then:
    one worker; ``uptime`` printed with it: the machine has two cores);
 5. latency: with the single worker idle, applications sent one at a time, from
    producing ``app_end`` to its diagnosis.
+
+Each rate is also given per CPU-second of the processes measured (the
+worker's from ``/proc``, all its threads): other work on a shared machine
+moves the wall-clock rates by several times between runs, their CPU cost far
+less, so ratios side by side are best read on that basis.
 """
 
 from __future__ import annotations
@@ -107,11 +112,23 @@ async def _raw_consume(bootstrap: str, topic: str, expect: int) -> float:
     return seen / (time.perf_counter() - t0)
 
 
-def _faust_noop(bootstrap: str, topic: str, expect: int) -> float:
+def _faust_noop(bootstrap: str, topic: str, expect: int) -> tuple[float, float]:
+    """The faust agent's records per second and per CPU-second."""
     env = {**os.environ, "BENCH_BOOTSTRAP": bootstrap, "BENCH_TOPIC": topic, "BENCH_RECORDS": str(expect)}
     out = subprocess.run([sys.executable, "-m", "bench.faust_floor", "worker", "-l", "warn"], env=env,
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=600).stdout
-    return float(out.split("FAUST_NOOP ")[1].split()[0])  # faust logs what its agents print
+    wall, cpu = out.split("FAUST_NOOP ")[1].split()[:2]  # faust logs what its agents print
+    return float(wall), float(cpu)
+
+
+def cpu_seconds(procs: list[subprocess.Popen[bytes]]) -> float:
+    """User and system CPU time the processes (all their threads) have used so far (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for proc in procs:
+        fields = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / tick
 
 
 def _wait_keys(consumer: KafkaConsumer, keys: set[bytes], timeout: float) -> None:
@@ -187,9 +204,10 @@ def stop(procs: list[subprocess.Popen[bytes]]) -> None:
 
 
 def run_workers(broker: Broker, settings: Settings, tmp: str, n: int, keys: set[bytes], records: int,
-                keep: bool = False) -> tuple[float, list[subprocess.Popen[bytes]]]:
+                keep: bool = False) -> tuple[float, list[subprocess.Popen[bytes]], float]:
     """``n`` workers in a new group on ``settings.input_topic``: records/s from the first record any
-    of them consumed to the last of ``keys`` diagnosed (the workers are stopped unless ``keep``)."""
+    of them consumed to the last of ``keys`` diagnosed (the workers are stopped unless ``keep``), and
+    records per CPU-second of the workers over the same stretch."""
     out = KafkaConsumer(settings.output_topic, bootstrap_servers=broker.bootstrap,
                         auto_offset_reset="latest", group_id=None)
     out.poll(timeout_ms=500)
@@ -201,8 +219,10 @@ def run_workers(broker: Broker, settings: Settings, tmp: str, n: int, keys: set[
     procs = [proc for proc, _ in started]
     try:
         first = first_seen(started, b"first record consumed")
+        cpu0 = cpu_seconds(procs)
         _wait_keys(out, set(keys), timeout=1800)
         rate = records / (time.perf_counter() - first)
+        cpu_rate = records / (cpu_seconds(procs) - cpu0)
         _shared_throughout(started)
     except BaseException:
         stop(procs)
@@ -211,7 +231,7 @@ def run_workers(broker: Broker, settings: Settings, tmp: str, n: int, keys: set[
         out.close()
     if not keep:
         stop(procs)
-    return rate, procs
+    return rate, procs, cpu_rate
 
 
 def _shared_throughout(workers: list[tuple[subprocess.Popen[bytes], Path]]) -> None:
@@ -228,20 +248,21 @@ def _shared_throughout(workers: list[tuple[subprocess.Popen[bytes], Path]]) -> N
                                f"{text.decode(errors='replace')[-1500:]}")
 
 
-def _extraction_rate(texts: list[str]) -> float:
-    """Lines/s of ``classify``'s event extraction over ``texts`` (one container's log each), best of 3."""
+def _extraction_rate(texts: list[str]) -> tuple[float, float]:
+    """Lines/s and lines per CPU-second of ``classify``'s event extraction over ``texts`` (one container's
+    log each), best of 3."""
     from classifiers.core import load_classifier
     from ingest.events import extract_events
 
     signals = load_classifier(Settings()).signals
     n_lines = sum(t.count("\n") + 1 for t in texts)
-    best = float("inf")
+    best = best_cpu = float("inf")
     for _ in range(3):
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), time.process_time()
         for c, text in enumerate(texts):
             extract_events(text, app_id="bench", container_id=f"c{c}", role="executor", signals=signals)
-        best = min(best, time.perf_counter() - t0)
-    return n_lines / best
+        best, best_cpu = min(best, time.perf_counter() - t0), min(best_cpu, time.process_time() - cpu0)
+    return n_lines / best, n_lines / best_cpu
 
 
 def _produce(producer: KafkaProducer, topic: str, records: list[tuple[bytes, bytes]]) -> None:
@@ -293,30 +314,34 @@ def main(n_apps: int = 10, lines_per_app: int = 10_000, batched_lines_per_app: i
                  + [r for b, _ in batched for r in b[len(batched[0][0]):]])
 
         raw = asyncio.run(_raw_consume(broker.bootstrap, one.input_topic, len(records)))
-        floor = _faust_noop(broker.bootstrap, one.input_topic, len(records))
+        floor, floor_cpu = _faust_noop(broker.bootstrap, one.input_topic, len(records))
         n_batched = sum(len(b) for b, _ in batched)
-        floor100 = _faust_noop(broker.bootstrap, many.input_topic, n_batched) * n_batched_lines / n_batched
-        single, (worker,) = run_workers(broker, one, tmp, 1, keys, len(records), keep=True)
+        floor100, floor100_cpu = (rate * n_batched_lines / n_batched
+                                  for rate in _faust_noop(broker.bootstrap, many.input_topic, n_batched))
+        single, (worker,), single_cpu = run_workers(broker, one, tmp, 1, keys, len(records), keep=True)
         try:
             latencies = _latencies(producer, broker, one, latency_apps)
         finally:
             stop([worker])
-        extraction = _extraction_rate(texts)
-        hundred, _ = run_workers(broker, many, tmp, 1, keys, n_batched_lines)
+        extraction, extraction_cpu = _extraction_rate(texts)
+        hundred, _, hundred_cpu = run_workers(broker, many, tmp, 1, keys, n_batched_lines)
         load = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
-        pair, _ = run_workers(broker, one, tmp, 2, keys, len(records))
+        pair, _, _ = run_workers(broker, one, tmp, 2, keys, len(records))
         producer.close()
     print(f"worker: {len(records):,} records of one line, and {n_batched_lines:,} lines in records of 100 "
           f"({n_apps} applications, {PARTITIONS} partitions), side by side:")
     print(f"  raw aiokafka consume          {raw:12,.0f} records/s")
-    print(f"  faust agent that only decodes {floor:12,.0f} records/s (the framework's ceiling)")
+    print(f"  faust agent that only decodes {floor:12,.0f} records/s (the framework's ceiling; "
+          f"{floor_cpu:,.0f} per CPU-second)")
     print(f"  worker, one line per record   {single:12,.0f} lines/s  -> {single / floor:.2f} of the faust agent "
-          f"(target >= 0.8)")
-    print(f"  classify's event extraction   {extraction:12,.0f} lines/s  (in-process, same lines)")
+          f"(target >= 0.8); per CPU-second {single_cpu:,.0f} -> {single_cpu / floor_cpu:.2f}")
+    print(f"  classify's event extraction   {extraction:12,.0f} lines/s  (in-process, same lines; "
+          f"{extraction_cpu:,.0f} per CPU-second)")
     print(f"  faust agent, 100-line records {floor100:12,.0f} lines/s  (only decoding: the framework's ceiling "
-          f"for these records)")
+          f"for these records; {floor100_cpu:,.0f} per CPU-second)")
     print(f"  worker, 100 lines per record  {hundred:12,.0f} lines/s  -> {hundred / extraction:.2f} of the "
-          f"extraction (target >= 0.5), {hundred / floor100:.2f} of the faust agent")
+          f"extraction (target >= 0.5), {hundred / floor100:.2f} of the faust agent; per CPU-second "
+          f"{hundred_cpu:,.0f} -> {hundred_cpu / extraction_cpu:.2f} and {hundred_cpu / floor100_cpu:.2f}")
     print(f"  two workers, one group        {pair:12,.0f} lines/s  -> {pair / single:.2f} x one worker "
           f"(target >= 1.5; {load})")
     print(f"  app_end -> diagnosis          p50 {statistics.median(latencies) * 1000:.0f} ms, "
