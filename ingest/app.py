@@ -46,7 +46,7 @@ from ingest.state import AppState, end_time
 from ingest.watchlist import Watchlist, end_status
 from sparktriage.errors import BadInput
 from sparktriage.metrics import NoMetrics, WorkerMetrics, serve
-from sparktriage.records import Envelope
+from sparktriage.records import Envelope, Origin
 from sparktriage.settings import Settings
 from sparktriage.status import APP_END, ENDED, INACTIVITY, RUNNING, UNKNOWN_END
 from sparktriage.store.base import Store
@@ -160,7 +160,7 @@ class Worker(Closing):
         if origin is not None and state.passed_before(origin):  # sent again after the stage crashed
             self.acks.release(event)
             return
-        await self.apply_to(state, env, event, new=new)
+        await self.apply_to(state, env, event, new=new, origin=origin)
         if state.ended:  # a tombstone: read from the table again if a late record comes
             self.open.pop(env.app_id, None)
 
@@ -174,17 +174,20 @@ class Worker(Closing):
         state = self.open[app_id] = AppState.from_dict(raw) if raw else AppState(app_id=app_id)
         return state, raw is None
 
-    async def apply_to(self, state: AppState, env: Envelope, event: faust.EventT, *, new: bool) -> None:
+    async def apply_to(self, state: AppState, env: Envelope, event: faust.EventT, *, new: bool,
+                       origin: Origin | None = None) -> None:
+        """``origin``: where the repacking stage read a record it sent on whole; noted as applied with
+        ``last_offset``, in the same state write as the record's effects."""
         message = event.message
         if state.ended and state.closing:  # a crash came between the tombstone and its cleanup
             self.complete(state, [])
         if env.event is None:
-            self.on_line(state, env, event, new=new)
+            self.on_line(state, env, event, new=new, origin=origin)
             return
         if message.offset > state.last_offset:  # else: already applied before a restart
             if env.event in ("container_end", "stall_check"):  # they add to the stored events, or read them:
                 self.commit(self.live.due(state.streams))  # those the lines before them closed come first
-            state.last_offset = message.offset
+            state.applied(message.offset, origin)
             if env.event == "inactivity_check":
                 if state.ended and time.time() - state.last_seen > self.settings.inactivity_timeout:
                     self.expire(state)  # the tombstone has served its purpose
@@ -205,7 +208,8 @@ class Worker(Closing):
         self.commit(self.live.stale(message.partition, time.monotonic()))
         self.acks.release(event)
 
-    def on_line(self, state: AppState, env: Envelope, event: faust.EventT, *, new: bool) -> None:
+    def on_line(self, state: AppState, env: Envelope, event: faust.EventT, *, new: bool,
+                origin: Origin | None = None) -> None:
         """A log line, the hot path: folded into its stream and read for the end and progress
         (``ingest.watchlist``); the state written only when it changed.
 
@@ -237,7 +241,7 @@ class Worker(Closing):
             if offset > state.last_offset:
                 if read.events:  # after the events the application's earlier lines closed
                     self.commit(self.live.due(state.streams))
-                state.last_offset = offset
+                state.applied(offset, origin)
                 self.add_events(state, read.events)
             self.save(state)
             self.acks.release(event)

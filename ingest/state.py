@@ -109,12 +109,15 @@ class AppState:
         return changed
 
     def passed_before(self, origin: Origin) -> bool:
-        """Whether a record the repacking stage sent on whole was applied already (sent again after a
-        crash); if not, it is noted as applied, written with whatever the record changes."""
-        if origin.offset <= self.passed.get(origin.space, -1):
-            return True
-        self.passed[origin.space] = origin.offset
-        return False
+        """Whether a record the repacking stage sent on whole was applied already (sent again after a crash)."""
+        return origin.offset <= self.passed.get(origin.space, -1)
+
+    def applied(self, offset: int, origin: Origin | None) -> None:
+        """A record at input ``offset`` is applied; one the repacking stage sent on whole is noted where it
+        was read at the same moment, so that no state written before its effects says it was applied."""
+        self.last_offset = offset
+        if origin is not None:
+            self.passed[origin.space] = origin.offset
 
     def app_info(self, attempt: int, final_status: str | None, ended: float | None) -> AppInfo:
         return AppInfo(

@@ -366,3 +366,19 @@ def test_the_worker_applies_a_record_of_one_origin_once_and_keeps_one_dead_lette
     assert [(letter["offset"], letter["origin"]) for letter in letters] == [
         (2, {"topic": "lines", "partition": 0, "offset": 5}), (5, {"topic": "lines", "partition": 1, "offset": 5})]
     assert len(partition.dead_letters) == 2, "the dead-letter topic gets each once too"
+
+
+def test_records_sent_on_whole_are_applied_once_whatever_effect_the_worker_is_killed_before(classifier) -> None:
+    """The worker killed before each of its effects in turn, behind a stage that sent every record once:
+    a record sent on whole is noted as applied only in the state write that holds its effects (a
+    checkpoint written before a container's end, for the lines before it, does not note the end)."""
+    records = _with_records_sent_on_whole(357, _records(357, 1, 2, lines=30, error_fraction=0.3))
+    sent = _repacked(records, max_lines=1, commit_every=7)
+    direct = Partition(records, classifier, max_pending=3)
+    assert direct.run()
+    for crash_after in range(Partition(sent, classifier, max_pending=3).effects()):
+        repacked = Partition(sent, classifier, max_pending=3)
+        assert not repacked.run(crash_after=crash_after, commit=0.5)
+        assert repacked.run()
+        assert _sorted(_outcome(repacked)["events"]) == _sorted(_outcome(direct)["events"]), crash_after
+        assert _dead_letters(repacked) == _dead_letters(direct) and _counted(repacked) == _counted(direct)
