@@ -23,7 +23,10 @@ The grammar, one rule per mode of the current record:
   ``Traceback`` that does not directly follow its header;
 - a Python traceback absorbs indented lines up to its final exception line,
   then only continuation lines, blank lines and chained tracebacks;
-- any other record (a bare line on stderr) absorbs continuation lines only;
+- any other record (a bare line on stderr) absorbs continuation lines only, and the
+  exception line right after its first line when that line is a log message printed with
+  its throwable in a layout the prefix grammar does not read (a level word: a paste
+  without timestamps, a time-only test layout) or Spark's uncaught-exception message;
 - a JVM frame pasted without its indentation (``at a.B.c(B.java:1)`` at the start of the
   line) gets its tab back and continues the open record like any frame.
 """
@@ -84,6 +87,16 @@ CONTINUATION_RE = re.compile(
 #: it is put back, so the frames stay in their exception's record and read as frames.
 BARE_FRAME_RE = re.compile(r"at [\w$][\w$.<>/\-]*\(")
 TRACEBACK = "Traceback (most recent call last)"
+#: A bare line that log4j printed with a throwable under it: a level word of a layout without a timestamp
+#: (``ERROR Utils: ...``, ``[thread] ERROR a.b.C - ...``), or the message Spark's uncaught-exception handlers
+#: log with the throwable (``Utils.logUncaughtExceptions``, ``tryOrStopSparkContext``,
+#: ``SparkUncaughtExceptionHandler``) or the executor's ``Exception in task ...``. Split from its throwable,
+#: the thread that names the process would be lost (an OOM of ``task-result-getter-1`` is the driver's).
+ANNOUNCES_THROWABLE_RE = re.compile(
+    r"\b(?:ERROR|WARN|WARNING|FATAL|SEVERE)\b|[Uu]ncaught (?:exception|(?:fatal )?error) in thread |Exception in task "
+)
+#: A JVM exception's first line (``java.lang.OutOfMemoryError: Java heap space``).
+THROWABLE_LINE_RE = re.compile(r"(?:[a-z_$][\w$]*\.)+[A-Z][\w$]*(?:Exception|Error|Throwable)\b(?::|$)")
 _CHAIN = ("During handling of the above exception", "The above exception was the direct cause")
 _ALERT_LEVELS = frozenset({"WARN", "WARNING", "ERROR", "FATAL", "SEVERE", "CRITICAL"})
 
@@ -236,10 +249,15 @@ class Assembler:
         elif line.startswith(_CHAIN) and mode == TB_END:
             self.chained = True
             self._append(rec, line)
-        elif CONTINUATION_RE.match(line) is not None:
+        elif CONTINUATION_RE.match(line) is not None or self._throwable_of(rec, line):
             self._append(rec, line)
         else:
             self._start(number, line, done, PLAIN)
+
+    def _throwable_of(self, rec: Record, line: str) -> bool:
+        """Whether ``line`` is the throwable of the bare one-line message ``rec`` (see the module docstring)."""
+        return (self.mode == PLAIN and len(rec.lines) == 1 and THROWABLE_LINE_RE.match(line) is not None
+                and ANNOUNCES_THROWABLE_RE.search(rec.lines[0]) is not None)
 
     def _start(
         self, number: int, line: str, done: list[Record], mode: str, header: re.Match | None = None

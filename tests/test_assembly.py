@@ -147,6 +147,25 @@ def test_bare_stderr_trace() -> None:
     assert [len(r.lines) for r in assemble(text)] == [2, 1]
 
 
+@pytest.mark.parametrize("message", [
+    "ERROR Utils: Uncaught exception in thread task-result-getter-1",  # a paste without timestamps
+    "10:11:12.345 [Executor task launch worker for task 0.0] ERROR org.apache.spark.executor.Executor - Exception in task 0.0",
+    "Uncaught exception in thread Thread[Executor task launch worker for task 12,5,main]",  # no prefix at all
+    "uncaught error in thread spark-listener-group-appStatus, stopping SparkContext",
+])
+def test_a_bare_message_logged_with_its_throwable_keeps_it(message: str) -> None:
+    """log4j prints the throwable on the line under its message; split from it, the thread is lost."""
+    text = f"{message}\njava.lang.OutOfMemoryError: Java heap space\n\tat java.util.Arrays.copyOf(Arrays.java:3332)\nbye"
+    assert [len(r.lines) for r in assemble(text)] == [3, 1]
+
+
+def test_a_bare_line_that_announces_nothing_does_not_take_the_exception_under_it() -> None:
+    text = "Running the nightly load\njava.lang.IllegalStateException: boom\n\tat com.acme.Main.main(Main.java:9)"
+    assert [len(r.lines) for r in assemble(text)] == [1, 2]
+    two = "ERROR a: one\nsecond line\njava.lang.IllegalStateException: boom"  # only right under the message
+    assert [len(r.lines) for r in assemble(two)] == [1, 1, 1]
+
+
 def test_interleaved_containers_assemble_like_separate_logs() -> None:
     a, b = JAVA, PY4J
     asms = {"c1": Assembler(), "c2": Assembler()}

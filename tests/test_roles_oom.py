@@ -21,6 +21,10 @@ from sparktriage.tools.classify import classify_text
 TRAIN = Path(__file__).resolve().parent.parent / "classifiers" / "corpus" / "real" / "train.jsonl"
 ITEMS = {item["id"]: item for item in map(json.loads, TRAIN.read_text().splitlines())}
 HEAP = "java.lang.OutOfMemoryError: Java heap space"
+#: how the uncaught-exception handler's message reaches a paste: log4j's layout, without its timestamp,
+#: a time-only test layout, or the message alone; the OOM line under it must stay with its thread.
+PASTED_PREFIXES = ("24/03/12 10:11:14 ERROR Utils: ", "ERROR Utils: ",
+                   "10:11:14.123 [main] ERROR org.apache.spark.util.Utils - ", "")
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +43,8 @@ def answer(classifier: Classifier, text: str) -> str:
 ])
 def test_an_oom_in_a_thread_only_the_driver_runs_is_the_drivers(rules, thread: str) -> None:
     assert answer(rules, f'Exception in thread "{thread}" {HEAP}') == "driver_oom"
-    assert answer(rules, f"24/03/12 10:11:14 ERROR Utils: Uncaught exception in thread {thread}\n{HEAP}") == "driver_oom"
+    for prefix in PASTED_PREFIXES:
+        assert answer(rules, f"{prefix}Uncaught exception in thread {thread}\n{HEAP}") == "driver_oom", prefix
 
 
 @pytest.mark.parametrize("thread", [
@@ -50,8 +55,7 @@ def test_an_oom_in_a_thread_only_the_driver_runs_is_the_drivers(rules, thread: s
 def test_an_oom_in_a_thread_only_executors_run_is_an_executors(rules, thread: str) -> None:
     """The executor's rule decides, not the fallback that cannot tell the process (``executor_oom/driver_or_executor``)."""
     for text in (f'Exception in thread "{thread}" {HEAP}',
-                 f"24/03/12 10:11:14 ERROR SparkUncaughtExceptionHandler: Uncaught exception in thread "
-                 f"Thread[{thread},5,main]\n{HEAP}"):
+                 *(f"{prefix}Uncaught exception in thread Thread[{thread},5,main]\n{HEAP}" for prefix in PASTED_PREFIXES)):
         assert classify_text(rules, text, app_id="pasted").category == "executor_oom"
 
 
