@@ -201,11 +201,17 @@ def train(items: Sequence[tuple[str, str, str]], *, version: str, seed: int = 0,
 
 
 def save(model: TextModel, metrics: dict[str, Any], folder: Path, card: str) -> None:
-    """Write a freshly trained model (its fitted pipeline) as ``model.npz``, its metrics and card."""
+    """Write a model as ``model.npz``, its metrics and card: a freshly trained one from its fitted
+    pipeline, a loaded one (given a new threshold) as the very bytes of its file."""
+    import shutil
+
     from classifiers import modelfile
 
     folder.mkdir(parents=True, exist_ok=True)
-    modelfile.write(model.scorer, folder / FILENAME)
+    if isinstance(model.source, Path):
+        shutil.copyfile(model.source, folder / FILENAME)
+    else:
+        modelfile.write(model.scorer, folder / FILENAME)
     (folder / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     (folder / "model_card.md").write_text(card)
 

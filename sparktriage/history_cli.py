@@ -45,7 +45,11 @@ def _dashboard(args: argparse.Namespace, settings: Settings) -> int:
         arg("--from-store", action="store_true",
             help="add the store's human corrections; the model is written only if it does no worse than the "
                  "one in use on the real dev split and dev_real"),
-        arg("--force", action="store_true", help="with --from-store: write the model even if it does worse"),
+        arg("--rethreshold", metavar="MODEL_DIR",
+            help="no training: the model in MODEL_DIR with its threshold chosen again on the current real dev "
+                 "split, written to --out (a new version folder) only if it does no worse, as --from-store"),
+        arg("--force", action="store_true",
+            help="with --from-store or --rethreshold: write the model even if it does worse"),
         arg("--noise", action="append", default=[], metavar="LOG",
             help="logs of healthy applications: their WARN/ERROR lines are taught as no-cause noise"),
     ],
@@ -54,22 +58,32 @@ def _train(args: argparse.Namespace, settings: Settings) -> int:
     from pathlib import Path
 
     from classifiers.model import save
+    from sparktriage.errors import ConfigError
     from sparktriage.tools.logfiles import read_log
-    from sparktriage.history.train import card, fit_model
+    from sparktriage.history.train import card, fit_model, rethreshold
 
-    corrections = []
-    if args.from_store:
-        from sparktriage.history.evaluate import corrections as stored
-        from sparktriage.history.retrain import correction_texts
-        from sparktriage.store import open_store
-
-        corrections = correction_texts(stored(open_store(settings.db).engine))
-        print(f"{len(corrections)} texts from the store's human corrections", flush=True)
-    noise = [line for path in args.noise for line in read_log(Path(path)).splitlines()
-             if " WARN " in line or " ERROR " in line]
     out = Path(args.out)
-    model, metrics = fit_model(settings, f"textcat@{out.name}", corrections=corrections, noise=noise)
-    if args.from_store:
+    if args.rethreshold:
+        source = Path(args.rethreshold)
+        if args.from_store or args.noise:
+            raise ConfigError("--rethreshold keeps the model as trained: it takes no --from-store or --noise")
+        if out.resolve() == source.resolve():
+            raise ConfigError(f"--out {args.out} is the model being re-thresholded",
+                              hint="write it to a new version folder: --out models/textcat/<next version>")
+        model, metrics = rethreshold(settings, source, f"textcat@{out.name}")
+    else:
+        corrections = []
+        if args.from_store:
+            from sparktriage.history.evaluate import corrections as stored
+            from sparktriage.history.retrain import correction_texts
+            from sparktriage.store import open_store
+
+            corrections = correction_texts(stored(open_store(settings.db).engine))
+            print(f"{len(corrections)} texts from the store's human corrections", flush=True)
+        noise = [line for path in args.noise for line in read_log(Path(path)).splitlines()
+                 if " WARN " in line or " ERROR " in line]
+        model, metrics = fit_model(settings, f"textcat@{out.name}", corrections=corrections, noise=noise)
+    if args.from_store or args.rethreshold:
         from classifiers.core import load_classifier
         from sparktriage.history.retrain import compare, verdict
 
@@ -78,9 +92,12 @@ def _train(args: argparse.Namespace, settings: Settings) -> int:
         if not write:
             return 1
     save(model, metrics, out, card(metrics))
-    print(f"{metrics['version']} in {args.out}: held-out accuracy {metrics['heldout_accuracy']:.3f}, "
-          f"threshold {metrics['threshold']:.3f} (precision {metrics['precision_at_threshold']:.3f}, "
-          f"coverage {metrics['coverage_at_threshold']:.3f}), ECE {metrics['expected_calibration_error']:.3f}")
+    real = metrics.get("real_dev")
+    print(f"{metrics['version']} in {args.out}: threshold {metrics['threshold']:.3f}"
+          + (f"; real dev split, combined: accuracy {real['accuracy']:.3f}, abstains on "
+             f"{real['abstains_on_unknown']:.1%} of the texts labelled unknown" if real else "")
+          + f"; generated held-out formats: accuracy {metrics['heldout_accuracy']:.3f}, "
+            f"ECE {metrics['expected_calibration_error']:.3f}")
     return 0
 
 

@@ -74,3 +74,40 @@ def test_the_threshold_is_chosen_on_the_model_s_probabilities_not_the_rounded_co
     threshold, figures = real_threshold(Unround(), dev(unknown_denied=True), rules, precision=0.5)
     assert threshold > 0.80041
     assert figures["abstains_on_unknown"] == pytest.approx(5 / 6, abs=1e-3)
+
+
+def test_a_shipped_model_is_re_thresholded_on_the_dev_split_without_retraining(tmp_path: Path) -> None:
+    """``train --rethreshold``: the same model file, its threshold chosen on the dev split it is given,
+    written as a new version with a card that says where it comes from."""
+    from classifiers.core import SHIPPED_MODEL, load_classifier, only
+    from classifiers.model import load, save
+    from sparktriage.history.train import REAL, card, real_items, rethreshold
+    from sparktriage.settings import Settings
+
+    real = tmp_path / "real"
+    real.mkdir()
+    (real / "dev.jsonl").write_text("\n".join((REAL / "train.jsonl").read_text().splitlines()[:40]) + "\n")
+    shipped = load(SHIPPED_MODEL)
+    model, metrics = rethreshold(Settings(), SHIPPED_MODEL, "textcat@99", real=real)
+    expected, figures = real_threshold(load(SHIPPED_MODEL), real_items(real / "dev.jsonl"),
+                                       only(load_classifier(Settings()), "rules"))
+    assert model.threshold == metrics["threshold"] == expected != shipped.threshold
+    assert metrics["real_dev"] == figures and figures["texts"] == 40
+    assert (model.version, metrics["version"], metrics["rethresholded_from"]) == ("textcat@99", "textcat@99",
+                                                                                  shipped.version)
+    save(model, metrics, tmp_path / "99", card(metrics))
+    assert (tmp_path / "99" / "model.npz").read_bytes() == (SHIPPED_MODEL / "model.npz").read_bytes()
+    again = load(tmp_path / "99")
+    assert (again.version, again.threshold) == ("textcat@99", expected)
+    assert f"--rethreshold models/textcat/{shipped.version.split('@')[1]} --out models/textcat/99" in \
+        (tmp_path / "99" / "model_card.md").read_text()
+
+
+def test_re_thresholding_a_model_into_its_own_folder_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    from classifiers.core import SHIPPED_MODEL
+    from sparktriage import cli
+
+    before = (SHIPPED_MODEL / "metrics.json").read_bytes()
+    assert cli.main(["train", "--rethreshold", str(SHIPPED_MODEL), "--out", str(SHIPPED_MODEL)]) == 2
+    assert "is the model being re-thresholded" in capsys.readouterr().err
+    assert (SHIPPED_MODEL / "metrics.json").read_bytes() == before
