@@ -49,6 +49,7 @@ The ranks are data, not nested ifs, so a new category only needs a line here.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -146,12 +147,15 @@ class Finding:
 
 #: Python's chain separators: the exception printed *above* one is the cause (or the context) of the one below.
 _PY_CHAIN = ("During handling of the above", "The above exception")
+#: A cause line: the JVM's ``Caused by:``, and ScalaTest's ``Cause: x.y.Z: msg``, which its StringReporter
+#: prints for each ``getCause`` under a failed test (``Resources("DetailsCause") + ": " + className``).
+_CAUSE_LINE = re.compile(r"Caused by:|Cause: (?:[A-Za-z_$][\w$]*\.)+[A-Z]")
 
 
 def _cause_depths(lines: Sequence[str]) -> list[int]:
     """How deep each line sits in the exception's chain of causes: 0 = the outermost exception.
 
-    Java prints the outermost exception first and each ``Caused by:`` deeper.
+    Java prints the outermost exception first and each ``Caused by:`` deeper (ScalaTest: ``Cause:``).
     Python prints the other way round: "During handling of the above exception,
     another exception occurred" and "The above exception was the direct cause of
     the following exception" mean the exception *above* came first, so the last
@@ -167,7 +171,7 @@ def _cause_depths(lines: Sequence[str]) -> list[int]:
         stripped = line.lstrip()
         if stripped.startswith(_PY_CHAIN):
             segments.append(0)
-        elif stripped.startswith("Caused by:"):
+        elif _CAUSE_LINE.match(stripped) is not None:
             segments[-1] += 1
         places.append((len(segments) - 1, segments[-1]))
     below = [0] * len(segments)  # per traceback: the causes of every traceback below it

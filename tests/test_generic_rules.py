@@ -105,6 +105,19 @@ def test_a_workflow_tools_exit_code_wrapper_is_not_blamed_on_the_job(rules) -> N
     assert diagnose_texts(rules, item["text"]).category == "unknown"
 
 
+def test_a_re_raised_formatted_traceback_is_judged_by_the_traceback_it_carries(rules) -> None:
+    """Zeppelin's PySpark interpreter re-raises ``Exception(traceback.format_exc())``: the outer
+    ``Exception: Traceback ...`` says nothing of its own. Here the traceback it carries ends in a
+    Py4JJavaError cut before its Java exception (people label it unknown); one that ends in the
+    job's own exception is still the job's."""
+    item = ITEMS["hops-317-py4j-cut"]
+    assert item["label"] == "unknown"
+    assert not generic_hits(rules, item["text"])
+    assert diagnose_texts(rules, item["text"]).category == "unknown"
+    own = item["text"].split("Py4JJavaError:")[0] + "ZeroDivisionError: division by zero"
+    assert diagnose_texts(rules, own).category == "user_code_error"
+
+
 def test_generic_outer_traceback_around_a_specific_inner_cause(rules) -> None:
     text = ITEMS["pixi-1869-nomodule"]["text"]  # PythonException: Traceback ... ModuleNotFoundError
     assert generic_hits(rules, text)

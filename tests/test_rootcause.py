@@ -199,6 +199,24 @@ def test_the_cascade_key_ranks_then_times_then_orders_then_priority() -> None:
     assert choose_root([]) is None
 
 
+# ScalaTest's StringReporter prints a failed test's exception indented under the test's name, and each
+# of its causes as ``Cause: <class>: <message>`` (its ``DetailsCause`` label), not the JVM's ``Caused by:``.
+SCALATEST = ("- reads back the table *** FAILED ***\n"
+             "  org.apache.spark.shuffle.FetchFailedException: Failed to connect to host-7:7337\n"
+             "  at org.apache.spark.storage.ShuffleBlockFetcherIterator.next(Shuffle.scala:1)\n"
+             "  ...\n"
+             "  Cause: org.apache.spark.SparkException: ExecutorLostFailure (executor 5 exited caused by one of the "
+             "running tasks)\n"
+             "  at org.apache.spark.scheduler.TaskSetManager.handleFailedTask(TaskSetManager.scala:1)")
+
+
+def test_a_scalatest_cause_line_is_deeper_like_caused_by(engine: RuleEngine) -> None:
+    assert _cause_depths(SCALATEST.split("\n")) == [0, 0, 0, 0, 1, 1]
+    assert _cause_depths(["java.io.IOException: a", "Cause: the disk was full", "Caused by: java.io.IOException: b"]) \
+        == [0, 0, 1], "a message that says Cause: without an exception class is not a cause line"
+    assert diagnose([ev(SCALATEST, 5)], app=APP, engine=engine).category == "executor_lost"
+
+
 def test_indented_chain_lines_count_like_unindented_ones() -> None:
     lines = ["RuntimeError: a", "  The above exception was the direct cause of the following exception:",
              "KeyError: b", "   Caused by: java.io.IOException: c"]
