@@ -118,6 +118,19 @@ def test_a_re_raised_formatted_traceback_is_judged_by_the_traceback_it_carries(r
     assert diagnose_texts(rules, own).category == "user_code_error"
 
 
+def test_parquets_record_reader_wrapper_alone_is_a_guess_and_yields_to_what_it_wraps(rules) -> None:
+    """parquet-mr wraps whatever reading a record threw as "Can not read value at N in block B in file F":
+    shown alone it is most often a corrupt file (an experimental rule, so a lower confidence); with
+    its cause shown, the cause decides."""
+    wrapper = ITEMS["parquetjava-2032-decoding"]
+    assert wrapper["label"] == "corrupt_data"
+    alone = diagnose_texts(rules, wrapper["text"])
+    assert (alone.category, alone.rule_id) == ("corrupt_data", "parquet-record-unreadable")
+    assert alone.confidence < 0.9
+    caused = wrapper["text"] + "\nCaused by: java.lang.ClassCastException: java.lang.Long cannot be cast to java.lang.Integer"
+    assert diagnose_texts(rules, caused).category == "schema_mismatch"
+
+
 def test_generic_outer_traceback_around_a_specific_inner_cause(rules) -> None:
     text = ITEMS["pixi-1869-nomodule"]["text"]  # PythonException: Traceback ... ModuleNotFoundError
     assert generic_hits(rules, text)
