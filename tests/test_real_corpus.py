@@ -6,7 +6,9 @@ import re
 
 import pytest
 
-from classifiers.corpus.realcorpus import DEV_REAL, REAL, dedupe, load, main, place, problems, read, sources_of, write
+from classifiers.corpus.realcorpus import (
+    DEV_REAL, REAL, dedupe, load, main, place, problems, read, sources_of, write,
+)
 from tests.closedpipe import to_closed_pipe
 
 
@@ -61,7 +63,7 @@ def test_add_refuses_what_breaks_a_rule_and_writes_nothing(tmp_path, capsys) -> 
     write(tmp_path / "train.jsonl", [item(1, "old-a")])
     write(tmp_path / "dev.jsonl", [item(2, "old-b")])
     before = {side: read(tmp_path / f"{side}.jsonl") for side in ("train", "dev")}
-    forbidden = sorted(sources_of(DEV_REAL))[0]
+    forbidden = str(read(DEV_REAL)[0]["source_url"])
     for new in ([item(3, forbidden)], [item(1, "new-c")]):
         write(tmp_path / "new.jsonl", new)
         assert main(["add", str(tmp_path / "new.jsonl"), "--root", str(tmp_path)]) == 1
@@ -83,3 +85,22 @@ def test_a_reader_that_stops_early_ends_it_quietly(buffered: bool) -> None:
     proc = to_closed_pipe(["-m", "classifiers.corpus.realcorpus", "check"], buffered=buffered)
     assert (proc.returncode, proc.stderr) == (141, "")
 
+
+def test_a_thread_under_two_spellings_is_one_source(tmp_path) -> None:
+    """``blob/master`` and ``blob/HEAD`` of one file, an issue and its pull request, a JIRA key with a
+    query: the split check, ``place``, ``dedupe`` and the dev_real guard see one thread."""
+    master = "https://github.com/o/r/blob/master/docs/known_problems.md"
+    head = "https://github.com/o/r/blob/HEAD/docs/known_problems.md"
+    for train_url, dev_url in ((master, head), ("https://github.com/o/r/issues/7", "https://github.com/o/r/pull/7"),
+                               ("https://issues.apache.org/jira/browse/SPARK-1",
+                                "http://issues.apache.org/jira/browse/SPARK-1?focusedCommentId=2#comment-2")):
+        found = problems({"train": [item(1, train_url)], "dev": [item(2, dev_url, text="other")]})
+        assert any("in both train and dev" in line for line in found), (train_url, dev_url)
+    sides = {"train": [item(1, master)], "dev": []}  # a new thread of that label would go to dev
+    placed = place([item(3, head, text="more of that file")], sides)
+    assert [i["id"] for i in placed["train"]] == ["x-3"] and placed["dev"] == []
+    assert place([item(4, head, text="line 1")], sides) == {"train": [], "dev": []}, "a known text under another spelling"
+    assert [i["id"] for i in dedupe([item(1, master), item(2, head, text="line 1")])] == ["x-1"]
+    write(tmp_path / "measured.jsonl", [item(5, master)])
+    assert "belongs to dev_real" in "\n".join(problems({"train": [item(6, head)], "dev": []},
+                                                       sources_of(tmp_path / "measured.jsonl")))

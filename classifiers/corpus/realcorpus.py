@@ -3,14 +3,17 @@
 ``classifiers/corpus/real/{train,dev}.jsonl`` hold labelled excerpts of public
 failure pastes (see its README). Two engineers may append to them at once and
 resolve the conflict by keeping both sides' lines; ``dedupe`` then drops the
-repeated (source_url, text) pairs and ``check`` says whether the files still
+repeated (source, text) pairs and ``check`` says whether the files still
 keep the rules: known labels, unique ids, no thread in both files, no thread
 of ``shared/data/dev_real.jsonl`` (which measures and must never train).
+Sources are compared by ``sources.canonical`` (one name for every spelling
+of a thread's URL: ``blob/master`` and ``blob/HEAD``, ``/pull/7`` and
+``/issues/7``, a JIRA key with or without a query, ...).
 
 The split is by source: a thread's items stay on the side the thread already
 has; a new thread goes to ``dev`` while its label's dev share (counting what
 is already placed) is below a third, taking new threads in the order of the
-SHA-256 of their URL, so the rule is stable and needs no random state.
+SHA-256 of their source's canonical name, so the rule is stable and needs no random state.
 
     python -m classifiers.corpus.realcorpus add new.jsonl   # place and append new items
     python -m classifiers.corpus.realcorpus dedupe          # after a rebase that kept both sides
@@ -26,6 +29,7 @@ import sys
 from collections import Counter, defaultdict
 from pathlib import Path
 
+from classifiers.corpus.sources import canonical
 from sparktriage.pipes import flushed, reader_gone
 from sparktriage.taxonomy import CATEGORIES
 
@@ -47,13 +51,20 @@ def write(path: Path, items: list[Item]) -> None:
     path.write_text("".join(json.dumps(item, ensure_ascii=False) + "\n" for item in items))
 
 
+def source(item: Item) -> str:
+    """The canonical name of the thread or file an item was copied from."""
+    return canonical(str(item["source_url"]))
+
+
 def sources_of(path: Path) -> set[str]:
-    """The source URLs of a labelled set (empty when the file is absent, e.g. outside this machine)."""
-    return {str(item["source_url"]) for item in read(path)} if path.exists() else set()
+    """The canonical sources of a labelled set (empty when the file is absent, e.g. outside this machine)."""
+    return {source(item) for item in read(path)} if path.exists() else set()
 
 
 def problems(sides: dict[str, list[Item]], forbidden_sources: set[str] = frozenset()) -> list[str]:
-    """Every way the two files break the corpus's rules, one line each (empty when they keep them)."""
+    """Every way the two files break the corpus's rules, one line each (empty when they keep them).
+
+    ``forbidden_sources`` are canonical names (``sources_of``)."""
     found: list[str] = []
     ids: Counter[str] = Counter()
     pairs: Counter[tuple[str, str]] = Counter()
@@ -65,8 +76,8 @@ def problems(sides: dict[str, list[Item]], forbidden_sources: set[str] = frozens
                 found.append(f"{side}:{name}: fields {list(item)}, expected {list(FIELDS)}")
                 continue
             ids[name] += 1
-            pairs[(str(item["source_url"]), str(item["text"]))] += 1
-            side_of[str(item["source_url"])].add(side)
+            pairs[(source(item), str(item["text"]))] += 1
+            side_of[source(item)].add(side)
             if item["label"] not in CATEGORIES:
                 found.append(f"{side}:{name}: label {item['label']!r} is not a taxonomy id")
             also = item["also_acceptable"]
@@ -76,20 +87,20 @@ def problems(sides: dict[str, list[Item]], forbidden_sources: set[str] = frozens
                 found.append(f"{side}:{name}: source_kind {item['source_kind']!r} not one of {KINDS}")
             if not str(item["text"]).strip() or not str(item["notes"]).strip():
                 found.append(f"{side}:{name}: empty text or notes")
-            if item["source_url"] in forbidden_sources:
+            if source(item) in forbidden_sources:
                 found.append(f"{side}:{name}: source {item['source_url']} belongs to dev_real.jsonl")
     found += [f"id {name} used {n} times" for name, n in ids.items() if n > 1]
-    found += [f"{url}: the same text {n} times" for (url, _), n in pairs.items() if n > 1]
-    found += [f"{url}: in both train and dev" for url, s in side_of.items() if len(s) > 1]
+    found += [f"{src}: the same text {n} times" for (src, _), n in pairs.items() if n > 1]
+    found += [f"{src}: in both train and dev" for src, s in side_of.items() if len(s) > 1]
     return found
 
 
 def dedupe(items: list[Item]) -> list[Item]:
-    """The items without repeats of an earlier (source_url, text) pair, order kept."""
+    """The items without repeats of an earlier (source, text) pair, order kept."""
     seen: set[tuple[str, str]] = set()
     kept = []
     for item in items:
-        key = (str(item["source_url"]), str(item["text"]))
+        key = (source(item), str(item["text"]))
         if key not in seen:
             seen.add(key)
             kept.append(item)
@@ -98,23 +109,26 @@ def dedupe(items: list[Item]) -> list[Item]:
 
 def place(new: list[Item], sides: dict[str, list[Item]]) -> dict[str, list[Item]]:
     """The new items per side by the split rule (see the module docstring); known (source, text) pairs are skipped."""
-    known = {(str(i["source_url"]), str(i["text"])) for items in sides.values() for i in items}
-    side_of = {str(i["source_url"]): side for side, items in sides.items() for i in items}
+    known = {(source(i), str(i["text"])) for items in sides.values() for i in items}
+    placed_first: dict[str, tuple[str, str]] = {}  # source -> (side, label of its first item)
+    for side, items in sides.items():
+        for i in items:
+            placed_first.setdefault(source(i), (side, str(i["label"])))
+    side_of = {src: side for src, (side, _) in placed_first.items()}
     share: dict[str, Counter[str]] = defaultdict(Counter)  # label -> side -> sources
-    for url, side in side_of.items():
-        label = next(str(i["label"]) for i in sides[side] if i["source_url"] == url)
+    for side, label in placed_first.values():
         share[label][side] += 1
-    fresh = dedupe([i for i in new if (str(i["source_url"]), str(i["text"])) not in known])
+    fresh = dedupe([i for i in new if (source(i), str(i["text"])) not in known])
     first_label: dict[str, str] = {}
     for item in fresh:
-        first_label.setdefault(str(item["source_url"]), str(item["label"]))
-    for url in sorted(set(first_label) - set(side_of), key=lambda u: hashlib.sha256(u.encode()).hexdigest()):
-        counts = share[first_label[url]]
-        side_of[url] = "dev" if 3 * counts["dev"] < counts["dev"] + counts["train"] + 1 else "train"
-        counts[side_of[url]] += 1
+        first_label.setdefault(source(item), str(item["label"]))
+    for src in sorted(set(first_label) - set(side_of), key=lambda s: hashlib.sha256(s.encode()).hexdigest()):
+        counts = share[first_label[src]]
+        side_of[src] = "dev" if 3 * counts["dev"] < counts["dev"] + counts["train"] + 1 else "train"
+        counts[side_of[src]] += 1
     placed: dict[str, list[Item]] = {side: [] for side in SIDES}
     for item in fresh:
-        placed[side_of[str(item["source_url"])]].append(item)
+        placed[side_of[source(item)]].append(item)
     return placed
 
 
