@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from ingest.assembly import (
     HEADER_LINE_RE,
@@ -84,48 +86,33 @@ def _json_record_lines(record: Record) -> list[str]:
     return out
 
 
-def to_event(
-    record: Record,
-    *,
-    app_id: str,
-    attempt: int = 1,
-    container_id: str | None = None,
-    role: str = "unknown",
-    host: str | None = None,
-    signals: Signals = DEFAULT_SIGNALS,
-) -> ExceptionEvent | None:
-    """The event of one record, or None when it is plain INFO/DEBUG noise.
+@dataclass(frozen=True, slots=True)
+class Shape:
+    """Where ``to_event`` found the parts of one record, by position only: the same for every record whose
+    lines differ from it only in their digits (each pattern and test on this path treats every digit alike,
+    which ``tests/test_shapes.py`` checks), so such records are taken apart once (``ingest.shapes``).
 
-    Rules and the model match the whole ``text``; the parsed parts (chain,
-    frames, excerpt) are what root-cause selection and a person reading the
-    diagnosis need, so they are kept small: the first frames after each cause
-    plus user frames, and at most 30 excerpt lines.
+    ``causes``: (line, class span, message span) of each link of the chain, outermost first (line -1: an
+    exception named in the header's message); ``frames``: lines of the frames kept; ``picked``: lines of the
+    excerpt.
     """
-    lines = record.lines
-    text = "\n".join(lines)
-    rendered = lines[0].startswith('{"ts"')  # a Spark 4 JSON record is read as the classic layout prints it
-    if not record.alert and not rendered and not signals.interesting(text):
-        return None  # noise: told before the header is parsed (most records of a log)
-    first = match_header(lines[0])
-    if first is not None and first.re is JSON_HEADER_RE:
-        lines = _json_record_lines(record) + lines[1:]
-        text = "\n".join(lines)
-    if rendered and not record.alert and not signals.interesting(text):
-        return None
-    clean = redact(text)  # secrets never reach the state, the store or a receiver
-    if clean != text:
-        text, lines = clean, clean.split("\n")
-    record_message = redact(record.message)
-    header = first is not None
-    head_causes: list[Cause] = []
+
+    causes: tuple[tuple[int, int, int, int, int], ...]
+    frames: tuple[int, ...]
+    picked: tuple[int, ...]
+
+
+def shape_of(lines: Sequence[str], message: str, header: bool) -> Shape:
+    """The parts of a record (its lines, and its header's message when it has a log prefix)."""
+    head: list[tuple[int, int, int, int, int]] = []
     if header:
-        m = MSG_EXC_RE.search(record_message)
+        m = MSG_EXC_RE.search(message)
         if m is not None:
-            head_causes.append(Cause(m.group("cls"), (m.group("msg") or "").strip()))
-    blocks: list[list[Cause]] = [[]]  # one per Python traceback (Java: one block)
+            head.append((-1, *m.span("cls"), *m.span("msg")))
+    blocks: list[list[tuple[int, int, int, int, int]]] = [[]]  # one per Python traceback (Java: one block)
     python = False
     picked: list[int] = [0]  # line indexes for the excerpt
-    frames: list[str] = []
+    frames: list[int] = []
     since_cause = FRAMES_PER_CAUSE
     in_suppressed = False
     innermost: int | None = None  # a skipped Python frame: the one that raised, if last
@@ -152,7 +139,7 @@ def to_event(
                 continue
             is_py = frame.re is PY_FRAME_RE
             if since_cause < FRAMES_PER_CAUSE or _is_user_frame(frame.group(1), is_py):
-                frames.append(stripped)
+                frames.append(i)
                 picked.append(i)
                 since_cause += 1
                 innermost = None
@@ -164,22 +151,30 @@ def to_event(
             continue
         in_suppressed = False
         if innermost is not None and len(frames) < MAX_FRAMES:  # Python: where it was raised
-            frames.append(lines[innermost].lstrip())
+            frames.append(innermost)
             picked.append(innermost)
             innermost = None
-        message = (m.group("msg") or "").strip()
-        blocks[-1].append(Cause(m.group("cls"), message))
+        blocks[-1].append((i, *m.span("cls"), *m.span("msg")))
         if m.group("remote"):
-            blocks[-1].append(Cause(m.group("remote"), message))
+            blocks[-1].append((i, *m.span("remote"), *m.span("msg")))
         picked.append(i)
         since_cause = 0
     if python:  # Python prints the original exception first: outermost is last
         blocks.reverse()
-    causes = head_causes + [c for block in blocks for c in block]
+    return Shape(tuple(head + [c for block in blocks for c in block]), tuple(frames),
+                 tuple(sorted(set(picked))[:MAX_EXCERPT]))
+
+
+def shaped_event(record: Record, lines: Sequence[str], text: str, message: str, shape: Shape, *, app_id: str,
+                 attempt: int = 1, container_id: str | None = None, role: str = "unknown",
+                 host: str | None = None) -> ExceptionEvent:
+    """The event of a record taken apart as ``shape`` says (``lines`` and ``text`` redacted, ``message``
+    its header's message redacted)."""
+    causes = [Cause(line[a:b], line[c:d].strip()) for line, a, b, c, d in
+              ((message if n < 0 else lines[n], a, b, c, d) for n, a, b, c, d in shape.causes)]
     if len(causes) > 1 and causes[0] == causes[1]:  # "User class threw exception: X: m" then "X: m"
         del causes[1]
     outer = causes[0] if causes else None
-    excerpt = tuple(lines[i] for i in sorted(set(picked))[:MAX_EXCERPT])
     return ExceptionEvent(
         app_id=app_id,
         text=text,
@@ -192,11 +187,57 @@ def to_event(
         level=record.level,
         logger=record.logger,
         exc_class=outer.exc_class if outer else None,
-        message=outer.message if outer else record_message,
+        message=outer.message if outer else message,
         causes=tuple(causes),
-        frames=tuple(frames),
-        excerpt=excerpt,
+        frames=tuple(lines[i].lstrip() for i in shape.frames),
+        excerpt=tuple(lines[i] for i in shape.picked),
     )
+
+
+def to_event(record: Record, **where: Any) -> ExceptionEvent | None:
+    """The event of one record, or None when it is plain INFO/DEBUG noise; ``where``: ``taken_apart``'s
+    keywords (the app, attempt, container, role and host it belongs to, and the signals).
+
+    Rules and the model match the whole ``text``; the parsed parts (chain,
+    frames, excerpt) are what root-cause selection and a person reading the
+    diagnosis need, so they are kept small: the first frames after each cause
+    plus user frames, and at most 30 excerpt lines.
+    """
+    return taken_apart(record, **where)[0]
+
+
+def taken_apart(
+    record: Record,
+    *,
+    app_id: str,
+    attempt: int = 1,
+    container_id: str | None = None,
+    role: str = "unknown",
+    host: str | None = None,
+    signals: Signals = DEFAULT_SIGNALS,
+) -> tuple[ExceptionEvent | None, Shape | None]:
+    """``to_event``'s event and its shape; no shape for noise, and where another record differing only in
+    its digits may not be taken apart the same way: a Spark 4 JSON record, or one redaction changed."""
+    lines = record.lines
+    text = "\n".join(lines)
+    rendered = lines[0].startswith('{"ts"')  # a Spark 4 JSON record is read as the classic layout prints it
+    if not record.alert and not rendered and not signals.interesting(text):
+        return None, None  # noise: told before the header is parsed (most records of a log)
+    first = match_header(lines[0])
+    if first is not None and first.re is JSON_HEADER_RE:
+        lines = _json_record_lines(record) + lines[1:]
+        text = "\n".join(lines)
+    if rendered and not record.alert and not signals.interesting(text):
+        return None, None
+    clean = redact(text)  # secrets never reach the state, the store or a receiver
+    record_message = redact(record.message)
+    same = clean == text and record_message == record.message
+    if not same:
+        text, lines = clean, clean.split("\n")
+    shape = shape_of(lines, record_message, first is not None)
+    event = shaped_event(record, lines, text, record_message, shape, app_id=app_id, attempt=attempt,
+                         container_id=container_id, role=role, host=host)
+    return event, (shape if same and not rendered else None)
 
 
 def candidate_offsets(text: str, *, use_hyperscan: bool = True,

@@ -25,8 +25,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 
-from ingest.assembly import HEADER_RE, SINGLE_LINE_RE, Assembler, parse_log_ts, split_lines
-from ingest.events import candidate_offsets, segment_at, to_event
+from ingest.assembly import HEADER_RE, SINGLE_LINE_RE, parse_log_ts
+from ingest.events import candidate_offsets, segment_at
+from ingest.shapes import Shapes
 from ingest.signals import DEFAULT_SIGNALS, Signals
 from ingest.yarn import sections
 from sparktriage.records import ExceptionEvent
@@ -126,6 +127,8 @@ def extract_runs(text: str, *, app_id: str, attempt: int = 1, container_id: str 
     for body, where in sections(text, attempt=attempt, container_id=container_id, role=role, host=host):
         # a record without its timestamp (what comes before it kept, joined by a NUL) -> its run; None: not an event
         known: dict[str, EventRun | None] = {}
+        shapes = Shapes(signals, max_line_chars=max_line_chars)  # stretches identical but for their digits
+        place = dict(app_id=app_id, **where)
         done = counted = 0  # text before ``done`` is handled; ``line_no`` is the number of the line at ``counted``
         line_no = 1
         rfind, count, lookup = body.rfind, body.count, known.get  # the loop runs once per candidate line
@@ -154,15 +157,13 @@ def extract_runs(text: str, *, app_id: str, attempt: int = 1, container_id: str 
                     continue
             line_no += count("\n", counted, start)
             counted, done = start, end
-            asm = Assembler(first_line=line_no, max_line_chars=max_line_chars)
-            records = asm.feed(split_lines(body[start:end])) + asm.flush()
-            for record in records:
-                event = to_event(record, app_id=app_id, **where, signals=signals)
+            events = shapes.events(body[start:end], line_no, place)
+            for event in events:
                 run = None if event is None else EventRun.single(event, order)
                 if run is not None:
                     out.append(run)
                     order += 1
-                if key is not None and len(records) == 1 and (run is None or _stamped(run, stamp, at)):
+                if key is not None and len(events) == 1 and (run is None or _stamped(run, stamp, at)):
                     known[key] = run
     return out
 

@@ -79,3 +79,51 @@ def required_runs(pattern: str) -> tuple[str, ...]:
 def compile_pattern(pattern: str) -> re.Pattern[str]:
     body, caseless = split_flags(pattern)
     return re.compile(body, re.IGNORECASE if caseless else 0)
+
+
+_DIGITS = frozenset(range(ord("0"), ord("9") + 1))
+
+
+def digit_blind(pattern: str) -> bool:
+    """Whether ``pattern`` treats every ASCII digit alike: no digit written out, no class holding some
+    digits but not all, no back-reference (``(\\d)\\1`` tells 11 from 12). Then a text matches exactly when
+    it does with any of its digits changed, at the same places: ``exit code 137`` is not blind, ``\\d+ more``
+    is. Texts identical but for their digits share what such patterns find (``ingest.shapes``)."""
+    body, _ = split_flags(pattern)
+    return _blind(P.parse(body))
+
+
+def _blind(items: P.SubPattern | list) -> bool:
+    for op, arg in items:
+        if op in (C.LITERAL, C.NOT_LITERAL) and arg in _DIGITS:
+            return False
+        if op is C.IN and not _class_blind(arg):
+            return False
+        if op in (C.GROUPREF, C.GROUPREF_EXISTS):
+            return False
+        if op is C.SUBPATTERN or op in (C.MAX_REPEAT, C.MIN_REPEAT, C.POSSESSIVE_REPEAT):
+            if not _blind(arg[-1]):
+                return False
+        elif op is C.BRANCH:
+            if not all(_blind(branch) for branch in arg[1]):
+                return False
+        elif op in (C.ASSERT, C.ASSERT_NOT):
+            if not _blind(arg[1]):
+                return False
+        elif op is C.ATOMIC_GROUP and not _blind(arg):
+            return False
+    return True
+
+
+def _class_blind(items: list) -> bool:
+    """A character class holds all digits or none (``[0-9a-f]``, ``\\w``, ``[^\\s]``; not ``[1-9]``)."""
+    held: set[int] = set()
+    for op, arg in items:
+        if op is C.LITERAL:
+            held.add(arg)
+        elif op is C.RANGE:
+            held.update(range(arg[0], arg[1] + 1))
+        elif op is C.CATEGORY and arg in (C.CATEGORY_DIGIT, C.CATEGORY_WORD, C.CATEGORY_NOT_SPACE):
+            held.update(_DIGITS)
+    digits = held & _DIGITS
+    return not digits or digits == _DIGITS
