@@ -64,10 +64,6 @@ class Checkpoint:
     app_id: str = ""
 
     @property
-    def events(self) -> list[ExceptionEvent]:
-        return [event for _, event in self.found]
-
-    @property
     def upto(self) -> int:
         """The highest input offset of a record whose events are here (-1: none)."""
         return max((offset for offset, _ in self.found if offset is not None), default=-1)

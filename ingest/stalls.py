@@ -26,14 +26,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from ingest.eventlog import EXECUTOR_ADDED, EXECUTOR_REMOVED, TASK_ENDED, TASK_STARTED, EventLogRecord
-from ingest.gates import LineGate
 from sparktriage.records import AppInfo, Diagnosis, ExceptionEvent
 
 NO_RESOURCES, EXECUTORS_LOST, NO_PROGRESS = "no_resources", "executors_lost", "no_progress"
 #: Every line ``Progress`` acts on holds one of these words (the others are not read).
 PROGRESS_WORDS = ("Initial job has not accepted", "Registered executor", "Lost executor", "killed by driver",
                   "Starting task", "Finished task", "Lost task")
-_GATE = LineGate(PROGRESS_WORDS)
 _NO_RESOURCES = "Initial job has not accepted any resources"
 _REGISTERED = re.compile(r"Registered executor .*? with ID (?P<id>[\w-]+)")
 _LOST = re.compile(r"Lost executor (?P<id>[\w-]+) on ")
@@ -80,13 +78,9 @@ class Progress:
     waiting_since: float | None = None  # tasks running and none finished since
     last_line: float = 0.0
 
-    def fold(self, text: str, role: str, now: float) -> None:
-        """One envelope's text from the application (only the driver's progress lines count)."""
-        self.fold_lines(_GATE.lines(text)[0] if role in ("driver", "unknown") else [], role, now)
-
     def fold_lines(self, lines: list[str], role: str, now: float) -> None:
         """An envelope's lines that hold one of ``PROGRESS_WORDS`` (the worker finds them with the end's
-        gate words in one scan, ``ingest.watchlist``): the same as :meth:`fold` of its whole text."""
+        gate words in one scan, ``ingest.watchlist``); only the driver's count."""
         self.last_line = now
         if role not in ("driver", "unknown"):
             return

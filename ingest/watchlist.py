@@ -29,7 +29,7 @@ from sparktriage.records import Envelope, ExceptionEvent
 from sparktriage.status import APP_END, ENDED
 
 #: A record's lines that can tell its application's end, and those that tell its progress: one scan.
-_GATE = LineGate(GATE_WORDS, PROGRESS_WORDS)
+RECORD_GATE = LineGate(GATE_WORDS, PROGRESS_WORDS)
 
 
 @dataclass
@@ -71,7 +71,7 @@ class Watchlist:
                 out.ending = apply_to_watch(record, watch, env.attempt)
                 out.changed = self._keep(state, watch)
         else:
-            lines, progress_lines = _GATE.lines(env.text)
+            lines, progress_lines = RECORD_GATE.lines(env.text)
             if progress is not None:
                 progress.fold_lines(progress_lines, env.role, now)
             if lines:

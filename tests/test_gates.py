@@ -1,6 +1,6 @@
 """The per-record gate (``ingest.gates``): the Hyperscan scan and the plain ``str.find`` path find exactly
 the lines that hold one of each group's words, and the worker's batched progress reading (the gate's
-lines only) folds as its lines one by one do."""
+lines only) folds as its lines one by one do, read through the worker's gate as it reads them."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from ingest.endings import GATE_WORDS
 from ingest.gates import LineGate
 from ingest.stalls import PROGRESS_WORDS, Progress
-from tests.test_stalls import FINISHED, LOST, REGISTERED, STARTED, STARVED
+from tests.test_stalls import FINISHED, LOST, REGISTERED, STARTED, STARVED, fold
 
 GROUPS = (GATE_WORDS, PROGRESS_WORDS, ("abab", "ba"))  # the last: words that overlap and repeat in one line
 PIECES = [*GATE_WORDS, *PROGRESS_WORDS, "abab", "ba", "x", " ", "ü ✓", "\r", "\ud800", "INFO noise", ""]
@@ -44,6 +44,6 @@ PROGRESS_LINES = [STARVED, REGISTERED.format(n=1), REGISTERED.format(n=2), LOST.
 def test_a_batch_tells_the_progress_of_its_lines_one_by_one(lines: list[str], role: str) -> None:
     one_by_one, batched = Progress(), Progress()
     for line in lines:
-        one_by_one.fold(line, role, 5.0)
-    batched.fold("\n".join(lines), role, 5.0)
+        fold(one_by_one, line, role, 5.0)
+    fold(batched, "\n".join(lines), role, 5.0)
     assert batched == one_by_one
