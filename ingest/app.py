@@ -33,7 +33,7 @@ from classifiers.core import Classifier
 from ingest.acks import InOrderAcks
 from ingest.checks import AppIndex, Checks
 from ingest.closing import Closing
-from ingest.envelope import origin_of, parse_envelope
+from ingest.envelope import origin_of, parse_envelope, refusal_of
 from ingest.faststart import faust_app, table_options
 from ingest.lifecycle import lifecycle_events
 from ingest.live import Checkpoint, LiveStreams, new_events
@@ -153,6 +153,8 @@ class Worker(Closing):
         ``ingest.live``); everything else once its effects are written.
         """
         message = event.message
+        if message.headers and (refused := refusal_of(message.headers)) is not None:
+            raise refused  # the head of a record the repacking stage could not send whole (ingest.repack)
         env = parse_envelope(message.key, message.value, max_line_bytes=self.settings.max_line_bytes)
         state, new = self.state_of(env.app_id)
         # a record the repacking stage sent on whole (a batch's lines have their own count: ingest.live)

@@ -19,7 +19,9 @@ array (``docs/shippers.md``). The repacking stage (``sparktriage repack``)
 adds ``source``: ``{"partition": p, "offsets": [...]}``, the input offset of
 each of the ``lines``, by which the worker skips lines it has folded already;
 to a record it sends on whole it adds a ``sparktriage-source`` header
-(:func:`origin_of`), by which the worker applies it once.
+(:func:`origin_of`), by which the worker applies it once, and to the head of
+a record too large to send, a ``sparktriage-refused`` header saying why
+(:func:`refusal_of`), for the worker to dead-letter it.
 
 Lifecycle records: ``{"app_id", "event": "app_end", "status"}`` (the
 contract), optionally with a ``lifecycle`` object saying what the cluster
@@ -48,6 +50,8 @@ ROLES = ("driver", "executor", "resource_manager")
 MAX_RECORD_LINES_WORTH = 8
 #: The header in which the repacking stage says where it read a record it sends on whole.
 SOURCE_HEADER = "sparktriage-source"
+#: The header in which it says why it refused a record it could not send whole (the worker dead-letters it).
+REFUSED_HEADER = "sparktriage-refused"
 _NO_WORKFLOW = Workflow()  # most records carry none: one shared value (frozen)
 
 
@@ -205,6 +209,28 @@ def origin_of(headers: Any) -> Origin | None:
             isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in (partition, offset)):
         raise BadInput("bad_field", f"header {SOURCE_HEADER} {raw!r} names no topic, partition and offset")
     return Origin(topic, partition, offset)
+
+
+def refusal_header(err: BadInput) -> tuple[str, bytes]:
+    """The ``sparktriage-refused`` header of a record refused for ``err``."""
+    return REFUSED_HEADER, json.dumps({"reason": err.reason, "detail": err.detail}).encode("utf-8")
+
+
+def refusal_of(headers: Any) -> BadInput | None:
+    """The refusal a ``sparktriage-refused`` header names (the repacking stage's, ``ingest.repack``); None
+    without one. ``headers`` as :func:`origin_of` reads them."""
+    pairs = headers.items() if isinstance(headers, dict) else headers or ()
+    raw = next((value for name, value in pairs if name == REFUSED_HEADER), None)
+    if raw is None:
+        return None
+    try:
+        data = json.loads(raw)
+        reason, detail = data["reason"], data["detail"]
+    except (ValueError, TypeError, KeyError) as exc:
+        raise BadInput("bad_field", f"header {REFUSED_HEADER} is not an object of reason and detail") from exc
+    if not isinstance(reason, str) or not isinstance(detail, str):
+        raise BadInput("bad_field", f"header {REFUSED_HEADER} {raw!r} names no reason and detail")
+    return BadInput(reason, detail)
 
 
 def _str_or_none(data: dict[str, Any], *paths: str) -> str | None:

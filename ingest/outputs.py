@@ -108,11 +108,15 @@ class Outputs:
         except BadInput:  # the record is refused anyway: it is kept as read here
             origin = None
         first = origin or Origin(message.topic, message.partition, message.offset)
+        value, detail = message.value or b"", err.detail
+        if err.reason == "record_too_large":  # kept by its head, all the repacking stage can send of one
+            value = value[:self.settings.max_line_bytes]
+            detail = f"{detail}; value_b64 holds its first {len(value)} bytes"
         record = {
-            "reason": err.reason, "detail": err.detail, "topic": message.topic,
+            "reason": err.reason, "detail": detail, "topic": message.topic,
             "partition": message.partition, "offset": message.offset,
             "key": message.key.decode("utf-8", "replace") if message.key else None,
-            "value_b64": base64.b64encode(message.value or b"").decode("ascii"),
+            "value_b64": base64.b64encode(value).decode("ascii"),
         }
         if origin is not None:
             record["origin"] = {"topic": origin.topic, "partition": origin.partition, "offset": origin.offset}

@@ -20,10 +20,12 @@ Each record is read with the worker's own parser (``ingest.envelope``):
   application's open batches, so it never overtakes their lines;
 - a record the parser refuses goes through untouched too, for the worker to
   dead-letter with its reason and its original bytes (one place that
-  dead-letters, one store of dead letters); but one too large for any
-  record the worker takes (``record_too_large``) could be too large to send
-  at all, and would stop the stage at every start: it is dead-lettered here,
-  in the worker's dead-letter form, with its first ``max_line_bytes`` bytes.
+  dead-letters, one store of dead letters, once per origin); but one too
+  large for any record the worker takes (``record_too_large``) could be too
+  large to send at all, and would stop the stage at every start: only its
+  first ``max_line_bytes`` bytes go through, with a ``sparktriage-refused``
+  header saying why, and the worker dead-letters them as it keeps such a
+  record read straight (its head).
 
 What goes through untouched gains one Kafka header, ``sparktriage-source``:
 the input topic, partition and offset it was read at (kept if a stage
@@ -37,12 +39,11 @@ commits input offsets only once the broker acknowledged it.
 
 from __future__ import annotations
 
-import base64
 import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from ingest.envelope import SOURCE_HEADER, origin_header, parse_envelope
+from ingest.envelope import SOURCE_HEADER, origin_header, parse_envelope, refusal_header
 from ingest.eventlog import is_event_line
 from sparktriage.errors import BadInput
 from sparktriage.records import Envelope, Origin, Workflow
@@ -63,7 +64,6 @@ class Out:
     key: bytes | None
     value: bytes | None
     headers: Headers = field(default_factory=list)
-    dead: bool = False  # to the dead-letter topic, not the worker's
 
 
 @dataclass
@@ -104,7 +104,7 @@ class Repacker:
 
     def __init__(self, *, max_lines: int, max_line_bytes: int, max_bytes: int = MAX_BYTES,
                  topic: str = "spark-lines") -> None:
-        self.topic = topic  # the stage's input, named in its dead letters
+        self.topic = topic  # the stage's input, named in the origin of what it sends on whole
         self.max_lines = max_lines
         self.max_line_bytes = max_line_bytes
         self.max_bytes = min(max_bytes, 4 * max_line_bytes)
@@ -116,8 +116,9 @@ class Repacker:
         try:
             env = parse_envelope(key, value, max_line_bytes=self.max_line_bytes)
         except BadInput as err:
-            if err.reason == "record_too_large":
-                return [self._dead_letter(partition, offset, key, value or b"", err)]
+            if err.reason == "record_too_large":  # its head, and why: the worker dead-letters it
+                return [Out(key, (value or b"")[:self.max_line_bytes],
+                            self._sourced(headers, partition, offset) + [refusal_header(err)])]
             return [Out(key, value, self._sourced(headers, partition, offset))]  # the worker dead-letters it
         if env.event is not None or env.source is not None or is_event_line(env.text):
             return self.flush(env.app_id) + [Out(env.app_id.encode("utf-8"), value,
@@ -147,13 +148,6 @@ class Repacker:
         if not any(name == SOURCE_HEADER for name, _ in out):
             out.append(origin_header(Origin(self.topic, partition, offset)))
         return out
-
-    def _dead_letter(self, partition: int, offset: int, key: bytes | None, value: bytes, err: BadInput) -> Out:
-        record = {"reason": err.reason, "detail": f"{err.detail}; value_b64 holds its first {self.max_line_bytes} bytes",
-                  "topic": self.topic, "partition": partition, "offset": offset,
-                  "key": key.decode("utf-8", "replace") if key else None,
-                  "value_b64": base64.b64encode(value[:self.max_line_bytes]).decode("ascii")}
-        return Out(key, json.dumps(record).encode("utf-8"), dead=True)
 
     def flush(self, app_id: str | None = None) -> list[Out]:
         """Close the open batches (of one application, or all)."""

@@ -85,8 +85,8 @@ class Stage:
 
     def send(self, records: list[Out]) -> None:
         for r in records:
-            topic = self.settings.dlq_topic if r.dead else self.settings.input_topic
-            self.sent.append(self.producer.send(topic, key=r.key, value=r.value, headers=r.headers or None))
+            self.sent.append(self.producer.send(self.settings.input_topic, key=r.key, value=r.value,
+                                                headers=r.headers or None))
 
     def commit(self) -> None:
         """Send the open batches, wait for the broker's acknowledgement of all sent, then commit what was read."""

@@ -17,11 +17,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from classifiers.core import Classifier
-from ingest.envelope import origin_header, origin_of, parse_envelope
+from ingest.envelope import origin_header, origin_of, parse_envelope, refusal_of
 from ingest.live import LiveStreams
 from ingest.repack import Repacker
 from sparktriage.errors import BadInput
 from sparktriage.records import Envelope, Origin
+from sparktriage.settings import Settings
 from tests.packs import small_classifier
 from tests.test_live import APPS, _outcome, _records
 from tests.worker_twin import Partition, envelope
@@ -124,14 +125,20 @@ def test_bad_input_goes_through_untouched_for_the_worker_to_dead_letter(value: b
     assert stage.pending() == 1, "the good line waits for its batch"
 
 
-def test_a_record_too_large_for_the_worker_is_dead_lettered_here_with_its_head() -> None:
+def test_a_record_too_large_for_the_worker_goes_on_as_its_head_with_why_it_was_refused() -> None:
     stage = Repacker(max_lines=100, max_line_bytes=1000, topic="lines")
     value = json.dumps({"app_id": APPS[0], "line": "x" * 9000}).encode()
-    (out,) = stage.add(2, 7, b"k", value)
-    letter = json.loads(out.value)
-    assert out.dead and (letter["reason"], letter["topic"], letter["partition"], letter["offset"]) == (
-        "record_too_large", "lines", 2, 7)
-    assert base64.b64decode(letter["value_b64"]) == value[:1000]
+    (out,) = stage.add(2, 7, b"k", value, [("trace", b"1")])
+    assert (out.key, out.value) == (b"k", value[:1000])
+    assert origin_of(out.headers) == Origin("lines", 2, 7) and ("trace", b"1") in out.headers
+    refused = refusal_of(out.headers)
+    assert refused is not None and (refused.reason, refused.detail) == ("record_too_large", f"record of {len(value)} bytes")
+
+
+@pytest.mark.parametrize("header", [b"[]", b"{}", b'{"reason": 1, "detail": ""}', b"{", b'{"reason": "x"}'])
+def test_a_refusal_header_that_names_no_reason_and_detail_is_refused(header: bytes) -> None:
+    with pytest.raises(BadInput, match="sparktriage-refused"):
+        refusal_of([("sparktriage-refused", header)])
 
 
 def test_a_batch_stays_within_its_byte_budget() -> None:
@@ -382,3 +389,33 @@ def test_records_sent_on_whole_are_applied_once_whatever_effect_the_worker_is_ki
         assert repacked.run()
         assert _sorted(_outcome(repacked)["events"]) == _sorted(_outcome(direct)["events"]), crash_after
         assert _dead_letters(repacked) == _dead_letters(direct) and _counted(repacked) == _counted(direct)
+
+
+def _through_the_stage(records: list[tuple[bytes | None, bytes]], max_line_bytes: int) -> list[tuple]:
+    """What the stage sends for ``records``, killed once after sending everything and before its commit, so
+    that it sends everything twice."""
+    sent = []
+    for _ in range(2):
+        stage = Repacker(max_lines=100, max_line_bytes=max_line_bytes)
+        sent += [out for offset, record in enumerate(records) for out in stage.add(0, offset, *record)] + stage.flush()
+    return [(out.key, out.value, out.headers) for out in sent]
+
+
+def test_a_record_too_large_reaches_the_store_s_dead_letters_once_though_the_stage_sent_it_twice(classifier) -> None:
+    """The stage cannot send a record too large for the worker whole; it sends its head and why it refused
+    it, which the worker dead-letters in its store (and topic) once, as it keeps the record read straight."""
+    small = Settings().replace(max_line_bytes=1000)
+    big = json.dumps({"app_id": APPS[0], "line": "x" * 9000}).encode()
+    records = [envelope(APPS[0], "24/03/12 10:11:13 INFO X: one", container_id="c1"), (b"k", big),
+               envelope(APPS[0], event="app_end", status="FAILED")]
+    repacked = Partition(_through_the_stage(records, small.max_line_bytes), classifier, settings=small)
+    assert repacked.run()
+    (letter,) = [json.loads(payload) for _, _, _, payload in repacked.store.dead_letters]
+    assert (letter["reason"], letter["origin"]) == ("record_too_large", {"topic": "spark-lines", "partition": 0,
+                                                                         "offset": 1})
+    assert base64.b64decode(letter["value_b64"]) == big[:1000]
+    assert letter["detail"] == f"record of {len(big)} bytes; value_b64 holds its first 1000 bytes"
+    assert len(repacked.dead_letters) == 1, "the dead-letter topic gets it once too"
+    direct = Partition(records, classifier, settings=small)
+    assert direct.run()
+    assert _dead_letters(direct) == _dead_letters(repacked), "the same dead letter as the record read straight"

@@ -26,6 +26,9 @@ from tests.test_worker_integration import FAILURES, Child, Worker, _app_logs, _i
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow]
 
+#: The workers' and stages' largest line where a record too large for the worker is sent (Kafka's default
+#: largest request is 1 MiB).
+MAX_LINE_BYTES = 64 * 1024
 BAD = {"malformed_json": b'{"app_id": "a", "line": ', "binary": bytes([0, 1, 2, 3, 255, 254]) * 10,
        "missing_app_id": b'{"line": "ERROR something"}'}
 
@@ -189,13 +192,15 @@ def _event_log_line(app: str, n: int) -> bytes:
 
 def _sent_on_whole(app: str, n: int) -> list[tuple[bytes | None, bytes]]:
     """Records of ``app`` the stage sends on whole: a container's end and an event-log event (evidence
-    each, counted twice if applied twice) and records the worker refuses (a dead letter each)."""
+    each, counted twice if applied twice) and records the worker refuses (a dead letter each), one of
+    them too large for it (more than 8 x ``MAX_LINE_BYTES``), which the stage sends as its head."""
     end = {"app_id": app, "event": "container_end", "container_id": f"pod-{n}", "role": "executor",
            "lifecycle": {"source": "k8s", "pod": f"pod-{n}", "state": "Failed", "reason": "OOMKilled",
                          "exit_code": 137}}
     return [(app.encode(), json.dumps(end).encode()), (app.encode(), _event_log_line(app, n)),
             (app.encode(), b'{"app_id": "' + app.encode() + b'", "line": ' + str(n).encode()),
-            (None, bytes([0, 1, n % 256, 255]) * 8)]
+            (None, bytes([0, 1, n % 256, 255]) * 8),
+            (app.encode(), json.dumps({"app_id": app, "line": f"{n} " + "x" * 8 * MAX_LINE_BYTES}).encode())]
 
 
 def _origins(worker: Worker) -> list[Origin]:
@@ -252,6 +257,8 @@ def test_records_sent_on_whole_are_applied_once_when_the_stage_is_killed_before_
     for name in ("calm", "killed"):
         (tmp_path / name).mkdir()
     calm, killed = Worker(broker, tmp_path / "calm"), Worker(broker, tmp_path / "killed")
+    for worker in (calm, killed):
+        worker.env["SPARKTRIAGE_MAX_LINE_BYTES"] = str(MAX_LINE_BYTES)
     calm_stage = Repack(calm, tmp_path / "calm", repack_max_lines="20", repack_linger="0.5")
     killed_stage = Repack(killed, tmp_path / "killed", repack_max_lines="20")
     apps = [_erring_app_logs(tmp_path / "logs", n) for n in range(81, 84)]
@@ -277,6 +284,7 @@ def test_records_sent_on_whole_are_applied_once_when_the_stage_is_killed_before_
         assert sorted(Counter(_origins(calm)).values()) == [1] * (len(apps) + len(whole))
         expected, got = _settled(calm), _settled(killed)
         assert len(expected["diagnoses"]) == len(apps) and expected["dead_letters"] and expected["states"]
+        assert [reason for reason, _ in expected["dead_letters"]].count("record_too_large") == len(apps)
         assert got == expected
     finally:
         for child in (killed_stage, calm_stage, killed, calm):
