@@ -85,6 +85,7 @@ def create_app(settings: Settings, classifier: Classifier, store: Store,
     app.timer(interval=settings.inactivity_check_interval)(worker.checks.look_for_quiet_applications)
     app.timer(interval=0.2)(worker.checks.settle_due_ends)
     app.timer(interval=min(30.0, max(0.2, settings.stall_timeout / 10)))(worker.checks.look_for_stalls)
+    app.timer(interval=worker.live.max_age / 2)(worker.checks.checkpoint_quiet_partitions)
     if settings.webhook_url or settings.webhook_routes or settings.alert_url:
         app.timer(interval=0.5)(worker.outputs.send_webhooks)
     if settings.alert_url:
@@ -119,7 +120,7 @@ class Worker(Closing):
         self.watchlist = Watchlist(settings.end_grace, settings.stall_timeout, classifier.signals)
         # the timers that send the agent check records, and what they read of every application (ingest.checks)
         self.index = AppIndex(apps)
-        self.checks = Checks(settings, logs, self.index, self.watchlist)
+        self.checks = Checks(settings, logs, self.index, self.watchlist, self.live)
         # the store, the output topic and dead letters, and the timers that drain them (ingest.outputs)
         self.outputs = Outputs(app, settings, classifier, store, diagnoses=diagnoses, dead_letters=dead_letters,
                                metrics=metrics)
@@ -185,6 +186,10 @@ class Worker(Closing):
             self.complete(state, [])
         if env.event is None:
             self.on_line(state, env, event, new=new, origin=origin)
+            return
+        if env.event == "checkpoint_check":  # a partition gone quiet: its waiting lines' checkpoints, now
+            self.commit(self.live.stale(message.partition, time.monotonic()))
+            self.acks.release(event)
             return
         if message.offset > state.last_offset:  # else: already applied before a restart
             if env.event in ("container_end", "stall_check"):  # they add to the stored events, or read them:

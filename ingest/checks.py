@@ -1,7 +1,8 @@
 """Beside the stream: the timers that ask the agent to check applications, and what they read.
 
 The agent alone writes the tables, so a timer that finds an application
-quiet, an end due or a stall sends a check record to the agent
+quiet, an end due, a stall or lines waiting on a partition no record comes to
+sends a check record to the agent
 (``ingest.app.Worker.apply_to`` handles it). What the quiet-application
 timer and the open-applications gauge read of every application, when it
 was last seen, whether an end is due, whether it ended, is kept in memory
@@ -17,6 +18,7 @@ from typing import Any, NamedTuple
 
 import faust
 
+from ingest.live import LiveStreams
 from ingest.watchlist import Watchlist
 from sparktriage.settings import Settings
 
@@ -72,10 +74,13 @@ class AppIndex:
 
 
 class Checks:
-    """The timers: quiet applications, ends whose grace period is over, stalls; each a check record."""
+    """The timers: quiet applications, ends whose grace period is over, stalls, partitions whose lines
+    wait for a checkpoint; each a check record."""
 
-    def __init__(self, settings: Settings, logs: faust.TopicT, index: AppIndex, watchlist: Watchlist) -> None:
-        self.settings, self.logs, self.index, self.watchlist = settings, logs, index, watchlist
+    def __init__(self, settings: Settings, logs: faust.TopicT, index: AppIndex, watchlist: Watchlist,
+                 live: LiveStreams) -> None:
+        self.settings, self.logs, self.index, self.watchlist, self.live = settings, logs, index, watchlist, live
+        self.asked: dict[int, float] = {}  # per partition, the arrival of the oldest waiting line asked for
 
     async def look_for_quiet_applications(self) -> None:
         """Ask the agent to check applications that went quiet (table writes need its context)."""
@@ -98,7 +103,17 @@ class Checks:
         for app_id, _ in self.watchlist.stalled(time.time()):
             await self.ask(app_id, "stall_check")
 
-    async def ask(self, app_id: str, check: str) -> None:
-        """A check record for the agent, on the application's own partition."""
+    async def checkpoint_quiet_partitions(self) -> None:
+        """Ask the agent to checkpoint the lines of partitions no record came to since they arrived (an
+        application's last lines): their events stored and their records committed now, not when the next
+        record of that partition comes. Once per waiting line: a check still on its way is not sent again."""
+        for partition, (app_id, since) in self.live.quiet(time.monotonic()).items():
+            if self.asked.get(partition) != since:
+                self.asked[partition] = since
+                await self.ask(app_id, "checkpoint_check", partition=partition)
+
+    async def ask(self, app_id: str, check: str, partition: int | None = None) -> None:
+        """A check record for the agent, on the application's own partition (or the one named: table
+        writes go to the changelog partition of the record in hand)."""
         body = json.dumps({"app_id": app_id, "event": check}).encode("utf-8")
-        await self.logs.send(key=app_id.encode("utf-8"), value=body)
+        await self.logs.send(key=app_id.encode("utf-8"), value=body, partition=partition)

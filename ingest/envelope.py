@@ -41,7 +41,7 @@ from sparktriage.errors import BadInput
 from sparktriage.records import Envelope, Lifecycle, Origin, Source, Workflow
 
 # app_end and container_end come from outside; the checks are the worker's own timers asking its agent
-LIFECYCLE_EVENTS = ("app_end", "container_end", "inactivity_check", "end_check", "stall_check")
+LIFECYCLE_EVENTS = ("app_end", "container_end", "inactivity_check", "end_check", "stall_check", "checkpoint_check")
 _LIFECYCLE_TEXTS = ("source", "state", "final_status", "diagnostics", "reason", "name", "am_host", "pod",
                     "namespace")
 _LIFECYCLE_INTS = ("exit_code", "elapsed_ms")

@@ -4,7 +4,9 @@ Writing a stream's assembler to its changelog-backed table on every line made
 the changelog the worker's bottleneck (one produce per log line). Here each
 stream's assembler lives in memory and is written only at a *checkpoint*:
 when ``max_pending`` records have arrived since the last one, when a stream
-has waited ``max_age`` seconds, or when the application ends. The exception
+has waited ``max_age`` seconds (seen at the next record of its partition, or
+at a check record a timer sends a partition gone quiet: :meth:`LiveStreams.quiet`),
+or when the application ends. The exception
 events its closed records yield wait in memory with its lines and are
 written with its checkpoint: a record of a hundred lines usually closes an
 event, and writing the stream, the application's state and the event for
@@ -195,6 +197,17 @@ class LiveStreams:
         if not waiting or now - next(iter(waiting.values())).since < self.max_age:
             return []
         return self._all(partition)
+
+    def quiet(self, now: float) -> dict[int, tuple[str, float]]:
+        """Partitions whose oldest pending line is ``max_age`` old, each with that line's application and
+        arrival: no record came to them since to checkpoint it (``stale``), so a timer sends one
+        (``ingest.checks``), or an application's last lines would wait for unrelated traffic."""
+        out = {}
+        for partition, waiting in self._waiting.items():
+            oldest = next(iter(waiting.values()), None)
+            if oldest is not None and now - oldest.since >= self.max_age:
+                out[partition] = (oldest.env.app_id, oldest.since)
+        return out
 
     def _all(self, partition: int) -> list[Checkpoint]:
         return [self._checkpoint(live) for live in list(self._waiting.get(partition, {}).values())]

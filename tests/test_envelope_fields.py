@@ -251,7 +251,7 @@ def test_who_ran_it_where_and_as_what() -> None:
 @pytest.mark.parametrize(("record", "reason", "detail"), [
     ({"app_id": 7, "line": "x"}, "bad_field", "app_id must be a string, not int"),
     ({"app_id": "a", "line": "x", "event": "app_start"}, "bad_field",
-     "event 'app_start' is not one of app_end, container_end, inactivity_check, end_check, stall_check"),
+     "event 'app_start' is not one of app_end, container_end, inactivity_check, end_check, stall_check, checkpoint_check"),
     ({"app_id": "a", "event": "app_end", "status": "LOST"}, "bad_field",
      "status 'LOST' is not one of FAILED, SUCCEEDED, KILLED"),
     ({"app_id": "a"}, "missing_field", "no line, message or log text"),

@@ -357,6 +357,37 @@ def test_a_stall_check_stores_the_events_its_streams_hold_back_before_the_early_
     assert len(partition.changelogs["events"]) == 1, "the closed record's event; the warning's record is still open"
 
 
+def test_a_partition_s_oldest_waiting_line_past_max_age_makes_it_quiet() -> None:
+    """What the timer asks a check record for: each partition whose oldest pending line is ``max_age`` old,
+    with that line's application (the check's key) and arrival (asked once per arrival)."""
+    live = LiveStreams(lambda key: None, max_pending=10_000, max_age=2.0)
+    first = Envelope(app_id=APPS[0], text="24/03/12 10:11:13 INFO Executor: Running task 1.0", container_id="a")
+    later = Envelope(app_id=APPS[1], text="24/03/12 10:11:14 INFO Executor: Running task 2.0", container_id="b")
+    live.fold(first, 0, 0, "first", now=10.0)
+    live.fold(later, 1, 0, "later", now=11.0)
+    elsewhere = Envelope(app_id=APPS[2], text="24/03/12 10:11:15 INFO Executor: Running task 3.0", container_id="c")
+    live.fold(elsewhere, 0, 2, "elsewhere", now=11.5)
+    assert live.quiet(11.9) == {}
+    assert live.quiet(12.0) == {0: (APPS[0], 10.0)}, "exactly max_age: quiet"
+    assert live.quiet(13.5) == {0: (APPS[0], 10.0), 2: (APPS[2], 11.5)}
+    (checkpoint, _) = live.stale(0, now=13.5)
+    assert checkpoint.acks == ["first"] and live.quiet(13.5) == {2: (APPS[2], 11.5)}
+
+
+def test_a_checkpoint_check_stores_a_quiet_partition_s_events_and_acknowledges_its_lines(classifier) -> None:
+    """The last lines of a running application, then the check the timer sends to their partition: the
+    closed record's event is stored and every line acknowledged, with no end and no other record."""
+    app, executor = APPS[0], {"container_id": "container_e1_1700000000000_0041_01_000002"}
+    records = [envelope(app, "24/03/12 10:11:12 ERROR Executor: Exception in task 1.0", **executor),
+               envelope(app, "java.io.IOException: disk gone", **executor),
+               envelope(app, "24/03/12 10:11:13 INFO Executor: Finished task 2.0", **executor),
+               envelope(app, event="checkpoint_check")]
+    partition = Partition(records, classifier, max_pending=10_000, max_age=1e-9)  # due once a record later
+    assert partition.run(), "every line acknowledged: the check wrote their checkpoint"
+    assert [json.loads(e)["exc_class"] for e in partition.changelogs["events"].values()] == ["java.io.IOException"]
+    assert partition.published == [] and partition.store.dead_letters == [], "nothing settled, nothing refused"
+
+
 def _batched(records: list[tuple[bytes, bytes]], per: int) -> list[tuple[bytes, bytes]]:
     """The same lines, up to ``per`` consecutive lines of one stream per record (``lines``), each application's
     end after its last batch."""

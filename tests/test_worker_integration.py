@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from kafka import KafkaConsumer, KafkaProducer
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from ingest.lastlines import LAST_LINES
 from ingest.live import MAX_AGE
@@ -190,6 +190,49 @@ def test_an_application_that_failed_without_an_error_is_diagnosed_from_its_last_
     assert source in ("model", "none") and json.loads(evidence)[0]["excerpt"].endswith(last)
     events = worker.rows("select role, message from exception_events")
     assert events == [("driver", LAST_LINES)]
+
+
+def _committed(worker: Worker) -> dict[int, int]:
+    """The worker's group's committed offset of each input partition that has one."""
+    consumer = KafkaConsumer(bootstrap_servers=worker.bootstrap, group_id=worker.env["SPARKTRIAGE_GROUP"],
+                             enable_auto_commit=False)
+    try:
+        partitions = [TopicPartition(worker.topics["input"], p)
+                      for p in consumer.partitions_for_topic(worker.topics["input"]) or ()]
+        return {tp.partition: offset for tp in partitions if (offset := consumer.committed(tp)) is not None}
+    finally:
+        consumer.close()
+
+
+def _events_changelog(worker: Worker) -> list[dict]:
+    """The exception events the worker's ``events`` table holds (its changelog), the durable ones."""
+    changelog = KafkaConsumer(f"{worker.env['SPARKTRIAGE_GROUP']}-events-changelog", bootstrap_servers=worker.bootstrap,
+                              auto_offset_reset="earliest", group_id=None, consumer_timeout_ms=1000)
+    try:
+        return [json.loads(m.value) for m in changelog if m.value is not None]
+    finally:
+        changelog.close()
+
+
+def test_a_partition_gone_quiet_checkpoints_its_lines_without_more_records(worker: Worker) -> None:
+    """A running application's last lines, then nothing on their partition (no end, no other application):
+    their exception event is written to the events table and their records committed within a few
+    checkpoint ages, not held in memory until unrelated traffic or the inactivity timeout (30 min) brings
+    the next record (the consumer group's lag would stay, and a restart read them again)."""
+    app_id = "application_1700000000000_0990"
+    container = "container_e1_1700000000000_0990_01_000002"
+    lines = ["24/03/12 10:11:14 INFO Executor: Running task 1.0 in stage 3.0 (TID 20)",
+             *FAILURES["shuffle_fetch_failed"].split("\n"),
+             "24/03/12 10:11:16 INFO Executor: Finished task 2.0 in stage 3.0 (TID 21)"]
+    worker.start()
+    worker.produce([(app_id.encode(), json.dumps({"container_id": container, "line": line}).encode())
+                    for line in lines])
+    worker.wait_for(lambda: _events_changelog(worker), 10 * MAX_AGE + 10, "the quiet partition's event")
+    assert [(e["app_id"], e["exc_class"]) for e in _events_changelog(worker)] == [
+        (app_id, "org.apache.spark.shuffle.FetchFailedException")]
+    worker.wait_for(lambda: max(_committed(worker).values(), default=0) >= len(lines), 10 * MAX_AGE + 10,
+                    "the quiet partition's records to be committed")
+    assert worker.rows("select 1 from diagnoses") == [], "still running: nothing settled"
 
 
 def _metric(port: int, name: str) -> float:
