@@ -189,25 +189,33 @@ def origin_header(origin: Origin) -> tuple[str, bytes]:
     return SOURCE_HEADER, json.dumps(value, separators=(",", ":")).encode("utf-8")
 
 
-def origin_of(headers: Any) -> Origin | None:
-    """The origin a record's ``sparktriage-source`` header names; None without one.
-
-    ``headers``: Kafka's, as (name, bytes) pairs (kafka-python, faust) or a mapping.
-    A header that is not ``{"topic": str, "partition": int >= 0, "offset": int >= 0}``
-    is refused: the record could not be applied once.
-    """
+def _header(headers: Any, name: str, fields: tuple[str, ...]) -> tuple[Any, ...] | None:
+    """The ``fields`` of header ``name``'s JSON object; None without the header. ``headers``: Kafka's, as
+    (name, bytes) pairs (kafka-python, faust) or a mapping."""
     pairs = headers.items() if isinstance(headers, dict) else headers or ()
-    raw = next((value for name, value in pairs if name == SOURCE_HEADER), None)
+    raw = next((value for key, value in pairs if key == name), None)
     if raw is None:
         return None
     try:
         data = json.loads(raw)
-        topic, partition, offset = data["topic"], data["partition"], data["offset"]
+        return tuple(data[field] for field in fields)
     except (ValueError, TypeError, KeyError) as exc:
-        raise BadInput("bad_field", f"header {SOURCE_HEADER} is not an object of topic, partition and offset") from exc
+        raise BadInput("bad_field", f"header {name} is not an object of {', '.join(fields)}") from exc
+
+
+def origin_of(headers: Any) -> Origin | None:
+    """The origin a record's ``sparktriage-source`` header names; None without one.
+
+    A header that is not ``{"topic": str, "partition": int >= 0, "offset": int >= 0}``
+    is refused: the record could not be applied once.
+    """
+    found = _header(headers, SOURCE_HEADER, ("topic", "partition", "offset"))
+    if found is None:
+        return None
+    topic, partition, offset = found
     if not isinstance(topic, str) or not all(
             isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in (partition, offset)):
-        raise BadInput("bad_field", f"header {SOURCE_HEADER} {raw!r} names no topic, partition and offset")
+        raise BadInput("bad_field", f"header {SOURCE_HEADER} names no topic, partition and offset: {found!r}")
     return Origin(topic, partition, offset)
 
 
@@ -218,19 +226,13 @@ def refusal_header(err: BadInput) -> tuple[str, bytes]:
 
 def refusal_of(headers: Any) -> BadInput | None:
     """The refusal a ``sparktriage-refused`` header names (the repacking stage's, ``ingest.repack``); None
-    without one. ``headers`` as :func:`origin_of` reads them."""
-    pairs = headers.items() if isinstance(headers, dict) else headers or ()
-    raw = next((value for name, value in pairs if name == REFUSED_HEADER), None)
-    if raw is None:
+    without one."""
+    found = _header(headers, REFUSED_HEADER, ("reason", "detail"))
+    if found is None:
         return None
-    try:
-        data = json.loads(raw)
-        reason, detail = data["reason"], data["detail"]
-    except (ValueError, TypeError, KeyError) as exc:
-        raise BadInput("bad_field", f"header {REFUSED_HEADER} is not an object of reason and detail") from exc
-    if not isinstance(reason, str) or not isinstance(detail, str):
-        raise BadInput("bad_field", f"header {REFUSED_HEADER} {raw!r} names no reason and detail")
-    return BadInput(reason, detail)
+    if not all(isinstance(text, str) for text in found):
+        raise BadInput("bad_field", f"header {REFUSED_HEADER} names no reason and detail: {found!r}")
+    return BadInput(*found)
 
 
 def _str_or_none(data: dict[str, Any], *paths: str) -> str | None:
