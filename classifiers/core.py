@@ -28,7 +28,7 @@ from typing import Protocol
 
 from classifiers.masking import mask
 from classifiers.platform import fits, platform_of
-from classifiers.rootcause import EITHER_PROCESS, OOM_CATEGORIES, Finding, choose_root, findings_for
+from classifiers.rootcause import EITHER_PROCESS, OOM_CATEGORIES, Finding, FirstFindings, choose_root
 from ingest.assembly import CUT_SEEN
 from ingest.lastlines import LAST_LINES
 from ingest.runs import EventRuns
@@ -156,12 +156,12 @@ def diagnose(
     earliest: list[Finding] = []  # the first few findings of each run in the cascade's order: root and support
     categories: list[str | None] = []
     answered: dict[tuple[str, str], Finding | None] = {}  # a repeated exception is matched once
+    first_finding = FirstFindings(engine)  # and the same with other numbers, where the rules read none
     for run in runs:
         event = run.event
         key = (event.text, event.role)
         if key not in answered:
-            found = findings_for(event, run.orders[0], engine)
-            answered[key] = found[0] if found else None
+            answered[key] = first_finding(event, run.orders[0])
         first = answered[key]
         categories.append(first.category if first else None)
         if first is None:

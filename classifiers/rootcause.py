@@ -53,6 +53,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ingest.shapes import digit_key
 from rules.engine import RuleEngine
 from rules.loader import Rule
 from sparktriage.records import ExceptionEvent
@@ -190,21 +191,74 @@ def _is_echo(event: ExceptionEvent) -> bool:
 
 def findings_for(event: ExceptionEvent, order: int, engine: RuleEngine) -> list[Finding]:
     """Every deciding rule that matches ``event``: specific before generic, then deepest cause, then priority."""
+    return _found(event, order, engine, _deciding(event, engine))
+
+
+def _deciding(event: ExceptionEvent, engine: RuleEngine) -> list[Rule]:
     rules = [r for r in engine.match(event.text, event.role) if r.decides]
     if _is_echo(event):
         rules = [r for r in rules if top_level(r.category) != "network_error"]
+    return rules
+
+
+def _found(event: ExceptionEvent, order: int, engine: RuleEngine, rules: list[Rule],
+           places: _Places | None = None) -> list[Finding]:
+    """The findings of ``rules`` on ``event``; where ``places`` (those of a text identical but for its
+    digits) holds a rule that reads no digit, that rule is not searched again."""
     if not rules:
         return []
-    depths = _cause_depths(event.text.split("\n"))
+    depths = places.depths if places is not None else _cause_depths(event.text.split("\n"))
     found = []
     for rule in rules:
-        index = max(engine.locate(rule, event.text), 0)
+        index = places.lines.get(rule.id) if places is not None else None
+        if index is None:
+            index = max(engine.locate(rule, event.text), 0)
         found.append(Finding(rule, event, order, index, depths[index]))
     named = any(f.names_process for f in found)
     reported = any(f.names_process and top_level(f.category) == "executor_oom" for f in found)
     found.sort(key=lambda f: (f.generic, named and f.undecided_process, reported and f.driver_by_role,
                               -f.depth, -f.rule.priority, f.rule.id))
     return found
+
+
+@dataclass(frozen=True)
+class _Places:
+    """Where the rules that read no digit matched a text (rule id -> line), and each line's cause depth."""
+
+    lines: dict[str, int]
+    depths: list[int]
+
+
+class FirstFindings:
+    """Each event's first finding (``findings_for``'s), shared by events identical but for their digits.
+
+    The same trace with other task ids, ports or sizes has the same lines at the same cause depths, and a
+    rule that reads no digit (``RuleEngine.reads_digits``: ``exit code 137`` does, ``Failed to connect to
+    \\S+:7337`` too) matches both or neither, at the same line. The rules are still asked of each text (one
+    Hyperscan scan); the depths and the lines of the rules that read no digit are the first text's, and
+    only the rules that read digits are searched again.
+    """
+
+    def __init__(self, engine: RuleEngine) -> None:
+        self.engine = engine
+        #: text with digits as 0 -> where the first such text's rules matched (whatever its role and logger,
+        #: which only tell which rules may decide)
+        self._by_shape: dict[bytes, _Places] = {}
+
+    def __call__(self, event: ExceptionEvent, order: int) -> Finding | None:
+        rules = _deciding(event, self.engine)
+        if not rules:
+            return None
+        digits = digit_key(event.text)
+        places = self._by_shape.get(digits) if digits is not None else None
+        if places is not None:
+            return _found(event, order, self.engine, rules, places)[0]
+        places = _Places({}, _cause_depths(event.text.split("\n")))
+        found = _found(event, order, self.engine, rules, places)
+        if digits is not None:
+            places.lines.update((f.rule.id, f.line_index) for f in found if not self.engine.reads_digits(f.rule))
+            self._by_shape[digits] = places
+        return found[0]
 
 
 def choose_root(per_event: Sequence[Finding]) -> Finding | None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rules.literals import compile_pattern, required_literal, required_runs, split_flags
+from rules.literals import compile_pattern, digit_blind, required_literal, required_runs, split_flags
 from rules.loader import Rule
 
 try:  # pragma: no cover - exercised by whichever backend is installed
@@ -70,6 +70,7 @@ class RuleEngine:
         self.by_id = {rule.id: rule for rule in self.rules}
         self._gates = {item.pattern: (item.literal, item.caseless) for item in self._compiled}
         self._regexes: dict[str, object] = {}  # pattern -> re.Pattern[str]
+        self._reads_digits: dict[str, bool] = {}  # rule id -> reads_digits
         self._db = None
         if self.backend == "hyperscan":
             self._db = self._load_hyperscan(database) if database is not None else self._build_hyperscan()
@@ -160,6 +161,15 @@ class RuleEngine:
         if not lowered:
             lowered.append(text.lower())
         return literal in lowered[0]
+
+    def reads_digits(self, rule: Rule) -> bool:
+        """Whether a pattern of ``rule`` tells digits apart (``exit code 137``; ``rules.literals.digit_blind``):
+        then texts that differ only in their digits may differ in whether and where it matches. Asked
+        only of rules that matched something, and answered once each."""
+        known = self._reads_digits.get(rule.id)
+        if known is None:
+            known = self._reads_digits[rule.id] = not all(digit_blind(p) for p in rule.patterns)
+        return known
 
     def locate(self, rule: Rule, text: str) -> int:
         """Index of the line where ``rule``'s first match starts (-1 if none): where its

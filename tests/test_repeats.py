@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from classifiers.core import diagnose, load_classifier
 from classifiers.masking import mask
-from classifiers.rootcause import choose_root, findings_for
+from classifiers.rootcause import FirstFindings, choose_root, findings_for
 from ingest.events import extract_events
 from rules.engine import RuleEngine
 from sparktriage.records import AppInfo
@@ -58,3 +58,48 @@ def test_masking_remembers_texts_without_their_timestamps() -> None:
     a = mask("2024-03-12 10:11:13,123 WARN x: retrying block rdd_4_2 after 3 attempts")
     b = mask("2024-03-12 10:11:59,999 WARN x: retrying block rdd_4_2 after 3 attempts")
     assert a == b == "<TS> WARN x: retrying block <BLOCK> after <NUM> attempts"
+
+
+class LocatingEngine(RuleEngine):
+    """The real engine, counting the rules it searches a text for."""
+
+    located = 0
+
+    def locate(self, rule, text: str) -> int:
+        self.located += 1
+        return super().locate(rule, text)
+
+
+def _where(finding) -> tuple:
+    return (finding.rule.id, finding.line_index, finding.depth) if finding else None
+
+
+TRACE = ("24/03/12 10:12:00 WARN TaskSetManager: Lost task {a}.0 in stage {b}.0: "
+         "org.apache.spark.shuffle.FetchFailedException: Failed to connect to host-{a}:{c}\n"
+         "Caused by: java.io.IOException: Failed to connect to host-{a}:{d}\n"
+         "\tat org.apache.spark.network.client.TransportClientFactory.createClient(TransportClientFactory.java:{b})")
+
+
+def test_a_trace_with_other_numbers_is_searched_again_only_for_the_rules_that_read_digits() -> None:
+    base = load_classifier(Settings(model_mode="off")).engine
+    engine = LocatingEngine(base.rules, base.version, base.backend)
+    events = [e for a in range(10, 40) for e in extract_events(TRACE.format(a=a, b=a + 7, c=5000 + a, d=6000 + a),
+                                                               app_id=APP.app_id, role="executor")]
+    first = FirstFindings(engine)
+    got = [_where(first(e, n)) for n, e in enumerate(events)]
+    shared = engine.located
+    assert got == [_where(findings_for(e, n, base)[0]) for n, e in enumerate(events)]
+    rules = [r for r in engine.match(events[0].text, "executor") if r.decides]
+    assert len(rules) >= 2 and not any(engine.reads_digits(r) for r in rules)
+    assert shared == len(rules), "the first trace is searched for each rule, the others for none"
+
+
+def test_a_rule_that_reads_digits_is_located_in_each_text() -> None:
+    """7337 (the shuffle service's port) is read by a rule: where it stands decides how deep the finding is."""
+    engine = load_classifier(Settings(model_mode="off")).engine
+    texts = [TRACE.format(a=11, b=12, c=7338, d=7337), TRACE.format(a=11, b=12, c=7337, d=7338)]
+    events = [extract_events(t, app_id=APP.app_id, role="executor")[0] for t in texts]
+    first = FirstFindings(engine)
+    got = [_where(first(e, n)) for n, e in enumerate(events)]
+    assert got == [_where(findings_for(e, n, engine)[0]) for n, e in enumerate(events)]
+    assert got == [("shuffle-service-connect-failed", 1, 1), ("transport-failed-to-connect", 1, 1)]
