@@ -51,8 +51,9 @@ _EXC_START_RE = re.compile(
 _FLAT_RE = re.compile(r"(?<=\S) (?=at [\w$][\w$.<>/\-]*\([^()\n]*\)(?: |$)|Caused by: |\.\.\. \d+ more\b)")
 _FLAT_FRAME = ") at "
 _FLAT_GATE_RE = re.compile(r"\) at [\w$][\w$.<>/\-]*\(")
-#: A newline kept as two characters before what only follows a newline in a trace.
-_ESCAPED_RE = re.compile(r'\\n(?:\\t|[ \t])*(?:at [\w$]|Caused by: |Traceback \(most recent|File "|: [\w$.]+(?:Exception|Error))')
+#: A newline kept as two characters before what only follows a newline in a trace (a Python frame's file name
+#: in quotes, escaped in JSON: ``File \"job.py\"``).
+_ESCAPED_RE = re.compile(r'\\n(?:\\t|[ \t])*(?:at [\w$]|Caused by: |Traceback \(most recent|File \\?"|: [\w$.]+(?:Exception|Error))')
 _ESCAPE_RE = re.compile(r"""\\([ntr"'\\])""")
 _UNESCAPE = {"n": "\n", "t": "\t", "r": "", '"': '"', "'": "'", "\\": "\\"}
 

@@ -94,6 +94,17 @@ def test_a_python_traceback_kept_in_a_repr_is_read_as_its_lines():
     assert event.message == "division by zero"
 
 
+def test_a_python_traceback_kept_in_a_json_string_is_read_as_its_lines():
+    """In JSON the traceback's file names keep their quotes escaped (``File \\"job.py\\"``): AWS Glue's
+    exception analysis event puts the job's traceback in its "Failure Reason" so."""
+    paste = ('{\n    "Event": "GlueETLJobExceptionEvent",\n    "Failure Reason": "Traceback (most recent call '
+             'last):\\n  File \\"/tmp/job.py\\", line 40, in <module>\\n    totals[key] += 1\\nKeyError: \'2024_3\'",\n'
+             '    "Last Executed Line number": 40\n}')
+    event = only_event(paste)
+    assert classes(event) == ["KeyError"]
+    assert event.message == "'2024_3'\","
+
+
 def test_a_spark4_json_log_line_is_left_to_the_json_reader():
     line = ('{"ts":"2024-05-01T10:00:00.000Z","level":"ERROR","msg":"Task failed","logger":"Executor",'
             '"exception":{"class":"java.lang.IllegalStateException","msg":"boom","stacktrace":'
