@@ -86,23 +86,21 @@ def test_a_trace_kept_as_one_json_string_is_read_as_its_lines():
     assert event.frames[0] == "at org.apache.spark.unsafe.types.UTF8String.getBytes(UTF8String.java:258)"
 
 
-def test_a_python_traceback_kept_in_a_repr_is_read_as_its_lines():
-    paste = ("StreamingQueryException('Job aborted: org.apache.spark.api.python.PythonException: Traceback (most "
-             "recent call last):\\n  File \"<stdin>\", line 1, in <lambda>\\nZeroDivisionError: division by zero\\n')")
+@pytest.mark.parametrize("paste, cls, message", [
+    (  # a repr
+        "StreamingQueryException('Job aborted: org.apache.spark.api.python.PythonException: Traceback (most "
+        "recent call last):\\n  File \"<stdin>\", line 1, in <lambda>\\nZeroDivisionError: division by zero\\n')",
+        "ZeroDivisionError", "division by zero"),
+    (  # JSON, whose frames keep their quotes escaped: AWS Glue's exception analysis event
+        '{\n    "Event": "GlueETLJobExceptionEvent",\n    "Failure Reason": "Traceback (most recent call '
+        'last):\\n  File \\"/tmp/job.py\\", line 40, in <module>\\n    totals[key] += 1\\nKeyError: \'2024_3\'",\n'
+        '    "Last Executed Line number": 40\n}',
+        "KeyError", "'2024_3'\","),
+], ids=["repr", "json"])
+def test_a_python_traceback_kept_in_a_string_is_read_as_its_lines(paste: str, cls: str, message: str):
     event = only_event(paste)
-    assert classes(event) == ["ZeroDivisionError"]
-    assert event.message == "division by zero"
-
-
-def test_a_python_traceback_kept_in_a_json_string_is_read_as_its_lines():
-    """In JSON the traceback's file names keep their quotes escaped (``File \\"job.py\\"``): AWS Glue's
-    exception analysis event puts the job's traceback in its "Failure Reason" so."""
-    paste = ('{\n    "Event": "GlueETLJobExceptionEvent",\n    "Failure Reason": "Traceback (most recent call '
-             'last):\\n  File \\"/tmp/job.py\\", line 40, in <module>\\n    totals[key] += 1\\nKeyError: \'2024_3\'",\n'
-             '    "Last Executed Line number": 40\n}')
-    event = only_event(paste)
-    assert classes(event) == ["KeyError"]
-    assert event.message == "'2024_3'\","
+    assert classes(event) == [cls]
+    assert event.message == message
 
 
 def test_a_spark4_json_log_line_is_left_to_the_json_reader():
