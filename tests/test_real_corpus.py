@@ -7,7 +7,7 @@ import re
 import pytest
 
 from classifiers.corpus.realcorpus import (
-    DEV_REAL, REAL, dedupe, load, main, place, problems, read, sources_of, write,
+    DEV_REAL, REAL, dedupe, load, main, place, problems, read, sources_of, texts_of, write,
 )
 from tests.closedpipe import to_closed_pipe
 
@@ -20,7 +20,7 @@ def item(n: int, url: str, label: str = "driver_oom", text: str | None = None) -
 def test_the_shipped_corpus_keeps_its_rules() -> None:
     if not DEV_REAL.exists():
         pytest.skip(f"{DEV_REAL} is absent (shared/ is not beside this checkout)")
-    assert problems(load(), sources_of(DEV_REAL)) == []
+    assert problems(load(), sources_of(DEV_REAL), texts_of(DEV_REAL)) == []
 
 
 def test_the_readme_quotes_the_files_counts() -> None:
@@ -104,3 +104,21 @@ def test_a_thread_under_two_spellings_is_one_source(tmp_path) -> None:
     write(tmp_path / "measured.jsonl", [item(5, master)])
     assert "belongs to dev_real" in "\n".join(problems({"train": [item(6, head)], "dev": []},
                                                        sources_of(tmp_path / "measured.jsonl")))
+
+
+def test_a_measured_text_under_another_source_is_refused(tmp_path) -> None:
+    """A blog mirrored in a second repository or an issue cross-posted to a second tracker carries a
+    measured paste under another source: two or more of its message lines (not frames) give it away."""
+    message = ("18/01/01 ERROR Executor: Exception in task 3.0 in stage 1.0 (TID 9)\n"
+               "java.lang.OutOfMemoryError: Java heap space while building the hash relation\n")
+    frames = "\tat org.apache.spark.scheduler.Task.run(Task.scala:123)\n\tat java.lang.Thread.run(Thread.java:748)\n"
+    write(tmp_path / "measured.jsonl", [item(1, "https://github.com/a/blog/blob/HEAD/p.md", text=message + frames)])
+    measured = texts_of(tmp_path / "measured.jsonl")
+    mirror = item(2, "https://github.com/b/blog-mirror/blob/main/p.md", text=message)
+    assert any("repeats dev_real.jsonl item x-1" in line
+               for line in problems({"train": [mirror], "dev": []}, set(), measured))
+    same_frames_only = item(3, "https://github.com/c/d/issues/1", text=frames + "Caused by: something else entirely here\n")
+    one_shared_line = item(4, "https://github.com/c/d/issues/2",
+                           text=message.splitlines()[1] + "\nand a second message line of its own, long enough\n"
+                                "and a third message line of its own, long enough too\n")
+    assert problems({"train": [same_frames_only, one_shared_line], "dev": []}, set(), measured) == []

@@ -127,7 +127,7 @@ def test_sparkr_backend_logs_are_the_drivers() -> None:
 
 
 @pytest.mark.parametrize("item_id", [
-    "spark-26161-driver-heap-kill", "legendu-driver-oom-map-output-statuses", "sparknlp-13583-fit-driver-heap",
+    "spark-26161-driver-heap-kill", "sparknlp-13583-fit-driver-heap",
     "spark-37069-broadcast-build-oom", "delta-1749-scd2-merge-gc-overhead", "stratio-115-gc-driver",
     "zingg-871-task-oom", "osmesa-77-gc-overhead", "ipex-llm-2101-textclassifier-executor-heap", "jgit-319-gc-overhead",
     "spark-38233-exit137", "esfastloader-37-yarn-pmem", "iplaypi-es-hadoop-yarn-kill-then-fetchfailed",

@@ -5,7 +5,8 @@ failure pastes (see its README). Two engineers may append to them at once and
 resolve the conflict by keeping both sides' lines; ``dedupe`` then drops the
 repeated (source, text) pairs and ``check`` says whether the files still
 keep the rules: known labels, unique ids, no thread in both files, no thread
-of ``shared/data/dev_real.jsonl`` (which measures and must never train).
+of ``shared/data/dev_real.jsonl`` (which measures and must never train), and
+no ``dev_real`` text under another source (a mirrored blog, a cross-posted issue).
 Sources are compared by ``sources.canonical`` (one name for every spelling
 of a thread's URL: ``blob/master`` and ``blob/HEAD``, ``/pull/7`` and
 ``/issues/7``, a JIRA key with or without a query, ...).
@@ -25,6 +26,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import re
 import sys
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -38,6 +40,7 @@ DEV_REAL = Path(__file__).resolve().parents[3] / "shared" / "data" / "dev_real.j
 FIELDS = ("id", "source_url", "source_kind", "text", "label", "also_acceptable", "notes")
 KINDS = ("github_issue", "github_pr", "repo_doc", "web_page", "mailing_list")
 SIDES = ("train", "dev")
+FRAME_LINE = re.compile(r"(at |\.\.\. \d+ more|Caused by:|Driver stacktrace)")
 
 Item = dict[str, object]
 
@@ -61,10 +64,36 @@ def sources_of(path: Path) -> set[str]:
     return {source(item) for item in read(path)} if path.exists() else set()
 
 
-def problems(sides: dict[str, list[Item]], forbidden_sources: set[str] = frozenset()) -> list[str]:
+def signature(text: str) -> frozenset[str]:
+    """The lines that identify a paste: message lines of 40+ characters, not stack frames or
+    wrapper heads (those repeat across unrelated failures)."""
+    lines = (line.strip() for line in text.splitlines())
+    return frozenset(line for line in lines if len(line) >= 40 and not FRAME_LINE.match(line))
+
+
+def texts_of(path: Path) -> dict[str, frozenset[str]]:
+    """The signatures of a labelled set's items by id (empty when the file is absent)."""
+    return {str(item["id"]): signature(str(item["text"])) for item in read(path)} if path.exists() else {}
+
+
+def echo(item: Item, measured: dict[str, frozenset[str]]) -> str | None:
+    """The id of a measured item whose text this item repeats (two or more of its signature lines and
+    at least four in five of them), whatever the URL: a mirror of a blog or a cross-posted issue is
+    the same paste under another source name."""
+    lines = signature(str(item["text"]))
+    for name, other in measured.items():
+        shared = len(lines & other)
+        if shared >= 2 and 5 * shared >= 4 * len(lines):
+            return name
+    return None
+
+
+def problems(sides: dict[str, list[Item]], forbidden_sources: set[str] = frozenset(),
+             forbidden_texts: dict[str, frozenset[str]] | None = None) -> list[str]:
     """Every way the two files break the corpus's rules, one line each (empty when they keep them).
 
-    ``forbidden_sources`` are canonical names (``sources_of``)."""
+    ``forbidden_sources`` are canonical names (``sources_of``), ``forbidden_texts`` signatures
+    (``texts_of``), both of the set that must stay out (dev_real.jsonl)."""
     found: list[str] = []
     ids: Counter[str] = Counter()
     pairs: Counter[tuple[str, str]] = Counter()
@@ -89,6 +118,9 @@ def problems(sides: dict[str, list[Item]], forbidden_sources: set[str] = frozens
                 found.append(f"{side}:{name}: empty text or notes")
             if source(item) in forbidden_sources:
                 found.append(f"{side}:{name}: source {item['source_url']} belongs to dev_real.jsonl")
+            repeated = echo(item, forbidden_texts or {})
+            if repeated:
+                found.append(f"{side}:{name}: text repeats dev_real.jsonl item {repeated}")
     found += [f"id {name} used {n} times" for name, n in ids.items() if n > 1]
     found += [f"{src}: the same text {n} times" for (src, _), n in pairs.items() if n > 1]
     found += [f"{src}: in both train and dev" for src, s in side_of.items() if len(s) > 1]
@@ -164,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"added {len(placed['train'])} to train, {len(placed['dev'])} to dev")
     elif args.command == "dedupe":
         sides = {side: dedupe(items) for side, items in sides.items()}
-    found = problems(sides, sources_of(DEV_REAL))
+    found = problems(sides, sources_of(DEV_REAL), texts_of(DEV_REAL))
     if found:  # an add or dedupe that would break a rule (a dev_real thread, a repeated id) writes nothing
         print("\n".join(found) + ("" if args.command == "check" else "\nnothing written: drop or fix those items"))
         return 1
