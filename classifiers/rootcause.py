@@ -51,7 +51,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ingest.shapes import digit_key
 from rules.engine import RuleEngine
@@ -202,15 +202,15 @@ def _deciding(event: ExceptionEvent, engine: RuleEngine) -> list[Rule]:
 
 
 def _found(event: ExceptionEvent, order: int, engine: RuleEngine, rules: list[Rule],
-           places: _Places | None = None) -> list[Finding]:
-    """The findings of ``rules`` on ``event``; where ``places`` (those of a text identical but for its
-    digits) holds a rule that reads no digit, that rule is not searched again."""
+           shape: _Shape | None = None) -> list[Finding]:
+    """The findings of ``rules`` on ``event``; a rule that reads no digit whose line ``shape`` (that of a
+    text identical but for its digits) holds is not searched again."""
     if not rules:
         return []
-    depths = places.depths if places is not None else _cause_depths(event.text.split("\n"))
+    depths = shape.depths if shape is not None else _cause_depths(event.text.split("\n"))
     found = []
     for rule in rules:
-        index = places.lines.get(rule.id) if places is not None else None
+        index = shape.lines.get(rule.id) if shape is not None else None
         if index is None:
             index = max(engine.locate(rule, event.text), 0)
         found.append(Finding(rule, event, order, index, depths[index]))
@@ -221,12 +221,15 @@ def _found(event: ExceptionEvent, order: int, engine: RuleEngine, rules: list[Ru
     return found
 
 
-@dataclass(frozen=True)
-class _Places:
-    """Where the rules that read no digit matched a text (rule id -> line), and each line's cause depth."""
+@dataclass
+class _Shape:
+    """What texts identical but for their digits share: each line's cause depth, where the rules that read
+    no digit matched (rule id -> line), and the first finding per list of deciding rules where none of them
+    reads digits."""
 
-    lines: dict[str, int]
     depths: list[int]
+    lines: dict[str, int] = field(default_factory=dict)
+    firsts: dict[tuple[str, ...], Finding] = field(default_factory=dict)
 
 
 class FirstFindings:
@@ -234,30 +237,36 @@ class FirstFindings:
 
     The same trace with other task ids, ports or sizes has the same lines at the same cause depths, and a
     rule that reads no digit (``RuleEngine.reads_digits``: ``exit code 137`` does, ``Failed to connect to
-    \\S+:7337`` too) matches both or neither, at the same line. The rules are still asked of each text (one
-    Hyperscan scan); the depths and the lines of the rules that read no digit are the first text's, and
-    only the rules that read digits are searched again.
+    \\S+:7337`` too) matches it at the same line. Each text is still asked of the rules (one Hyperscan
+    scan); only the rules that read digits are searched for where they match, and with the deciding rules
+    of a text before it, where none reads digits, its first finding is that text's. The finding returned
+    may hold another event: its event and order are the caller's to put in (``classifiers.core.diagnose``
+    does).
     """
 
     def __init__(self, engine: RuleEngine) -> None:
         self.engine = engine
-        #: text with digits as 0 -> where the first such text's rules matched (whatever its role and logger,
-        #: which only tell which rules may decide)
-        self._by_shape: dict[bytes, _Places] = {}
+        self._by_shape: dict[bytes, _Shape] = {}  # text with digits as 0 -> what such texts share
 
     def __call__(self, event: ExceptionEvent, order: int) -> Finding | None:
-        rules = _deciding(event, self.engine)
+        engine = self.engine
+        rules = _deciding(event, engine)
         if not rules:
             return None
         digits = digit_key(event.text)
-        places = self._by_shape.get(digits) if digits is not None else None
-        if places is not None:
-            return _found(event, order, self.engine, rules, places)[0]
-        places = _Places({}, _cause_depths(event.text.split("\n")))
-        found = _found(event, order, self.engine, rules, places)
-        if digits is not None:
-            places.lines.update((f.rule.id, f.line_index) for f in found if not self.engine.reads_digits(f.rule))
-            self._by_shape[digits] = places
+        shape = self._by_shape.get(digits) if digits is not None else None
+        if shape is None:
+            shape = _Shape(_cause_depths(event.text.split("\n")))
+            if digits is not None:
+                self._by_shape[digits] = shape
+        ids = tuple(r.id for r in rules)
+        first = shape.firsts.get(ids)
+        if first is not None:
+            return first
+        found = _found(event, order, engine, rules, shape)
+        shape.lines.update((f.rule.id, f.line_index) for f in found if not engine.reads_digits(f.rule))
+        if not any(engine.reads_digits(r) for r in rules):
+            shape.firsts[ids] = found[0]
         return found[0]
 
 
