@@ -29,6 +29,11 @@ SAME = [
      "http://yishenggong.com/2023/03/15/boardcast-variable-causes-spark-driver-oom",
      "https://www.yishenggong.com/2023/03/15/boardcast-variable-causes-spark-driver-oom/?utm_source=feed&utm_medium=rss",
      "https://YISHENGGONG.com/2023/03/15/boardcast-variable-causes-spark-driver-oom/#comments"),
+    ("https://kb.databricks.com/python/job-fails-with-not-enough-memory-to-build-the-hash-map-error",
+     "https://kb.databricks.com/en_US/python/job-fails-with-not-enough-memory-to-build-the-hash-map-error"),
+    ("https://aws.amazon.com/premiumsupport/knowledge-center/emr-s3-503-slow-down/",
+     "https://aws.amazon.com/it/premiumsupport/knowledge-center/emr-s3-503-slow-down/",
+     "https://aws.amazon.com/en-us/premiumsupport/knowledge-center/emr-s3-503-slow-down"),
     ("https://www.wangt.cc/2019/11/20160126-%E8%A7%A3%E5%86%B3dataframe/",
      "https://www.wangt.cc/2019/11/20160126-解决dataframe"),
 ]
@@ -47,6 +52,8 @@ DIFFERENT = [
     "https://markmail.org/message/abc?q=spark",
     "https://markmail.org/message/abc?q=hadoop",
     "https://stackoverflow.com/questions/28901124",
+    "https://example.org/go/page",
+    "https://example.org/docs/page",
 ]
 
 

@@ -21,8 +21,10 @@ is only as good as the comparison of sources, so it compares these names.
 - ``stackoverflow:N`` for a Stack Overflow question, whichever answer the URL names;
 - ``github:owner/repo`` and what follows for other GitHub pages (a wiki page);
 - otherwise ``host/path?query``: scheme, ``www.``, fragment, tracking
-  parameters (``utm_*``, ``fbclid``, ``gclid``, ...) and trailing slashes
-  dropped, host lowercased, percent-escapes decoded, remaining parameters sorted.
+  parameters (``utm_*``, ``fbclid``, ``gclid``, ...), a leading locale segment
+  (``/en_US/``, ``/en-us/``, ``/it/``: one page in several languages' menus) and
+  trailing slashes dropped, host lowercased, percent-escapes decoded,
+  remaining parameters sorted.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ FILES = frozenset({"blob", "tree", "raw", "blame", "edit"})
 JIRA_KEY = re.compile(r"/(?:browse|issues)/([A-Za-z][A-Za-z0-9_]*-\d+)$")
 STACK_QUESTION = re.compile(r"^/(?:questions|q)/(\d+)(?:/|$)")
 TRACKING = re.compile(r"^(?:utm_.*|fbclid|gclid|mc_cid|mc_eid|ref|ref_src|spm)$", re.IGNORECASE)
+LOCALE = re.compile(r"^/(?:[a-z]{2}[-_][a-z]{2}|en|de|es|fr|it|ja|ko|pt|ru|zh)(?=/)", re.IGNORECASE)
 
 
 def canonical(url: str) -> str:
@@ -55,7 +58,7 @@ def canonical(url: str) -> str:
     if question and host == "stackoverflow.com":
         return f"stackoverflow:{question.group(1)}"
     query = urlencode(sorted((k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not TRACKING.match(k)))
-    return f"{host}{path}" + (f"?{query}" if query else "")
+    return f"{host}{LOCALE.sub('', path)}" + (f"?{query}" if query else "")
 
 
 def _github(host: str, segments: list[str]) -> str | None:
