@@ -70,12 +70,43 @@ def _get(data: dict[str, Any], dotted: str) -> Any:
     return node
 
 
-def _first(data: dict[str, Any], *paths: str) -> Any:
+def _first(data: dict[str, Any], paths: tuple[str, ...]) -> Any:
     for path in paths:
         value = _get(data, path)
         if value not in (None, ""):
             return value
     return None
+
+
+#: Where each field may be, in the order the shapes' names are tried (the contract's own name first).
+_PATHS: dict[str, tuple[str, ...]] = {
+    "labels": ("kubernetes.labels", "kubernetes.pod_labels"),
+    "path": ("log.file.path", "file", "path", "filename"),
+    "container": ("container_id", "kubernetes.pod_name", "kubernetes.pod.name", "container.id"),
+    "text": ("line", "message", "log"),
+    "ts": ("ts", "@timestamp", "timestamp", "time", "date"),
+    "host": ("host", "host.name", "host.hostname", "kubernetes.host", "kubernetes.pod_node_name",
+             "kubernetes.node.name", "hostname"),
+    **{name: (name,) for name in ("app_id", "event", "status", "role", "attempt", "team", "user", "queue",
+                                  "stream")},
+}
+_PLANS: dict[tuple[str, ...], dict[str, tuple[str, ...]]] = {}
+_MAX_PLANS = 256
+
+
+def _plan(data: dict[str, Any]) -> dict[str, tuple[str, ...]]:
+    """Per field, the paths of ``_PATHS`` that a record with ``data``'s top-level keys can hold (a path
+    whose first part is not a key is always missing), kept per set of keys: a shipper sends records of one
+    shape, so the thirty-odd lookups of every shape's names shrink to the few its records have."""
+    keys = tuple(data)
+    plan = _PLANS.get(keys)
+    if plan is None:
+        present = set(keys)
+        plan = {name: tuple(p for p in paths if p in present or p.partition(".")[0] in present)
+                for name, paths in _PATHS.items()}
+        if len(_PLANS) < _MAX_PLANS:  # records of ever new shapes are read all the same, only not remembered
+            _PLANS[keys] = plan
+    return plan
 
 
 def parse_ts(value: Any) -> float | None:
@@ -102,6 +133,8 @@ def _looks_wide(value: bytes) -> bool:
     if value.startswith(_WIDE_BOMS):
         return True
     head = value[:64]
+    if b"\x00" not in head:  # the usual record, told without slicing
+        return False
     return len(head) >= 8 and (head[0::2].count(0) > len(head) // 2 - 2 or head[1::2].count(0) > len(head) // 2 - 2)
 
 
@@ -124,7 +157,7 @@ def _decode(value: bytes) -> dict[str, Any]:
         raise BadInput("unsupported_encoding", "UTF-16/UTF-32 bytes; envelopes must be UTF-8")
     if b"\x00" in value:
         raise BadInput("binary", "NUL bytes: not a text record")
-    if not value.strip():
+    if not value or value.isspace():  # (strip() would copy the record)
         raise BadInput("empty", "an empty record")
     try:
         text = value.decode("utf-8-sig")
@@ -235,7 +268,7 @@ def refusal_of(headers: Any) -> BadInput | None:
     return BadInput(*found)
 
 
-def _str_or_none(data: dict[str, Any], *paths: str) -> str | None:
+def _str_or_none(data: dict[str, Any], paths: tuple[str, ...]) -> str | None:
     """The first of ``paths`` that is a string; an object at a path (Filebeat's
     ``host`` is one, Vector's a string) is skipped, any other type is an error."""
     for path in paths:
@@ -283,32 +316,33 @@ def parse_envelope(key: bytes | None, value: bytes | None, *, max_line_bytes: in
     if len(value) > MAX_RECORD_LINES_WORTH * max_line_bytes:
         raise BadInput("record_too_large", f"record of {len(value)} bytes")
     data = _decode(value)
-    labels = _first(data, "kubernetes.labels", "kubernetes.pod_labels") or {}
+    plan = _plan(data)
+    labels = _first(data, plan["labels"]) or {}
     if not isinstance(labels, dict):
         labels = {}
-    path = _first(data, "log.file.path", "file", "path", "filename")
-    container = _first(data, "container_id", "kubernetes.pod_name", "kubernetes.pod.name", "container.id")
+    path = _first(data, plan["path"])
+    container = _first(data, plan["container"])
     container = str(container) if container is not None else None
     cid = parse_container_id(container) or parse_container_id(str(path) if path else None)
     if cid is not None:
         container = cid.container_id
     key_text = key.decode("utf-8", "replace") if key else None
-    app_id = (_first(data, "app_id") or labels.get("spark-app-selector") or (cid.app_id if cid else None)
+    app_id = (_first(data, plan["app_id"]) or labels.get("spark-app-selector") or (cid.app_id if cid else None)
               or app_id_from_path(str(path) if path else None) or key_text)
     if not app_id:
         raise BadInput("missing_app_id", "no app_id, container id, YARN path, pod label or key")
     if not isinstance(app_id, str):
         raise BadInput("bad_field", f"app_id must be a string, not {type(app_id).__name__}")
-    event = _first(data, "event")
+    event = _first(data, plan["event"])
     if event is not None and event not in LIFECYCLE_EVENTS:
         raise BadInput("bad_field", f"event {event!r} is not one of {', '.join(LIFECYCLE_EVENTS)}")
-    status = _first(data, "status")
+    status = _first(data, plan["status"])
     if (status is not None or event == "app_end") and str(status).upper() not in STATUSES:
         raise BadInput("bad_field", f"status {status!r} is not one of {', '.join(STATUSES)}")
     # An empty string is a blank log line (it still counts for line positions); absence is an error.
     text = _lines_field(data)
     if text is None:
-        text = next((t for t in (_text_field(data, n) for n in ("line", "message", "log")) if t is not None), None)
+        text = next((t for t in (_text_field(data, n) for n in plan["text"]) if t is not None), None)
     if text is None:
         if event is None:
             raise BadInput("missing_field", "no line, message or log text")
@@ -322,23 +356,22 @@ def parse_envelope(key: bytes | None, value: bytes | None, *, max_line_bytes: in
         raise BadInput("line_too_long", f"a line exceeds {max_line_bytes} bytes")
     if _is_binary(text):
         raise BadInput("binary", "the log text is mostly non-printable")
-    role = str(_first(data, "role") or labels.get("spark-role") or (cid.role if cid else "unknown")).lower()
+    role = str(_first(data, plan["role"]) or labels.get("spark-role") or (cid.role if cid else "unknown")).lower()
     if role not in ROLES:
         role = "unknown"
     workflow = data.get("workflow")
     if workflow is not None and not isinstance(workflow, dict):
         raise BadInput("bad_field", "workflow must be an object")
     try:
-        attempt = int(_first(data, "attempt") or (cid.attempt if cid else 1))
+        attempt = int(_first(data, plan["attempt"]) or (cid.attempt if cid else 1))
     except (TypeError, ValueError) as exc:
         raise BadInput("bad_field", f"attempt {data.get('attempt')!r} is not an integer") from exc
     return Envelope(
         app_id=str(app_id), text=text, attempt=attempt, container_id=container,
-        host=_str_or_none(data, "host", "host.name", "host.hostname", "kubernetes.host",
-                          "kubernetes.pod_node_name", "kubernetes.node.name", "hostname"),
-        role=role, team=_str_or_none(data, "team") or labels.get("team"), user=_str_or_none(data, "user"),
-        queue=_str_or_none(data, "queue"), workflow=Workflow.from_dict(workflow) if workflow else _NO_WORKFLOW,
-        ts=parse_ts(_first(data, "ts", "@timestamp", "timestamp", "time", "date")),
-        event=event, status=str(status).upper() if status else None, stream=_first(data, "stream"),
+        host=_str_or_none(data, plan["host"]), role=role,
+        team=_str_or_none(data, plan["team"]) or labels.get("team"), user=_str_or_none(data, plan["user"]),
+        queue=_str_or_none(data, plan["queue"]), workflow=Workflow.from_dict(workflow) if workflow else _NO_WORKFLOW,
+        ts=parse_ts(_first(data, plan["ts"])),
+        event=event, status=str(status).upper() if status else None, stream=_first(data, plan["stream"]),
         lifecycle=_lifecycle(data, event), source=source,
     )

@@ -336,3 +336,16 @@ def test_a_source_header_that_names_no_place_is_refused(value: bytes) -> None:
     with pytest.raises(BadInput, match=SOURCE_HEADER) as refused:
         origin_of([(SOURCE_HEADER, value)])
     assert refused.value.reason == "bad_field"
+
+
+def test_records_of_more_shapes_than_are_remembered_are_read_alike() -> None:
+    """Where a record's fields can be is remembered per set of top-level keys, up to a bound: a producer
+    that adds a key of its own to each record (hundreds of shapes) is read as well, and memory stays bounded."""
+    from ingest import envelope
+
+    for n in range(envelope._MAX_PLANS + 50):
+        record = {"line": "x", f"seq_{n}": n, "host": {"name": "n1"},
+                  "kubernetes": {"labels": {"spark-app-selector": "application_1700000000000_0042"}}}
+        env = parse_envelope(None, json.dumps(record).encode())
+        assert (env.app_id, env.host, env.text) == ("application_1700000000000_0042", "n1", "x")
+    assert len(envelope._PLANS) <= envelope._MAX_PLANS
