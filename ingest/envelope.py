@@ -32,9 +32,10 @@ for one container (an executor pod) that ended.
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import json
-from typing import Any
+from typing import Any, NamedTuple
 
 from ingest.yarn import app_id_from_path, parse_container_id
 from sparktriage.errors import BadInput
@@ -83,27 +84,46 @@ _PATHS: dict[str, tuple[str, ...]] = {
     "labels": ("kubernetes.labels", "kubernetes.pod_labels"),
     "path": ("log.file.path", "file", "path", "filename"),
     "container": ("container_id", "kubernetes.pod_name", "kubernetes.pod.name", "container.id"),
-    "text": ("line", "message", "log"),
     "ts": ("ts", "@timestamp", "timestamp", "time", "date"),
+    **{name: (name,) for name in ("app_id", "event", "status", "role", "attempt", "stream")},
+}
+#: Fields that are strings or absent (an object where one is expected, as Filebeat's ``host``, is skipped).
+_STRING_PATHS: dict[str, tuple[str, ...]] = {
     "host": ("host", "host.name", "host.hostname", "kubernetes.host", "kubernetes.pod_node_name",
              "kubernetes.node.name", "hostname"),
-    **{name: (name,) for name in ("app_id", "event", "status", "role", "attempt", "team", "user", "queue",
-                                  "stream")},
+    **{name: (name,) for name in ("team", "user", "queue")},
 }
-_PLANS: dict[tuple[str, ...], dict[str, tuple[str, ...]]] = {}
+_TEXT_PATHS = ("line", "message", "log")
+
+
+class _Plan(NamedTuple):
+    """The fields a record shape can hold, each with the paths to try: those of ``_PATHS`` (read with
+    ``_first``), of ``_STRING_PATHS`` (``_str_or_none``) and of ``_TEXT_PATHS``."""
+
+    first: tuple[tuple[str, tuple[str, ...]], ...]
+    strings: tuple[tuple[str, tuple[str, ...]], ...]
+    text: tuple[str, ...]
+
+
+_PLANS: dict[tuple[str, ...], _Plan] = {}
 _MAX_PLANS = 256
 
 
-def _plan(data: dict[str, Any]) -> dict[str, tuple[str, ...]]:
-    """Per field, the paths of ``_PATHS`` that a record with ``data``'s top-level keys can hold (a path
-    whose first part is not a key is always missing), kept per set of keys: a shipper sends records of one
-    shape, so the thirty-odd lookups of every shape's names shrink to the few its records have."""
+def _plan(data: dict[str, Any]) -> _Plan:
+    """The fields a record with ``data``'s top-level keys can hold and their paths (a path whose first part
+    is not a key is always missing), kept per set of keys: a shipper sends records of one shape, so the
+    thirty-odd lookups of every shape's names shrink to the few its records have."""
     keys = tuple(data)
     plan = _PLANS.get(keys)
     if plan is None:
         present = set(keys)
-        plan = {name: tuple(p for p in paths if p in present or p.partition(".")[0] in present)
-                for name, paths in _PATHS.items()}
+
+        def held(paths: tuple[str, ...]) -> tuple[str, ...]:
+            return tuple(p for p in paths if p in present or p.partition(".")[0] in present)
+
+        plan = _Plan(tuple((name, held(paths)) for name, paths in _PATHS.items() if held(paths)),
+                     tuple((name, held(paths)) for name, paths in _STRING_PATHS.items() if held(paths)),
+                     held(_TEXT_PATHS))
         if len(_PLANS) < _MAX_PLANS:  # records of ever new shapes are read all the same, only not remembered
             _PLANS[keys] = plan
     return plan
@@ -159,8 +179,8 @@ def _decode(value: bytes) -> dict[str, Any]:
         raise BadInput("binary", "NUL bytes: not a text record")
     if not value or value.isspace():  # (strip() would copy the record)
         raise BadInput("empty", "an empty record")
-    try:
-        text = value.decode("utf-8-sig")
+    try:  # (the utf-8-sig codec is Python code: only where there is a BOM to drop)
+        text = value.decode("utf-8-sig" if value.startswith(codecs.BOM_UTF8) else "utf-8")
     except UnicodeDecodeError as exc:
         raise BadInput("not_utf8", f"byte {exc.start}: {exc.reason}") from exc
     try:
@@ -175,13 +195,16 @@ def _decode(value: bytes) -> dict[str, Any]:
     return data
 
 
-def _text_field(data: dict[str, Any], name: str) -> str | None:
-    value = _get(data, name)  # not _first: "" is a blank line, not a missing one
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise BadInput("bad_field", f"{name} must be a string, not {type(value).__name__}")
-    return value
+def _text(data: dict[str, Any], names: tuple[str, ...]) -> str | None:
+    """The first of ``names`` present (not _first: "" is a blank line, not a missing one); None: none is."""
+    for name in names:
+        value = _get(data, name)
+        if value is None:
+            continue
+        if not isinstance(value, str):
+            raise BadInput("bad_field", f"{name} must be a string, not {type(value).__name__}")
+        return value
+    return None
 
 
 def _lines_field(data: dict[str, Any]) -> str | None:
@@ -316,33 +339,34 @@ def parse_envelope(key: bytes | None, value: bytes | None, *, max_line_bytes: in
     if len(value) > MAX_RECORD_LINES_WORTH * max_line_bytes:
         raise BadInput("record_too_large", f"record of {len(value)} bytes")
     data = _decode(value)
-    plan = _plan(data)
-    labels = _first(data, plan["labels"]) or {}
+    plan = _plan(data)  # only the fields this record's shape can hold are looked up
+    got = {name: value for name, paths in plan.first if (value := _first(data, paths)) is not None}
+    labels = got.get("labels") or {}
     if not isinstance(labels, dict):
         labels = {}
-    path = _first(data, plan["path"])
-    container = _first(data, plan["container"])
+    path = got.get("path")
+    container = got.get("container")
     container = str(container) if container is not None else None
-    cid = parse_container_id(container) or parse_container_id(str(path) if path else None)
+    cid = parse_container_id(container) or (parse_container_id(str(path)) if path else None)
     if cid is not None:
         container = cid.container_id
     key_text = key.decode("utf-8", "replace") if key else None
-    app_id = (_first(data, plan["app_id"]) or labels.get("spark-app-selector") or (cid.app_id if cid else None)
+    app_id = (got.get("app_id") or labels.get("spark-app-selector") or (cid.app_id if cid else None)
               or app_id_from_path(str(path) if path else None) or key_text)
     if not app_id:
         raise BadInput("missing_app_id", "no app_id, container id, YARN path, pod label or key")
     if not isinstance(app_id, str):
         raise BadInput("bad_field", f"app_id must be a string, not {type(app_id).__name__}")
-    event = _first(data, plan["event"])
+    event = got.get("event")
     if event is not None and event not in LIFECYCLE_EVENTS:
         raise BadInput("bad_field", f"event {event!r} is not one of {', '.join(LIFECYCLE_EVENTS)}")
-    status = _first(data, plan["status"])
+    status = got.get("status")
     if (status is not None or event == "app_end") and str(status).upper() not in STATUSES:
         raise BadInput("bad_field", f"status {status!r} is not one of {', '.join(STATUSES)}")
     # An empty string is a blank log line (it still counts for line positions); absence is an error.
     text = _lines_field(data)
     if text is None:
-        text = next((t for t in (_text_field(data, n) for n in plan["text"]) if t is not None), None)
+        text = _text(data, plan.text)
     if text is None:
         if event is None:
             raise BadInput("missing_field", "no line, message or log text")
@@ -356,22 +380,22 @@ def parse_envelope(key: bytes | None, value: bytes | None, *, max_line_bytes: in
         raise BadInput("line_too_long", f"a line exceeds {max_line_bytes} bytes")
     if _is_binary(text):
         raise BadInput("binary", "the log text is mostly non-printable")
-    role = str(_first(data, plan["role"]) or labels.get("spark-role") or (cid.role if cid else "unknown")).lower()
+    role = str(got.get("role") or labels.get("spark-role") or (cid.role if cid else "unknown")).lower()
     if role not in ROLES:
         role = "unknown"
     workflow = data.get("workflow")
     if workflow is not None and not isinstance(workflow, dict):
         raise BadInput("bad_field", "workflow must be an object")
     try:
-        attempt = int(_first(data, plan["attempt"]) or (cid.attempt if cid else 1))
+        attempt = int(got.get("attempt") or (cid.attempt if cid else 1))
     except (TypeError, ValueError) as exc:
         raise BadInput("bad_field", f"attempt {data.get('attempt')!r} is not an integer") from exc
+    strings = {name: value for name, paths in plan.strings if (value := _str_or_none(data, paths)) is not None}
     return Envelope(
         app_id=str(app_id), text=text, attempt=attempt, container_id=container,
-        host=_str_or_none(data, plan["host"]), role=role,
-        team=_str_or_none(data, plan["team"]) or labels.get("team"), user=_str_or_none(data, plan["user"]),
-        queue=_str_or_none(data, plan["queue"]), workflow=Workflow.from_dict(workflow) if workflow else _NO_WORKFLOW,
-        ts=parse_ts(_first(data, plan["ts"])),
-        event=event, status=str(status).upper() if status else None, stream=_first(data, plan["stream"]),
+        host=strings.get("host"), role=role, team=strings.get("team") or labels.get("team"),
+        user=strings.get("user"), queue=strings.get("queue"),
+        workflow=Workflow.from_dict(workflow) if workflow else _NO_WORKFLOW, ts=parse_ts(got.get("ts")),
+        event=event, status=str(status).upper() if status else None, stream=got.get("stream"),
         lifecycle=_lifecycle(data, event), source=source,
     )
