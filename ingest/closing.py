@@ -5,12 +5,14 @@ an end read from the logs after the grace period, inactivity); these are
 the writes that follow, shared by every kind of end: ``finish`` closes the
 streams and diagnoses, the caller writes the tombstone, ``complete``
 deletes the closed streams, ``expire`` drops the tombstone when it has
-served its purpose. Exception events are stored one table entry each
-(``add_events``) and read back for a diagnosis (``stored_events``).
+served its purpose. Exception events are stored a batch per table entry
+(``add_events``: the events of one checkpoint of an application together)
+and read back for a diagnosis (``stored_events``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from ingest.acks import InOrderAcks
@@ -18,7 +20,7 @@ from ingest.checks import AppIndex
 from ingest.lastlines import last_words
 from ingest.live import Checkpoint, LiveStreams, new_events
 from ingest.outputs import Outputs
-from ingest.state import MAX_EVENTS, AppState, event_key
+from ingest.state import MAX_EVENTS, AppState, entry_size, event_entry, event_key, events_of_entry
 from ingest.watchlist import Watchlist
 from sparktriage.records import ExceptionEvent
 from sparktriage.metrics import WorkerMetrics
@@ -45,13 +47,17 @@ class Closing:
         raise NotImplementedError  # the worker's: a state write and its index
 
     def add_events(self, state: AppState, new: list[ExceptionEvent]) -> None:
-        """Store events one table entry each, up to ``MAX_EVENTS``; later ones are only counted."""
-        for event in new:
-            if state.n_events >= MAX_EVENTS:
-                state.dropped_events += 1
-                continue
-            self.events[event_key(state.app_id, state.n_events)] = event.to_dict()
-            state.n_events += 1
+        """Store events up to ``MAX_EVENTS`` (later ones are only counted), as few table entries as
+        ``event_entry`` allows: each entry is a changelog produce, and a checkpoint of a stream of
+        100-line records brings several events at once. An entry's key holds the number of the first
+        event in it; the application's state, written after, says how many are stored."""
+        room = max(0, MAX_EVENTS - state.n_events)
+        state.dropped_events += max(0, len(new) - room)
+        new = new[:room]
+        while new:
+            entry, new = event_entry(new)
+            self.events[event_key(state.app_id, state.n_events)] = entry
+            state.n_events += len(entry)
 
     def complete(self, state: AppState, closing: list[Checkpoint]) -> None:
         """After the tombstone is written: delete the streams it lists as closed, then acknowledge
@@ -107,8 +113,11 @@ class Closing:
         closing = self.live.finish(state.app_id, state.streams)
         for key in state.streams + state.closing:
             self.streams.pop(key, None)
-        for n in range(state.n_events):
-            self.events.pop(event_key(state.app_id, n), None)
+        # with the keys inside each entry's range: a worker that died after storing events and before
+        # writing the state may have left an entry there that its replay, batching otherwise, stepped over
+        for first, raw in list(self._entries(state)):
+            for n in range(first, first + entry_size(raw)):
+                self.events.pop(event_key(state.app_id, n), None)
         self.apps.pop(state.app_id, None)
         self.index.drop(state.app_id)
         self.open.pop(state.app_id, None)
@@ -117,4 +126,12 @@ class Closing:
                 self.acks.release(handle)
 
     def stored_events(self, state: AppState) -> list[ExceptionEvent]:
-        return [ExceptionEvent.from_dict(self.events[event_key(state.app_id, n)]) for n in range(state.n_events)]
+        return [event for _, raw in self._entries(state) for event in events_of_entry(raw)]
+
+    def _entries(self, state: AppState) -> Iterator[tuple[int, Any]]:
+        """The application's stored ``events`` entries with the number of the first event of each."""
+        n = 0
+        while n < state.n_events:
+            raw = self.events[event_key(state.app_id, n)]
+            yield n, raw
+            n += entry_size(raw)

@@ -8,8 +8,10 @@ faust table writes the whole value to its changelog on every change:
   the application already ended (a tombstone that ignores late lines).
 - assembler state (table ``streams``, key ``Envelope.stream_key``): the open
   record of one container's log.
-- exception events (table ``events``, key ``app#n``): one entry per event,
-  written once.
+- exception events (table ``events``, key ``app#n``): the events stored
+  together (a checkpoint's, up to ``ENTRY_CHARS`` of text) as one list, ``n``
+  the number of its first event; written once. An entry that is one event's
+  dict (as the worker stored them before) is read as that one event.
 
 Nothing here touches faust; ``ingest.app`` moves these dicts in and out of
 its tables, and the tests drive them directly.
@@ -29,6 +31,9 @@ from sparktriage.records import AppInfo, Envelope, ExceptionEvent, Origin, Workf
 #: Events kept per application; later ones are counted, not kept (a crash loop
 #: can print the same trace a million times; the first few hundred tell the story).
 MAX_EVENTS = 500
+#: About how much text one ``events`` entry holds (a changelog record, well under Kafka's 1 MB default);
+#: a single larger event is an entry of its own, as each event used to be.
+ENTRY_CHARS = 256 * 1024
 _NO_WORKFLOW = Workflow()
 
 
@@ -159,3 +164,25 @@ def events_from_records(records: list[Record], env: Envelope,
 
 def event_key(app_id: str, n: int) -> str:
     return f"{app_id}#{n}"
+
+
+def event_entry(events: list[ExceptionEvent]) -> tuple[list[dict[str, Any]], list[ExceptionEvent]]:
+    """The first ``events`` that fit one ``events`` entry (at least one), as stored; and the rest."""
+    size, n = 0, 0
+    for n, event in enumerate(events):
+        size += len(event.text) + len(event.message) + sum(map(len, event.excerpt)) + sum(map(len, event.frames))
+        if size > ENTRY_CHARS and n:
+            break
+    else:
+        n = len(events)
+    return [event.to_dict() for event in events[:n]], events[n:]
+
+
+def entry_size(raw: list[dict[str, Any]] | dict[str, Any]) -> int:
+    """How many events a stored ``events`` entry holds."""
+    return len(raw) if isinstance(raw, list) else 1
+
+
+def events_of_entry(raw: list[dict[str, Any]] | dict[str, Any]) -> list[ExceptionEvent]:
+    """The events of a stored ``events`` entry (a list of them, or one event's dict)."""
+    return [ExceptionEvent.from_dict(data) for data in (raw if isinstance(raw, list) else [raw])]

@@ -23,12 +23,12 @@ from classifiers.core import Classifier
 from ingest.acks import InOrderAcks
 from ingest.envelope import parse_envelope
 from ingest.live import Checkpoint, LiveStreams, new_events
-from ingest.state import end_time
+from ingest.state import AppState, end_time
 from sparktriage.records import Envelope, ExceptionEvent
 from sparktriage.settings import Settings
 from tests.loggen import generate_log
 from tests.packs import small_classifier
-from tests.worker_twin import Message, Partition, envelope, furthest_commit
+from tests.worker_twin import Fuse, Message, Partition, envelope, furthest_commit
 
 APPS = [f"application_1700000000000_00{n}" for n in (41, 42, 43)]
 
@@ -67,8 +67,10 @@ def _timeless(payload: bytes) -> str:
 
 
 def _outcome(partition: Partition) -> dict:
-    """What the outside world sees: the store, the published diagnoses (as a set), dead letters, the state left."""
+    """What the outside world sees: the store, the published diagnoses (as a set), dead letters, the state left
+    (the events each application holds as the worker reads them back, however they were batched into entries)."""
     store = partition.store
+    worker = partition.worker(Fuse())
     return {
         "events": {key: [e.to_dict() for e in events] for key, events in store.events.items()},
         "diagnoses": {key: d.to_dict() for key, d in store.current.items()},
@@ -76,8 +78,20 @@ def _outcome(partition: Partition) -> dict:
         "published": sorted({_timeless(value) for _, value in partition.published}),
         "dead_letters": store.dead_letters,
         "open_streams": partition.changelogs["streams"],
-        "event_entries": partition.changelogs["events"],
+        "stored_events": {app_id: [e.to_dict() for e in worker.stored_events(AppState.from_dict(json.loads(state)))]
+                          for app_id, state in partition.changelogs["apps"].items()},
     }
+
+
+def _expire_all(partition: Partition) -> dict[str, str]:
+    """Every application's tombstone expired (an inactivity check past the timeout): what is left of the
+    events table (nothing, or entries a crash orphaned)."""
+    apps = sorted(partition.changelogs["apps"])
+    partition.settings = partition.settings.replace(inactivity_timeout=0.0)
+    partition.records = partition.records + [envelope(app_id, event="inactivity_check") for app_id in apps]
+    assert partition.run()
+    assert partition.changelogs["apps"] == {}
+    return partition.changelogs["events"]
 
 
 @settings(max_examples=40, deadline=None)
@@ -93,13 +107,14 @@ def test_a_crash_anywhere_loses_and_repeats_no_event(classifier, seed, n_apps, n
     assert len(expected["diagnoses"]) == n_apps and expected["events"], "every application is diagnosed"
     assert expected["open_streams"] == {}, "an ended application leaves no open stream"
     # its events stay with its tombstone until that expires, for a late line to settle it again (ingest.app)
-    assert len(expected["event_entries"]) == sum(len(events) for events in expected["events"].values())
+    assert sum(map(len, expected["stored_events"].values())) == sum(len(events) for events in expected["events"].values())
     crashed = Partition(records, classifier, max_pending=max_pending, max_age=max_age)
     for where in crashes:  # the second crash, if any, hits the restarted worker replaying
         crashed.run(crash_after=int(where * crashed.effects()), commit=commit)
     assert crashed.run()
     assert _outcome(crashed) == expected
     assert len(crashed.published) >= len(clean.published)  # at least once: a crash after sending repeats it
+    assert _expire_all(crashed) == {}, "no events entry outlives its application, whatever a crash left"
 
 
 def test_a_crash_between_checkpoint_and_end_replays_to_the_same_result(classifier) -> None:
@@ -114,6 +129,29 @@ def test_a_crash_between_checkpoint_and_end_replays_to_the_same_result(classifie
         assert not crashed.run(crash_after=point, commit=1.0)
         assert crashed.run()
         assert _outcome(crashed) == expected, f"crash before effect {point} of {total}"
+        assert _expire_all(crashed) == {}, f"an events entry outlives its application: crash before effect {point}"
+
+
+def test_a_replay_that_batches_events_otherwise_leaves_no_entry_behind(classifier, monkeypatch) -> None:
+    """Events are stored a batch per entry, keyed by the number of the first; a worker that dies between
+    storing its batches and writing the state is replayed, and the replay may batch otherwise (here the dead
+    worker stored every event alone, as entries of large events are): whatever it stepped over goes when
+    the application's tombstone expires."""
+    import ingest.state
+
+    records = _records(11, 2, 2, lines=25, error_fraction=0.3)
+    clean = Partition(records, classifier, max_pending=10_000)
+    clean.run()
+    expected = _outcome(clean)
+    total = Partition(records, classifier, max_pending=10_000).effects()
+    for point in range(total):
+        crashed = Partition(records, classifier, max_pending=10_000)
+        with monkeypatch.context() as patch:
+            patch.setattr(ingest.state, "ENTRY_CHARS", 0)
+            assert not crashed.run(crash_after=point, commit=0.0)
+        assert crashed.run()
+        assert _outcome(crashed) == expected, f"crash before effect {point} of {total}"
+        assert _expire_all(crashed) == {}, f"an events entry outlives its application: crash before effect {point}"
 
 
 def test_lines_are_acknowledged_only_once_their_checkpoint_is_written(classifier) -> None:
@@ -419,3 +457,22 @@ def test_events_held_until_the_checkpoint_give_the_state_of_a_checkpoint_per_rec
     assert every.run() and held.run()
     assert _outcome(held) == _outcome(every)
     assert len(_outcome(held)["events"]) == 2 and sum(map(len, _outcome(held)["events"].values())) > 20
+
+
+def test_events_are_stored_in_entries_of_bounded_size_and_one_event_entries_are_still_read(classifier) -> None:
+    """A batch of events is one ``events`` entry up to ``ENTRY_CHARS`` of text (a changelog record stays
+    well under Kafka's message size; a larger event is an entry alone); an entry holding one event's dict,
+    as the worker stored each event before, reads as that event."""
+    from ingest.state import ENTRY_CHARS
+
+    worker = Partition([], classifier).worker(Fuse())
+    state = AppState(app_id="a")
+    old = ExceptionEvent(app_id="a", text="ERROR before", line=1)
+    worker.events["a#0"] = old.to_dict()
+    state.n_events = 1
+    big = ExceptionEvent(app_id="a", text="E" * (ENTRY_CHARS + 1), line=2)
+    small = [ExceptionEvent(app_id="a", text=f"ERROR {n}" + "x" * (ENTRY_CHARS // 3), line=3 + n) for n in range(4)]
+    worker.add_events(state, [big, *small])
+    assert [len(v) if isinstance(v, list) else "one" for v in worker.events.memory.values()] == ["one", 1, 2, 2]
+    assert list(worker.events.memory) == ["a#0", "a#1", "a#2", "a#4"]
+    assert worker.stored_events(state) == [old, big, *small]
