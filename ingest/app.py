@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 import time
 from pathlib import Path
+from collections.abc import Coroutine
 from typing import Any
 
 import faust
@@ -136,7 +137,9 @@ class Worker(Closing):
                 log.info("first record consumed")
                 self.first = False
             try:
-                await self.apply(event)
+                lifecycle = self.apply(event)  # a log line is folded here; other records' work is awaited
+                if lifecycle is not None:
+                    await lifecycle
             except BadInput as err:
                 self.open.clear()  # a state may be half-changed: read it again from the table
                 await self.outputs.dead_letter(event, err)
@@ -147,8 +150,13 @@ class Worker(Closing):
                 await self.outputs.dead_letter(event, BadInput("processing_error", repr(exc)[:500]))
                 self.acks.release(event)
 
-    async def apply(self, event: faust.EventT) -> None:
+    def apply(self, event: faust.EventT) -> Coroutine[Any, Any, None] | None:
         """Fold one record into its application's state; finish the application when it ends.
+
+        A log line is folded here and then; a lifecycle or check record's work
+        (``apply_event``, which may await the outputs) is returned for the agent
+        to await: a coroutine or two made and awaited per log line cost more
+        than some of the steps of folding it.
 
         Log lines are acknowledged by the checkpoint that covers them (see
         ``ingest.live``); everything else once its effects are written.
@@ -162,10 +170,19 @@ class Worker(Closing):
         origin = origin_of(message.headers) if env.source is None else None
         if origin is not None and state.passed_before(origin):  # sent again after the stage crashed
             self.acks.release(event)
-            return
-        await self.apply_to(state, env, event, new=new, origin=origin)
-        if state.ended:  # a tombstone: read from the table again if a late record comes
-            self.open.pop(env.app_id, None)
+            return None
+        if state.ended and state.closing:  # a crash came between the tombstone and its cleanup
+            self.complete(state, [])
+        if env.event is not None:
+            return self.apply_event(state, env, event, origin=origin)
+        self.on_line(state, env, event, new=new, origin=origin)
+        self.close_if_ended(state)
+        return None
+
+    def close_if_ended(self, state: AppState) -> None:
+        """An ended application's state is a tombstone: read from the table again if a late record comes."""
+        if state.ended:
+            self.open.pop(state.app_id, None)
 
     def state_of(self, app_id: str) -> tuple[AppState, bool]:
         """An open application's state and whether it is new. Kept in memory between its records (read from
@@ -177,19 +194,15 @@ class Worker(Closing):
         state = self.open[app_id] = AppState.from_dict(raw) if raw else AppState(app_id=app_id)
         return state, raw is None
 
-    async def apply_to(self, state: AppState, env: Envelope, event: faust.EventT, *, new: bool,
-                       origin: Origin | None = None) -> None:
-        """``origin``: where the repacking stage read a record it sent on whole; noted as applied with
-        ``last_offset``, in the same state write as the record's effects."""
+    async def apply_event(self, state: AppState, env: Envelope, event: faust.EventT, *,
+                          origin: Origin | None = None) -> None:
+        """A lifecycle or check record. ``origin``: where the repacking stage read a record it sent on
+        whole; noted as applied with ``last_offset``, in the same state write as the record's effects."""
         message = event.message
-        if state.ended and state.closing:  # a crash came between the tombstone and its cleanup
-            self.complete(state, [])
-        if env.event is None:
-            self.on_line(state, env, event, new=new, origin=origin)
-            return
         if env.event == "checkpoint_check":  # a partition gone quiet: its waiting lines' checkpoints, now
             self.commit(self.live.stale(message.partition, time.monotonic()))
             self.acks.release(event)
+            self.close_if_ended(state)
             return
         if message.offset > state.last_offset:  # else: already applied before a restart
             if env.event in ("container_end", "stall_check"):  # they add to the stored events, or read them:
@@ -199,6 +212,7 @@ class Worker(Closing):
                 if state.ended and time.time() - state.last_seen > self.settings.inactivity_timeout:
                     self.expire(state)  # the tombstone has served its purpose
                     self.acks.release(event)
+                    self.close_if_ended(state)
                     return
                 closing = await self.on_quiet_check(state)
             elif env.event == "container_end":
@@ -214,6 +228,7 @@ class Worker(Closing):
                 self.complete(state, closing)
         self.commit(self.live.stale(message.partition, time.monotonic()))
         self.acks.release(event)
+        self.close_if_ended(state)
 
     def on_line(self, state: AppState, env: Envelope, event: faust.EventT, *, new: bool,
                 origin: Origin | None = None) -> None:
@@ -331,6 +346,8 @@ class Worker(Closing):
         ``changed``, then the checkpoints, then the acknowledgements. A crash before a checkpoint
         replays its records from the older one, and the events they yield again are not stored twice;
         a crash after it finds them counted."""
+        if not due and changed is None:  # most records
+            return
         states = {changed.app_id: changed} if changed is not None else {}
         by_app: dict[str, list[Checkpoint]] = {}
         for checkpoint in due:

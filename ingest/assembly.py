@@ -197,7 +197,7 @@ class Assembler:
         self, *, first_line: int = 1, max_record_lines: int = 200, max_line_chars: int = 8192
     ) -> None:
         self.next_line = first_line
-        self.max_record_lines = max_record_lines
+        self.max_record_lines = max(1, max_record_lines)  # a record keeps at least the line that starts it
         self.max_line_chars = max_line_chars
         self.current: Record | None = None
         self.mode = PLAIN
@@ -262,17 +262,20 @@ class Assembler:
     def _start(
         self, number: int, line: str, done: list[Record], mode: str, header: re.Match | None = None
     ) -> None:
+        """A new record from ``line`` (most lines of a log start one: kept to few calls)."""
         if self.current is not None:
             done.append(self.current)
-        rec = Record(line=number)
-        if header is not None:
-            rec.level, rec.ts_text = header.group("level"), header.group("ts")
-            rec.logger, msg = _logger_and_message(header, line)
-            rec.message = cut_line(msg, self.max_line_chars)
+        limit = self.max_line_chars
+        kept = line if len(line) <= limit else cut_line(line, limit)
+        if header is None:
+            rec = Record(number, [kept], 0, None, None, None, kept)
+        elif header.re is HEADER_RE:
+            level, ts_text, logger, msg = header.group("level", "ts", "logger", "msg")
+            rec = Record(number, [kept], 0, level, logger, ts_text, msg if len(msg) <= limit else cut_line(msg, limit))
         else:
-            rec.message = cut_line(line, self.max_line_chars)
+            logger, msg = _logger_and_message(header, line)
+            rec = Record(number, [kept], 0, header.group("level"), logger, header.group("ts"), cut_line(msg, limit))
         self.current, self.mode, self.chained = rec, mode, False
-        self._append(rec, line)
 
     def _append(self, rec: Record, line: str) -> None:
         if len(rec.lines) < self.max_record_lines:

@@ -48,11 +48,17 @@ class LineGate:
             return [_found_lines(text, words) for words in self.groups]
         data = text.encode("ascii") if text.isascii() else text.encode("utf-8", "surrogatepass")
         ends: list[tuple[int, int]] = []
-        db.scan(data, match_event_handler=lambda pattern, _from, to, _flags, _ctx: ends.append((pattern, to)))
+        db.scan(data, match_event_handler=_note_end, context=ends)
+        if not ends:  # almost every record
+            return [[] for _ in self.groups]
         starts: list[set[int]] = [set() for _ in self.groups]
         for pattern, end in ends:  # a word holds no newline: the line is the one around its end
             starts[self._group_of[pattern]].add(data.rfind(b"\n", 0, end) + 1)
         return [_lines_at(data, sorted(found)) for found in starts]
+
+
+def _note_end(pattern: int, _from: int, to: int, _flags: int, ends: list[tuple[int, int]]) -> None:
+    ends.append((pattern, to))
 
 
 def _lines_at(data: bytes, starts: list[int]) -> list[str]:

@@ -29,6 +29,11 @@ except ImportError:  # pragma: no cover
 BACKENDS = ("hyperscan", "re") if hyperscan is not None else ("re",)
 
 
+def _stop(*_: object) -> bool:
+    """A Hyperscan match handler that ends the scan at its first match (``scan`` raises ScanTerminated)."""
+    return True
+
+
 @dataclass(frozen=True)
 class _Compiled:
     rule_index: int
@@ -138,8 +143,17 @@ class RuleEngine:
         return [(item.runs, item.caseless) for item in self._compiled]
 
     def fires(self, text: str) -> bool:
-        """Whether any rule, of any scope, matches ``text``."""
-        return bool(self._matching_indexes(text))
+        """Whether any rule, of any scope, matches ``text`` (asked of most records of a log, which none
+        matches: with Hyperscan the scan stops at the first match and builds nothing)."""
+        if self._db is None:
+            return bool(self._matching_indexes(text))
+        if not self._compiled:
+            return False
+        try:
+            self._db.scan(text.encode("utf-8", "replace"), match_event_handler=_stop)
+        except hyperscan.ScanTerminated:
+            return True
+        return False
 
     def match(self, text: str, role: str = "unknown") -> list[Rule]:
         """Rules whose patterns match ``text`` and whose scope admits ``role``,
