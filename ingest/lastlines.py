@@ -41,8 +41,10 @@ class Tail:
 
     def add(self, text: str) -> None:
         """One envelope's text (a line, or several joined by ``\\n`` as the assembler accepts)."""
-        for line in text.rsplit("\n", TAIL_LINES)[-TAIL_LINES:] if "\n" in text else (text,):  # a batch: its end
-            self.lines.append(line.rstrip("\r")[:MAX_TAIL_LINE])
+        lines = text.rsplit("\n", TAIL_LINES)[-TAIL_LINES:] if "\n" in text else [text]  # a batch: its end
+        if "\r" in text or max(map(len, lines)) > MAX_TAIL_LINE:  # else its lines are kept as they are
+            lines = [line.rstrip("\r")[:MAX_TAIL_LINE] for line in lines]
+        self.lines.extend(lines)
 
     def to_list(self) -> list[str]:
         return list(self.lines)

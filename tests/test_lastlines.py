@@ -125,6 +125,8 @@ def test_a_stream_tail_takes_several_lines_at_once() -> None:
     tail.add("a\r\nb")
     tail.add("c")
     assert tail.to_list() == ["a", "b", "c"]
+    tail.add("d\n" + "x" * 5000)  # a long line is cut, in a batch too
+    assert tail.to_list() == ["a", "b", "c", "d", "x" * MAX_TAIL_LINE]
 
 
 def test_tails_keep_each_line_whole_and_number_it_as_the_assembler_does() -> None:
