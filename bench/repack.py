@@ -75,7 +75,7 @@ def main(n_apps: int = 10, lines_per_app: int = 10_000) -> None:
         records = [r for group in zip(*apps) for r in group] + [r for a in apps for r in a[len(apps[0]):]]
         _produce(producer, one.input_topic, records)
         producer.close()
-        straight, _, _ = run_workers(broker, one, tmp, 1, keys, len(records))
+        straight = run_workers(broker, one, tmp, 1, keys, len(records)).rate
         repacked = _through_repack(broker, one, tmp, keys, len(records))
         load = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
     print(f"one-line records end to end: {len(records):,} records ({n_apps} applications, {PARTITIONS} partitions), "

@@ -37,6 +37,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Any, NamedTuple
 
 from aiokafka import AIOKafkaConsumer
 from kafka import KafkaConsumer, KafkaProducer
@@ -121,7 +122,7 @@ def _faust_noop(bootstrap: str, topic: str, expect: int) -> tuple[float, float]:
     return float(wall), float(cpu)
 
 
-def cpu_seconds(procs: list[subprocess.Popen[bytes]]) -> float:
+def cpu_seconds(procs: list[Any]) -> float:
     """User and system CPU time the processes (all their threads) have used so far (Linux /proc)."""
     tick = os.sysconf("SC_CLK_TCK")
     total = 0
@@ -203,8 +204,20 @@ def stop(procs: list[subprocess.Popen[bytes]]) -> None:
             proc.wait()
 
 
+class Run(NamedTuple):
+    """One run of ``run_workers``: records/s, the workers, records per CPU-second of the workers, and the
+    cores the workers and the broker kept busy over the same stretch (CPU-seconds per second: on two cores,
+    what is left for the workers once the broker has its share is what more workers can scale onto)."""
+
+    rate: float
+    procs: list[subprocess.Popen[bytes]]
+    cpu_rate: float
+    cores: float
+    broker_cores: float
+
+
 def run_workers(broker: Broker, settings: Settings, tmp: str, n: int, keys: set[bytes], records: int,
-                keep: bool = False) -> tuple[float, list[subprocess.Popen[bytes]], float]:
+                keep: bool = False) -> Run:
     """``n`` workers in a new group on ``settings.input_topic``: records/s from the first record any
     of them consumed to the last of ``keys`` diagnosed (the workers are stopped unless ``keep``), and
     records per CPU-second of the workers over the same stretch."""
@@ -219,10 +232,10 @@ def run_workers(broker: Broker, settings: Settings, tmp: str, n: int, keys: set[
     procs = [proc for proc, _ in started]
     try:
         first = first_seen(started, b"first record consumed")
-        cpu0 = cpu_seconds(procs)
+        cpu0, broker0 = cpu_seconds(procs), cpu_seconds([broker.process])
         _wait_keys(out, set(keys), timeout=1800)
-        rate = records / (time.perf_counter() - first)
-        cpu_rate = records / (cpu_seconds(procs) - cpu0)
+        elapsed = time.perf_counter() - first
+        cpu, broker_cpu = cpu_seconds(procs) - cpu0, cpu_seconds([broker.process]) - broker0
         _shared_throughout(started)
     except BaseException:
         stop(procs)
@@ -231,7 +244,7 @@ def run_workers(broker: Broker, settings: Settings, tmp: str, n: int, keys: set[
         out.close()
     if not keep:
         stop(procs)
-    return rate, procs, cpu_rate
+    return Run(records / elapsed, procs, records / cpu, cpu / elapsed, broker_cpu / elapsed)
 
 
 def _shared_throughout(workers: list[tuple[subprocess.Popen[bytes], Path]]) -> None:
@@ -318,15 +331,18 @@ def main(n_apps: int = 10, lines_per_app: int = 10_000, batched_lines_per_app: i
         n_batched = sum(len(b) for b, _ in batched)
         floor100, floor100_cpu = (rate * n_batched_lines / n_batched
                                   for rate in _faust_noop(broker.bootstrap, many.input_topic, n_batched))
-        single, (worker,), single_cpu = run_workers(broker, one, tmp, 1, keys, len(records), keep=True)
+        single_run = run_workers(broker, one, tmp, 1, keys, len(records), keep=True)
+        single, single_cpu = single_run.rate, single_run.cpu_rate
         try:
             latencies = _latencies(producer, broker, one, latency_apps)
         finally:
-            stop([worker])
+            stop(single_run.procs)
         extraction, extraction_cpu = _extraction_rate(texts)
-        hundred, _, hundred_cpu = run_workers(broker, many, tmp, 1, keys, n_batched_lines)
+        hundred_run = run_workers(broker, many, tmp, 1, keys, n_batched_lines)
+        hundred, hundred_cpu = hundred_run.rate, hundred_run.cpu_rate
         load = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
-        pair, _, _ = run_workers(broker, one, tmp, 2, keys, len(records))
+        pair_run = run_workers(broker, one, tmp, 2, keys, len(records))
+        pair = pair_run.rate
         producer.close()
     print(f"worker: {len(records):,} records of one line, and {n_batched_lines:,} lines in records of 100 "
           f"({n_apps} applications, {PARTITIONS} partitions), side by side:")
@@ -344,6 +360,9 @@ def main(n_apps: int = 10, lines_per_app: int = 10_000, batched_lines_per_app: i
           f"{hundred_cpu:,.0f} -> {hundred_cpu / extraction_cpu:.2f} and {hundred_cpu / floor100_cpu:.2f}")
     print(f"  two workers, one group        {pair:12,.0f} lines/s  -> {pair / single:.2f} x one worker "
           f"(target >= 1.5; {load})")
+    print(f"  cores busy (CPU-s per second) one line per record: worker {single_run.cores:.2f} + broker "
+          f"{single_run.broker_cores:.2f}; two workers {pair_run.cores:.2f} + broker {pair_run.broker_cores:.2f}; "
+          f"100 lines per record: worker {hundred_run.cores:.2f} + broker {hundred_run.broker_cores:.2f}")
     print(f"  app_end -> diagnosis          p50 {statistics.median(latencies) * 1000:.0f} ms, "
           f"p99 {p99(latencies) * 1000:.0f} ms over {len(latencies)} applications (target p99 < 1000 ms)")
 
