@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 
 import pytest
 from hypothesis import given, settings
@@ -117,19 +119,26 @@ def test_a_crash_anywhere_loses_and_repeats_no_event(classifier, seed, n_apps, n
     assert _expire_all(crashed) == {}, "no events entry outlives its application, whatever a crash left"
 
 
-def test_a_crash_between_checkpoint_and_end_replays_to_the_same_result(classifier) -> None:
-    """Every single crash point of a small run, in turn (the property above samples them)."""
-    records = _records(11, 2, 2, lines=25)
-    clean = Partition(records, classifier, max_pending=3)
+def _every_crash_point(records: list[tuple[bytes, bytes]], classifier: Classifier, *, max_pending: int,
+                       commit: float, dying: Callable[[], AbstractContextManager] = nullcontext) -> None:
+    """A crash before each effect in turn (``dying``: how the worker that dies differs), then a replay: the
+    outcome of a run without a crash, and nothing left once every application's tombstone expired."""
+    clean = Partition(records, classifier, max_pending=max_pending)
     clean.run()
     expected = _outcome(clean)
-    total = Partition(records, classifier, max_pending=3).effects()
+    total = Partition(records, classifier, max_pending=max_pending).effects()
     for point in range(total):
-        crashed = Partition(records, classifier, max_pending=3)
-        assert not crashed.run(crash_after=point, commit=1.0)
+        crashed = Partition(records, classifier, max_pending=max_pending)
+        with dying():
+            assert not crashed.run(crash_after=point, commit=commit)
         assert crashed.run()
         assert _outcome(crashed) == expected, f"crash before effect {point} of {total}"
         assert _expire_all(crashed) == {}, f"an events entry outlives its application: crash before effect {point}"
+
+
+def test_a_crash_between_checkpoint_and_end_replays_to_the_same_result(classifier) -> None:
+    """Every single crash point of a small run, in turn (the property above samples them)."""
+    _every_crash_point(_records(11, 2, 2, lines=25), classifier, max_pending=3, commit=1.0)
 
 
 def test_a_replay_that_batches_events_otherwise_leaves_no_entry_behind(classifier, monkeypatch) -> None:
@@ -139,19 +148,14 @@ def test_a_replay_that_batches_events_otherwise_leaves_no_entry_behind(classifie
     the application's tombstone expires."""
     import ingest.state
 
-    records = _records(11, 2, 2, lines=25, error_fraction=0.3)
-    clean = Partition(records, classifier, max_pending=10_000)
-    clean.run()
-    expected = _outcome(clean)
-    total = Partition(records, classifier, max_pending=10_000).effects()
-    for point in range(total):
-        crashed = Partition(records, classifier, max_pending=10_000)
+    @contextmanager
+    def one_event_per_entry() -> Iterator[None]:
         with monkeypatch.context() as patch:
             patch.setattr(ingest.state, "ENTRY_CHARS", 0)
-            assert not crashed.run(crash_after=point, commit=0.0)
-        assert crashed.run()
-        assert _outcome(crashed) == expected, f"crash before effect {point} of {total}"
-        assert _expire_all(crashed) == {}, f"an events entry outlives its application: crash before effect {point}"
+            yield
+
+    _every_crash_point(_records(11, 2, 2, lines=25, error_fraction=0.3), classifier, max_pending=10_000,
+                       commit=0.0, dying=one_event_per_entry)
 
 
 def test_lines_are_acknowledged_only_once_their_checkpoint_is_written(classifier) -> None:
