@@ -426,7 +426,7 @@ def test_a_checkpoint_check_stores_a_quiet_partition_s_events_and_acknowledges_i
                envelope(app, event="checkpoint_check")]
     partition = Partition(records, classifier, max_pending=10_000, max_age=1e-9)  # due once a record later
     assert partition.run(), "every line acknowledged: the check wrote their checkpoint"
-    assert [json.loads(e)["exc_class"] for e in partition.changelogs["events"].values()] == ["java.io.IOException"]
+    assert [e["exc_class"] for e in _outcome(partition)["stored_events"][app]] == ["java.io.IOException"]
     assert partition.published == [] and partition.store.dead_letters == [], "nothing settled, nothing refused"
 
 
