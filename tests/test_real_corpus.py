@@ -122,3 +122,21 @@ def test_a_measured_text_under_another_source_is_refused(tmp_path) -> None:
                            text=message.splitlines()[1] + "\nand a second message line of its own, long enough\n"
                                 "and a third message line of its own, long enough too\n")
     assert problems({"train": [same_frames_only, one_shared_line], "dev": []}, set(), measured) == []
+
+
+def test_a_dev_text_under_another_source_in_train_is_refused() -> None:
+    """A fork of a notes repository, a mirrored blog or a documentation page split in two puts one
+    paste under two URLs; with one in train and one in dev the model would be measured on what it
+    trained on, although no single source sits on both sides."""
+    message = ("16/08/15 ERROR Executor: Exception in task 3.0 in stage 1.0 (TID 7)\n"
+               "java.lang.OutOfMemoryError: Java heap space while growing the buffer holder\n")
+    frames = "\tat org.apache.spark.scheduler.Task.run(Task.scala:89)\n"
+    original = item(1, "https://github.com/a/TIL/blob/master/oom.md", text=message + frames)
+    fork = item(2, "https://github.com/b/TIL/blob/master/oom.md", text=message)
+    assert any("train:x-2: text repeats dev item x-1" in line
+               for line in problems({"train": [fork], "dev": [original]}))
+    assert problems({"train": [], "dev": [original, fork]}) == []  # both in dev: nothing measured is trained on
+    other = item(3, "https://github.com/c/notes/blob/main/x.md",
+                 text=message.splitlines()[1] + "\nand a second message line of its own, long enough\n"
+                      "and a third message line of its own, long enough too\n")
+    assert problems({"train": [other], "dev": [original]}) == []  # one shared line is a common error, not a copy

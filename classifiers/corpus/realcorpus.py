@@ -5,8 +5,10 @@ failure pastes (see its README). Two engineers may append to them at once and
 resolve the conflict by keeping both sides' lines; ``dedupe`` then drops the
 repeated (source, text) pairs and ``check`` says whether the files still
 keep the rules: known labels, unique ids, no thread in both files, no thread
-of ``shared/data/dev_real.jsonl`` (which measures and must never train), and
-no ``dev_real`` text under another source (a mirrored blog, a cross-posted issue).
+of ``shared/data/dev_real.jsonl`` (which measures and must never train),
+no ``dev_real`` text under another source (a mirrored blog, a cross-posted issue),
+and no train text that repeats a dev item of another source (a fork, a mirror, a
+page that was split or renamed: one paste, two URLs, one on each side).
 Sources are compared by ``sources.canonical`` (one name for every spelling
 of a thread's URL: ``blob/master`` and ``blob/HEAD``, ``/pull/7`` and
 ``/issues/7``, a JIRA key with or without a query, ...).
@@ -121,6 +123,15 @@ def problems(sides: dict[str, list[Item]], forbidden_sources: set[str] = frozens
             repeated = echo(item, forbidden_texts or {})
             if repeated:
                 found.append(f"{side}:{name}: text repeats dev_real.jsonl item {repeated}")
+    dev_texts = {str(i.get("id")): signature(str(i["text"])) for i in sides.get("dev", []) if tuple(i) == FIELDS}
+    dev_source = {str(i.get("id")): source(i) for i in sides.get("dev", []) if tuple(i) == FIELDS}
+    for item in sides.get("train", []):
+        if tuple(item) != FIELDS:
+            continue
+        others = {name: lines for name, lines in dev_texts.items() if dev_source[name] != source(item)}
+        repeated = echo(item, others)
+        if repeated:
+            found.append(f"train:{item['id']}: text repeats dev item {repeated} under another source")
     found += [f"id {name} used {n} times" for name, n in ids.items() if n > 1]
     found += [f"{src}: the same text {n} times" for (src, _), n in pairs.items() if n > 1]
     found += [f"{src}: in both train and dev" for src, s in side_of.items() if len(s) > 1]
