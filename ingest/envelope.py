@@ -39,7 +39,7 @@ from typing import Any, NamedTuple
 
 from ingest.yarn import app_id_from_path, parse_container_id
 from sparktriage.errors import BadInput
-from sparktriage.records import Envelope, Lifecycle, Origin, Source, Workflow
+from sparktriage.records import NO_WORKFLOW, Envelope, Lifecycle, Origin, Source, Workflow
 
 # app_end and container_end come from outside; the checks are the worker's own timers asking its agent
 LIFECYCLE_EVENTS = ("app_end", "container_end", "inactivity_check", "end_check", "stall_check", "checkpoint_check")
@@ -53,7 +53,6 @@ MAX_RECORD_LINES_WORTH = 8
 SOURCE_HEADER = "sparktriage-source"
 #: The header in which it says why it refused a record it could not send whole (the worker dead-letters it).
 REFUSED_HEADER = "sparktriage-refused"
-_NO_WORKFLOW = Workflow()  # most records carry none: one shared value (frozen)
 
 
 def _get(data: dict[str, Any], dotted: str) -> Any:
@@ -395,7 +394,7 @@ def parse_envelope(key: bytes | None, value: bytes | None, *, max_line_bytes: in
         app_id=str(app_id), text=text, attempt=attempt, container_id=container,
         host=strings.get("host"), role=role, team=strings.get("team") or labels.get("team"),
         user=strings.get("user"), queue=strings.get("queue"),
-        workflow=Workflow.from_dict(workflow) if workflow else _NO_WORKFLOW, ts=parse_ts(got.get("ts")),
+        workflow=Workflow.from_dict(workflow) if workflow else NO_WORKFLOW, ts=parse_ts(got.get("ts")),
         event=event, status=str(status).upper() if status else None, stream=got.get("stream"),
         lifecycle=_lifecycle(data, event), source=source,
     )

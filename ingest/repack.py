@@ -46,13 +46,12 @@ from typing import Any
 from ingest.envelope import SOURCE_HEADER, origin_header, parse_envelope, refusal_header
 from ingest.eventlog import is_event_line
 from sparktriage.errors import BadInput
-from sparktriage.records import Envelope, Origin, Workflow
+from sparktriage.records import NO_WORKFLOW, Envelope, Origin
 
 #: Bytes a batch stays under (Kafka's default largest message is 1 MiB); at most 4 x max_line_bytes, so
 #: the worker, which refuses records over 8 x max_line_bytes, takes every batch and a line too long alone.
 MAX_BYTES = 512 * 1024
 _PER_LINE = 16  # a line's share of the record beyond its text: its offset, the JSON separators
-_NO_WORKFLOW = Workflow()
 
 Headers = list[tuple[str, bytes]]
 
@@ -94,7 +93,7 @@ def _head(env: Envelope) -> dict[str, Any]:
         value = getattr(env, name)
         if value is not None:
             head[name] = value
-    if env.workflow != _NO_WORKFLOW:
+    if env.workflow != NO_WORKFLOW:
         head["workflow"] = env.workflow.to_dict()
     return head
 

@@ -26,7 +26,7 @@ from typing import Any, Self
 from ingest.assembly import Assembler, Record
 from ingest.events import to_event
 from ingest.signals import DEFAULT_SIGNALS, Signals
-from sparktriage.records import AppInfo, Envelope, ExceptionEvent, Origin, Workflow
+from sparktriage.records import NO_WORKFLOW, AppInfo, Envelope, ExceptionEvent, Origin, Workflow
 
 #: Events kept per application; later ones are counted, not kept (a crash loop
 #: can print the same trace a million times; the first few hundred tell the story).
@@ -34,7 +34,6 @@ MAX_EVENTS = 500
 #: About how much text one ``events`` entry holds (a changelog record, well under Kafka's 1 MB default);
 #: a single larger event is an entry of its own, as each event used to be.
 ENTRY_CHARS = 256 * 1024
-_NO_WORKFLOW = Workflow()
 
 
 @dataclass
@@ -96,19 +95,24 @@ class AppState:
         recorded one (the inactivity timer needs no finer clock, so ``last_seen``
         moves only then: it is what the table holds).
         """
-        before = (len(self.attempts), self.team, self.user, self.queue, bool(self.workflow), self.started)
+        changed = now - self.last_seen >= 1.0  # (field by field: asked of every record, which rarely says more)
         if env.attempt not in self.attempts:
             self.attempts.append(env.attempt)
-        self.team = self.team or env.team
-        self.user = self.user or env.user
-        self.queue = self.queue or env.queue
-        if not self.workflow and env.workflow != _NO_WORKFLOW:
-            self.workflow = asdict(env.workflow)
-        if env.ts is not None:
-            self.started = env.ts if self.started is None else min(self.started, env.ts)
-            self.last_ts = env.ts if self.last_ts is None else max(self.last_ts, env.ts)
-        after = (len(self.attempts), self.team, self.user, self.queue, bool(self.workflow), self.started)
-        changed = now - self.last_seen >= 1.0 or before != after
+            changed = True
+        if not self.team and env.team != self.team:
+            self.team, changed = env.team, True
+        if not self.user and env.user != self.user:
+            self.user, changed = env.user, True
+        if not self.queue and env.queue != self.queue:
+            self.queue, changed = env.queue, True
+        if not self.workflow and env.workflow is not NO_WORKFLOW and env.workflow != NO_WORKFLOW:
+            self.workflow, changed = asdict(env.workflow), True
+        ts = env.ts
+        if ts is not None:
+            if self.started is None or ts < self.started:
+                self.started, changed = ts, True
+            if self.last_ts is None or ts > self.last_ts:
+                self.last_ts = ts
         if changed:  # to the second: the worker keeps an open application's state between its records
             self.last_seen = now
         return changed

@@ -39,6 +39,10 @@ class Workflow:
         return _from_dict(cls, data or {})
 
 
+#: No workflow: the one value every record without one shares (``ingest.envelope``), told by identity first.
+NO_WORKFLOW = Workflow()
+
+
 @dataclass(frozen=True, slots=True)
 class AppInfo:
     """What is known of one application attempt besides its logs."""
