@@ -151,3 +151,91 @@ def test_log_files_are_read_as_they_are():
     logs = [generate_log(20_000, error_fraction=0.05)] + [p.read_text(errors="replace") for p in sorted(LOGHUB.glob("*.log"))]
     for text in logs:
         assert unpaste(text) is text
+
+
+# Each mark's own rule, stated on the text unpaste gives back (what the events above are read from).
+
+@pytest.mark.parametrize(("paste", "expected"), [
+    ("> java.lang.IllegalStateException: a > b", "java.lang.IllegalStateException: a > b"),  # one line; one marker off
+    ("see:\n> java.lang.IllegalStateException: boom", "see:\njava.lang.IllegalStateException: boom"),  # half quoted
+    ("> step X\r\n> java.lang.IllegalStateException: boom\r\n", "step X\njava.lang.IllegalStateException: boom\n"),
+    ("> a reply\nplain 1\nplain 2\nplain 3", "a reply\nplain 1\nplain 2\nplain 3"),  # starts quoted: a quote
+])
+def test_quote_markers_come_off_a_paste_that_starts_quoted_or_is_half_quoted_or_more(paste, expected):
+    assert unpaste(paste) == expected
+
+
+def test_a_paste_less_than_half_quoted_that_does_not_start_quoted_keeps_its_markers():
+    text = "intro\n> x\nmid\n> y\nend"
+    assert unpaste(text) == text
+
+
+@pytest.mark.parametrize(("paste", "expected"), [
+    ("The job failed:\n```\njava.lang.IllegalStateException: boom\n```",
+     "The job failed:\n\njava.lang.IllegalStateException: boom\n"),  # fences blanked, the lines after kept
+    ("```\n```", "\n"),
+    ("```java.lang.IllegalStateException: boom```  ", "java.lang.IllegalStateException: boom"),
+    ("```**java.lang.IllegalStateException: boom**```", "java.lang.IllegalStateException: boom"),
+    ("`java.lang.IllegalStateException: code X`", "java.lang.IllegalStateException: code X"),
+    ("`java.lang.IllegalStateException: boom````", "java.lang.IllegalStateException: boom"),  # a fence right after
+    ("`24/03/12 10:11:13 ERROR Executor: Exception in task 1.0`",
+     "24/03/12 10:11:13 ERROR Executor: Exception in task 1.0"),  # a log line in backticks
+    ("`df.count()`", "`df.count()`"),  # code that is neither: left as it is
+])
+def test_fences_and_markup_around_an_exception_or_a_log_line_come_off(paste, expected):
+    assert unpaste(paste) == expected
+
+
+@pytest.mark.parametrize(("paste", "expected"), [
+    ("[error] java.lang.IllegalStateException: boom", "java.lang.IllegalStateException: boom"),
+    ("[info] java.lang.IllegalStateException: bad [info] tag\n[info] \tat a.B.c(B.java:1)",
+     "java.lang.IllegalStateException: bad [info] tag\n\tat a.B.c(B.java:1)"),  # the tag at the start only
+    ("[info] java.lang.IllegalStateException: boom\n\tat a.B.c(B.java:1)",
+     "[info] java.lang.IllegalStateException: boom\n\tat a.B.c(B.java:1)"),  # not every line tagged: not a tag
+])
+def test_a_tag_comes_off_only_when_every_line_carries_it(paste, expected):
+    assert unpaste(paste) == expected
+
+
+@pytest.mark.parametrize(("paste", "expected"), [
+    (" java.lang.IllegalStateException: boom\n \tat a.B.c(B.java:1)",
+     "java.lang.IllegalStateException: boom\n\tat a.B.c(B.java:1)"),  # one space of indentation
+    ("   \n  ", "   \n  "),  # blank lines only
+])
+def test_a_shared_indentation_comes_off(paste, expected):
+    assert unpaste(paste) == expected
+
+
+def test_the_lines_of_an_escaped_trace_are_read_as_lines_by_the_later_steps():
+    """The message the paste wrapped inside the escaped string is joined again like any wrapped message."""
+    paste = "java.lang.IllegalStateException: bad \\nvalue\\n\\tat a.B.c(B.java:1)"
+    assert unpaste(paste) == "java.lang.IllegalStateException: bad value\n\tat a.B.c(B.java:1)"
+
+
+def test_a_trace_flattened_with_two_frames_gets_its_newlines_back():
+    paste = "java.lang.IllegalStateException: boom at a.B.c(B.java:1) at d.E.f(E.java:2)"
+    assert unpaste(paste) == "java.lang.IllegalStateException: boom\n\tat a.B.c(B.java:1)\n\tat d.E.f(E.java:2)"
+
+
+@pytest.mark.parametrize("text", [
+    "org.apache.spark.api.python.PythonException: \nTraceback (most recent call last):\n"
+    "  File \"<stdin>\", line 1, in <module>\nZeroDivisionError: division by zero",
+    "py4j.protocol.Py4JJavaError: An error occurred while calling o84.fit. \n: java.lang.OutOfMemoryError: heap",
+    "java.lang.IllegalStateException: bad \n value",  # an indented line is not the rest of a message
+])
+def test_an_exception_line_ending_in_a_space_is_not_joined_with_what_starts_its_own_line(text):
+    assert unpaste(text) == text
+
+
+def test_the_first_line_that_says_what_a_paste_is_comes_after_its_blank_lines():
+    assert unpaste("\n`java.lang.IllegalStateException: boom`") == "\njava.lang.IllegalStateException: boom"
+    assert unpaste("\njava.lang.IllegalStateException: bad \nvalue") == "\njava.lang.IllegalStateException: bad value"
+
+
+@pytest.mark.parametrize("text", [
+    "\r\njava.lang.IllegalStateException: boom\r\n\tat a.B.c(B.java:1)\r\n",  # a blank first line
+    "path C:\\new\r\nnext\r\n",  # a backslash before an n, Windows line ends
+    "the job ran \r\nand stopped\r\n",  # a line ending in a space
+])
+def test_a_text_without_the_marks_of_a_paste_is_returned_as_it_is(text):
+    assert unpaste(text) is text
