@@ -17,8 +17,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from ingest.assembly import (
     HEADER_LINE_RE,
@@ -86,8 +85,7 @@ def _json_record_lines(record: Record) -> list[str]:
     return out
 
 
-@dataclass(frozen=True, slots=True)
-class Shape:
+class Shape(NamedTuple):
     """Where ``to_event`` found the parts of one record, by position only: the same for every record whose
     lines differ from it only in their digits (each pattern and test on this path treats every digit alike,
     which ``tests/test_shapes.py`` checks), so such records are taken apart once (``ingest.shapes``).
@@ -170,8 +168,10 @@ def shaped_event(record: Record, lines: Sequence[str], text: str, message: str, 
                  host: str | None = None) -> ExceptionEvent:
     """The event of a record taken apart as ``shape`` says (``lines`` and ``text`` redacted, ``message``
     its header's message redacted)."""
-    causes = [Cause(line[a:b], line[c:d].strip()) for line, a, b, c, d in
-              ((message if n < 0 else lines[n], a, b, c, d) for n, a, b, c, d in shape.causes)]
+    causes = []
+    for n, a, b, c, d in shape.causes:
+        line = message if n < 0 else lines[n]
+        causes.append(Cause(line[a:b], line[c:d].strip()))
     if len(causes) > 1 and causes[0] == causes[1]:  # "User class threw exception: X: m" then "X: m"
         del causes[1]
     outer = causes[0] if causes else None
@@ -189,8 +189,8 @@ def shaped_event(record: Record, lines: Sequence[str], text: str, message: str, 
         exc_class=outer.exc_class if outer else None,
         message=outer.message if outer else message,
         causes=tuple(causes),
-        frames=tuple(lines[i].lstrip() for i in shape.frames),
-        excerpt=tuple(lines[i] for i in shape.picked),
+        frames=tuple([lines[i].lstrip() for i in shape.frames]),
+        excerpt=tuple([lines[i] for i in shape.picked]),
     )
 
 
