@@ -12,6 +12,7 @@ import pytest
 
 from classifiers.core import Classifier
 from ingest.app import Worker
+from ingest.envelope import parse_envelope
 from sparktriage.settings import Settings
 from tests.packs import small_classifier
 from tests.worker_twin import Fuse, Partition, envelope
@@ -78,3 +79,18 @@ def test_a_rebalance_forgets_the_index_until_the_new_assignment_is_recovered(cla
     assert worker.index.open_count() is None and not worker.index.entries
     asyncio.run(worker.checks.look_for_quiet_applications())
     assert _asked(worker) == []
+
+
+def test_a_partition_whose_lines_wait_is_sent_one_checkpoint_check_per_waiting_line(classifier: Classifier) -> None:
+    """The timer asks the agent to checkpoint a partition no record came to since its oldest pending line
+    is ``max_age`` old: on that partition (table writes go to the record's partition), once per line."""
+    worker = Partition([], classifier).worker(Fuse())
+    worker.live.max_age = 1.0  # the timer reads the monotonic clock: long past the lines folded "at" 0 and 6
+    worker.live.fold(parse_envelope(None, envelope(OPEN, LINE, container_id="c1")[1]), 5, 2, "line", now=0.0)
+    asyncio.run(worker.checks.checkpoint_quiet_partitions())
+    asyncio.run(worker.checks.checkpoint_quiet_partitions())  # the check is on its way: not sent again
+    assert _asked(worker) == [(OPEN, "checkpoint_check")] and worker.checks.logs.partitions == [2]  # type: ignore[attr-defined]
+    worker.commit(worker.live.stale(2, now=5.0))  # what the check does when the agent takes it
+    worker.live.fold(parse_envelope(None, envelope(OPEN, LINE, container_id="c1")[1]), 6, 2, "next", now=6.0)
+    asyncio.run(worker.checks.checkpoint_quiet_partitions())
+    assert worker.checks.logs.partitions == [2, 2], "a later line waiting: asked again"  # type: ignore[attr-defined]

@@ -79,14 +79,16 @@ class Table:
 
 
 class Topic:
-    """A topic the worker produces to: ``await (await topic.send(key=, value=))``."""
+    """A topic the worker produces to: ``await (await topic.send(key=, value=, partition=))``."""
 
     def __init__(self, records: list[tuple[Any, bytes]], fuse: Fuse) -> None:
         self.records, self.fuse = records, fuse
+        self.partitions: list[int | None] = []  # the partition each record was sent to (None: by its key)
 
-    async def send(self, key: Any = None, value: bytes = b"") -> asyncio.Future[None]:
+    async def send(self, key: Any = None, value: bytes = b"", partition: int | None = None) -> asyncio.Future[None]:
         self.fuse.spend()
         self.records.append((key, value))
+        self.partitions.append(partition)
         sent: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         sent.set_result(None)
         return sent
