@@ -7,7 +7,8 @@ handlers of :class:`Worker`, which follows: what a record does to its
 application's state, what happens when an application ends or goes quiet.
 The writes that close an application (diagnosis, tombstone, cleanup) are in
 ``ingest.closing``, the timers that send the agent check records in
-``ingest.checks``, faust's options and start in ``ingest.faststart``. What
+``ingest.checks``, faust's options and start in ``ingest.faststart``, the
+``sparktriage worker`` command's start in ``ingest.worker``. What
 it sends (the store, the output topic, dead letters) goes through
 ``ingest.outputs``.
 
@@ -24,7 +25,6 @@ from __future__ import annotations
 
 import logging
 import time
-from pathlib import Path
 from collections.abc import Coroutine
 from typing import Any
 
@@ -38,15 +38,14 @@ from ingest.envelope import origin_of, parse_envelope, refusal_of
 from ingest.faststart import faust_app, table_options
 from ingest.lifecycle import lifecycle_events
 from ingest.live import Checkpoint, LiveStreams, new_events
-from ingest.modelread import read_model_beside
-from ingest.observe import observe, worker_metrics
+from ingest.observe import observe
 from ingest.outputs import Outputs
 from ingest.rewind import use_rewinding_consumer
 from ingest.stalls import provisional
 from ingest.state import AppState, end_time
 from ingest.watchlist import Watchlist, end_status
 from sparktriage.errors import BadInput
-from sparktriage.metrics import NoMetrics, WorkerMetrics, serve
+from sparktriage.metrics import NoMetrics, WorkerMetrics
 from sparktriage.records import Envelope, Origin
 from sparktriage.settings import Settings
 from sparktriage.status import APP_END, ENDED, INACTIVITY, RUNNING, UNKNOWN_END
@@ -393,25 +392,3 @@ class Worker(Closing):
         """The tables hold the assigned partitions: the quiet-application timer may read them (``ingest.checks``)."""
         self.index.recovered = True
 
-
-def run(settings: Settings, store: Store | None = None) -> None:
-    """``sparktriage worker``: refuse to start on broken rules or settings, then consume until stopped
-    (``store``: the one the command opened already, to fail early on an unreachable database)."""
-    from classifiers.core import load_classifier
-    from sparktriage.store import open_store
-    from sparktriage.delivery.topics import ensure_topics
-
-    classifier = load_classifier(settings)  # the rules; the model file is read beside the group join
-    store = store or open_store(settings.db)
-    Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
-    settings = settings.replace(partitions=ensure_topics(settings))
-    metrics, registry = worker_metrics(settings)
-    app = create_app(settings, classifier, store, metrics)
-    refusal = read_model_beside(app, classifier.model)
-    if registry is not None:  # /metrics, /healthz, /readyz beside the stream, in a thread
-        serve(settings.worker_web_host, settings.worker_web_port, registry, app.health)  # type: ignore[attr-defined]
-    try:
-        faust.Worker(app, loglevel="info", quiet=True).execute_from_commandline()
-    finally:
-        if refusal:  # the model could not be read: the worker stopped, and says why as any refusal to start
-            raise refusal[0]

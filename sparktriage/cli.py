@@ -292,7 +292,7 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
     # no garbage collection during the start's imports (a sixth of their CPU): the first rebalance
     # freezes what the start made and collects again (ingest.faststart.PromptTableManager)
     gc.disable()
-    from ingest.app import run
+    from ingest.worker import run
     from sparktriage.reach import reach_broker
     from sparktriage.store import open_store
 
