@@ -20,6 +20,8 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from ingest.lastlines import LAST_LINES
 from ingest.live import MAX_AGE
+from ingest.state import events_of_entry
+from sparktriage.records import ExceptionEvent
 from sparktriage.tools.broker import Broker, free_port
 from sparktriage.tools.classify import events_of_paths
 from sparktriage.tools.replay import envelopes
@@ -204,12 +206,12 @@ def _committed(worker: Worker) -> dict[int, int]:
         consumer.close()
 
 
-def _events_changelog(worker: Worker) -> list[dict]:
+def _events_changelog(worker: Worker) -> list[ExceptionEvent]:
     """The exception events the worker's ``events`` table holds (its changelog), the durable ones."""
     changelog = KafkaConsumer(f"{worker.env['SPARKTRIAGE_GROUP']}-events-changelog", bootstrap_servers=worker.bootstrap,
                               auto_offset_reset="earliest", group_id=None, consumer_timeout_ms=1000)
     try:
-        return [json.loads(m.value) for m in changelog if m.value is not None]
+        return [event for m in changelog if m.value is not None for event in events_of_entry(json.loads(m.value))]
     finally:
         changelog.close()
 
@@ -228,7 +230,7 @@ def test_a_partition_gone_quiet_checkpoints_its_lines_without_more_records(worke
     worker.produce([(app_id.encode(), json.dumps({"container_id": container, "line": line}).encode())
                     for line in lines])
     worker.wait_for(lambda: _events_changelog(worker), 10 * MAX_AGE + 10, "the quiet partition's event")
-    assert [(e["app_id"], e["exc_class"]) for e in _events_changelog(worker)] == [
+    assert [(e.app_id, e.exc_class) for e in _events_changelog(worker)] == [
         (app_id, "org.apache.spark.shuffle.FetchFailedException")]
     worker.wait_for(lambda: max(_committed(worker).values(), default=0) >= len(lines), 10 * MAX_AGE + 10,
                     "the quiet partition's records to be committed")
