@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator, Sequence
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from ingest.assembly import (
     HEADER_LINE_RE,
@@ -163,9 +163,8 @@ def shape_of(lines: Sequence[str], message: str, header: bool) -> Shape:
                  tuple(sorted(set(picked))[:MAX_EXCERPT]))
 
 
-def shaped_event(record: Record, lines: Sequence[str], text: str, message: str, shape: Shape, *, app_id: str,
-                 attempt: int = 1, container_id: str | None = None, role: str = "unknown",
-                 host: str | None = None) -> ExceptionEvent:
+def shaped_event(record: Record, lines: Sequence[str], text: str, message: str, shape: Shape, app_id: str,
+                 attempt: int, container_id: str | None, role: str, host: str | None) -> ExceptionEvent:
     """The event of a record taken apart as ``shape`` says (``lines`` and ``text`` redacted, ``message``
     its header's message redacted)."""
     causes = []
@@ -194,19 +193,7 @@ def shaped_event(record: Record, lines: Sequence[str], text: str, message: str, 
     )
 
 
-def to_event(record: Record, **where: Any) -> ExceptionEvent | None:
-    """The event of one record, or None when it is plain INFO/DEBUG noise; ``where``: ``taken_apart``'s
-    keywords (the app, attempt, container, role and host it belongs to, and the signals).
-
-    Rules and the model match the whole ``text``; the parsed parts (chain,
-    frames, excerpt) are what root-cause selection and a person reading the
-    diagnosis need, so they are kept small: the first frames after each cause
-    plus user frames, and at most 30 excerpt lines.
-    """
-    return taken_apart(record, **where)[0]
-
-
-def taken_apart(
+def to_event(
     record: Record,
     *,
     app_id: str,
@@ -215,7 +202,19 @@ def taken_apart(
     role: str = "unknown",
     host: str | None = None,
     signals: Signals = DEFAULT_SIGNALS,
-) -> tuple[ExceptionEvent | None, Shape | None]:
+) -> ExceptionEvent | None:
+    """The event of one record, or None when it is plain INFO/DEBUG noise.
+
+    Rules and the model match the whole ``text``; the parsed parts (chain,
+    frames, excerpt) are what root-cause selection and a person reading the
+    diagnosis need, so they are kept small: the first frames after each cause
+    plus user frames, and at most 30 excerpt lines.
+    """
+    return taken_apart(record, app_id, attempt, container_id, role, host, signals)[0]
+
+
+def taken_apart(record: Record, app_id: str, attempt: int, container_id: str | None, role: str, host: str | None,
+                signals: Signals) -> tuple[ExceptionEvent | None, Shape | None]:
     """``to_event``'s event and its shape; no shape for noise, and where another record differing only in
     its digits may not be taken apart the same way: a Spark 4 JSON record, or one redaction changed."""
     lines = record.lines
@@ -235,8 +234,7 @@ def taken_apart(
     if not same:
         text, lines = clean, clean.split("\n")
     shape = shape_of(lines, record_message, first is not None)
-    event = shaped_event(record, lines, text, record_message, shape, app_id=app_id, attempt=attempt,
-                         container_id=container_id, role=role, host=host)
+    event = shaped_event(record, lines, text, record_message, shape, app_id, attempt, container_id, role, host)
     return event, (shape if same and not rendered else None)
 
 

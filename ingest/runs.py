@@ -128,7 +128,7 @@ def extract_runs(text: str, *, app_id: str, attempt: int = 1, container_id: str 
         # a record without its timestamp (what comes before it kept, joined by a NUL) -> its run; None: not an event
         known: dict[str, EventRun | None] = {}
         shapes = Shapes(signals, max_line_chars=max_line_chars)  # stretches identical but for their digits
-        place = dict(app_id=app_id, **where)
+        place = (app_id, where["attempt"], where["container_id"], where["role"], where["host"])
         done = counted = 0  # text before ``done`` is handled; ``line_no`` is the number of the line at ``counted``
         line_no = 1
         rfind, count, lookup = body.rfind, body.count, known.get  # the loop runs once per candidate line

@@ -24,12 +24,14 @@ past its line cap, or a carriage return.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from ingest.assembly import HEADER_RE, Assembler, Record, split_lines
 from ingest.events import Shape, shaped_event, taken_apart
 from ingest.signals import INTERESTING_RE, Signals
 from sparktriage.records import ExceptionEvent
+
+#: the app, attempt, container, role and host of a container log's records
+Where = tuple[str, int, "str | None", str, "str | None"]
 
 #: every ASCII digit as 0, over a stretch's UTF-8 bytes (a digit is one byte there, so the key of two texts
 #: is the same exactly when they differ only in their digits)
@@ -74,7 +76,7 @@ class Shapes:
         self.max_record_lines = max_record_lines
         self._seen: dict[bytes, tuple[_Layout, ...] | None] = {}  # None: a stretch taken apart every time
 
-    def events(self, stretch: str, first_line: int, where: dict[str, Any]) -> list[ExceptionEvent | None]:
+    def events(self, stretch: str, first_line: int, where: Where) -> list[ExceptionEvent | None]:
         """The event (None: noise) of each record of ``stretch``, whose first line is line ``first_line``;
         ``where``: the app, attempt, container, role and host they belong to."""
         key = digit_key(stretch)
@@ -91,7 +93,7 @@ class Shapes:
         events: list[ExceptionEvent | None] = []
         found: list[_Layout] | None = [] if key is not None and key not in self._seen else None
         for record in records:
-            event, shape = taken_apart(record, **where, signals=self.signals)
+            event, shape = taken_apart(record, *where, self.signals)
             events.append(event)
             if found is not None:
                 layout = self._layout(record, event, shape, lines, first_line)
@@ -119,7 +121,7 @@ class Shapes:
         return _Layout(first, len(record.lines), spans, shape, ruled)  # type: ignore[arg-type]
 
     def _rebuilt(self, lines: list[str], first_line: int, layout: _Layout,
-                 where: dict[str, Any]) -> ExceptionEvent | None | object:
+                 where: Where) -> ExceptionEvent | None | object:
         """The event of one record as ``layout`` says; ``_ANOTHER_ANSWER`` if the rules answer otherwise."""
         own = lines[layout.first:layout.first + layout.count]
         text = "\n".join(own)
@@ -133,7 +135,7 @@ class Shapes:
             t0, t1, l0, l1, g0, g1, m0, m1 = layout.header
             record.ts_text, record.level, record.message = head[t0:t1], head[l0:l1], head[m0:m1]
             record.logger = head[g0:g1] if g0 >= 0 else None
-        return shaped_event(record, own, text, record.message, layout.shape, **where)
+        return shaped_event(record, own, text, record.message, layout.shape, *where)
 
 
 #: what ``Shapes._rebuilt`` answers when a rule reads a record otherwise than the first of its key
