@@ -41,7 +41,7 @@ def _dashboard(args: argparse.Namespace, settings: Settings) -> int:
     "writes its card",
     "sparktriage train --out models/textcat/5 --from-store",
     args=[
-        arg("--out", default="models/textcat/4", help="model folder (default models/textcat/4, the shipped one)"),
+        arg("--out", default="models/textcat/5", help="model folder (default models/textcat/5, the shipped one)"),
         arg("--from-store", action="store_true",
             help="add the store's human corrections; the model is written only if it does no worse than the "
                  "one in use on the real dev split and dev_real"),
@@ -70,7 +70,7 @@ def _train(args: argparse.Namespace, settings: Settings) -> int:
         if out.resolve() == source.resolve():
             raise ConfigError(f"--out {args.out} is the model being re-thresholded",
                               hint="write it to a new version folder: --out models/textcat/<next version>")
-        model, metrics = rethreshold(settings, source, f"textcat@{out.name}")
+        model, metrics, text = rethreshold(settings, source, f"textcat@{out.name}")
     else:
         corrections = []
         if args.from_store:
@@ -83,6 +83,7 @@ def _train(args: argparse.Namespace, settings: Settings) -> int:
         noise = [line for path in args.noise for line in read_log(Path(path)).splitlines()
                  if " WARN " in line or " ERROR " in line]
         model, metrics = fit_model(settings, f"textcat@{out.name}", corrections=corrections, noise=noise)
+        text = card(metrics)
     if args.from_store or args.rethreshold:
         from classifiers.core import load_classifier
         from sparktriage.history.retrain import compare, verdict
@@ -91,7 +92,7 @@ def _train(args: argparse.Namespace, settings: Settings) -> int:
         print("\n".join(["combined (rules + model), the model in use -> the new one:"] + lines), flush=True)
         if not write:
             return 1
-    save(model, metrics, out, card(metrics))
+    save(model, metrics, out, text)
     real = metrics.get("real_dev")
     print(f"{metrics['version']} in {args.out}: threshold {metrics['threshold']:.3f}"
           + (f"; real dev split, combined: accuracy {real['accuracy']:.3f}, abstains on "

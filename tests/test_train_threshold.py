@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -78,29 +79,39 @@ def test_the_threshold_is_chosen_on_the_model_s_probabilities_not_the_rounded_co
 
 def test_a_shipped_model_is_re_thresholded_on_the_dev_split_without_retraining(tmp_path: Path) -> None:
     """``train --rethreshold``: the same model file, its threshold chosen on the dev split it is given,
-    written as a new version with a card that says where it comes from."""
+    written as a new version whose card keeps how that model was trained."""
+    import shutil
+
     from classifiers.core import SHIPPED_MODEL, load_classifier, only
     from classifiers.model import load, save
-    from sparktriage.history.train import REAL, card, real_items, rethreshold
+    from sparktriage.history.train import REAL, real_items, rethreshold
     from sparktriage.settings import Settings
 
     real = tmp_path / "real"
     real.mkdir()
     (real / "dev.jsonl").write_text("\n".join((REAL / "train.jsonl").read_text().splitlines()[:40]) + "\n")
-    shipped = load(SHIPPED_MODEL)
-    model, metrics = rethreshold(Settings(), SHIPPED_MODEL, "textcat@99", real=real)
-    expected, figures = real_threshold(load(SHIPPED_MODEL), real_items(real / "dev.jsonl"),
+    source = tmp_path / "7"
+    shutil.copytree(SHIPPED_MODEL, source)
+    recipe = "**Model.** A recipe of its own day, which `train` no longer follows.\n\n"
+    old_card = (source / "model_card.md").read_text()
+    (source / "model_card.md").write_text(old_card.replace(
+        old_card[old_card.index("**Model.**"):old_card.index("**Data.**")], recipe))
+    shipped = load(source)
+    model, metrics, text = rethreshold(Settings(), source, "textcat@99", real=real)
+    expected, figures = real_threshold(load(source), real_items(real / "dev.jsonl"),
                                        only(load_classifier(Settings()), "rules"))
     assert model.threshold == metrics["threshold"] == expected != shipped.threshold
     assert metrics["real_dev"] == figures and figures["texts"] == 40
-    assert (model.version, metrics["version"], metrics["rethresholded_from"]) == ("textcat@99", "textcat@99",
-                                                                                  shipped.version)
-    save(model, metrics, tmp_path / "99", card(metrics))
+    trained = json.loads((SHIPPED_MODEL / "metrics.json").read_text()).get("rethresholded_from", shipped.version)
+    assert (model.version, metrics["version"], metrics["rethresholded_from"]) == ("textcat@99", "textcat@99", trained)
+    save(model, metrics, tmp_path / "99", text)
     assert (tmp_path / "99" / "model.npz").read_bytes() == (SHIPPED_MODEL / "model.npz").read_bytes()
     again = load(tmp_path / "99")
     assert (again.version, again.threshold) == ("textcat@99", expected)
-    assert f"--rethreshold models/textcat/{shipped.version.split('@')[1]} --out models/textcat/99" in \
-        (tmp_path / "99" / "model_card.md").read_text()
+    written = (tmp_path / "99" / "model_card.md").read_text()
+    assert written.startswith("# Model card: textcat@99\n") and recipe in written
+    assert f"**Threshold.** {expected:.3f}, chosen" in written and f"**Threshold.** {shipped.threshold:.3f}" not in written
+    assert f"--rethreshold models/textcat/{trained.split('@')[1]} --out models/textcat/99" in written
 
 
 def test_re_thresholding_a_model_into_its_own_folder_is_refused(capsys: pytest.CaptureFixture[str]) -> None:

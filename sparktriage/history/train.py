@@ -2,7 +2,7 @@
 
 The figures of ``models/textcat/<version>/model_card.md`` come from exactly
 this function with its defaults (fixed seed, deterministic solvers), so
-``sparktriage train --out models/textcat/4`` reproduces them.
+``sparktriage train --out models/textcat/<version>`` reproduces them (a model made by ``--rethreshold``: see its card).
 """
 
 from __future__ import annotations
@@ -160,20 +160,42 @@ def fit_model(settings: Settings, version: str, *, per_entry: int = PER_ENTRY, s
     return model, metrics
 
 
-def rethreshold(settings: Settings, source: Path, version: str, *, real: Path = REAL) -> tuple[TextModel, dict[str, Any]]:
-    """The model in ``source`` with its threshold chosen again on the current real dev split, as ``version``.
+def rethreshold(settings: Settings, source: Path, version: str, *, real: Path = REAL
+                ) -> tuple[TextModel, dict[str, Any], str]:
+    """The model in ``source`` with its threshold chosen again on the current real dev split, as
+    ``version``: (model, metrics, card).
 
     Why: the dev split grows and the rules change, and the threshold is chosen on what the rules leave
     there; retraining to move it would change the model too. The model file is kept as it is (``save``
-    copies it), its metrics are its own but for the threshold and the real dev split's figures."""
+    copies it), its metrics are its own but for the threshold and the real dev split's figures, and its
+    card is its own (the recipe it was trained with) but for the title, the threshold and how to reproduce it."""
     model = load(source)  # ConfigError for a folder that holds no model
     metrics = json.loads((source / "metrics.json").read_text())
     dev = real / "dev.jsonl"
     if not dev.is_file():
         raise ConfigError(f"no real dev split at {dev}: nothing to choose a threshold on")
     threshold, metrics["real_dev"] = real_threshold(model, real_items(dev), only(load_classifier(settings), "rules"))
-    metrics.update(version=version, threshold=threshold, rethresholded_from=metrics["version"])
-    return TextModel(model.source, version, threshold), metrics
+    # the version whose training made the file, also when that model was itself re-thresholded
+    metrics.update(version=version, threshold=threshold,
+                   rethresholded_from=metrics.get("rethresholded_from", metrics["version"]))
+    return TextModel(model.source, version, threshold), metrics, _spliced_card((source / "model_card.md").read_text(), metrics)
+
+
+def _spliced_card(old: str, m: dict[str, Any]) -> str:
+    """The card ``old`` with the title, the threshold's section and the Reproduce line of ``card(m)``."""
+    new = card(m)
+
+    def part(text: str, start: str, end: str | None) -> str:
+        i = text.find(start)
+        j = text.find(end, i) if end else len(text)
+        if i < 0 or j < 0:
+            raise ConfigError(f"the model card has no section {start!r}: write the new version's card by training it")
+        return text[i:j]
+
+    out = old.replace(old.split("\n", 1)[0], new.split("\n", 1)[0], 1)
+    for start, end in (("**Threshold.**", "On the generated held-out formats"), ("**Reproduce.**", None)):
+        out = out.replace(part(old, start, end), part(new, start, end))
+    return out
 
 
 def train_model(settings: Settings, out: Path, **kwargs: Any) -> dict[str, Any]:
@@ -269,6 +291,6 @@ def _reproduce(m: dict[str, Any]) -> str:
     if "rethresholded_from" not in m:
         return f"`sparktriage train --out {folder}` (version {m['version']})."
     source = f"models/textcat/{m['rethresholded_from'].split('@')[-1]}"
-    return (f"the model file of {m['rethresholded_from']} (`sparktriage train --out {source}`), its threshold chosen "
+    return (f"the model file of {m['rethresholded_from']} as it was trained (`{source}`), its threshold chosen "
             f"again on the real dev split: `sparktriage train --rethreshold {source} --out {folder}` "
-            f"(version {m['version']}); the figures above but the threshold's are {m['rethresholded_from']}'s.")
+            f"(version {m['version']}); the figures above but the threshold's are {m['rethresholded_from']}'s.\n")
