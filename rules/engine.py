@@ -27,6 +27,8 @@ except ImportError:  # pragma: no cover
     hyperscan = None
 
 BACKENDS = ("hyperscan", "re") if hyperscan is not None else ("re",)
+#: What a scan that a match handler stopped raises (a release without ScanTerminated raises its base error).
+_STOPPED = getattr(hyperscan, "ScanTerminated", getattr(hyperscan, "error", Exception))
 
 
 def _stop(*_: object) -> bool:
@@ -151,7 +153,7 @@ class RuleEngine:
             return False
         try:
             self._db.scan(text.encode("utf-8", "replace"), match_event_handler=_stop)
-        except hyperscan.ScanTerminated:
+        except _STOPPED:
             return True
         return False
 
