@@ -146,12 +146,16 @@ def generate(days: int, apps_per_day: int, *, seed: int = 0, end: dt.date | None
                           started=ended - rng.uniform(120, 7200), ended=ended,
                           final_status=rng.choices(("FAILED", "KILLED"), (0.93, 0.07))[0])
             incident = incident_today and rng.random() < 0.6
+            # an application's own draws (its example, hosts, lines) from a generator of its own: how many
+            # examples a category has and how many events one makes would otherwise shift every later draw
+            # of the history, so adding a rule example would change every seeded day
+            own = random.Random(f"{seed}/{app.app_id}")
             if rng.random() < NO_RULE_SHARE:
-                events = _no_rule_events(rng, app, classifier)
+                events = _no_rule_events(own, app, classifier)
             else:
                 weights = {c: 0.3 for c in templates} | {c: w for c, w in TEAMS[team].items() if c in templates}
                 category = rng.choice(INCIDENT) if incident else rng.choices(list(weights), list(weights.values()))[0]
-                events = _app_events(rng, rng.choice(templates[category]).events, app, cluster, incident)
+                events = _app_events(own, own.choice(templates[category]).events, app, cluster, incident)
             diagnosis = classifier.diagnose(events, app)
             if with_upgrade and day < upgrade_day:  # what the previous rule packs said
                 category = "access_denied" if diagnosis.category == "auth_failure" else diagnosis.category
