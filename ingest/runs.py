@@ -23,7 +23,6 @@ import heapq
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from functools import cached_property
 
 from ingest.assembly import HEADER_RE, SINGLE_LINE_RE, parse_log_ts
 from ingest.events import candidate_offsets, segment_at
