@@ -58,6 +58,8 @@ HEADER_RE = re.compile(
 )
 # Spark 4 structured logging (log4j2 JsonTemplateLayout): one JSON object per
 # record, {"ts": ..., "level": ..., "msg": ..., "context": ..., "exception": ..., "logger": ...}.
+#: how such a record's line starts: a cheap test before the pattern
+JSON_START = '{"ts"'
 JSON_HEADER_RE = re.compile(rf'\{{"ts":[ \t]?"(?P<ts>[^"\n]+)",[ \t]?"level":[ \t]?"(?P<level>{LEVELS})"')
 HEADER_LINE_RE = re.compile(
     "^(?:" + re.sub(r"\(\?P<\w+>", "(?:", HEADER_PREFIX + "|" + JSON_HEADER_RE.pattern) + ")", re.MULTILINE
@@ -73,7 +75,7 @@ SINGLE_LINE_RE = re.compile(
 def match_header(text: str, pos: int = 0) -> re.Match | None:
     """The log prefix (plain or Spark 4 JSON) of the line starting at ``pos``."""
     m = HEADER_RE.match(text, pos)
-    if m is None and text.startswith('{"ts"', pos):
+    if m is None and text.startswith(JSON_START, pos):
         m = JSON_HEADER_RE.match(text, pos)
     return m
 

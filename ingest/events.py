@@ -22,6 +22,7 @@ from typing import NamedTuple
 from ingest.assembly import (
     HEADER_LINE_RE,
     JSON_HEADER_RE,
+    JSON_START,
     TRACEBACK,
     Assembler,
     Record,
@@ -219,7 +220,7 @@ def taken_apart(record: Record, app_id: str, attempt: int, container_id: str | N
     its digits may not be taken apart the same way: a Spark 4 JSON record, or one redaction changed."""
     lines = record.lines
     text = "\n".join(lines)
-    rendered = lines[0].startswith('{"ts"')  # a Spark 4 JSON record is read as the classic layout prints it
+    rendered = lines[0].startswith(JSON_START)  # a Spark 4 JSON record is read as the classic layout prints it
     if not record.alert and not rendered and not signals.interesting(text):
         return None, None  # noise: told before the header is parsed (most records of a log)
     first = match_header(lines[0])

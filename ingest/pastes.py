@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 
-from ingest.assembly import BARE_FRAME_RE, match_header
+from ingest.assembly import BARE_FRAME_RE, JSON_START, match_header
 
 #: How much of a text is looked at for the marks of a paste: a paste shows them from its first lines, and
 #: a log file of a million lines costs no more than its head (the whole text is read only when they are there).
@@ -161,7 +161,7 @@ def _dedent(lines: list[str]) -> list[str]:
 def _unescape(line: str) -> list[str]:
     """A line holding a trace as a JSON or ``repr`` string, as the lines the string holds (a Spark 4
     JSON log line is left to ``ingest.events``, which reads it as JSON)."""
-    if "\\n" not in line or line.startswith('{"ts"') or _ESCAPED_RE.search(line) is None:
+    if "\\n" not in line or line.startswith(JSON_START) or _ESCAPED_RE.search(line) is None:
         return [line]
     return _ESCAPE_RE.sub(lambda m: _UNESCAPE[m.group(1)], line).split("\n")
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ingest.assembly import HEADER_RE, Assembler, Record, split_lines
+from ingest.assembly import HEADER_RE, JSON_START, Assembler, Record, split_lines
 from ingest.events import Shape, shaped_event, taken_apart
 from ingest.signals import INTERESTING_RE, Signals
 from sparktriage.records import ExceptionEvent
@@ -109,7 +109,7 @@ class Shapes:
         if (event is not None and shape is None) or record.omitted \
                 or record.lines != lines[first:first + len(record.lines)]:
             return None  # not shareable, or the assembler changed its lines (a cut, a frame's tab, a CR)
-        if record.lines[0].startswith('{"ts"'):
+        if record.lines[0].startswith(JSON_START):
             return None  # a Spark 4 JSON record
         ruled = not record.alert and INTERESTING_RE.search(record.text) is None
         if record.level is None:
