@@ -81,14 +81,13 @@ class Shapes:
         ``where``: the app, attempt, container, role and host they belong to."""
         key = digit_key(stretch)
         layouts = self._seen.get(key) if key is not None else None
+        lines = split_lines(stretch)
         if layouts is not None:
-            lines = split_lines(stretch)
             out = [self._rebuilt(lines, first_line, layout, where) for layout in layouts]
             if _ANOTHER_ANSWER not in out:
                 return out  # type: ignore[return-value]
         asm = Assembler(first_line=first_line, max_line_chars=self.max_line_chars,
                         max_record_lines=self.max_record_lines)
-        lines = split_lines(stretch)
         records = asm.feed(lines) + asm.flush()
         events: list[ExceptionEvent | None] = []
         found: list[_Layout] | None = [] if key is not None and key not in self._seen else None
