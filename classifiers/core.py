@@ -13,6 +13,15 @@ other events agreeing on the same category add a little (up to +0.05),
 events pointing at a different category of the same cascade rank take away
 up to 30 % in proportion (an out-of-memory error that cannot tell the process
 agrees with one that names it). ``unknown`` carries confidence 0.
+
+Where a rule decides, the model is not asked, but for two kinds of rule. A generic rule (``rootcause.
+is_generic``: a user exception rethrown by the driver, a bare Python traceback, a generic JVM exception)
+only says the job threw: the model's answer for another category, over its threshold, is a specific
+signal and decides, as a specific rule does, with the model's calibrated probability as the confidence;
+and the model finding no root cause in the rule's exception (its ``_none`` class) more probably than the
+rule is right (the confidence above) leaves the diagnosis ``unknown``, the rule's category its hint.
+Both name the rule that matched (``_over_generic``). Beside a low-priority rule that is not generic (an
+OOM of an unnamed process, a YARN shutdown hook) the model's confident other answer is only a note.
 """
 
 from __future__ import annotations
@@ -51,7 +60,8 @@ class TextModel(Protocol):
     """The seam for the trained model: best category and probability per text.
 
     ``threshold`` is the probability from which its answers are trusted
-    (chosen on held-out data); ``_none`` means "no root cause in this text".
+    (chosen on held-out data: where no rule matched, and over a generic rule);
+    ``_none`` means "no root cause in this text".
     """
 
     version: str
@@ -61,7 +71,8 @@ class TextModel(Protocol):
 
 
 NO_CAUSE = "_none"
-#: Rules below this priority are generic fallbacks: the model may disagree with them, visibly.
+#: Rules below this priority are fallbacks, trusted less; the model's confident other answer is noted
+#: beside those that are not generic (a generic one it overrules: ``_over_generic``).
 LOW_PRIORITY = 30
 #: a stable specific rule's confidence before agreement and rivals (see the module docstring).
 STABLE_CONFIDENCE = 0.95
@@ -183,7 +194,11 @@ def diagnose(
         common["notes"] = ("a very long log line was cut; its head, its tail and the words around its "
                            "failure words were kept and read",)
     root = choose_root(earliest)
-    if root is not None and model is not None and root.rule.priority < LOW_PRIORITY:
+    if root is not None and model is not None and root.generic:
+        decided = _over_generic(root, best, events, engine, model, common)
+        if decided is not None:
+            return decided
+    elif root is not None and model is not None and root.rule.priority < LOW_PRIORITY:
         (guess, p), = model.predict([root.event.text])
         if guess not in (NO_CAUSE, top_level(root.category)) and p >= model.threshold:
             common["notes"] = (*common.get("notes", ()), _disagreement(root.category, guess, p))
@@ -216,12 +231,51 @@ def diagnose(
     )
 
 
+def _over_generic(root: Finding, best: Sequence[tuple[Finding, int]], events: Sequence[ExceptionEvent],
+                  engine: RuleEngine, model: TextModel, common: dict) -> Diagnosis | None:
+    """Where a generic rule would decide, the model's reading when it is a stronger signal (else None).
+
+    A generic rule only says the job threw. The model, over its threshold, naming another category in the
+    events it reads (those it reads when no rule matches) is a specific signal, and a specific signal wins,
+    as it does over a generic rule in ``rootcause``; its calibrated probability is the confidence. The
+    model reading in the rule's own exception no root cause (its ``_none`` class, which real texts people
+    label ``unknown`` teach) more probably than the rule is right (its confidence, ``_confidence``) is the
+    better bet: the diagnosis abstains, with the rule's category as its hint. Both probabilities are
+    calibrated, so the likelier answer is taken: no threshold of its own to tune."""
+    candidates = model_candidates(events)
+    (own, p_own), *answers = model.predict([root.event.text, *(e.text for e in candidates)])
+    others = [(p, n) for n, (category, p) in enumerate(answers)
+              if category in CATEGORIES and top_level(category) != top_level(root.category)]
+    if others and max(others)[0] >= model.threshold:
+        p, n = max(others)
+        category = answers[n][0]
+        return Diagnosis(
+            category=category, domain=domain_of(category), confidence=round(p, 3), source="model",
+            explain=(f"The generic rule {root.rule.id} matched ({root.category}: the job threw); the model "
+                     f"recognises a specific cause, {category}: {CATEGORIES[category][1]}."),
+            remediation=_remediation(engine, category, platform_of(events)),
+            evidence=(_evidence(candidates[n], None),),
+            **{**common, "notes": (*common.get("notes", ()), f"the model decided ({p:.2f}, over its threshold "
+                                   f"{model.threshold:.2f}) over the generic rule {root.rule.id} ({root.category})")},
+        )
+    confidence = _confidence(root, best)
+    if own == NO_CAUSE and p_own > confidence:
+        return Diagnosis(
+            category=UNKNOWN, domain=domain_of(UNKNOWN), confidence=0.0, source="none", hint=root.category,
+            explain=(f"The generic rule {root.rule.id} matched ({root.category}, confidence {confidence:.2f}), but "
+                     f"the model finds no root cause in that exception ({p_own:.2f}), which is likelier."),
+            evidence=(_rule_evidence(root, engine),), **common,
+        )
+    return None
+
+
 def _disagreement(category: str, guess: str, p: float) -> str:
-    """The note when the model, confident, names another category than a generic rule did. Where the
+    """The note when the model, confident, names another category than a low-priority rule that is not
+    generic did (an OOM of an unnamed process, a YARN shutdown hook, too many executor failures). Where the
     rule says the log cannot tell the driver from an executor, the model's pick is a lean, not a contradiction."""
     if category.endswith("/" + EITHER_PROCESS) and guess in OOM_CATEGORIES:
         return f"the model leans to {guess} ({p:.2f}); the log itself does not say which process ran out of memory"
-    return f"the model disagrees with this generic rule: {guess} ({p:.2f})"
+    return f"the model disagrees with this low-priority rule: {guess} ({p:.2f})"
 
 
 def _first_events(runs: EventRuns, n: int) -> list[ExceptionEvent]:

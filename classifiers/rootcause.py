@@ -24,6 +24,8 @@ around a bare traceback) keeps the outer cause. Across the application a
 generic finding counts as ``GENERIC_RANK``: causes of rank 2 or less beat
 it, consequences further downstream (lost executors, refused connections,
 a SparkContext shut down) do not, since a user exception often causes them.
+Where a generic finding is still the root, the model's confident answer for
+a specific cause is a specific signal too, and wins (``classifiers.core``).
 
 **An out-of-memory error that does not say which process ran out yields to one that does.**
 ``java.lang.OutOfMemoryError: Java heap space`` alone (``*/driver_or_executor``) names no

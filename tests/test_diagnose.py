@@ -298,17 +298,52 @@ def test_without_an_own_advice_the_highest_priority_fitting_one_is_given(engine:
 
 # --- the model around the rules ---------------------------------------------------------------------------
 
-def test_a_confident_model_disagreeing_with_a_generic_rule_is_noted(engine: RuleEngine) -> None:
-    model = ScriptedModel({"GenericBoom": ("disk_full", 0.6), "cancelled": ("disk_full", 0.99)})
+def test_a_confident_model_answer_for_a_specific_cause_beats_a_generic_rule(engine: RuleEngine) -> None:
+    """Over its threshold (0.6 here), the model naming another category is a specific signal: it decides,
+    with its own probability as the confidence, and says which rule it overruled."""
+    model = ScriptedModel({"GenericBoom": ("disk_full", 0.6)})
+    d = diagnose([ev("GenericBoom at line 3", exc="com.acme.Boom")], app=APP, engine=engine, model=model)
+    assert (d.category, d.source, d.confidence, d.rule_id, d.model_version) == (
+        "disk_full", "model", 0.6, None, "scripted@1")
+    assert d.explain.startswith("The generic rule generic-boom matched (user_code_error: the job threw); the model "
+                                "recognises a specific cause, disk_full: ")
+    assert d.notes == ("the model decided (0.60, over its threshold 0.60) over the generic rule generic-boom "
+                       "(user_code_error)",)
+    assert [(e.excerpt, e.rule_id) for e in d.evidence] == [("GenericBoom at line 3", None)]
+    assert model.seen == [["GenericBoom at line 3", "GenericBoom at line 3"]], "the rule's event, then the events it reads"
+    for answer in (("disk_full", 0.59), ("user_code_error", 0.99), ("_none", 0.57)):
+        kept = diagnose([ev("GenericBoom")], app=APP, engine=engine, model=ScriptedModel({"GenericBoom": answer}))
+        assert (kept.source, kept.rule_id, kept.confidence, kept.notes) == ("rule", "generic-boom", 0.57, ()), answer
+
+
+def test_a_specific_cause_the_model_reads_in_another_event_beats_a_generic_rule(engine: RuleEngine) -> None:
+    """The model reads the application's exceptions as it does when no rule matches: a cause it names in
+    another one decides, shown as that event's excerpt, even where it finds none in the rule's event."""
+    events = [ev("GenericBoom at line 3", 1, exc="com.acme.Boom", line=3),
+              ev("INFO a line of no interest", 2, line=4),
+              ev("com.acme.Store: no space left", 3, exc="com.acme.Store", line=5)]
+    model = ScriptedModel({"no space": ("disk_full", 0.8), "Boom": ("_none", 0.99)})
+    d = diagnose(events, app=APP, engine=engine, model=model)
+    assert (d.category, d.source, d.confidence) == ("disk_full", "model", 0.8)
+    assert [e.line for e in d.evidence] == [5]
+    assert model.seen == [["GenericBoom at line 3", "GenericBoom at line 3", "com.acme.Store: no space left"]]
+
+
+def test_a_generic_rule_yields_to_the_model_finding_no_cause_more_probably(engine: RuleEngine) -> None:
+    """The rule is right with its confidence (0.57); the model, finding no root cause in the rule's own
+    exception with a higher probability, is the likelier: unknown, the rule's category kept as the hint,
+    the rule's match as the evidence."""
+    model = ScriptedModel({"GenericBoom": ("_none", 0.571)})
     d = diagnose([ev("GenericBoom at line 3")], app=APP, engine=engine, model=model)
-    assert (d.source, d.rule_id, d.model_version) == ("rule", "generic-boom", "scripted@1")
-    assert d.notes == ("the model disagrees with this generic rule: disk_full (0.60)",)
-    assert model.seen[0] == ["GenericBoom at line 3"]
-    killed = diagnose([ev("Job 1 cancelled because SparkContext was shut down")], app=APP, engine=engine, model=model)
-    assert killed.rule_id == "job-killed" and not killed.notes, "priority 30 is not generic"
-    for answer in (("disk_full", 0.59), ("user_code_error", 0.99), ("_none", 0.99)):
-        assert not diagnose([ev("GenericBoom")], app=APP, engine=engine,
-                            model=ScriptedModel({"GenericBoom": answer})).notes, answer
+    assert (d.category, d.source, d.confidence, d.rule_id, d.hint) == ("unknown", "none", 0.0, None, "user_code_error")
+    assert d.explain == ("The generic rule generic-boom matched (user_code_error, confidence 0.57), but the model "
+                         "finds no root cause in that exception (0.57), which is likelier.")
+    assert [(e.excerpt, e.rule_id) for e in d.evidence] == [("GenericBoom at line 3", "generic-boom")]
+    agreeing = [ev("GenericBoom at line 3", 1), ev("GenericBoom at line 9", 2)]  # 0.57 + 0.01
+    assert diagnose(agreeing, app=APP, engine=engine, model=model).rule_id == "generic-boom"
+    killed = diagnose([ev("Job 1 cancelled because SparkContext was shut down")], app=APP, engine=engine,
+                      model=ScriptedModel({}))
+    assert (killed.rule_id, killed.notes) == ("job-killed", ()), "priority 30, killed: not generic, not asked"
 
 
 def test_the_model_is_not_asked_about_a_specific_rules_answer(engine: RuleEngine) -> None:
@@ -320,7 +355,7 @@ def test_an_oom_the_log_cannot_place_leans_rather_than_disagrees() -> None:
     assert _disagreement("executor_oom/driver_or_executor", "driver_oom", 0.814) == (
         "the model leans to driver_oom (0.81); the log itself does not say which process ran out of memory")
     assert _disagreement("executor_oom/driver_or_executor", "disk_full", 0.9) == (
-        "the model disagrees with this generic rule: disk_full (0.90)")
+        "the model disagrees with this low-priority rule: disk_full (0.90)")
     assert _disagreement("executor_oom/heap_driver_or_executor", "executor_oom", 0.9).startswith("the model disagrees")
 
 
@@ -395,7 +430,7 @@ def test_a_cut_line_is_noted(engine: RuleEngine) -> None:
                        "were kept and read",)
     model = ScriptedModel({"GenericBoom": ("disk_full", 0.9)})
     both = diagnose([ev("GenericBoom [... 9 " + CUT_SEEN)], app=APP, engine=engine, model=model)
-    assert len(both.notes) == 2 and both.notes[1].startswith("the model disagrees")
+    assert len(both.notes) == 2 and both.notes[1].startswith("the model decided")
 
 
 # --- loading -------------------------------------------------------------------------------------------

@@ -3,8 +3,10 @@
 The generic rules (a user exception rethrown by the driver, a bare Python
 traceback, a generic JVM exception) decide only when nothing specific is in
 the application: specific wins in one exception whatever the nesting, and
-across events whatever the order. Texts come from ``classifiers/corpus/real/
-train.jsonl`` (never from ``dev_real.jsonl``), with the shipped rule packs.
+across events whatever the order; with the model, its confident answer for a specific cause
+wins too, and its finding no cause, likelier than the rule's being right, leaves the text unknown.
+Texts come from ``classifiers/corpus/real/train.jsonl`` (never from the dev split or
+``dev_real.jsonl``), with the shipped rule packs and model.
 """
 
 from __future__ import annotations
@@ -29,6 +31,11 @@ APP = AppInfo(app_id="application_1700000000000_0015", final_status="FAILED")
 @pytest.fixture(scope="module")
 def rules() -> Classifier:
     return only(load_classifier(Settings()), "rules")
+
+
+@pytest.fixture(scope="module")
+def combined() -> Classifier:
+    return load_classifier(Settings())
 
 
 def diagnose_texts(classifier: Classifier, *texts: str):
@@ -187,3 +194,30 @@ def test_a_generic_user_exception_still_beats_its_downstream_consequences(rules)
     shut_down = ("ERROR ClientRunner: run: caught exception\n"
                  "org.apache.spark.SparkException: Job 0 cancelled because SparkContext was shut down")
     assert diagnose_texts(rules, generic, shut_down).category == "user_code_error"
+
+
+def test_a_schema_mismatch_the_model_reads_under_a_generic_jvm_exception_is_its_answer(rules, combined) -> None:
+    """An ACID table's update failing on a changed schema, reported as a bare JVM exception: the rules see
+    only the generic one; the model, over its threshold, names the schema mismatch, and decides."""
+    item = ITEMS["sparkacid-70-update-schema"]
+    assert item["label"] == "schema_mismatch"
+    assert diagnose_texts(rules, item["text"]).rule_id == "jvm-user-exception"
+    d = diagnose_texts(combined, item["text"])
+    assert (d.category, d.source, d.rule_id) == ("schema_mismatch", "model", None)
+    assert "jvm-user-exception" in d.explain and "jvm-user-exception" in d.notes[-1]
+    assert combined.model.threshold <= d.confidence < 0.95, "the model's own calibrated probability"
+
+
+@pytest.mark.parametrize("item_id", ["spark-37852-negative-buffer", "sfspark-9-numrows-int-overflow",
+                                     "pypmml-12-matcherror-library"])
+def test_a_generic_match_in_which_the_model_finds_no_cause_is_unknown(rules, combined, item_id: str) -> None:
+    """Spark's own negative buffer size, a connector's row count overflowing, a library's MatchError:
+    exceptions the generic JVM rule takes for the job's, which people label unknown. The model finds no
+    cause in them more probably than the rule is right: unknown, the rule's guess kept as the hint."""
+    item = ITEMS[item_id]
+    assert item["label"] == "unknown"
+    alone = diagnose_texts(rules, item["text"])
+    assert is_generic(rules.engine.by_id[alone.rule_id])
+    d = diagnose_texts(combined, item["text"])
+    assert (d.category, d.source, d.hint) == ("unknown", "none", alone.category)
+    assert alone.rule_id in d.explain and d.evidence[0].rule_id == alone.rule_id

@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from classifiers.core import LOW_PRIORITY, NO_CAUSE, SHIPPED_MODEL, diagnose, load_classifier, only
+from classifiers.core import LOW_PRIORITY, NO_CAUSE, SHIPPED_MODEL, Classifier, diagnose, load_classifier, only
+from classifiers.rootcause import is_generic
 from classifiers.corpus.generate import NONE, corpus
 from classifiers.masking import mask
 from classifiers.model import MAX_CHARS, TextModel, choose_threshold, expected_calibration_error, load, save, train
@@ -270,17 +271,43 @@ def test_no_cause_answers_are_never_a_diagnosis() -> None:
     assert d.category == "unknown" and d.hint is None
 
 
-def test_a_confident_model_disagreeing_with_a_generic_rule_is_noted() -> None:
-    decided = [(r, e) for r in ENGINE.rules if r.priority < 30 for e in r.match
-               if diagnose(_events(e), app=APP, engine=ENGINE).rule_id == r.id]
-    assert decided, "some generic rule decides its own example"
-    rule, example = decided[0]
-    other = "disk_full" if rule.category != "disk_full" else "network_error"
-    d = diagnose(_events(example), app=APP, engine=ENGINE, model=FixedModel({"": (other, 0.95)}))
-    assert (d.rule_id, d.source) == (rule.id, "rule")
-    assert any(other in note for note in d.notes)
-    quiet = diagnose(_events(example), app=APP, engine=ENGINE, model=FixedModel({"": (other, 0.3)}))
-    assert not quiet.notes, "an unconfident model says nothing"
+def _deciding_own_example(generic: bool) -> list[tuple[object, list]]:
+    """(rule, events of one of its examples) of the shipped generic rules, or of the low-priority ones that
+    are not generic, where the rule decides its own example alone."""
+    signals = Classifier(engine=ENGINE).signals
+    picked = [r for r in ENGINE.rules if (is_generic(r) if generic else r.priority < LOW_PRIORITY and not is_generic(r))]
+    read = [(r, events_of_text(e, APP.app_id, signals)) for r in picked for e in r.match]
+    return [(r, events) for r, events in read if diagnose(events, app=APP, engine=ENGINE).rule_id == r.id]
+
+
+def test_every_generic_rule_yields_to_a_confident_model_and_to_its_finding_no_cause() -> None:
+    decided = _deciding_own_example(generic=True)
+    assert len({r.id for r, _ in decided}) >= 5, "the user exception, the Python traceback, the JVM exception..."
+    for rule, events in decided:
+        overruled = diagnose(events, app=APP, engine=ENGINE, model=FixedModel({"": ("disk_full", 0.95)}))
+        assert (overruled.source, overruled.category, overruled.confidence, overruled.rule_id) == (
+            "model", "disk_full", 0.95, None), rule.id
+        assert rule.id in overruled.explain and rule.id in overruled.notes[-1]
+        kept = diagnose(events, app=APP, engine=ENGINE, model=FixedModel({"": ("disk_full", 0.59)}))
+        assert (kept.source, kept.rule_id, kept.notes) == ("rule", rule.id, ()), "under the threshold: the rule"
+        abstained = diagnose(events, app=APP, engine=ENGINE, model=FixedModel({}))  # no cause, 0.99
+        assert (abstained.category, abstained.hint, abstained.evidence[0].rule_id) == (
+            "unknown", rule.category, rule.id), rule.id
+
+
+def test_a_confident_model_disagreeing_with_a_low_priority_rule_that_is_not_generic_is_noted() -> None:
+    """A YARN shutdown hook, too many executor failures, an OOM of an unnamed process: they name a cause
+    of their own, so the model's other answer is a note beside them, and its no-cause answer nothing."""
+    decided = _deciding_own_example(generic=False)
+    assert decided, "some low-priority rule that is not generic decides its own example"
+    for rule, events in decided:
+        other = "disk_full" if rule.category != "disk_full" else "network_error"
+        d = diagnose(events, app=APP, engine=ENGINE, model=FixedModel({"": (other, 0.95)}))
+        assert (d.rule_id, d.source) == (rule.id, "rule")
+        assert any(other in note for note in d.notes)
+        for answer in ((other, 0.3), (NO_CAUSE, 0.99)):
+            quiet = diagnose(events, app=APP, engine=ENGINE, model=FixedModel({"": answer}))
+            assert (quiet.rule_id, quiet.notes) == (rule.id, ()), answer
 
 
 def test_the_shipped_model_loads_by_default_and_can_be_turned_off() -> None:
@@ -388,12 +415,10 @@ def test_the_model_leans_on_which_process_ran_out_of_memory_and_disagrees_with_a
     assert lean.category == "executor_oom/driver_or_executor"
     assert lean.notes[0].startswith("the model leans to driver_oom (0.90)")
     other = diagnose(events, app=APP, engine=ENGINE, model=FixedModel({"heap space": ("disk_full", 0.9)}))
-    assert other.notes[0] == "the model disagrees with this generic rule: disk_full (0.90)"
-    generic = [(r, e) for r in ENGINE.rules if r.priority < 30 and "oom" not in r.category for e in r.match
-               if diagnose(_events(e), app=APP, engine=ENGINE).rule_id == r.id]
-    rule, example = generic[0]
-    d = diagnose(_events(example), app=APP, engine=ENGINE, model=FixedModel({"": ("driver_oom", 0.95)}))
-    assert d.notes[0] == "the model disagrees with this generic rule: driver_oom (0.95)"
+    assert other.notes[0] == "the model disagrees with this low-priority rule: disk_full (0.90)"
+    rule, elsewhere = next((r, e) for r, e in _deciding_own_example(generic=False) if "oom" not in r.category)
+    d = diagnose(elsewhere, app=APP, engine=ENGINE, model=FixedModel({"": ("driver_oom", 0.95)}))
+    assert d.notes[0] == "the model disagrees with this low-priority rule: driver_oom (0.95)"
 
 
 def test_an_unknown_from_last_lines_says_the_application_printed_no_error() -> None:

@@ -11,7 +11,7 @@ from classifiers.core import Classifier
 from rules.engine import RuleEngine
 from rules.loader import load_packs
 from sparktriage.history.train import NONE, real_threshold
-from tests.packs import write_pack
+from tests.packs import SMALL_PACK, write_pack
 
 DENIED = "org.apache.hadoop.security.AccessControlException: Permission denied: user=etl, access=READ"
 
@@ -75,6 +75,47 @@ def test_the_threshold_is_chosen_on_the_model_s_probabilities_not_the_rounded_co
     threshold, figures = real_threshold(Unround(), dev(unknown_denied=True), rules, precision=0.5)
     assert threshold > 0.80041
     assert figures["abstains_on_unknown"] == pytest.approx(5 / 6, abs=1e-3)
+
+
+GENERIC = SMALL_PACK + """\
+  - id: generic-boom
+    category: user_code_error
+    priority: 20
+    patterns: ['GenericBoom']
+    explain: Something in the job threw.
+    remediation: Read the job's own stack trace.
+    examples:
+      match: ["GenericBoom at line 3"]
+      no_match: ["all fine"]
+"""
+
+
+class OverGeneric(Model):
+    ANSWERS = {**Model.ANSWERS, "Beta": ("network_error", 0.7), "Gamma": ("input_missing", 0.72),
+               "Delta": ("network_error", 0.75)}
+
+
+def test_under_the_threshold_a_generic_rule_answers_where_the_model_would_have(tmp_path: Path) -> None:
+    """Over a generic rule the model decides from its threshold (``classifiers.core``); under it the rule
+    answers, so an unknown text the rule answers is answered whatever the threshold, like one a specific
+    rule answers: the model's other answers on unknown texts must go."""
+    packs = load_packs(write_pack(tmp_path, GENERIC), builtin=False)
+    rules = Classifier(engine=RuleEngine(packs.rules, packs.version, backend="re"))
+    items = [(DENIED, "access_denied"),
+             ("com.acme.AlphaException: a", "input_missing"),  # the model, 0.9, right
+             ("com.acme.BoomException: GenericBoom Beta", "network_error"),  # the model 0.7 right, the rule wrong
+             ("com.acme.BoomException: GenericBoom Gamma", NONE),  # the model 0.72 or the rule: answered
+             ("com.acme.DeltaException: d", NONE)]  # the model 0.75, no rule: must abstain
+    items += [(f"com.acme.QuietException: {n}", NONE) for n in range(4)]
+    dev = [(text, label, f"s{n}") for n, (text, label) in enumerate(items)]
+    # 6 unknown texts may get int(6 * 0.2) = 1 answer, and the generic rule gives Gamma's: Delta's 0.75 must go
+    threshold, figures = real_threshold(OverGeneric(), dev, rules, precision=0.5)
+    assert 0.75 < threshold < 0.9
+    assert figures["abstains_on_unknown"] == pytest.approx(5 / 6, abs=1e-3)
+    rows = {row["threshold"]: row for row in figures["accuracy_against_coverage"]}
+    assert rows[1.01]["coverage"] == pytest.approx(3 / 9, abs=1e-3), "the rules alone: the generic one too"
+    assert rows[0.0]["coverage"] == pytest.approx(5 / 9, abs=1e-3)
+    assert figures["accuracy"] == pytest.approx(7 / 9, abs=1e-3), "all but Beta and Gamma, the generic rule's"
 
 
 def test_a_shipped_model_is_re_thresholded_on_the_dev_split_without_retraining(tmp_path: Path) -> None:

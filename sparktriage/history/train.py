@@ -8,6 +8,7 @@ this function with its defaults (fixed seed, deterministic solvers), so
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,8 +56,9 @@ def real_items(path: Path) -> list[tuple[str, str, str]]:
 
 @dataclass(frozen=True)
 class _Unfiltered:
-    """A model that answers whatever its probability: the threshold is what is being chosen. It keeps
-    its last answers: a diagnosis rounds its confidence to three places, the threshold needs the probability."""
+    """A model that answers whatever its probability (``threshold`` 0; ``inf``: never, what the diagnosis
+    falls back to): the threshold is what is being chosen. It keeps its last answers: a diagnosis rounds
+    its confidence to three places, the threshold needs the probability."""
 
     model: TextModel
     threshold: float = 0.0
@@ -72,10 +74,13 @@ class _Unfiltered:
 
 
 def as_the_worker_runs(rules: Classifier, model: TextModel, dev: list[tuple[str, str, str]]
-                       ) -> list[tuple[str, str | None, float]]:
-    """Per dev text: ``("rule", category, confidence)`` when a rule decides, else the model's best
-    guess over the events it reads (``("model", category, p)``, or ``("none", None, 0.0)``)."""
-    model = _Unfiltered(model)
+                       ) -> list[tuple[str, str | None, float, str | None]]:
+    """Per dev text: ``("rule", category, confidence, category)`` when a rule decides, else the model's
+    best guess over the events it reads (``("model", category, p, fallback)``, or ``("none", None, 0.0,
+    None)``). ``fallback`` is the answer when the threshold is over ``p``: ``None`` (unknown) where no
+    rule matched, the generic rule's category (or ``None``, where the model finds no cause more probably)
+    where the model's answer would overrule a generic rule (``classifiers.core``)."""
+    model, never = _Unfiltered(model), _Unfiltered(model, threshold=math.inf)
     unfiltered = Classifier(engine=rules.engine, model=model)
     seen = []
     for n, (text, _, _) in enumerate(dev):
@@ -85,8 +90,13 @@ def as_the_worker_runs(rules: Classifier, model: TextModel, dev: list[tuple[str,
         # the model's answer at its own probability: the diagnosis has it rounded, and a threshold just
         # above a rounded probability let that very answer through (a trained candidate abstained on 78.4 %
         # of the real dev split's unknown texts where its threshold had been chosen for 80 %)
-        p = max(p for c, p in model.last if c == category) if d.source == "model" else d.confidence
-        seen.append((d.source if category else "none", category, p))
+        p = (max(p for c, p in model.last if c == category and round(p, 3) == d.confidence)
+             if d.source == "model" else d.confidence)
+        fallback = category
+        if d.source == "model":
+            below = classify_text(Classifier(engine=rules.engine, model=never), text, app_id=f"dev-{n}")
+            fallback = None if below.category == UNKNOWN else top_level(below.category)
+        seen.append((d.source if category else "none", category, p, fallback))
     return seen
 
 
@@ -94,27 +104,29 @@ def real_threshold(model: TextModel, dev: list[tuple[str, str, str]], rules: Cla
                    precision: float = REAL_PRECISION) -> tuple[float, dict[str, Any]]:
     """The abstention threshold chosen on the real dev split as the worker runs, and accuracy against coverage.
 
-    The rules decide first; the model answers only what they leave, so the
-    threshold is chosen on those texts: the lowest at which the model's answers
-    there reach ``precision`` (an answer on a text labelled ``unknown`` is wrong)
-    and the rules and model together abstain on REAL_ABSTAIN of the texts
-    labelled ``unknown``.
+    The rules decide first; the model answers what they leave, and overrules a generic rule, so the
+    threshold is chosen on those answers: the lowest at which they reach ``precision`` (an answer on a
+    text labelled ``unknown`` is wrong) and the rules and model together abstain on REAL_ABSTAIN of the
+    texts labelled ``unknown`` (an answer the threshold cannot take away, a generic rule's under the
+    model's, counts as the rules').
     """
     seen = as_the_worker_runs(rules, model, dev)
     truth = [label for _, label, _ in dev]
-    by_model = [(c, p, t) for (source, c, p), t in zip(seen, truth) if source == "model"]
+    by_model = [(c, p, t) for (source, c, p, _), t in zip(seen, truth) if source == "model"]
     threshold = choose_threshold(np.array([p for _, p, _ in by_model]), [c for c, _, _ in by_model],
                                  [t for _, _, t in by_model], precision)
     unknown = sum(t == NONE for t in truth)
-    by_rules = sum(source == "rule" and t == NONE for (source, _, _), t in zip(seen, truth))
+    by_rules = sum(fallback is not None and t == NONE for (_, _, _, fallback), t in zip(seen, truth))
     allowed = max(0, int(round(unknown * (1 - REAL_ABSTAIN), 6)) - by_rules)  # answers the unknown ones may get
-    answered_unknown = sorted((p for _, p, t in by_model if t == NONE), reverse=True)
+    answered_unknown = sorted((p for (source, _, p, fallback), t in zip(seen, truth)
+                               if source == "model" and fallback is None and t == NONE), reverse=True)
     if len(answered_unknown) > allowed:  # just above the most confident answer it must not give
         threshold = max(threshold, answered_unknown[allowed] + 1e-6)
     threshold = min(threshold, 1.0)
 
     def combined(cut: float) -> list[str]:
-        return [c if source == "rule" or (source == "model" and p >= cut) else NONE for source, c, p in seen]
+        return [c if source == "rule" or (source == "model" and p >= cut) else (fallback or NONE)
+                for source, c, p, fallback in seen]
 
     curve = []
     for cut in (0.0, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.01, threshold):
@@ -127,7 +139,7 @@ def real_threshold(model: TextModel, dev: list[tuple[str, str, str]], rules: Cla
     alone = model.predict([t for t, _, _ in dev])
     return threshold, {
         "texts": len(dev), "target_precision": precision, "threshold": threshold,
-        "decided_by_rules": sum(source == "rule" for source, _, _ in seen),
+        "decided_by_rules": sum(source == "rule" for source, _, _, _ in seen),
         "abstains_on_unknown": round(sum(a == NONE for a, t in zip(answers, truth) if t == NONE) / max(1, unknown), 3),
         "model_alone_abstains_on_unknown": round(sum(g == NONE or p < threshold for (g, p), t in zip(alone, truth)
                                                      if t == NONE) / max(1, unknown), 3),
@@ -222,8 +234,12 @@ def card(m: dict[str, Any]) -> str:
 **What it does.** Given the text of one exception event that no rule
 matched, it names the most likely failure category of the taxonomy (or
 `{NONE}`: no root cause in this text) with a calibrated probability. The
-core uses it only when no rule decides, and only from the threshold below;
-under it, the diagnosis is `unknown` with the guess kept as a hint.
+core uses it where no rule decides, and where only a generic rule (a user
+exception, a bare traceback, a generic JVM exception) matched: there its answer
+for another category is a specific cause and decides, and its `{NONE}` answer,
+more probable than the rule's confidence, leaves the diagnosis `unknown`. Its
+answers count only from the threshold below; under it, the diagnosis is
+`unknown` with the guess kept as a hint.
 
 **Model.** TF-IDF over masked text (ids, hosts, paths, numbers, sizes,
 timestamps replaced by placeholders): word uni- and bigrams with class names
@@ -255,15 +271,15 @@ Accuracy {m['heldout_accuracy']:.3f}; expected calibration error
 
 **Threshold.** {m['threshold']:.3f}, chosen on the real dev split
 (`classifiers/corpus/real/dev.jsonl`, {_real(m, 'texts')} texts people pasted) as the worker runs:
-the rules decide first ({_real(m, 'decided_by_rules')} of them); on the texts they leave, it is the
-lowest probability at which the model's answers reach precision {_real(m, 'target_precision')} (an
+the rules decide first ({_real(m, 'decided_by_rules')} of them); on the texts they leave, and where
+the model would overrule a generic rule, it is the lowest probability at which the model's answers reach precision {_real(m, 'target_precision')} (an
 answer on a text labelled `unknown` counts as wrong) and the rules and the model together abstain on
 at least {REAL_ABSTAIN:.0%} of the texts labelled `unknown`. There, combined: accuracy
 {_real(m, 'accuracy')}, abstaining on {_real(m, 'abstains_on_unknown')} of the texts labelled
 `unknown` and answering `unknown` for {_real(m, 'unknown_for_known')} of the others; the model alone,
 reading whole excerpts, abstains on {_real(m, 'model_alone_abstains_on_unknown')} of the `unknown`
 ones. Accuracy against coverage there (rules first, then the model's answers from the cut; the
-cut 1.010 is the rules alone):
+cut 1.010 is the rules without the model's answers):
 
 | threshold | coverage | accuracy |
 |---|---|---|
