@@ -76,6 +76,20 @@ rules:
 '''
 
 
+#: A generic rule (``rootcause.is_generic``: user_code_error under priority 40) for ``SMALL_PACK``: what the
+#: model may overrule.
+GENERIC_RULE = '''\
+  - id: generic-boom
+    category: user_code_error
+    priority: 20
+    patterns: ['GenericBoom']
+    explain: Something in the job threw.
+    remediation: Read the job's own stack trace.
+    examples:
+      match: ["GenericBoom at line 3"]
+      no_match: ["all fine"]
+'''
+
 def write_pack(directory: Path, text: str = SMALL_PACK, name: str = "test.yaml") -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / name

@@ -26,22 +26,13 @@ from rules.loader import load_packs
 from sparktriage.errors import ConfigError
 from sparktriage.records import AppInfo, Cause, ExceptionEvent
 from sparktriage.settings import Settings
-from tests.packs import SMALL_PACK, write_pack
+from tests.packs import GENERIC_RULE, SMALL_PACK, write_pack
 
 APP = AppInfo(app_id="application_1700000000000_0042", attempt=2, final_status="FAILED")
 
 # The small pack plus a generic rule (priority under 30) and a category whose two rules give
 # advice for one platform each.
-PACK = SMALL_PACK + '''\
-  - id: generic-boom
-    category: user_code_error
-    priority: 20
-    patterns: ['GenericBoom']
-    explain: Something in the job threw.
-    remediation: Read the job's own stack trace.
-    examples:
-      match: ["GenericBoom at line 3"]
-      no_match: ["all fine"]
+PACK = SMALL_PACK + GENERIC_RULE + '''\
   - id: exec-oom-yarn
     category: executor_oom
     priority: 70

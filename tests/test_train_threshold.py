@@ -11,7 +11,7 @@ from classifiers.core import Classifier
 from rules.engine import RuleEngine
 from rules.loader import load_packs
 from sparktriage.history.train import NONE, real_threshold
-from tests.packs import SMALL_PACK, write_pack
+from tests.packs import GENERIC_RULE, SMALL_PACK, write_pack
 
 DENIED = "org.apache.hadoop.security.AccessControlException: Permission denied: user=etl, access=READ"
 
@@ -77,19 +77,6 @@ def test_the_threshold_is_chosen_on_the_model_s_probabilities_not_the_rounded_co
     assert figures["abstains_on_unknown"] == pytest.approx(5 / 6, abs=1e-3)
 
 
-GENERIC = SMALL_PACK + """\
-  - id: generic-boom
-    category: user_code_error
-    priority: 20
-    patterns: ['GenericBoom']
-    explain: Something in the job threw.
-    remediation: Read the job's own stack trace.
-    examples:
-      match: ["GenericBoom at line 3"]
-      no_match: ["all fine"]
-"""
-
-
 class OverGeneric(Model):
     ANSWERS = {**Model.ANSWERS, "Beta": ("network_error", 0.7), "Gamma": ("input_missing", 0.72),
                "Delta": ("network_error", 0.75)}
@@ -99,7 +86,7 @@ def test_under_the_threshold_a_generic_rule_answers_where_the_model_would_have(t
     """Over a generic rule the model decides from its threshold (``classifiers.core``); under it the rule
     answers, so an unknown text the rule answers is answered whatever the threshold, like one a specific
     rule answers: the model's other answers on unknown texts must go."""
-    packs = load_packs(write_pack(tmp_path, GENERIC), builtin=False)
+    packs = load_packs(write_pack(tmp_path, SMALL_PACK + GENERIC_RULE), builtin=False)
     rules = Classifier(engine=RuleEngine(packs.rules, packs.version, backend="re"))
     items = [(DENIED, "access_denied"),
              ("com.acme.AlphaException: a", "input_missing"),  # the model, 0.9, right
