@@ -15,6 +15,7 @@ evaluator must not reopen what a faster one just closed).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import zlib
 from collections.abc import Collection, Sequence
 
@@ -25,25 +26,41 @@ from sparktriage.store import schema as t
 from sparktriage.store.base import Alert, Notify
 from sparktriage.store.reads import failed, utc
 
-D, A, E, S = t.diagnoses, t.applications, t.exception_events, t.spike_alerts
+A, E, S = t.applications, t.exception_events, t.spike_alerts
 
 
 def spike_counts(engine: sa.Engine, kind: str, key: str, categories: Collection[str],
                  windows: Sequence[tuple[dt.datetime, dt.datetime]]) -> list[int]:
-    """One query for every window: each an index range over the applications' end times."""
-    inside = [sa.and_(A.c.ended >= start, A.c.ended < end) for start, end in windows]
-    query = (sa.select(*(sa.func.coalesce(sa.func.sum(sa.case((w, 1), else_=0)), 0) for w in inside))
-             .select_from(D.join(A, sa.and_(A.c.app_id == D.c.app_id, A.c.attempt == D.c.attempt)))
-             .where(D.c.superseded.is_(None), sa.or_(*inside), D.c.top_category.in_(sorted(categories)), failed()))
-    if kind == "queue":
-        query = query.where(A.c.queue == key)
-    elif kind == "host":
-        query = query.where(sa.select(E.c.id).where(E.c.app_id == A.c.app_id, E.c.attempt == A.c.attempt,
-                                                    E.c.host == key).exists())
-    elif kind != "category":
-        raise ValueError(f"unknown spike kind {kind!r}")
+    """One query for every window (the statement built once per kind and number of windows)."""
+    params: dict[str, object] = {"categories": sorted(categories), "key": key}
+    for n, (start, end) in enumerate(windows):
+        params[f"start{n}"], params[f"end{n}"] = start, end
     with engine.connect() as conn:
-        return [int(n) for n in conn.execute(query).one()]
+        return [int(n) for n in conn.execute(_spike_query(kind, len(windows)), params).one()]
+
+
+@functools.cache
+def _spike_query(kind: str, windows: int) -> sa.Select:
+    """A count per window, each an index range of ``ix_applications_category_ended``: an application row
+    carries its current diagnosis's top-level category (``sql.make_current``), so no diagnosis is read.
+    Built once: composing the expression took longer than SQLite took to answer it (the worker checks
+    a key on nearly every infra diagnosis)."""
+    if kind == "queue":
+        of_key = [A.c.queue == sa.bindparam("key")]
+    elif kind == "host":
+        of_key = [sa.select(E.c.id).where(E.c.app_id == A.c.app_id, E.c.attempt == A.c.attempt,
+                                          E.c.host == sa.bindparam("key")).exists()]
+    elif kind == "category":
+        of_key = []
+    else:
+        raise ValueError(f"unknown spike kind {kind!r}")
+    categories = sa.bindparam("categories", expanding=True)
+    return sa.select(*(
+        sa.select(sa.func.count()).select_from(A).where(
+            A.c.ended >= sa.bindparam(f"start{n}", type_=A.c.ended.type),
+            A.c.ended < sa.bindparam(f"end{n}", type_=A.c.ended.type),
+            A.c.top_category.in_(categories), failed(), *of_key).scalar_subquery()
+        for n in range(windows)))
 
 
 def first_ended(engine: sa.Engine) -> dt.datetime | None:
