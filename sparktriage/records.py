@@ -268,11 +268,14 @@ class Evidence:
     rule_id: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {name: getattr(self, name) for name in _EVIDENCE_FIELDS}  # all scalars: nothing to copy
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Self:
         return _from_dict(cls, data)
+
+
+_EVIDENCE_FIELDS = tuple(f.name for f in fields(Evidence))
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,7 +298,7 @@ class ExceptionGroup:
     logger: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
+        d = {name: getattr(self, name) for name in _GROUP_FIELDS}
         d["roles"] = list(self.roles)
         return d
 
@@ -304,6 +307,9 @@ class ExceptionGroup:
         d = dict(data)
         d["roles"] = tuple(d.get("roles") or ())
         return _from_dict(cls, d)
+
+
+_GROUP_FIELDS = tuple(f.name for f in fields(ExceptionGroup))
 
 
 @dataclass(frozen=True, slots=True)
@@ -332,7 +338,9 @@ class Diagnosis:
     final_status: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
+        """Field by field, as ``ExceptionEvent.to_dict``: every save hashes and writes it (``asdict`` copied
+        the evidence and exceptions deeply, only for them to be converted again here)."""
+        d = {name: getattr(self, name) for name in _DIAGNOSIS_FIELDS}
         d["evidence"] = [e.to_dict() for e in self.evidence]
         d["exceptions"] = [g.to_dict() for g in self.exceptions]
         d["notes"] = list(self.notes)
@@ -345,3 +353,6 @@ class Diagnosis:
         d["exceptions"] = tuple(ExceptionGroup.from_dict(g) for g in d.get("exceptions") or ())
         d["notes"] = tuple(d.get("notes") or ())
         return _from_dict(cls, d)
+
+
+_DIAGNOSIS_FIELDS = tuple(f.name for f in fields(Diagnosis))
