@@ -12,8 +12,9 @@ Printed, per abstention level: at the lowest threshold at which the model stays 
 of the excerpts labelled ``unknown``, how many of the others it names rightly and wrongly. The real dev
 split asks for the strict end (the rules already answer some of its unknown texts).
 
-``python -m bench.modelcv [--calibration temperature|sigmoid|none]``: ``sigmoid`` is textcat@4's
-(per class, folds not grouped), ``none`` the bare regression. Minutes: five trainings.
+``python -m bench.modelcv [--calibration temperature|sigmoid|none] [--real-weight N]``: ``sigmoid`` is
+textcat@4's (per class, folds not grouped), ``none`` the bare regression; ``--real-weight`` how many generated
+texts each real one weighs (default ``REAL_WEIGHT``, the recipe's). Minutes: five trainings.
 """
 
 from __future__ import annotations
@@ -72,7 +73,7 @@ def at_level(rows: list[tuple[str, str | None, float]], level: float) -> tuple[f
     return cut, sum(c == label for label, c in known), sum(c != label for label, c in known)
 
 
-def main(calibration: str = "temperature") -> None:
+def main(calibration: str = "temperature", real_weight: float = REAL_WEIGHT) -> None:
     from sklearn.model_selection import GroupKFold
 
     settings = Settings()
@@ -87,15 +88,15 @@ def main(calibration: str = "temperature") -> None:
     for kept, held in GroupKFold(n_splits=FOLDS).split(real, groups=[r["source_url"] for r in real]):
         seen = set().union(*(_lines(real[i]["text"]) for i in held))
         items = [g for g in generated if not (g[2].startswith("rule:") and _lines(g[0]) & seen)]
-        weights = [1.0] * len(items) + [float(REAL_WEIGHT)] * len(kept)
+        weights = [1.0] * len(items) + [float(real_weight)] * len(kept)
         items += [(real[i]["text"], labels[i], f"real:{real[i]['source_url']}") for i in kept]
         pipeline = _fit(items, weights, calibration)
         for i in held:
             answers[i] = _answer(pipeline, candidates[i])
     rows = [(label, c, p) for label, (c, p) in zip(labels, answers)]
     known, unknown = sum(label != NONE for label in labels), labels.count(NONE)
-    print(f"calibration {calibration}: {len(real)} train excerpts ({known} known, {unknown} unknown), "
-          f"{FOLDS} folds grouped by thread")
+    print(f"calibration {calibration}, real texts weighing {real_weight:g}: {len(real)} train excerpts "
+          f"({known} known, {unknown} unknown), {FOLDS} folds grouped by thread")
     print("silent on unknown  threshold  known named right  wrong")
     for level in LEVELS:
         cut, right, wrong = at_level(rows, level)
@@ -105,4 +106,7 @@ def main(calibration: str = "temperature") -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--calibration", choices=("temperature", "sigmoid", "none"), default="temperature")
-    main(parser.parse_args().calibration)
+    parser.add_argument("--real-weight", type=float, default=REAL_WEIGHT,
+                        help=f"how many generated texts each real train text weighs (default {REAL_WEIGHT})")
+    args = parser.parse_args()
+    main(args.calibration, args.real_weight)
