@@ -61,9 +61,11 @@ HEADER_RE = re.compile(
 #: how such a record's line starts: a cheap test before the pattern
 JSON_START = '{"ts"'
 JSON_HEADER_RE = re.compile(rf'\{{"ts":[ \t]?"(?P<ts>[^"\n]+)",[ \t]?"level":[ \t]?"(?P<level>{LEVELS})"')
-HEADER_LINE_RE = re.compile(
-    "^(?:" + re.sub(r"\(\?P<\w+>", "(?:", HEADER_PREFIX + "|" + JSON_HEADER_RE.pattern) + ")", re.MULTILINE
-)
+_HEADER_LINE = "(?:" + re.sub(r"\(\?P<\w+>", "(?:", HEADER_PREFIX + "|" + JSON_HEADER_RE.pattern) + ")"
+HEADER_LINE_RE = re.compile("^" + _HEADER_LINE, re.MULTILINE)
+#: A newline and the log-prefixed line after it: where the next record starts. ``re`` tries a pattern that
+#: starts with ``^`` at every character; one that starts with a literal, only where that character is.
+NEXT_HEADER_RE = re.compile("\n" + _HEADER_LINE)
 #: A plain prefixed line that is a whole record (the next line starts one too, or there is none), in three
 #: groups: what comes before its timestamp, the timestamp, the rest of the line. A repeated warning's line is
 #: recognised by one match, not assembled, and its groups are what it is looked up by.

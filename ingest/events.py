@@ -20,9 +20,9 @@ from collections.abc import Iterator, Sequence
 from typing import NamedTuple
 
 from ingest.assembly import (
-    HEADER_LINE_RE,
     JSON_HEADER_RE,
     JSON_START,
+    NEXT_HEADER_RE,
     TRACEBACK,
     Assembler,
     Record,
@@ -281,8 +281,8 @@ def segment_at(text: str, hit: int, done_upto: int = 0) -> tuple[int, int, re.Ma
         start = max(text.rfind("\n", done_upto, start - 1) + 1, done_upto)
         header = match_header(text, start)
     nl = text.find("\n", hit)
-    nxt = HEADER_LINE_RE.search(text, nl + 1) if nl >= 0 else None
-    return start, nxt.start() if nxt is not None else len(text), header
+    nxt = NEXT_HEADER_RE.search(text, nl) if nl >= 0 else None
+    return start, nxt.start() + 1 if nxt is not None else len(text), header
 
 
 def segments(text: str, *, use_hyperscan: bool = True,

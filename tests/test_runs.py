@@ -80,6 +80,31 @@ def test_a_warning_repeated_with_its_own_times_is_one_run_counted_every_time(cla
     assert classifier.diagnose(runs, APP).exceptions[0].count == 3_000
 
 
+FRAME = "\tat org.apache.hadoop.hdfs.LeaseRenewer.run(LeaseRenewer.java:438)"
+NOISY_INFO = "2015-10-18 18:02:{s:02d},{ms:03d} INFO [main] org.apache.hadoop.mapred.Task: Task:attempt_{n} is done"
+
+
+def test_a_repeated_warning_that_a_trace_continues_once_is_that_once_one_record_with_its_trace(classifier) -> None:
+    """A warning is folded into its run only where it is a whole record (the next line starts one): the
+    occurrence with a frame under it, an INFO record with an exception printed under it among INFO records
+    that are not, and one with a line under it equal to the warning but for its timestamp's separators, are
+    each assembled with what continues them; every other occurrence is still counted, with its own line."""
+    lines = [line for n in range(600) for line in (WARN.format(s=n % 60, ms=n % 1000),
+                                                    NOISY_INFO.format(s=n % 60, ms=n % 997, n=n))]
+    lines.insert(401, FRAME)  # under warning 200
+    lines.insert(801, "java.lang.IllegalStateException: task 399 lost its output")  # under INFO record 399
+    lines.insert(1002, WARN.format(s=1, ms=1).replace("-", "/", 2))  # a warning's text under INFO record 499,
+    # its timestamp one no layout writes: not a log prefix, though equal to one but for its digits and dashes
+    runs = _same_as_per_record("\n".join(lines) + "\n", classifier)
+    warnings = max(runs, key=len)
+    assert len(warnings) == 599 and 401 not in warnings.lines and warnings.lines[-1] == 1_202
+    traced = [run.event for run in runs if FRAME in run.event.text]
+    assert [(e.line, e.text.count("\n")) for e in traced] == [(401, 1)]
+    info = [run.event for run in runs if run.event.exc_class == "java.lang.IllegalStateException"]
+    assert [(e.line, e.level) for e in info] == [(801, "INFO")]
+    assert not [run for run in runs if "2015/10/18" in run.event.text], "INFO record 499 with a line of text"
+    assert classifier.diagnose(runs, APP).exceptions[0].count == 600, "the traced one is the same warning"
+
 
 TRACE = ("{ts} WARN TaskSetManager: Lost task 1.0 in stage 2.0 (TID 7): org.apache.spark.shuffle.FetchFailedException: "
          "Failed to connect to host-3/10.0.0.3:7337{pad}\n"
