@@ -19,6 +19,18 @@ stood on that path, whatever the broker answers:
   first offset, before the recovery sought each where RocksDB left it;
 - after a SIGKILL, opening each table replayed up to 192 MiB of RocksDB's
   write-ahead log (``table_options``).
+
+And one cost stood on the path of every record once the worker was busy: the
+leader-election topic faust subscribes every app to (one partition, never
+written; nothing here elects a leader, so ``topic_disable_leader``). aiokafka
+keeps one fetch in flight per broker, and once a fetched batch has waited
+``prefetch_backoff`` (0.1 s) for the agent, it fetches the partitions that hold
+nothing buffered on their own: that empty partition, which the broker holds
+for the whole fetch wait, while the input partitions' next batch queued
+behind it. With batches of 100-line records (0.1 s or more of work each)
+this happened at every batch: faust's decode-only agent reached about a third
+of a core at 1.5 s waits. An input partition with no traffic still does this;
+the wait below bounds what it costs.
 """
 
 from __future__ import annotations
@@ -100,6 +112,12 @@ class _PromptTransport(faust_kafka.Transport):
     Consumer = _PromptConsumer
 
 
+def use_prompt_consumer(app: faust.App) -> None:
+    """Give ``app`` the consumer above (its fetch wait, changelogs read from their end); before anything
+    reaches ``app.transport`` (declaring a topic does). ``bench.faust_floor`` runs its agent on it too."""
+    app.transport = _PromptTransport(app.conf.broker_consumer, app)
+
+
 def faust_app(settings: Settings) -> faust.App:
     """The worker's faust app, before its topics, tables and agent are declared (``ingest.app.create_app``)."""
     options: dict[str, Any] = {}
@@ -125,8 +143,8 @@ def faust_app(settings: Settings) -> faust.App:
         # a request per changelog write made the socket writes a third of the worker's time with batches)
         producer_linger=0.005,
         TableManager=PromptTableManager,
+        topic_disable_leader=True,  # no leader-election topic: an empty partition in every fetch (above)
         **options,
     )
-    # before anything reaches app.transport (declaring a topic does): the consumer side's transport
-    app.transport = _PromptTransport(app.conf.broker_consumer, app)
+    use_prompt_consumer(app)
     return app
