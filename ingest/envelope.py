@@ -37,6 +37,8 @@ import datetime as dt
 import json
 from typing import Any, NamedTuple
 
+import msgspec
+
 from ingest.yarn import app_id_from_path, parse_container_id
 from sparktriage.errors import BadInput
 from sparktriage.records import NO_WORKFLOW, Envelope, Lifecycle, Origin, Source, Workflow
@@ -183,15 +185,30 @@ def _decode(value: bytes) -> dict[str, Any]:
     except UnicodeDecodeError as exc:
         raise BadInput("not_utf8", f"byte {exc.start}: {exc.reason}") from exc
     try:
-        data = json.loads(text)
+        data = _FAST_JSON.decode(text)
+    except (msgspec.DecodeError, RecursionError):
+        data = _json_loads(text)
+    if not isinstance(data, dict):
+        raise BadInput("not_an_object", f"a JSON {type(data).__name__}, expected an object")
+    return data
+
+
+#: msgspec's decoder (C): a fifth of ``json.loads``' cost on a one-line record, about a tenth of all the
+#: worker does for one. It accepts a subset of what ``json.loads`` accepts (no NaN, no lone surrogate
+#: escapes) and reads it alike; what it refuses goes to ``_json_loads``, which accepts or refuses it
+#: exactly as before, with the same reasons.
+_FAST_JSON = msgspec.json.Decoder()
+
+
+def _json_loads(text: str) -> Any:
+    """``json.loads``, its errors as :class:`BadInput` with their reasons."""
+    try:
+        return json.loads(text)
     except RecursionError as exc:  # json's own guard: the stack, not the input, would give out first
         raise BadInput("too_deeply_nested", "JSON nested deeper than the decoder's recursion limit") from exc
     except ValueError as exc:
         reason = "binary" if _is_binary(text) else "malformed_json"
         raise BadInput(reason, str(exc)[:200]) from exc
-    if not isinstance(data, dict):
-        raise BadInput("not_an_object", f"a JSON {type(data).__name__}, expected an object")
-    return data
 
 
 def _text(data: dict[str, Any], names: tuple[str, ...]) -> str | None:

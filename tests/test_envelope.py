@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingest.envelope import parse_envelope
+from ingest.envelope import _decode, parse_envelope
 from sparktriage.errors import BadInput
 
 LINE = "24/03/12 10:11:14 ERROR Executor: Exception in task 1.0 in stage 3.0 (TID 20)"
@@ -174,6 +174,29 @@ def test_any_input_is_an_envelope_or_bad_input(value: bytes) -> None:
         assert err.reason and " " not in err.reason
     else:
         assert isinstance(e.app_id, str) and e.app_id and isinstance(e.text, str) and (e.ts is None or isinstance(e.ts, float))
+
+
+@pytest.mark.parametrize("value, text, attempt", [
+    (b'{"app_id": "a", "line": "caf\\udce9 ERROR x"}', "caf\udce9 ERROR x", 1),  # a lone surrogate escape
+    (b'{"app_id": "a", "line": "x", "ts": NaN, "attempt": 2}', "x", 2),
+    (b'{"app_id": "a", "line": "x", "attempt": 123456789012345678901234567890}', "x", 123456789012345678901234567890),
+])
+def test_json_the_fast_decoder_refuses_is_read_as_the_standard_library_reads_it(value: bytes, text: str,
+                                                                                  attempt: int) -> None:
+    """The worker decodes with msgspec and hands what it refuses to ``json.loads``: nothing that was
+    accepted before is refused now, nor read otherwise (orjson would read the large integer as a float)."""
+    e = parse_envelope(None, value)
+    assert (e.text, e.attempt) == (text, attempt)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.recursive(st.none() | st.booleans() | st.integers(min_value=-2**70, max_value=2**70) | st.floats()
+                    | st.text(st.characters(exclude_categories=()), max_size=8),  # lone surrogates, controls
+                    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
+                    max_leaves=10))
+def test_records_decode_as_json_loads_decodes_them(value: object) -> None:
+    raw = json.dumps({"app_id": "a", "line": "x", "workflow": {"extra": value}}).encode()
+    assert repr(_decode(raw)) == repr(json.loads(raw))
 
 
 def test_blank_log_line_is_a_line_not_bad_input() -> None:
