@@ -166,7 +166,7 @@ class Worker(Closing):
         env = parse_envelope(message.key, message.value, max_line_bytes=self.settings.max_line_bytes)
         state, new = self.state_of(env.app_id)
         # a record the repacking stage sent on whole (a batch's lines have their own count: ingest.live)
-        origin = origin_of(message.headers) if env.source is None else None
+        origin = origin_of(message.headers) if message.headers and env.source is None else None
         if origin is not None and state.passed_before(origin):  # sent again after the stage crashed
             self.acks.release(event)
             return None
