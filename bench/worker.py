@@ -5,8 +5,9 @@ containers each) are produced twice onto two-partition topics: one line per
 record, and 100 consecutive lines of one container per record (``lines``).
 The applications are chosen so that each partition holds five. Then:
 
-1. raw aiokafka consume rate of the one-line topic, and the framework's own
-   ceiling: a faust agent that only decodes each record (``bench.faust_floor``);
+1. raw aiokafka consume rates of both topics, and the framework's own
+   ceiling: a faust agent that only decodes each record (``bench.faust_floor``,
+   on the worker's consumer);
 2. one ``sparktriage worker`` on the one-line topic: lines/s from its first
    record consumed to the last diagnosis on the output topic (target: at
    least 0.8 of the faust agent);
@@ -329,6 +330,7 @@ def main(n_apps: int = 10, lines_per_app: int = 10_000, batched_lines_per_app: i
         raw = asyncio.run(_raw_consume(broker.bootstrap, one.input_topic, len(records)))
         floor, floor_cpu = _faust_noop(broker.bootstrap, one.input_topic, len(records))
         n_batched = sum(len(b) for b, _ in batched)
+        raw100 = asyncio.run(_raw_consume(broker.bootstrap, many.input_topic, n_batched)) * n_batched_lines / n_batched
         floor100, floor100_cpu = (rate * n_batched_lines / n_batched
                                   for rate in _faust_noop(broker.bootstrap, many.input_topic, n_batched))
         single_run = run_workers(broker, one, tmp, 1, keys, len(records), keep=True)
@@ -353,6 +355,7 @@ def main(n_apps: int = 10, lines_per_app: int = 10_000, batched_lines_per_app: i
           f"(target >= 0.8); per CPU-second {single_cpu:,.0f} -> {single_cpu / floor_cpu:.2f}")
     print(f"  classify's event extraction   {extraction:12,.0f} lines/s  (in-process, same lines; "
           f"{extraction_cpu:,.0f} per CPU-second)")
+    print(f"  raw aiokafka, 100-line records{raw100:12,.0f} lines/s")
     print(f"  faust agent, 100-line records {floor100:12,.0f} lines/s  (only decoding: the framework's ceiling "
           f"for these records; {floor100_cpu:,.0f} per CPU-second)")
     print(f"  worker, 100 lines per record  {hundred:12,.0f} lines/s  -> {hundred / extraction:.2f} of the "
