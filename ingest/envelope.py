@@ -154,7 +154,8 @@ def _looks_wide(value: bytes) -> bool:
     if value.startswith(_WIDE_BOMS):
         return True
     head = value[:64]
-    if b"\x00" not in head:  # the usual record, told without slicing
+    if 0 not in head:  # the usual record, told without slicing (a byte value: ``b"\x00" in`` first tries the
+        # bytes as an integer and formats the TypeError it gets, about 1.8 k instructions a test)
         return False
     return len(head) >= 8 and (head[0::2].count(0) > len(head) // 2 - 2 or head[1::2].count(0) > len(head) // 2 - 2)
 
@@ -176,7 +177,7 @@ def _is_binary(text: str) -> bool:
 def _decode(value: bytes) -> dict[str, Any]:
     if _looks_wide(value):
         raise BadInput("unsupported_encoding", "UTF-16/UTF-32 bytes; envelopes must be UTF-8")
-    if b"\x00" in value:
+    if 0 in value:  # a NUL byte (see _looks_wide)
         raise BadInput("binary", "NUL bytes: not a text record")
     if not value or value.isspace():  # (strip() would copy the record)
         raise BadInput("empty", "an empty record")
