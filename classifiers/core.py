@@ -16,8 +16,8 @@ agrees with one that names it). ``unknown`` carries confidence 0.
 
 Where a rule decides, the model is not asked, but for two kinds of rule. A generic rule (``rootcause.
 is_generic``: a user exception rethrown by the driver, a bare Python traceback, a generic JVM exception)
-only says the job threw: the model's answer for another category, over its threshold, is a specific
-signal and decides, as a specific rule does, with the model's calibrated probability as the confidence;
+only says the job threw: the model's answer for another category in the rule's exception, over its
+threshold, is a specific signal and decides, as a specific rule does, with the model's calibrated probability as the confidence;
 and the model finding no root cause in the rule's exception (its ``_none`` class) more probably than the
 rule is right (the confidence above) leaves the diagnosis ``unknown``, the rule's category its hint.
 Both name the rule that matched (``_over_generic``). Beside a low-priority rule that is not generic (an
@@ -233,37 +233,35 @@ def diagnose(
 
 def _over_generic(root: Finding, best: Sequence[tuple[Finding, int]], events: Sequence[ExceptionEvent],
                   engine: RuleEngine, model: TextModel, common: dict) -> Diagnosis | None:
-    """Where a generic rule would decide, the model's reading when it is a stronger signal (else None).
+    """Where a generic rule would decide, the model's reading of the rule's exception when it is the
+    stronger signal (else None).
 
-    A generic rule only says the job threw. The model, over its threshold, naming another category in the
-    events it reads (those it reads when no rule matches) is a specific signal, and a specific signal wins,
-    as it does over a generic rule in ``rootcause``; its calibrated probability is the confidence. The
-    model reading in the rule's own exception no root cause (its ``_none`` class, which real texts people
-    label ``unknown`` teach) more probably than the rule is right (its confidence, ``_confidence``) is the
-    better bet: the diagnosis abstains, with the rule's category as its hint. Both probabilities are
-    calibrated, so the likelier answer is taken: no threshold of its own to tune."""
-    candidates = model_candidates(events)
-    (own, p_own), *answers = model.predict([root.event.text, *(e.text for e in candidates)])
-    others = [(p, n) for n, (category, p) in enumerate(answers)
-              if category in CATEGORIES and top_level(category) != top_level(root.category)]
-    if others and max(others)[0] >= model.threshold:
-        p, n = max(others)
-        category = answers[n][0]
+    A generic rule only says the job threw. The model, over its threshold, naming another category in
+    that exception is a specific signal, and a specific signal wins, as a specific rule does over a
+    generic one in ``rootcause``; its calibrated probability is the confidence. It reads that exception
+    alone: the application's other exceptions were placed in the cascade by their own rules (a refused
+    connection a user exception caused stays its consequence), and the model reads them all only where
+    no rule matched. The model finding no root cause there (its ``_none`` class, which real texts people
+    label ``unknown`` teach) more probably than the rule is right (its confidence, ``_confidence``) is
+    the better bet: the diagnosis abstains, with the rule's category as its hint. Both probabilities
+    are calibrated, so the likelier answer is taken: no threshold of its own to tune."""
+    (category, p), = model.predict([root.event.text])
+    if category in CATEGORIES and top_level(category) != top_level(root.category) and p >= model.threshold:
         return Diagnosis(
             category=category, domain=domain_of(category), confidence=round(p, 3), source="model",
             explain=(f"The generic rule {root.rule.id} matched ({root.category}: the job threw); the model "
                      f"recognises a specific cause, {category}: {CATEGORIES[category][1]}."),
             remediation=_remediation(engine, category, platform_of(events)),
-            evidence=(_evidence(candidates[n], None),),
+            evidence=(_evidence(root.event, None),),
             **{**common, "notes": (*common.get("notes", ()), f"the model decided ({p:.2f}, over its threshold "
                                    f"{model.threshold:.2f}) over the generic rule {root.rule.id} ({root.category})")},
         )
     confidence = _confidence(root, best)
-    if own == NO_CAUSE and p_own > confidence:
+    if category == NO_CAUSE and p > confidence:
         return Diagnosis(
             category=UNKNOWN, domain=domain_of(UNKNOWN), confidence=0.0, source="none", hint=root.category,
             explain=(f"The generic rule {root.rule.id} matched ({root.category}, confidence {confidence:.2f}), but "
-                     f"the model finds no root cause in that exception ({p_own:.2f}), which is likelier."),
+                     f"the model finds no root cause in that exception ({p:.2f}), which is likelier."),
             evidence=(_rule_evidence(root, engine),), **common,
         )
     return None
