@@ -66,12 +66,12 @@ HEADER_LINE_RE = re.compile("^" + _HEADER_LINE, re.MULTILINE)
 #: A newline and the log-prefixed line after it: where the next record starts. ``re`` tries a pattern that
 #: starts with ``^`` at every character; one that starts with a literal, only where that character is.
 NEXT_HEADER_RE = re.compile("\n" + _HEADER_LINE)
-#: A plain prefixed line that is a whole record (the next line starts one too, or there is none), in three
-#: groups: what comes before its timestamp, the timestamp, the rest of the line. A repeated warning's line is
-#: recognised by one match, not assembled, and its groups are what it is looked up by.
-SINGLE_LINE_RE = re.compile(
-    r"(?P<pre>\[?)(?P<ts>" + _TS + r")(?P<rest>\]?" + _BEFORE_LEVEL + "(?:" + LEVELS + r")\b[^\n]*(?:\n|\Z))(?="
-    + HEADER_LINE_RE.pattern + r"|\Z)", re.MULTILINE)
+#: A plain prefixed line in three groups: what comes before its timestamp, the timestamp, the rest of the line
+#: with its newline. Where the next line starts a record too (``HEADER_LINE_RE``), or there is none, the line is
+#: a whole record: a repeated warning's line is recognised so, not assembled, and its groups are what it is
+#: looked up by (``ingest.runs.WholeLines``).
+PREFIXED_LINE_RE = re.compile(
+    r"(?P<pre>\[?)(?P<ts>" + _TS + r")(?P<rest>\]?" + _BEFORE_LEVEL + "(?:" + LEVELS + r")\b[^\n]*(?:\n|\Z))")
 
 
 def match_header(text: str, pos: int = 0) -> re.Match | None:

@@ -24,16 +24,15 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
-from ingest.assembly import HEADER_RE, SINGLE_LINE_RE, parse_log_ts
+from ingest.assembly import HEADER_LINE_RE, HEADER_RE, PREFIXED_LINE_RE, parse_log_ts
 from ingest.events import candidate_offsets, segment_at
-from ingest.shapes import Shapes
+from ingest.shapes import Shapes, digit_mask
 from ingest.signals import DEFAULT_SIGNALS, Signals
 from ingest.yarn import sections
 from sparktriage.records import ExceptionEvent
 
 
 _UNSEEN = object()
-_single_line = SINGLE_LINE_RE.match
 
 
 @dataclass(slots=True)
@@ -130,15 +129,17 @@ def extract_runs(text: str, *, app_id: str, attempt: int = 1, container_id: str 
         place = (app_id, where["attempt"], where["container_id"], where["role"], where["host"])
         done = counted = 0  # text before ``done`` is handled; ``line_no`` is the number of the line at ``counted``
         line_no = 1
+        whole = WholeLines(body, max_line_chars).split  # prefixed lines that are a whole record
         rfind, count, lookup = body.rfind, body.count, known.get  # the loop runs once per candidate line
         for hit in candidate_offsets(body, signals=signals):
             if hit < done:
                 continue
             start = rfind("\n", done, hit) + 1 or done  # ``done`` is 0 or a line start
-            head = _single_line(body, start)
-            if head is not None and (end := head.end()) - start <= max_line_chars:
-                pre, stamp, rest = head.groups()
-                key, at = (pre + "\x00" + rest if pre else rest), len(pre)
+            split = whole(start)
+            if split is not None:
+                ts0, ts1, end, rest = split
+                stamp, at = body[ts0:ts1], ts0 - start
+                key = body[start:ts0] + "\x00" + rest if at else rest
             else:
                 start, end, head = segment_at(body, hit, done)
                 key, stamp, at = _foldable(body, start, end, head, max_line_chars)
@@ -165,6 +166,73 @@ def extract_runs(text: str, *, app_id: str, attempt: int = 1, container_id: str 
                 if key is not None and len(events) == 1 and (run is None or _stamped(run, stamp, at)):
                     known[key] = run
     return out
+
+
+class WholeLines:
+    """The prefixed lines of a text that are a whole record (the next line starts one too, or there is none),
+    and where their timestamp is: ``PREFIXED_LINE_RE`` on the line, ``HEADER_LINE_RE`` on the next.
+
+    A busy log's candidate lines are mostly the same few warnings with other timestamps, and the two
+    patterns cost thousands of instructions a line. Both read all digits alike (``tests/test_shapes.py``
+    holds ``ingest.assembly`` to it), so their answers are remembered: a line splits as one seen before
+    that is the same from the end of its timestamp on and the same but for its digits before; a line
+    starts a record where one did that was the same but for its digits up to the character after its
+    level (the characters the successful match read: any other path the pattern tries first can only
+    succeed too).
+    """
+
+    def __init__(self, text: str, max_line_chars: int) -> None:
+        self.text = text
+        self.max_line_chars = max_line_chars
+        self._spans: dict[str, tuple[bytes, int]] = {}  # line from its timestamp's end -> (head masked, ts start)
+        self._at = 0  # where the timestamp ended on the line split last
+        self._starts: set[bytes] = set()  # masked starts of lines HEADER_LINE_RE matched
+        self._lengths: list[int] = []  # their lengths
+
+    def split(self, start: int) -> tuple[int, int, int, str] | None:
+        """(timestamp start, timestamp end, line end with its newline, the line from the timestamp's end)
+        of the line at ``start`` if it is a whole record at most ``max_line_chars`` long (the newline
+        counted), else None."""
+        text = self.text
+        nl = text.find("\n", start)
+        end = nl + 1 if nl >= 0 else len(text)
+        if end - start > self.max_line_chars:
+            return None
+        at = start + self._at
+        rest = text[at:end]
+        seen = self._spans.get(rest)
+        if seen is not None and seen[0] == digit_mask(text[start:at]):
+            ts0 = start + seen[1]
+        else:
+            head = PREFIXED_LINE_RE.match(text, start)
+            if head is None:
+                return None
+            ts0, at = head.span("ts")
+            rest = text[at:end]
+            self._at = at - start
+            self._spans[rest] = (digit_mask(text[start:at]), ts0 - start)
+        if end < len(text) and not self._starts_record(end):
+            return None  # the next line continues it
+        return ts0, at, end, rest
+
+    def _starts_record(self, pos: int) -> bool:
+        """Whether ``HEADER_LINE_RE`` matches at ``pos`` (a line start)."""
+        text = self.text
+        first = text[pos]
+        if first != "[" and first != "{" and not first.isdecimal():
+            return False  # what a log prefix starts with (``\d``: any decimal digit)
+        for n in self._lengths:
+            if digit_mask(text[pos:pos + n]) in self._starts:
+                return True
+        head = HEADER_LINE_RE.match(text, pos)
+        if head is None:
+            return False
+        n = head.end() - pos + 1  # with the character after the level, which ``\b`` read
+        if pos + n <= len(text):
+            self._starts.add(digit_mask(text[pos:pos + n]))
+            if n not in self._lengths:
+                self._lengths.append(n)
+        return True
 
 
 def _foldable(body: str, start: int, end: int, head: re.Match | None,

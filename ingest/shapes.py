@@ -40,15 +40,20 @@ _DIGITS = bytes.maketrans(b"123456789", b"000000000")
 
 #: words whose digits the take-apart path reads: py4j's package, a library's frames (``ingest.events._LIB_FRAMES``)
 KEPT_DIGITS = ("py4j",)
-_KEPT = tuple((word.encode(), word.encode().translate(_DIGITS)) for word in KEPT_DIGITS)
+_KEPT = tuple((word, word.encode().translate(_DIGITS)) for word in KEPT_DIGITS)  # ASCII: counted alike in str and UTF-8
+
+
+def digit_mask(text: str) -> bytes:
+    """``text`` with every ASCII digit written 0 (as UTF-8): the same exactly for texts that differ only in
+    their digits, which a pattern that reads all digits alike cannot tell apart."""
+    return text.encode("utf-8", "surrogatepass").translate(_DIGITS)
 
 
 def digit_key(text: str) -> bytes | None:
-    """``text`` with every ASCII digit written 0 (as UTF-8): the same for texts that differ only in their
-    digits; None for a text holding a word of ``KEPT_DIGITS`` with other digits (``py5j``), not shared."""
-    raw = text.encode("utf-8", "surrogatepass")
-    key = raw.translate(_DIGITS)
-    if any(key.count(masked) != raw.count(word) for word, masked in _KEPT):
+    """``digit_mask(text)``, or None for a text holding a word of ``KEPT_DIGITS`` with other digits (``py5j``):
+    the take-apart path reads those, so such texts are not shared."""
+    key = digit_mask(text)
+    if any(key.count(masked) != text.count(word) for word, masked in _KEPT):
         return None
     return key
 
