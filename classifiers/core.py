@@ -52,7 +52,7 @@ from sparktriage.settings import Settings
 from sparktriage.taxonomy import CATEGORIES, UNKNOWN, domain_of, top_level
 
 MAX_EVIDENCE = 3
-SHIPPED_MODEL = Path(str(importlib.resources.files("models"))) / "textcat" / "5"
+SHIPPED_MODEL = Path(str(importlib.resources.files("models"))) / "textcat" / "6"
 MAX_EXCERPT_LINES = 30
 
 

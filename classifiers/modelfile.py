@@ -2,7 +2,7 @@
 
 The trained pipeline (``classifiers.model``: two TF-IDF vectorizers side by
 side, a logistic regression, and its calibration: temperature scaling since
-textcat@5, sigmoid per class before) is kept as what it is made of: each
+textcat@6, sigmoid per class before; textcat@5 is textcat@4's file) is kept as what it is made of: each
 vectorizer's terms in column order (one UTF-8 blob) and idf weights, the
 regression's coefficients and intercepts, the calibration's inverse
 temperature (or its ``a``/``b`` per class), and a JSON header naming the types

@@ -39,9 +39,9 @@ def _dashboard(args: argparse.Namespace, settings: Settings) -> int:
     "train",
     "train the model for what the rules miss, from the generated and real corpora (+ human corrections); "
     "writes its card",
-    "sparktriage train --out models/textcat/5 --from-store",
+    "sparktriage train --out models/textcat/6 --from-store",
     args=[
-        arg("--out", default="models/textcat/5", help="model folder (default models/textcat/5, the shipped one)"),
+        arg("--out", default="models/textcat/6", help="model folder (default models/textcat/6, the shipped one)"),
         arg("--from-store", action="store_true",
             help="add the store's human corrections; the model is written only if it does no worse than the "
                  "one in use on the real dev split and dev_real"),

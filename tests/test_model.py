@@ -313,7 +313,7 @@ def test_a_confident_model_disagreeing_with_a_low_priority_rule_that_is_not_gene
 def test_the_shipped_model_loads_by_default_and_can_be_turned_off() -> None:
     assert (SHIPPED_MODEL / "model.npz").is_file() and (SHIPPED_MODEL / "model_card.md").is_file()
     classifier = load_classifier(Settings())
-    assert classifier.model is not None and classifier.model.version == "textcat@5"
+    assert classifier.model is not None and classifier.model.version == "textcat@6"
     assert load_classifier(Settings(model_mode="off")).model is None
     assert only(classifier, "rules").model is None and only(classifier, "model").engine.rules == []
     with pytest.raises(ConfigError):
