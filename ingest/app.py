@@ -34,7 +34,8 @@ from classifiers.core import Classifier
 from ingest.acks import InOrderAcks
 from ingest.checks import AppIndex, Checks
 from ingest.closing import Closing
-from ingest.envelope import origin_of, parse_envelope, refusal_of
+from ingest.envelope import parse_envelope
+from ingest.headers import origin_of, refusal_of
 from ingest.faststart import faust_app, table_options
 from ingest.lifecycle import lifecycle_events
 from ingest.live import Checkpoint, LiveStreams, new_events

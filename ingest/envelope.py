@@ -19,9 +19,9 @@ array (``docs/shippers.md``). The repacking stage (``sparktriage repack``)
 adds ``source``: ``{"partition": p, "offsets": [...]}``, the input offset of
 each of the ``lines``, by which the worker skips lines it has folded already;
 to a record it sends on whole it adds a ``sparktriage-source`` header
-(:func:`origin_of`), by which the worker applies it once, and to the head of
+(``ingest.headers.origin_of``), by which the worker applies it once, and to the head of
 a record too large to send, a ``sparktriage-refused`` header saying why
-(:func:`refusal_of`), for the worker to dead-letter it.
+(``ingest.headers.refusal_of``), for the worker to dead-letter it.
 
 Lifecycle records: ``{"app_id", "event": "app_end", "status"}`` (the
 contract), optionally with a ``lifecycle`` object saying what the cluster
@@ -41,7 +41,7 @@ import msgspec
 
 from ingest.yarn import app_id_from_path, parse_container_id
 from sparktriage.errors import BadInput
-from sparktriage.records import NO_WORKFLOW, Envelope, Lifecycle, Origin, Source, Workflow
+from sparktriage.records import NO_WORKFLOW, Envelope, Lifecycle, Source, Workflow
 
 # app_end and container_end come from outside; the checks are the worker's own timers asking its agent
 LIFECYCLE_EVENTS = ("app_end", "container_end", "inactivity_check", "end_check", "stall_check", "checkpoint_check")
@@ -51,10 +51,6 @@ _LIFECYCLE_INTS = ("exit_code", "elapsed_ms")
 STATUSES = ("FAILED", "SUCCEEDED", "KILLED")
 ROLES = ("driver", "executor", "resource_manager")
 MAX_RECORD_LINES_WORTH = 8
-#: The header in which the repacking stage says where it read a record it sends on whole.
-SOURCE_HEADER = "sparktriage-source"
-#: The header in which it says why it refused a record it could not send whole (the worker dead-letters it).
-REFUSED_HEADER = "sparktriage-refused"
 
 
 def _get(data: dict[str, Any], dotted: str) -> Any:
@@ -254,58 +250,6 @@ def _source(data: dict[str, Any]) -> Source | None:
             or any(b <= a for a, b in zip(offsets, offsets[1:])) or offsets[0] < 0):
         raise BadInput("bad_field", "source.offsets must be increasing offsets, one for each of the lines")
     return Source(partition, tuple(offsets), tuple(lines))
-
-
-def origin_header(origin: Origin) -> tuple[str, bytes]:
-    """The ``sparktriage-source`` header of a record read at ``origin``."""
-    value = {"topic": origin.topic, "partition": origin.partition, "offset": origin.offset}
-    return SOURCE_HEADER, json.dumps(value, separators=(",", ":")).encode("utf-8")
-
-
-def _header(headers: Any, name: str, fields: tuple[str, ...]) -> tuple[Any, ...] | None:
-    """The ``fields`` of header ``name``'s JSON object; None without the header. ``headers``: Kafka's, as
-    (name, bytes) pairs (kafka-python, faust) or a mapping."""
-    pairs = headers.items() if isinstance(headers, dict) else headers or ()
-    raw = next((value for key, value in pairs if key == name), None)
-    if raw is None:
-        return None
-    try:
-        data = json.loads(raw)
-        return tuple(data[field] for field in fields)
-    except (ValueError, TypeError, KeyError) as exc:
-        raise BadInput("bad_field", f"header {name} is not an object of {', '.join(fields)}") from exc
-
-
-def origin_of(headers: Any) -> Origin | None:
-    """The origin a record's ``sparktriage-source`` header names; None without one.
-
-    A header that is not ``{"topic": str, "partition": int >= 0, "offset": int >= 0}``
-    is refused: the record could not be applied once.
-    """
-    found = _header(headers, SOURCE_HEADER, ("topic", "partition", "offset"))
-    if found is None:
-        return None
-    topic, partition, offset = found
-    if not isinstance(topic, str) or not all(
-            isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in (partition, offset)):
-        raise BadInput("bad_field", f"header {SOURCE_HEADER} names no topic, partition and offset: {found!r}")
-    return Origin(topic, partition, offset)
-
-
-def refusal_header(err: BadInput) -> tuple[str, bytes]:
-    """The ``sparktriage-refused`` header of a record refused for ``err``."""
-    return REFUSED_HEADER, json.dumps({"reason": err.reason, "detail": err.detail}).encode("utf-8")
-
-
-def refusal_of(headers: Any) -> BadInput | None:
-    """The refusal a ``sparktriage-refused`` header names (the repacking stage's, ``ingest.repack``); None
-    without one."""
-    found = _header(headers, REFUSED_HEADER, ("reason", "detail"))
-    if found is None:
-        return None
-    if not all(isinstance(text, str) for text in found):
-        raise BadInput("bad_field", f"header {REFUSED_HEADER} names no reason and detail: {found!r}")
-    return BadInput(*found)
 
 
 def _str_or_none(data: dict[str, Any], paths: tuple[str, ...]) -> str | None:

@@ -25,7 +25,7 @@ from typing import Any
 import faust
 
 from classifiers.core import Classifier
-from ingest.envelope import origin_of
+from ingest.headers import origin_of
 from ingest.state import AppState
 from sparktriage.delivery.dispatcher import Dispatcher
 from sparktriage.delivery.spikes import SpikeWatch

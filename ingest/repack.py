@@ -43,7 +43,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from ingest.envelope import SOURCE_HEADER, origin_header, parse_envelope, refusal_header
+from ingest.envelope import parse_envelope
+from ingest.headers import SOURCE_HEADER, origin_header, refusal_header
 from ingest.eventlog import is_event_line
 from sparktriage.errors import BadInput
 from sparktriage.records import NO_WORKFLOW, Envelope, Origin

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from ingest.envelope import MAX_RECORD_LINES_WORTH, SOURCE_HEADER, origin_header, origin_of, parse_envelope, parse_ts
+from ingest.envelope import MAX_RECORD_LINES_WORTH, parse_envelope, parse_ts
+from ingest.headers import SOURCE_HEADER, origin_header, origin_of
 from sparktriage.errors import BadInput
 from sparktriage.records import Origin
 

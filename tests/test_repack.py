@@ -17,7 +17,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from classifiers.core import Classifier
-from ingest.envelope import origin_header, origin_of, parse_envelope, refusal_of
+from ingest.envelope import parse_envelope
+from ingest.headers import origin_header, origin_of, refusal_of
 from ingest.live import LiveStreams
 from ingest.repack import Repacker
 from sparktriage.errors import BadInput

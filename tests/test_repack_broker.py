@@ -16,7 +16,8 @@ import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.partitioner.default import murmur2
 
-from ingest.envelope import origin_of, parse_envelope
+from ingest.envelope import parse_envelope
+from ingest.headers import origin_of
 from sparktriage.errors import BadInput
 from sparktriage.records import Envelope, Origin
 from sparktriage.tools.broker import Broker
