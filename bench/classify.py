@@ -38,7 +38,7 @@ def main(n_lines: int = 1_000_000) -> None:
     print(f"classify on {lines:,} generated lines (1% error records), engine {classifier.engine.backend}:")
     print(f"  sparktriage classify   {lines / run:12,.0f} lines/s  ({run:.2f} s)")
     print(f"  grep -c -E             {lines / grep:12,.0f} lines/s  ({grep:.2f} s)")
-    print(f"  ratio classify/grep    {grep / run:12.2f}   (target >= 0.3)")
+    print(f"  ratio classify/grep    {grep / run:12.2f}   (no target: the issue's is the noisy log's, bench.noisy)")
     if floor is not None:
         print(f"  floor: read + one pass of the rules {lines / floor:12,.0f} lines/s "
               f"(ratio {grep / floor:.2f}, no event made)")
