@@ -27,6 +27,15 @@ a SparkContext shut down) do not, since a user exception often causes them.
 Where a generic finding is still the root, the model's confident answer for
 a specific cause is a specific signal too, and wins (``classifiers.core``).
 
+**Nor does a fallback hide a specific cause in the same exception.** Any rule below ``GENERIC_BELOW``
+is a fallback: it reads a symptom many causes share (a refused or reset connection, a futures timeout,
+a lost executor, a stopped SparkContext). Where the exception that holds it names a specific cause, that
+cause decides at any depth: Spark wraps its own waits' timeouts with what waited (``Could not execute
+broadcast in 1200 secs`` around ``Caused by: ... Futures timed out after [1200 seconds]``), and a
+``FetchFailedException`` around the ``Connection timed out`` of the fetch is a failed fetch. Between two
+specific findings, or two fallbacks, the deepest still wins. Across the application the cascade ranks
+decide as before: a fallback only yields inside its own exception.
+
 **An out-of-memory error that does not say which process ran out yields to one that does.**
 ``java.lang.OutOfMemoryError: Java heap space`` alone (``*/driver_or_executor``) names no
 process; the thread, the frames or the message around an OOM often do (``driver_oom`` /
@@ -91,7 +100,8 @@ CASCADE_RANK: dict[str, int] = {
     "killed": 5,  # the last word when something else went wrong first
 }
 DEFAULT_RANK = 3
-#: user_code_error rules below this priority are generic: they never hide a specific cause.
+#: rules below this priority are fallbacks: in one exception they never hide a specific cause (user_code_error
+#: ones are generic too: across the application they stand at ``GENERIC_RANK``).
 GENERIC_BELOW = 40
 #: where a generic finding stands in the cascade: below every cause of rank <= 2.
 GENERIC_RANK = 2.5
@@ -127,6 +137,11 @@ class Finding:
     @property
     def generic(self) -> bool:
         return is_generic(self.rule)
+
+    @property
+    def fallback(self) -> bool:
+        """A rule that reads a symptom many causes share: in its own exception any specific finding beats it."""
+        return self.rule.priority < GENERIC_BELOW
 
     @property
     def undecided_process(self) -> bool:
@@ -192,7 +207,7 @@ def _is_echo(event: ExceptionEvent) -> bool:
 
 
 def findings_for(event: ExceptionEvent, order: int, engine: RuleEngine) -> list[Finding]:
-    """Every deciding rule that matches ``event``: specific before generic, then deepest cause, then priority."""
+    """Every deciding rule that matches ``event``: specific before fallback, then deepest cause, then priority."""
     return _found(event, order, engine, _deciding(event, engine))
 
 
@@ -218,7 +233,7 @@ def _found(event: ExceptionEvent, order: int, engine: RuleEngine, rules: list[Ru
         found.append(Finding(rule, event, order, index, depths[index]))
     named = any(f.names_process for f in found)
     reported = any(f.names_process and top_level(f.category) == "executor_oom" for f in found)
-    found.sort(key=lambda f: (f.generic, named and f.undecided_process, reported and f.driver_by_role,
+    found.sort(key=lambda f: (f.fallback, named and f.undecided_process, reported and f.driver_by_role,
                               -f.depth, -f.rule.priority, f.rule.id))
     return found
 

@@ -221,3 +221,34 @@ def test_a_generic_match_in_which_the_model_finds_no_cause_is_unknown(rules, com
     d = diagnose_texts(combined, item["text"])
     assert (d.category, d.source, d.hint) == ("unknown", "none", alone.category)
     assert alone.rule_id in d.explain and d.evidence[0].rule_id == alone.rule_id
+
+
+#: Spark 2.2-2.4's BroadcastExchangeExec.doExecuteBroadcast: ThreadUtils.awaitResult(relationFuture, timeout) times
+#: out, and its TimeoutException is rethrown inside "Could not execute broadcast in N secs" (the message from Spark's
+#: source; spark.sql.broadcastTimeout raised from its default 300 to 1200).
+RAISED_BROADCAST_TIMEOUT = (
+    "org.apache.spark.SparkException: Could not execute broadcast in 1200 secs. You can increase the timeout for "
+    "broadcasts via spark.sql.broadcastTimeout or disable broadcast join by setting "
+    "spark.sql.autoBroadcastJoinThreshold to -1\n"
+    "\tat org.apache.spark.sql.execution.exchange.BroadcastExchangeExec.doExecuteBroadcast(BroadcastExchangeExec.scala:150)\n"
+    "\tat org.apache.spark.sql.execution.SparkPlan$$anonfun$executeBroadcast$1.apply(SparkPlan.scala:144)\n"
+    "Caused by: java.util.concurrent.TimeoutException: Futures timed out after [1200 seconds]\n"
+    "\tat scala.concurrent.impl.Promise$DefaultPromise.ready(Promise.scala:223)\n"
+    "\tat org.apache.spark.util.ThreadUtils$.awaitResult(ThreadUtils.scala:220)\n"
+    "\t... 40 more")
+
+
+def test_a_raised_broadcast_timeout_is_not_a_network_error_under_its_futures_timeout(rules) -> None:
+    """A timeout of some wait (the network fallback's futures timeout) deeper than the exception that says what
+    waited: the specific outer cause decides, not the deeper fallback."""
+    assert {"broadcast-timeout", "rpc-futures-timeout"} <= set(specific_hits(rules, RAISED_BROADCAST_TIMEOUT))
+    assert diagnose_texts(rules, RAISED_BROADCAST_TIMEOUT).rule_id == "broadcast-timeout"
+
+
+def test_a_fetch_that_timed_out_connecting_is_a_failed_fetch(rules) -> None:
+    """FetchFailedException around the fetch's own connection timeout: the network fallbacks deeper in the
+    exception are how the fetch failed, not another cause."""
+    item = ITEMS["mrs-fetchfailed-connect-timed-out"]
+    assert item["label"] == "shuffle_fetch_failed"
+    assert "socket-timeouts-unreachable" in specific_hits(rules, item["text"])
+    assert diagnose_texts(rules, item["text"]).category == "shuffle_fetch_failed"

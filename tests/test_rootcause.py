@@ -70,6 +70,19 @@ def test_depth_beats_priority_within_one_exception(engine: RuleEngine) -> None:
     assert diagnose([ev(FETCH_OF_LOST, 5)], app=APP, engine=engine).category == "executor_lost"
 
 
+# A fallback (job-killed, priority 30: a symptom many causes share) deeper than a specific wrapper (fetch-failed).
+FETCH_OF_SHUTDOWN = ("ERROR Executor: org.apache.spark.shuffle.FetchFailedException: Failed to connect to host-7:7337\n"
+                     "\tat org.apache.spark.storage.ShuffleBlockFetcherIterator.next(Shuffle.scala:1)\n"
+                     "Caused by: org.apache.spark.SparkException: Job 3 cancelled because SparkContext was shut down\n"
+                     "\tat org.apache.spark.scheduler.DAGScheduler.cleanUp(DAGScheduler.scala:1)")
+
+
+def test_a_fallback_deeper_in_the_exception_does_not_beat_a_specific_wrapper(engine: RuleEngine) -> None:
+    found = findings_for(ev(FETCH_OF_SHUTDOWN, 5), 0, engine)
+    assert [(f.rule.id, f.depth) for f in found] == [("fetch-failed", 0), ("job-killed", 1)]
+    assert diagnose([ev(FETCH_OF_SHUTDOWN, 5)], app=APP, engine=engine).category == "shuffle_fetch_failed"
+
+
 def test_at_the_same_depth_priority_decides(engine: RuleEngine) -> None:
     text = "org.apache.spark.shuffle.FetchFailedException (ExecutorLostFailure (executor 5 exited))"
     assert [f.rule.id for f in findings_for(ev(text, 5), 0, engine)] == ["fetch-failed", "executor-lost"]
