@@ -95,12 +95,13 @@ def test_an_action_on_an_empty_rdd_is_the_jobs_error_although_sparks_frames_come
 @pytest.mark.parametrize("item_id", ["glue-libs-31-asm5-classreader", "xgboost-1683-features-column-type",
                                      "predictionio-14-mllib-vector-column", "zeppelin-928-unread-block-data",
                                      "spark-acid-106-orc-buffer-too-small", "horovod-2313-pyarrow-schema-field",
-                                     "datafusion-14105-lz4-unreadable"])
+                                     "datafusion-14105-lz4-unreadable", "stormcrawler-926-kryo-status-not-registered"])
 def test_an_exception_the_generic_rule_would_take_is_decided_by_its_specific_cause(rules, item_id: str) -> None:
     """ASM 5 refusing a newer class file, Spark ML's column-type check, ORC's 'Buffer size too small' (a
     damaged stripe), a bare exception out of Hadoop's LZ4 decompressor, 'unread block data' (driver and executors on other builds): bare JVM exceptions the
     generic JVM rule also matches; an AttributeError on a pyarrow type (another pyarrow than the library
-    expects) that the bare-traceback rule also matches. Their own text or frames name the cause."""
+    expects) that the bare-traceback rule also matches; Kryo's 'Class is not registered' inside a bare
+    RuntimeException. Their own text or frames name the cause."""
     item = ITEMS[item_id]
     assert generic_hits(rules, item["text"])
     assert diagnose_texts(rules, item["text"]).category == item["label"]
