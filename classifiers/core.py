@@ -20,8 +20,10 @@ only says the job threw: the model's answer for another category in the rule's e
 threshold, is a specific signal and decides, as a specific rule does, with the model's calibrated probability as the confidence;
 and the model finding no root cause in the rule's exception (its ``_none`` class) more probably than the
 rule is right (the confidence above) leaves the diagnosis ``unknown``, the rule's category its hint.
-Both name the rule that matched (``_over_generic``). Beside a low-priority rule that is not generic (an
-OOM of an unnamed process, a YARN shutdown hook) the model's confident other answer is only a note.
+Both name the rule that matched (``_over_generic``). An out-of-memory rule that cannot tell the driver from
+an executor (``*/driver_or_executor``) is certain of the error, not of the process: the model's confident
+pick of the two places it (``_placed_by_model``). Beside a low-priority rule that is not generic (a YARN
+shutdown hook, too many executor failures) the model's confident other answer is only a note.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from typing import Protocol
 
 from classifiers.masking import mask
 from classifiers.platform import fits, platform_of
-from classifiers.rootcause import EITHER_PROCESS, OOM_CATEGORIES, Finding, FirstFindings, choose_root
+from classifiers.rootcause import OOM_CATEGORIES, Finding, FirstFindings, choose_root
 from ingest.assembly import CUT_SEEN
 from ingest.lastlines import LAST_LINES
 from ingest.runs import EventRuns
@@ -200,8 +202,10 @@ def diagnose(
             return decided
     elif root is not None and model is not None and root.rule.priority < LOW_PRIORITY:
         (guess, p), = model.predict([root.event.text])
+        if root.undecided_process and guess in OOM_CATEGORIES and p >= model.threshold:
+            return _placed_by_model(root, guess, p, events, engine, model, common)
         if guess not in (NO_CAUSE, top_level(root.category)) and p >= model.threshold:
-            common["notes"] = (*common.get("notes", ()), _disagreement(root.category, guess, p))
+            common["notes"] = (*common.get("notes", ()), f"the model disagrees with this low-priority rule: {guess} ({p:.2f})")
     if root is not None:
         supporting = [f for f in sorted(earliest, key=Finding.cascade_key) if f is not root
                       and top_level(f.category) == top_level(root.category)]
@@ -267,13 +271,24 @@ def _over_generic(root: Finding, best: Sequence[tuple[Finding, int]], events: Se
     return None
 
 
-def _disagreement(category: str, guess: str, p: float) -> str:
-    """The note when the model, confident, names another category than a low-priority rule that is not
-    generic did (an OOM of an unnamed process, a YARN shutdown hook, too many executor failures). Where the
-    rule says the log cannot tell the driver from an executor, the model's pick is a lean, not a contradiction."""
-    if category.endswith("/" + EITHER_PROCESS) and guess in OOM_CATEGORIES:
-        return f"the model leans to {guess} ({p:.2f}); the log itself does not say which process ran out of memory"
-    return f"the model disagrees with this low-priority rule: {guess} ({p:.2f})"
+def _placed_by_model(root: Finding, category: str, p: float, events: Sequence[ExceptionEvent], engine: RuleEngine,
+                     model: TextModel, common: dict) -> Diagnosis:
+    """An out-of-memory error the rule could not place (``*/driver_or_executor``), placed by the model.
+
+    The error is certain, the process is not: the model reads what the rule does not (``collect()`` or a
+    broadcast around it, the driver's or an executor's loggers, ``spark.driver.memory`` in the advice pasted
+    with it), so its pick of the two over its threshold decides, with its calibrated probability (on the real
+    dev split it placed more driver OOMs than the rules, without taking executor ones). Any other answer of
+    the model is only a note: the OOM itself is in the text."""
+    return Diagnosis(
+        category=category, domain=domain_of(category), confidence=round(p, 3), source="model",
+        explain=(f"The rule {root.rule.id} found an out-of-memory error but not which process ran out; the model "
+                 f"reads it as {category}: {CATEGORIES[category][1]}."),
+        remediation=_remediation(engine, category, platform_of(events)),
+        evidence=(_rule_evidence(root, engine),),
+        **{**common, "notes": (*common.get("notes", ()), f"the model placed the out-of-memory error ({p:.2f}, over "
+                               f"its threshold {model.threshold:.2f}) that the rule {root.rule.id} could not")},
+    )
 
 
 def _first_events(runs: EventRuns, n: int) -> list[ExceptionEvent]:

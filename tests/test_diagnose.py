@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from classifiers.core import (MAX_EXCERPT_LINES, Classifier, _confidence, _disagreement, _excerpt, _first_events,
+from classifiers.core import (MAX_EXCERPT_LINES, Classifier, _confidence, _excerpt, _first_events,
                               _lint_and_compile, _remediation, _unknown_why, diagnose, group_exceptions,
                               load_classifier, model_candidates, only)
 from classifiers.rootcause import findings_for
@@ -340,14 +340,6 @@ def test_a_generic_rule_yields_to_the_model_finding_no_cause_more_probably(engin
 def test_the_model_is_not_asked_about_a_specific_rules_answer(engine: RuleEngine) -> None:
     model = ScriptedModel({"": ("disk_full", 0.99)})
     assert not diagnose([ev(KILL)], app=APP, engine=engine, model=model).notes and model.seen == []
-
-
-def test_an_oom_the_log_cannot_place_leans_rather_than_disagrees() -> None:
-    assert _disagreement("executor_oom/driver_or_executor", "driver_oom", 0.814) == (
-        "the model leans to driver_oom (0.81); the log itself does not say which process ran out of memory")
-    assert _disagreement("executor_oom/driver_or_executor", "disk_full", 0.9) == (
-        "the model disagrees with this low-priority rule: disk_full (0.90)")
-    assert _disagreement("executor_oom/heap_driver_or_executor", "executor_oom", 0.9).startswith("the model disagrees")
 
 
 def test_the_models_answer_when_no_rule_matches(engine: RuleEngine) -> None:

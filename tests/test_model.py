@@ -407,18 +407,26 @@ def test_a_saved_model_loads_back_with_its_metrics_and_card(tmp_path: Path) -> N
 OOM_OF_SOME_PROCESS = "24/03/12 10:11:12 ERROR Utils: uncaught error\njava.lang.OutOfMemoryError: Java heap space"
 
 
-def test_the_model_leans_on_which_process_ran_out_of_memory_and_disagrees_with_anything_else() -> None:
-    """A rule that cannot tell the driver from an executor: the model naming one of the two only leans;
-    naming another cause, or naming an OOM against a rule of another category, it disagrees."""
+def test_the_model_places_an_oom_the_rule_cannot_and_disagrees_with_anything_else() -> None:
+    """A rule that cannot tell the driver from an executor: the model naming one of the two over its threshold
+    places the OOM (its probability the confidence, the rule named); under it, or naming another cause, or
+    naming an OOM against a rule of another category, the rule's answer stands (a note where it disagrees)."""
     events = extract_events(OOM_OF_SOME_PROCESS, app_id=APP.app_id, role="unknown")
-    lean = diagnose(events, app=APP, engine=ENGINE, model=FixedModel({"heap space": ("driver_oom", 0.9)}))
-    assert lean.category == "executor_oom/driver_or_executor"
-    assert lean.notes[0].startswith("the model leans to driver_oom (0.90)")
+    assert diagnose(events, app=APP, engine=ENGINE).category == "executor_oom/driver_or_executor"
+    placed = diagnose(events, app=APP, engine=ENGINE, model=FixedModel({"heap space": ("driver_oom", 0.9)}))
+    assert (placed.category, placed.source, placed.confidence, placed.rule_id) == ("driver_oom", "model", 0.9, None)
+    assert "generic-java-heap-space" in placed.explain and placed.notes[0].startswith("the model placed")
+    assert "Java heap space" in placed.evidence[0].excerpt and "spark.driver.memory" in placed.remediation
+    executor = diagnose(events, app=APP, engine=ENGINE, model=FixedModel({"heap space": ("executor_oom", 0.7)}))
+    assert (executor.category, executor.source) == ("executor_oom", "model")
+    unsure = diagnose(events, app=APP, engine=ENGINE, model=FixedModel({"heap space": ("driver_oom", 0.59)}))
+    assert (unsure.category, unsure.source, unsure.notes) == ("executor_oom/driver_or_executor", "rule", ())
     other = diagnose(events, app=APP, engine=ENGINE, model=FixedModel({"heap space": ("disk_full", 0.9)}))
+    assert other.category == "executor_oom/driver_or_executor"
     assert other.notes[0] == "the model disagrees with this low-priority rule: disk_full (0.90)"
     rule, elsewhere = next((r, e) for r, e in _deciding_own_example(generic=False) if "oom" not in r.category)
     d = diagnose(elsewhere, app=APP, engine=ENGINE, model=FixedModel({"": ("driver_oom", 0.95)}))
-    assert d.notes[0] == "the model disagrees with this low-priority rule: driver_oom (0.95)"
+    assert (d.rule_id, d.notes[0]) == (rule.id, "the model disagrees with this low-priority rule: driver_oom (0.95)")
 
 
 def test_an_unknown_from_last_lines_says_the_application_printed_no_error() -> None:

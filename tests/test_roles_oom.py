@@ -94,12 +94,28 @@ def test_a_tasks_oom_stays_the_executors_in_a_driver_log(rules) -> None:
     assert answer(rules, text) == "executor_oom"
 
 
+@pytest.mark.parametrize("thread", ["dispatcher-event-loop-3", "Thread-7", "RemoteBlock-temp-file-clean-thread"])
+def test_an_oom_the_jvm_itself_reports_is_the_drivers_whatever_the_thread(rules, thread: str) -> None:
+    """The JVM prints ``Exception in thread "NAME"`` only where no default handler is set, and executors set
+    Spark's (outside local mode), which logs ``Uncaught exception in thread Thread[...]``: the driver's JVM,
+    also for threads both processes run. Logged by Spark's handler, such a thread still says nothing."""
+    assert classify_text(rules, f'Exception in thread "{thread}" {HEAP}', app_id="pasted").category == "driver_oom"
+    logged = f"ERROR SparkUncaughtExceptionHandler: Uncaught exception in thread Thread[{thread},5,main]\n{HEAP}"
+    assert classify_text(rules, logged, app_id="pasted").category == "executor_oom/driver_or_executor"
+
+
 def test_a_local_mode_tasks_oom_is_an_executors_that_lives_in_the_driver(rules) -> None:
     text = ("org.apache.spark.SparkException: Job aborted due to stage failure: Task 15 in stage 1.0 failed 1 times, "
             "most recent failure: Lost task 15.0 in stage 1.0 (TID 31) (192.168.1.12 executor driver): " + HEAP)
     diagnosis = classify_text(rules, text, app_id="pasted")
     assert diagnosis.category == "executor_oom/local_mode"
     assert "spark.driver.memory" in diagnosis.remediation
+    caused = ("org.apache.spark.SparkException: Job aborted due to stage failure: Task 0 in stage 1.0 failed 1 times, "
+              "most recent failure: Lost task 0.0 in stage 1.0 (TID 1) (192.168.1.12 executor driver): "
+              "org.apache.spark.SparkException: Task failed while writing rows.\n"
+              "\tat org.apache.spark.sql.errors.QueryExecutionErrors$.taskFailedWhileWritingRowsError(QueryExecutionErrors.scala:500)\n"
+              f"Caused by: {HEAP}\n\tat java.util.Arrays.copyOf(Arrays.java:3236)")
+    assert classify_text(rules, caused, app_id="pasted").category == "executor_oom/local_mode"
 
 
 @pytest.mark.parametrize(("text", "category"), [
