@@ -27,6 +27,14 @@ a SparkContext shut down) do not, since a user exception often causes them.
 Where a generic finding is still the root, the model's confident answer for
 a specific cause is a specific signal too, and wins (``classifiers.core``).
 
+**An exception Spark itself threw is not the job's.** A generic JVM rule reads a runtime exception class
+(``NullPointerException``, ``IllegalArgumentException``, ``ClassCastException``: any code may throw
+them) that says the job's code threw only when the job's code is where it was thrown. Where the frames under the matched line,
+past the JDK's and Scala's own, start in Spark's internals, py4j or Hadoop (``BufferHolder.grow``,
+``ChunkedByteBuffer`` behind ``Predef.require``, py4j's reflection), the platform threw it: a bug or
+a misuse that the text does not pin on the job, which people label ``unknown``. The generic finding
+is then not made; a specific rule or the model still decides. Without frames the rule still decides.
+
 **Nor does a fallback hide a specific cause in the same exception.** Any rule below ``GENERIC_BELOW``
 is a fallback: it reads a symptom many causes share (a refused or reset connection, a futures timeout,
 a lost executor, a stopped SparkContext). Where the exception that holds it names a specific cause, that
@@ -198,6 +206,38 @@ def _cause_depths(lines: Sequence[str]) -> list[int]:
     return [below[own] + before for own, before in places]
 
 
+#: A JVM frame line (indented ``at``), its class and method in group 1.
+_FRAME = re.compile(r"[ \t]+at (?:[\w.$-]+/+)?([\w.$<>]+)\(")
+#: frames of the runtime a job's code and Spark's both call into: skipped to find who threw.
+_RUNTIME = ("java.", "javax.", "jdk.", "sun.", "com.sun.", "scala.")
+#: where the first frame past the runtime's means the platform threw: Spark's internals (not its ``sql``
+#: namespace at large, which connectors share: ``org.apache.spark.sql.hbase``), py4j, Hadoop.
+_PLATFORM = tuple(f"org.apache.spark.{p}" for p in (
+    "util.", "storage.", "scheduler.", "executor.", "memory.", "shuffle.", "network.", "io.", "serializer.",
+    "broadcast.", "rpc.", "unsafe.", "internal.", "deploy.", "status.", "api.python.", "rdd.", "sql.catalyst.",
+    "sql.execution.", "sql.internal.", "sql.errors.", "sql.types.", "SparkContext")) + ("py4j.", "org.apache.hadoop.")
+
+
+#: an exception class of the runtime (any code may throw it), as a generic JVM rule reads it.
+_RUNTIME_THROWABLE = re.compile(r"\b(?:java|scala)\.(?:[\w$]+\.)*[A-Z][\w$]*(?:Exception|Error)\b")
+
+
+def thrown_by_platform(lines: Sequence[str], index: int) -> bool:
+    """Whether the runtime exception at ``lines[index]`` was thrown by Spark, py4j or Hadoop (see the module
+    docstring): the first frame under it that is not the JDK's or Scala's is theirs. An exception Spark throws
+    to report the job's failure (``[FAILED_EXECUTE_UDF]``, from Spark's error helpers) or no frame: False."""
+    if _RUNTIME_THROWABLE.search(lines[index]) is None:
+        return False
+    for line in lines[index + 1:]:
+        frame = _FRAME.match(line)
+        if frame is None:
+            return False
+        where = frame.group(1)
+        if not where.startswith(_RUNTIME):
+            return where.startswith(_PLATFORM)
+    return False
+
+
 #: Spark's transport handlers log every connection that breaks, whichever side went away first.
 _ECHO_LOGGERS = ("TransportChannelHandler", "TransportRequestHandler", "TransportResponseHandler")
 
@@ -225,12 +265,16 @@ def _found(event: ExceptionEvent, order: int, engine: RuleEngine, rules: list[Ru
     if not rules:
         return []
     depths = shape.depths if shape is not None else _cause_depths(event.text.split("\n"))
+    lines = event.text.split("\n") if any(is_generic(r) for r in rules) else []
     found = []
     for rule in rules:
         index = shape.lines.get(rule.id) if shape is not None else None
         if index is None:
             index = max(engine.locate(rule, event.text), 0)
-        found.append(Finding(rule, event, order, index, depths[index]))
+        if not (lines and is_generic(rule) and thrown_by_platform(lines, index)):
+            found.append(Finding(rule, event, order, index, depths[index]))
+    if not found:
+        return []
     named = any(f.names_process for f in found)
     reported = any(f.names_process and top_level(f.category) == "executor_oom" for f in found)
     found.sort(key=lambda f: (f.fallback, named and f.undecided_process, reported and f.driver_by_role,
@@ -281,6 +325,8 @@ class FirstFindings:
         if first is not None:
             return first
         found = _found(event, order, engine, rules, shape)
+        if not found:  # only generic rules, on an exception the platform threw
+            return None
         shape.lines.update((f.rule.id, f.line_index) for f in found if not engine.reads_digits(f.rule))
         if not any(engine.reads_digits(r) for r in rules):
             shape.firsts[ids] = found[0]

@@ -171,6 +171,27 @@ def test_in_one_exception_specific_wins_in_either_nesting(rules, generic_id: str
         assert d.category.split("/")[0] == specific["label"], (text[:200], d.rule_id)
 
 
+@pytest.mark.parametrize("item_id", ["spark-37852-negative-buffer", "spark-10266-npe-generated-projection",
+                                     "spark-11748-chunks-non-empty"])
+def test_a_runtime_exception_spark_threw_under_the_jdks_frames_is_not_the_jobs(rules, item_id: str) -> None:
+    """Spark's BufferHolder refusing a negative size, an NPE in Spark's generated projection, the block store's
+    ``require`` behind ``scala.Predef``: the generic JVM rule matches the exception class, but the first frame
+    past the JDK's and Scala's is Spark's own, so nothing says the job threw (people label them unknown)."""
+    item = ITEMS[item_id]
+    assert item["label"] == "unknown" and "jvm-user-exception" in generic_hits(rules, item["text"])
+    assert diagnose_texts(rules, item["text"]).category == "unknown"
+
+
+def test_spark_reporting_the_jobs_function_failed_is_still_the_jobs_and_a_connector_in_sparks_namespace_too(
+        rules) -> None:
+    """``[FAILED_EXECUTE_UDF]`` is thrown by Spark's error helpers about the job's function, and
+    ``org.apache.spark.sql.hbase`` is a connector's package, not Spark's internals."""
+    for item_id, rule_id in (("paimon-7451-failed-execute-udf", "udf-or-sink-function-failed"),
+                             ("hbasesql-18-aioobe", "jvm-user-exception")):
+        assert (diagnose_texts(rules, ITEMS[item_id]["text"]).rule_id, ITEMS[item_id]["label"]) == (
+            rule_id, "user_code_error")
+
+
 @pytest.mark.parametrize("item_id", ["spark-10284-master-npe", "sparknlp-6232-bm-npe"])
 def test_a_jvm_exception_thrown_inside_spark_itself_is_not_blamed_on_the_job(rules, item_id: str) -> None:
     """An NPE whose trace starts in Spark's Master or block manager is a platform bug (people
@@ -209,10 +230,9 @@ def test_a_schema_mismatch_the_model_reads_under_a_generic_jvm_exception_is_its_
     assert combined.model.threshold <= d.confidence < 0.95, "the model's own calibrated probability"
 
 
-@pytest.mark.parametrize("item_id", ["spark-37852-negative-buffer", "sfspark-9-numrows-int-overflow",
-                                     "pypmml-12-matcherror-library"])
+@pytest.mark.parametrize("item_id", ["sfspark-9-numrows-int-overflow", "pypmml-12-matcherror-library"])
 def test_a_generic_match_in_which_the_model_finds_no_cause_is_unknown(rules, combined, item_id: str) -> None:
-    """Spark's own negative buffer size, a connector's row count overflowing, a library's MatchError:
+    """A connector's row count overflowing, a library's MatchError:
     exceptions the generic JVM rule takes for the job's, which people label unknown. The model finds no
     cause in them more probably than the rule is right: unknown, the rule's guess kept as the hint."""
     item = ITEMS[item_id]
