@@ -34,6 +34,9 @@ past the JDK's and Scala's own, start in Spark's internals, py4j or Hadoop (``Bu
 ``ChunkedByteBuffer`` behind ``Predef.require``, py4j's reflection), the platform threw it: a bug or
 a misuse that the text does not pin on the job, which people label ``unknown``. The generic finding
 is then not made; a specific rule or the model still decides. Without frames the rule still decides.
+Nor is it made on an exception logged as a warning that is not a task's failure (``Lost task``): Spark
+caught it and went on (a query listener's ``MatchError``, a reader's ``close()``, a block put that is
+computed again), so it did not fail the job.
 
 **Nor does a fallback hide a specific cause in the same exception.** Any rule below ``GENERIC_BELOW``
 is a fallback: it reads a symptom many causes share (a refused or reset connection, a futures timeout,
@@ -238,6 +241,16 @@ def thrown_by_platform(lines: Sequence[str], index: int) -> bool:
     return False
 
 
+#: a task's failure, which Spark logs at WARN and retries (the job fails on it after the last attempt).
+_LOST_TASK = "Lost task "
+
+
+def _survived(event: ExceptionEvent) -> bool:
+    """An exception logged as a warning that is not a task's failure: one Spark caught and went on from
+    (a query listener's error, a reader's ``close()``, a block put that is recomputed)."""
+    return event.level in ("WARN", "WARNING") and _LOST_TASK not in event.text
+
+
 #: Spark's transport handlers log every connection that breaks, whichever side went away first.
 _ECHO_LOGGERS = ("TransportChannelHandler", "TransportRequestHandler", "TransportResponseHandler")
 
@@ -266,12 +279,13 @@ def _found(event: ExceptionEvent, order: int, engine: RuleEngine, rules: list[Ru
         return []
     depths = shape.depths if shape is not None else _cause_depths(event.text.split("\n"))
     lines = event.text.split("\n") if any(is_generic(r) for r in rules) else []
+    survived = _survived(event)
     found = []
     for rule in rules:
         index = shape.lines.get(rule.id) if shape is not None else None
         if index is None:
             index = max(engine.locate(rule, event.text), 0)
-        if not (lines and is_generic(rule) and thrown_by_platform(lines, index)):
+        if not (lines and is_generic(rule) and (survived or thrown_by_platform(lines, index))):
             found.append(Finding(rule, event, order, index, depths[index]))
     if not found:
         return []

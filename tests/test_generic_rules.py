@@ -230,9 +230,9 @@ def test_a_schema_mismatch_the_model_reads_under_a_generic_jvm_exception_is_its_
     assert combined.model.threshold <= d.confidence < 0.95, "the model's own calibrated probability"
 
 
-@pytest.mark.parametrize("item_id", ["sfspark-9-numrows-int-overflow", "pypmml-12-matcherror-library"])
+@pytest.mark.parametrize("item_id", ["sparkcyclone-325-ve-call-failed", "pypmml-12-matcherror-library"])
 def test_a_generic_match_in_which_the_model_finds_no_cause_is_unknown(rules, combined, item_id: str) -> None:
-    """A connector's row count overflowing, a library's MatchError:
+    """A plugin's check of a native call's return code, a library's MatchError:
     exceptions the generic JVM rule takes for the job's, which people label unknown. The model finds no
     cause in them more probably than the rule is right: unknown, the rule's guess kept as the hint."""
     item = ITEMS[item_id]
@@ -273,3 +273,16 @@ def test_a_fetch_that_timed_out_connecting_is_a_failed_fetch(rules) -> None:
     assert item["label"] == "shuffle_fetch_failed"
     assert "socket-timeouts-unreachable" in specific_hits(rules, item["text"])
     assert diagnose_texts(rules, item["text"]).category == "shuffle_fetch_failed"
+
+
+@pytest.mark.parametrize("item_id", ["spline-124-listener-matcherror", "hadoopconnectors-14-empty-avro-close",
+                                     "rasterframes-186-l8-catalog-row-aioobe"])
+def test_a_runtime_exception_spark_logged_as_a_warning_and_went_on_from_is_not_the_cause(rules, item_id: str) -> None:
+    """A query listener's MatchError, a record reader's close(), a block put that failed: Spark caught them,
+    warned, and went on (people label them unknown). A task's failure, also a warning, still is the job's."""
+    item = ITEMS[item_id]
+    assert item["label"] == "unknown" and "jvm-user-exception" in generic_hits(rules, item["text"])
+    assert diagnose_texts(rules, item["text"]).category == "unknown"
+    lost = ("24/03/12 10:11:12 WARN TaskSetManager: Lost task 3.0 in stage 7.0 (TID 409) (10.8.1.22 executor 5): "
+            "java.lang.NullPointerException\n\tat com.acme.etl.Orders$.parse(Orders.scala:41)")
+    assert diagnose_texts(rules, lost).category == "user_code_error"
