@@ -7,7 +7,8 @@ container runner's tag (``[info] ``, ``app_1  | ``, a CI runner's timestamp),
 the whole trace indented as a markdown code block, code fences and inline
 backticks around an exception, a trace kept as one JSON or ``repr`` string
 (``\\n`` and ``\\t`` as two characters each), a JIRA page's trace flattened onto
-one line (``... at a.B.c(B.java:1) at ...``), an exception message that the
+one line (``... at a.B.c(B.java:1) at ...``), frames copied without their ``at``
+(``a.B.c(B.java:1)`` alone on a line), an exception message that the
 paste wrapped after a space. Each hides the exception line from
 ``ingest.assembly``/``ingest.events`` (no class, no cause chain, frames read as
 messages). :func:`unpaste` undoes them before assembly.
@@ -51,6 +52,11 @@ _EXC_START_RE = re.compile(
 _FLAT_RE = re.compile(r"(?<=\S) (?=at [\w$][\w$.<>/\-]*\([^()\n]*\)(?: |$)|Caused by: |\.\.\. \d+ more\b)")
 _FLAT_FRAME = ") at "
 _FLAT_GATE_RE = re.compile(r"\) at [\w$][\w$.<>/\-]*\(")
+#: A frame copied without its ``at`` (a page or a tool that prints ``StackTraceElement.toString`` alone): a
+#: qualified method and its source position, nothing else on the line.
+_AT_LESS_RE = re.compile(
+    r"[ \t]*(?P<frame>(?:[a-z_$][\w$]*\.)+[\w$]+\.[\w$<>]+\((?:[\w$.\-]+\.(?:java|scala|kt|groovy):\d+|Native Method|Unknown Source)\))[ \t]*")
+_AT_LESS_GATE_RE = re.compile(r"(?m)^" + _AT_LESS_RE.pattern + "$")
 #: A newline kept as two characters before what only follows a newline in a trace (a Python frame's file name
 #: in quotes, escaped in JSON: ``File \"job.py\"``).
 _ESCAPED_RE = re.compile(r'\\n(?:\\t|[ \t])*(?:at [\w$]|Caused by: |Traceback \(most recent|File \\?"|: [\w$.]+(?:Exception|Error))')
@@ -78,6 +84,8 @@ def unpaste(text: str) -> str:
         lines = [part for line in lines or _lines(text) for part in _unescape(line)]
     if _FLAT_GATE_RE.search(scan) is not None:
         lines = [part for line in lines or _lines(text) for part in _unflatten(line)]
+    if _AT_LESS_GATE_RE.search(scan) is not None:
+        lines = [_with_at(line) for line in lines or _lines(text)]
     if lines is None and _EXC_START_RE.match(first) is not None and " \n" in scan:
         lines = _lines(text)
     if lines is None:
@@ -172,6 +180,12 @@ def _unflatten(line: str) -> list[str]:
         return [line]
     parts = _FLAT_RE.split(line)
     return [parts[0]] + ["\t" + p if p.startswith(("at ", "...")) else p for p in parts[1:]]
+
+
+def _with_at(line: str) -> str:
+    """A frame copied without its ``at``, given it back tab-indented (as the JVM prints it); any other line as it was."""
+    m = _AT_LESS_RE.fullmatch(line)
+    return "\tat " + m["frame"] if m is not None else line
 
 
 def _join_wrapped(lines: list[str]) -> list[str]:

@@ -286,3 +286,10 @@ def test_a_runtime_exception_spark_logged_as_a_warning_and_went_on_from_is_not_t
     lost = ("24/03/12 10:11:12 WARN TaskSetManager: Lost task 3.0 in stage 7.0 (TID 409) (10.8.1.22 executor 5): "
             "java.lang.NullPointerException\n\tat com.acme.etl.Orders$.parse(Orders.scala:41)")
     assert diagnose_texts(rules, lost).category == "user_code_error"
+
+
+def test_a_broadcasts_futures_timeout_pasted_without_at_is_a_broadcast_timeout(rules) -> None:
+    """The frames under the timeout, copied without ``at``, are what says the broadcast exchange waited."""
+    item = ITEMS["csdn-dingyufei615-broadcast-futures-300"]
+    assert item["label"] == "broadcast_timeout" and "\tat " not in item["text"]
+    assert diagnose_texts(rules, item["text"]).rule_id == "broadcast-exchange-futures-timeout"

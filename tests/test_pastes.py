@@ -126,6 +126,27 @@ def test_a_flattened_trace_gets_its_newlines_back():
     ]
 
 
+def test_frames_copied_without_their_at_are_frames_again():
+    """A page that prints each ``StackTraceElement`` alone (train: a CSDN post of a broadcast timeout): without
+    ``at`` they read as messages, ending the exception at its first line and hiding the frames that say
+    what timed out."""
+    paste = ("caused by:\n"
+             "java.util.concurrent.TimeoutException: Futures timed out after [300 seconds]\n"
+             "scala.concurrent.impl.Promise$DefaultPromise.ready(Promise.scala:223)\n"
+             "  org.apache.spark.util.ThreadUtils$.awaitResult(ThreadUtils.scala:220)\n"
+             "sun.reflect.NativeMethodAccessorImpl.invoke0(Native Method)\n"
+             "org.apache.spark.sql.execution.exchange.BroadcastExchangeExec.doExecuteBroadcast(BroadcastExchangeExec.scala:146)")
+    event = only_event(paste)
+    assert event.text.split("\n")[1:] == [
+        "\tat scala.concurrent.impl.Promise$DefaultPromise.ready(Promise.scala:223)",
+        "\tat org.apache.spark.util.ThreadUtils$.awaitResult(ThreadUtils.scala:220)",
+        "\tat sun.reflect.NativeMethodAccessorImpl.invoke0(Native Method)",
+        "\tat org.apache.spark.sql.execution.exchange.BroadcastExchangeExec.doExecuteBroadcast(BroadcastExchangeExec.scala:146)",
+    ]
+    for text in ("Call Job.run(Job.java:12) again", "java.util.List.size()", "see Promise.ready(Promise.scala:223)"):
+        assert unpaste(text) == text, "only a whole line of a qualified method and its source position"
+
+
 def test_one_frame_in_a_sentence_is_not_a_flattened_trace():
     text = "It runs (nightly) at com.acme.Job.run(Job.java:12) and stops"
     assert unpaste(text) == text
