@@ -390,6 +390,7 @@ class Worker(Closing):
         self.index.reset()
 
     async def on_recovered(self, app: faust.App, **kwargs: Any) -> None:  # noqa: ARG002
-        """The tables hold the assigned partitions: the quiet-application timer may read them (``ingest.checks``)."""
-        self.index.recovered = True
+        """The tables hold the assigned partitions: the index of the timers reads them, beside the stream
+        (``ingest.checks``)."""
+        self.index.recovered()
 

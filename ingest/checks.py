@@ -8,12 +8,17 @@ timer and the open-applications gauge read of every application, when it
 was last seen, whether an end is due, whether it ended, is kept in memory
 (:class:`AppIndex`): decoding the whole ``apps`` table at each tick cost
 seconds of the event loop with 100,000 applications in the table (issue 17).
+Its one read of the table after an assignment runs a slice at a time beside
+the stream: read at once, it held the first record after a restart for 1 to
+17 s with 100,000 applications (``bench.restart``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
+from itertools import islice
 from typing import Any, NamedTuple
 
 import faust
@@ -22,11 +27,18 @@ from ingest.live import LiveStreams
 from ingest.watchlist import Watchlist
 from sparktriage.settings import Settings
 
+#: Applications read from the table between two turns of the event loop (tens of milliseconds' work)
+FILL_SLICE = 1000
+
 
 class Entry(NamedTuple):
     last_seen: float
     end_due: float | None
     ended: bool
+
+
+def _entry(data: dict[str, Any]) -> Entry:
+    return Entry(data["last_seen"], data.get("end_due"), bool(data.get("ended")))
 
 
 class AppIndex:
@@ -35,35 +47,57 @@ class AppIndex:
     Every write of the table by the agent passes ``note`` (a removal ``drop``).
     After an assignment the table holds applications this process never
     wrote (its own before a restart, another worker's before a rebalance):
-    the first look after the assignment's recovery reads the table once
-    (``ready``); until then the index says nothing.
+    once the assignment's recovery is over, ``fill`` reads the table once, a
+    slice at a time, while the agent goes on; until it is done the index
+    says nothing. An application the agent wrote or dropped meanwhile is
+    skipped by the fill: the table's iterator reads the table as it was when
+    it began, the index holds what was written since.
     """
 
     def __init__(self, apps: Any) -> None:
         self.apps = apps
         self.entries: dict[str, Entry] = {}
         self.complete = False
-        self.recovered = False  # the tables hold this assignment's partitions: the table may be read
+        self.touched: set[str] | None = None  # while a fill runs: applications the agent wrote since it began
+        self.filling: asyncio.Task[None] | None = None
 
     def note(self, data: dict[str, Any]) -> None:
-        self.entries[data["app_id"]] = Entry(data["last_seen"], data.get("end_due"), bool(data.get("ended")))
+        app_id = data["app_id"]
+        self.entries[app_id] = _entry(data)
+        if self.touched is not None:
+            self.touched.add(app_id)
 
     def drop(self, app_id: str) -> None:
         self.entries.pop(app_id, None)
+        if self.touched is not None:
+            self.touched.add(app_id)
 
     def reset(self) -> None:
         """Partitions were revoked: what the index holds may be another worker's now."""
+        if self.filling is not None:
+            self.filling.cancel()  # its table partitions are closing
         self.entries.clear()
-        self.complete = self.recovered = False
+        self.complete, self.touched, self.filling = False, None, None
+
+    def recovered(self) -> None:
+        """The tables hold the assigned partitions: read them in the background (``fill``)."""
+        self.reset()
+        self.filling = asyncio.ensure_future(self.fill())
+
+    async def fill(self) -> None:
+        """Read the table (its active partitions) into the index, ``FILL_SLICE`` applications between two
+        turns of the event loop, so that records are consumed meanwhile."""
+        self.touched = touched = set()
+        items = iter(self.apps.items())
+        while chunk := list(islice(items, FILL_SLICE)):
+            for app_id, raw in chunk:
+                if raw and app_id not in touched:
+                    self.entries[app_id] = _entry(raw)
+            await asyncio.sleep(0)
+        self.complete, self.touched = True, None
 
     def ready(self) -> bool:
-        """Whether the index holds every application of this worker's partitions: once the assignment's
-        recovery is over, the table (its active partitions) is read the first time this is asked."""
-        if not self.complete and self.recovered:
-            for _, raw in self.apps.items():
-                if raw:
-                    self.note(raw)
-            self.complete = True
+        """Whether the index holds every application of this worker's partitions."""
         return self.complete
 
     def open_count(self) -> int | None:

@@ -42,11 +42,21 @@ def _restarted(classifier: Classifier, timeout: float) -> tuple[Partition, Worke
     return partition, partition.worker(Fuse())
 
 
+def _recover(worker: Worker) -> None:
+    """The assignment's recovery over, and the index's read of the table it starts, to its end."""
+    async def recovered() -> None:
+        await worker.on_recovered(None)  # type: ignore[arg-type]
+        assert worker.index.filling is not None
+        await worker.index.filling
+
+    asyncio.run(recovered())
+
+
 def test_after_a_restart_the_timer_finds_the_applications_the_tables_recovered(classifier: Classifier) -> None:
     _, worker = _restarted(classifier, timeout=0.0)
     asyncio.run(worker.checks.look_for_quiet_applications())
     assert _asked(worker) == [] and worker.index.open_count() is None, "nothing before the recovery is over"
-    asyncio.run(worker.on_recovered(None))  # type: ignore[arg-type]
+    _recover(worker)
     assert worker.index.open_count() == 1
     asyncio.run(worker.checks.look_for_quiet_applications())
     assert _asked(worker) == [(OPEN, "inactivity_check"), (ENDED, "inactivity_check")]
@@ -54,7 +64,7 @@ def test_after_a_restart_the_timer_finds_the_applications_the_tables_recovered(c
 
 def test_the_index_follows_the_agents_writes_without_reading_the_table_again(classifier: Classifier) -> None:
     _, worker = _restarted(classifier, timeout=3600.0)
-    asyncio.run(worker.on_recovered(None))  # type: ignore[arg-type]
+    _recover(worker)
     assert worker.index.open_count() == 1
 
     def unread(*_: Any) -> Any:
@@ -73,12 +83,61 @@ def test_the_index_follows_the_agents_writes_without_reading_the_table_again(cla
 
 def test_a_rebalance_forgets_the_index_until_the_new_assignment_is_recovered(classifier: Classifier) -> None:
     _, worker = _restarted(classifier, timeout=0.0)
-    asyncio.run(worker.on_recovered(None))  # type: ignore[arg-type]
+    _recover(worker)
     assert worker.index.open_count() == 1
     asyncio.run(worker.forget_open_streams(None, set()))  # type: ignore[arg-type]
     assert worker.index.open_count() is None and not worker.index.entries
     asyncio.run(worker.checks.look_for_quiet_applications())
     assert _asked(worker) == []
+
+
+def test_the_index_reads_the_table_a_slice_at_a_time_beside_the_agent(classifier: Classifier,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """After a restart the index reads the table between turns of the event loop (records are consumed
+    meanwhile): with 100,000 applications, read at once, it held the first record for seconds."""
+    _, worker = _restarted(classifier, timeout=3600.0)
+    monkeypatch.setattr("ingest.checks.FILL_SLICE", 1)
+
+    async def recovered() -> tuple[bool, int]:
+        await worker.on_recovered(None)  # type: ignore[arg-type]
+        await asyncio.sleep(0)  # the loop's turn: the read took one application so far
+        midway = worker.index.ready(), len(worker.index.entries)
+        assert worker.index.filling is not None
+        await worker.index.filling
+        return midway
+
+    assert asyncio.run(recovered()) == (False, 1)
+    assert worker.index.open_count() == 1
+
+
+@pytest.mark.parametrize("change", ["write", "drop"])
+def test_what_the_agent_writes_while_the_index_reads_the_table_wins(classifier: Classifier, change: str,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The table's iterator reads the table as it was when the read began: an application the agent
+    wrote or dropped meanwhile keeps what the agent did (a dropped one read back would be asked about
+    as quiet, and come back as a new, empty application)."""
+    _, worker = _restarted(classifier, timeout=3600.0)
+    monkeypatch.setattr("ingest.checks.FILL_SLICE", 1)
+
+    async def recovered() -> None:
+        await worker.on_recovered(None)  # type: ignore[arg-type]
+        await asyncio.sleep(0)
+        assert list(worker.index.entries) == [OPEN], "the ended application not read yet"
+        state, _ = worker.state_of(ENDED)
+        if change == "write":
+            state.last_seen = 12345.0
+            worker.save(state)
+        else:
+            worker.expire(state)
+        assert worker.index.filling is not None
+        await worker.index.filling
+
+    asyncio.run(recovered())
+    if change == "write":
+        assert worker.index.entries[ENDED].last_seen == 12345.0
+    else:
+        assert ENDED not in worker.index.entries
+    assert worker.index.ready()
 
 
 def test_a_partition_whose_lines_wait_is_sent_one_checkpoint_check_per_waiting_line(classifier: Classifier) -> None:

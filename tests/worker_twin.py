@@ -75,7 +75,9 @@ class Table:
         return self.memory.pop(key, default)
 
     def items(self) -> Iterable[tuple[str, Any]]:
-        return self.memory.items()
+        """The table as it was when the read began, as a RocksDB iterator reads it (writes made while the
+        caller goes through it are not seen)."""
+        return list(self.memory.items())
 
 
 class Topic:
