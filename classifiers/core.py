@@ -32,12 +32,12 @@ import heapq
 import importlib.resources
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Protocol
 
-from classifiers.masking import mask
+from classifiers.masking import DigitFreeMasks
 from classifiers.platform import fits, platform_of
 from classifiers.rootcause import OOM_CATEGORIES, Finding, FirstFindings, choose_root
 from ingest.assembly import CUT_SEEN
@@ -83,7 +83,9 @@ GENERIC_FACTOR = 0.6
 
 
 def _confidence(root: Finding, best: Sequence[tuple[Finding, int]]) -> float:
-    """``best``: each distinct event's finding and how many times that event occurred."""
+    """``best``: each distinct event's finding and how many times that event occurred; only a finding's
+    rule is read, so the findings of one rule may come summed (``diagnose`` sums them: thousands of
+    traces that differ in their numbers are one rule's)."""
     base = STABLE_CONFIDENCE if root.rule.status == "stable" else 0.7
     if root.rule.priority < LOW_PRIORITY:
         base *= GENERIC_FACTOR
@@ -134,11 +136,12 @@ def group_exceptions(events: Sequence[ExceptionEvent] | EventRuns,
                      categories: Sequence[str | None]) -> tuple[ExceptionGroup, ...]:
     """Every distinct exception of the application with counts: the exceptions tab (``categories``: one per run)."""
     groups: dict[tuple[str, str], dict] = {}
+    masked = DigitFreeMasks()
     for run, category in zip(EventRuns.of(events), categories):
         event = run.event
         cls = event.root_class or event.exc_class
         message = event.causes[-1].message if event.causes else event.message
-        key = (cls or f"{event.level} {event.logger}", mask(message)[:300])
+        key = (cls or f"{event.level} {event.logger}", masked(message)[:300])
         group = groups.get(key)
         if group is None:
             groups[key] = {
@@ -165,7 +168,7 @@ def diagnose(
     """The root cause of one application attempt from its exception events, one by one or as runs
     of repeated records (``ingest.runs``): a run is read once and counted as often as it occurred."""
     runs = EventRuns.of(events)
-    best: list[tuple[Finding, int]] = []  # each run's earliest finding, and how many the run holds
+    best: dict[str, tuple[Finding, int]] = {}  # per rule: a run's earliest finding, and how many events they hold
     earliest: list[Finding] = []  # the first few findings of each run in the cascade's order: root and support
     categories: list[str | None] = []
     answered: dict[tuple[str, str], Finding | None] = {}  # a repeated exception is matched once
@@ -182,8 +185,10 @@ def diagnose(
         picks = []
         for k in run.earliest(MAX_EVIDENCE):
             occurrence = run.occurrence(k)
-            picks.append(first if first.event is occurrence else replace(first, event=occurrence, order=run.orders[k]))
-        best.append((picks[0], len(run)))
+            picks.append(first if first.event is occurrence
+                         else Finding(first.rule, occurrence, run.orders[k], first.line_index, first.depth))
+        held = best.get(first.rule.id)
+        best[first.rule.id] = (held[0] if held else picks[0], len(run) + (held[1] if held else 0))
         earliest += picks
     events = [run.event for run in runs]  # what is read once per run
     exceptions = group_exceptions(runs, categories)
@@ -197,7 +202,7 @@ def diagnose(
                            "failure words were kept and read",)
     root = choose_root(earliest)
     if root is not None and model is not None and root.generic:
-        decided = _over_generic(root, best, events, engine, model, common)
+        decided = _over_generic(root, list(best.values()), events, engine, model, common)
         if decided is not None:
             return decided
     elif root is not None and model is not None and root.rule.priority < LOW_PRIORITY:
@@ -211,7 +216,7 @@ def diagnose(
                       and top_level(f.category) == top_level(root.category)]
         evidence = [_rule_evidence(f, engine) for f in [root, *supporting[: MAX_EVIDENCE - 1]]]
         return Diagnosis(
-            category=root.category, domain=domain_of(root.category), confidence=_confidence(root, best),
+            category=root.category, domain=domain_of(root.category), confidence=_confidence(root, list(best.values())),
             source="rule", rule_id=root.rule.id, explain=root.rule.explain,
             remediation=_remediation(engine, root.category, platform_of(events), own=root.rule.remediation),
             evidence=tuple(evidence), **common,
