@@ -38,6 +38,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import lru_cache
 from typing import Any, Self
 
 LEVELS = r"TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|FATAL|SEVERE|CRITICAL"
@@ -114,9 +115,11 @@ def _from_fields(yy: str, mo: str, dd: str, hh: str, mi: str, ss: str) -> dateti
     return datetime(year + (1900 if year >= 69 else 2000), int(mo), int(dd), int(hh), int(mi), int(ss))
 
 
+@lru_cache(maxsize=4096)
 def parse_log_ts(text: str | None) -> float | None:
     """Epoch seconds of a log-prefix timestamp, read as UTC when it has no zone
-    (log4j layouts print local time without one; UTC is the honest guess)."""
+    (log4j layouts print local time without one; UTC is the honest guess). Remembered: Spark's default
+    layout stamps to the second, so the records of a burst (a trace repeated by every task) share one."""
     if not text:
         return None
     try:

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, replace
 
 from ingest.assembly import HEADER_LINE_RE, HEADER_RE, PREFIXED_LINE_RE, parse_log_ts
 from ingest.events import candidate_offsets, segment_at
-from ingest.shapes import Shapes, digit_mask
+from ingest.shapes import _DIGITS, Shapes, digit_mask
 from ingest.signals import DEFAULT_SIGNALS, Signals
 from ingest.yarn import sections
 from sparktriage.records import ExceptionEvent
@@ -188,6 +188,7 @@ class WholeLines:
         self._at = 0  # where the timestamp ended on the line split last
         self._starts: set[bytes] = set()  # masked starts of lines HEADER_LINE_RE matched
         self._lengths: list[int] = []  # their lengths
+        self._length = 0  # the length that told the last line: tried first
 
     def split(self, start: int) -> tuple[int, int, int, str] | None:
         """(timestamp start, timestamp end, line end with its newline, the line from the timestamp's end)
@@ -201,7 +202,8 @@ class WholeLines:
         at = start + self._at
         rest = text[at:end]
         seen = self._spans.get(rest)
-        if seen is not None and seen[0] == digit_mask(text[start:at]):
+        # ``digit_mask`` written out here and below: this runs once per candidate line of a log
+        if seen is not None and seen[0] == text[start:at].encode("utf-8", "surrogatepass").translate(_DIGITS):
             ts0 = start + seen[1]
         else:
             head = PREFIXED_LINE_RE.match(text, start)
@@ -211,7 +213,8 @@ class WholeLines:
             rest = text[at:end]
             self._at = at - start
             self._spans[rest] = (digit_mask(text[start:at]), ts0 - start)
-        if end < len(text) and not self._starts_record(end):
+        if end < len(text) and text[end:end + self._length].encode("utf-8", "surrogatepass").translate(_DIGITS) \
+                not in self._starts and not self._starts_record(end):
             return None  # the next line continues it
         return ts0, at, end, rest
 
@@ -223,6 +226,7 @@ class WholeLines:
             return False  # what a log prefix starts with (``\d``: any decimal digit)
         for n in self._lengths:
             if digit_mask(text[pos:pos + n]) in self._starts:
+                self._length = n
                 return True
         head = HEADER_LINE_RE.match(text, pos)
         if head is None:
@@ -232,6 +236,7 @@ class WholeLines:
             self._starts.add(digit_mask(text[pos:pos + n]))
             if n not in self._lengths:
                 self._lengths.append(n)
+            self._length = n
         return True
 
 
