@@ -110,9 +110,10 @@ class EventRuns(list[EventRun]):
 
 def extract_runs(text: str, *, app_id: str, attempt: int = 1, container_id: str | None = None,
                  role: str = "unknown", host: str | None = None, signals: Signals = DEFAULT_SIGNALS,
-                 first_order: int = 0, max_line_chars: int = 8192) -> EventRuns:
+                 first_order: int = 0, max_line_chars: int = 8192, ascii: bytes | None = None) -> EventRuns:
     """The events of one container's whole log as runs (what ``ingest.events.extract_events`` gives,
-    repeated records folded); occurrences are numbered from ``first_order``.
+    repeated records folded); occurrences are numbered from ``first_order``. ``ascii``: the text's bytes
+    where it is ASCII (``candidate_offsets``).
 
     A candidate record that is one prefixed line (the next line starts a record too), or a stretch from a
     prefixed line to the next (``segment_at``: a trace under its header) that assembles into one record, is
@@ -131,7 +132,7 @@ def extract_runs(text: str, *, app_id: str, attempt: int = 1, container_id: str 
         line_no = 1
         whole = WholeLines(body, max_line_chars).split  # prefixed lines that are a whole record
         rfind, count, lookup = body.rfind, body.count, known.get  # the loop runs once per candidate line
-        for hit in candidate_offsets(body, signals=signals):
+        for hit in candidate_offsets(body, signals=signals, ascii=ascii if body is text else None):
             if hit < done:
                 continue
             start = rfind("\n", done, hit) + 1 or done  # ``done`` is 0 or a line start
@@ -199,10 +200,13 @@ class WholeLines:
         end = nl + 1 if nl >= 0 else len(text)
         if end - start > self.max_line_chars:
             return None
+        # ``digit_mask`` written out here and below: this runs once per candidate line of a log
+        if end < len(text) and text[end:end + self._length].encode("utf-8", "surrogatepass").translate(_DIGITS) \
+                not in self._starts and not self._starts_record(end):
+            return None  # the next line continues it (told first: a trace's first line is seen once)
         at = start + self._at
         rest = text[at:end]
         seen = self._spans.get(rest)
-        # ``digit_mask`` written out here and below: this runs once per candidate line of a log
         if seen is not None and seen[0] == text[start:at].encode("utf-8", "surrogatepass").translate(_DIGITS):
             ts0 = start + seen[1]
         else:
@@ -213,9 +217,6 @@ class WholeLines:
             rest = text[at:end]
             self._at = at - start
             self._spans[rest] = (digit_mask(text[start:at]), ts0 - start)
-        if end < len(text) and text[end:end + self._length].encode("utf-8", "surrogatepass").translate(_DIGITS) \
-                not in self._starts and not self._starts_record(end):
-            return None  # the next line continues it
         return ts0, at, end, rest
 
     def _starts_record(self, pos: int) -> bool:
