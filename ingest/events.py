@@ -239,9 +239,10 @@ def taken_apart(record: Record, app_id: str, attempt: int, container_id: str | N
     return event, (shape if same and not rendered else None)
 
 
-def candidate_offsets(text: str, *, use_hyperscan: bool = True,
-                      signals: Signals = DEFAULT_SIGNALS) -> Iterator[int]:
-    """Ascending offsets inside candidate lines.
+def candidate_offsets(text: str, *, use_hyperscan: bool = True, signals: Signals = DEFAULT_SIGNALS,
+                      ascii: bytes | None = None) -> Iterator[int]:
+    """Ascending offsets inside candidate lines (``ascii``: the text's bytes, where it is ASCII and the
+    caller has them: the file as read).
 
     Hyperscan scans the UTF-8 bytes; every literal is ASCII, so a match ends
     on a character boundary and its byte offset maps back to a character
@@ -250,8 +251,8 @@ def candidate_offsets(text: str, *, use_hyperscan: bool = True,
     db = signals.hyperscan_db if use_hyperscan else None
     if db is None:
         return (m.start() for m in signals.candidates.finditer(text))
-    ascii_only = text.isascii()
-    data = text.encode("ascii") if ascii_only else text.encode("utf-8", "surrogatepass")
+    ascii_only = ascii is not None or text.isascii()
+    data = ascii if ascii is not None else text.encode("ascii") if ascii_only else text.encode("utf-8", "surrogatepass")
     ends: list[int] = []
     db.scan(data, match_event_handler=lambda _id, _f, to, _fl, _c: ends.append(to - 1))
     ends.sort()

@@ -167,3 +167,18 @@ def test_an_event_log_and_container_logs_keep_one_numbering(tmp_path, classifier
     _, runs = runs_of_paths([str(tmp_path / f"{EVENTLOG_APP}.json"), str(container)], signals=classifier.signals)
     assert sorted(order for run in runs for order in run.orders) == list(range(runs.count)) == list(range(7))
     assert [e.container_id for e in runs.events()] == ["eventlog"] * 4 + [container.name.removesuffix(".log")] * 3
+
+
+@pytest.mark.parametrize("extra", ["", "24/03/12 10:00:01 WARN Client: naïve retry " + "ü" * 300 + "\n"],
+                         ids=["ascii", "utf-8"])
+def test_a_log_file_gives_the_events_of_its_text(tmp_path, classifier, extra: str) -> None:
+    """A file is scanned as the bytes it was read as where it is ASCII (``LogFiles.ascii``), else as its text."""
+    from sparktriage.tools.classify import runs_of_paths
+
+    text = extra + noisy_log(3_000, seed=5) + extra
+    path = tmp_path / "container_e01_1710230000000_2001_01_000002.log"
+    path.write_bytes(text.encode())
+    _, runs = runs_of_paths([str(path)], signals=classifier.signals)
+    where = dict(app_id="application_1710230000000_2001", container_id=path.name.removesuffix(".log"), role="executor")
+    events = extract_events(text, **where, signals=classifier.signals)
+    assert len(events) > 100 and [e.to_dict() for e in runs.events()] == [e.to_dict() for e in events]

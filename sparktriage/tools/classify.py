@@ -68,7 +68,7 @@ def runs_of_paths(paths: Iterable[str] | LogFiles, app_id: str | None = None,
             if log_watch.current is not None:
                 watch.offer(log_watch.current)
             continue
-        events += extract_runs(text, **where, signals=signals, first_order=events.count)
+        events += extract_runs(text, **where, signals=signals, first_order=events.count, ascii=files.ascii)
         for body, place in sections(text, **{k: where[k] for k in ("attempt", "container_id", "role")}, host=None):
             watch.fold_text(body[-END_TAIL_CHARS:], place["role"], place["attempt"])
         if not events:  # read only while it may still be needed

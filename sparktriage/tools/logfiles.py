@@ -29,6 +29,11 @@ GZIP_MAGIC = b"\x1f\x8b"
 
 def decode(raw: bytes, name: str) -> str:
     """A log's bytes (gzip-compressed or not) as text; BadInput if they are not a text log."""
+    return plain(raw, name).decode("utf-8", errors="replace")
+
+
+def plain(raw: bytes, name: str) -> bytes:
+    """A log's bytes, gunzipped; BadInput if they are not a text log."""
     if raw[:2] == GZIP_MAGIC:
         try:
             raw = gzip.decompress(raw)
@@ -36,7 +41,7 @@ def decode(raw: bytes, name: str) -> str:
             raise BadInput("bad_gzip", f"{name} is not a readable gzip file ({exc})") from exc
     if b"\x00" in raw[:SNIFF]:
         raise BadInput("binary", f"{name} is not a text log (binary data); give a log file, plain or .gz")
-    return raw.decode("utf-8", errors="replace")
+    return raw
 
 
 def read_log(path: Path) -> str:
@@ -75,21 +80,30 @@ class LogFiles:
         self.event_logs = event_logs
         self.skipped: list[str] = []
         self.blank = True  # no file held anything but white space
+        #: the bytes of the text yielded last when it is ASCII (most logs): ``classify``'s candidate scan
+        #: reads bytes, and a 100 MB log is not encoded again for it
+        self.ascii: bytes | None = None
 
     def __iter__(self) -> Iterator[tuple[str, str | list[str]]]:
         for name, explicit in self.names:
             if self.event_logs and name != STDIN and is_event_log(Path(name)):
                 lines = list(read_lines(Path(name)))
+                self.ascii = None
                 self.blank = self.blank and not any(line.strip() for line in lines)
                 yield name, lines
                 continue
             try:
-                text = decode(sys.stdin.buffer.read(), "stdin") if name == STDIN else read_log(Path(name))
+                if name == STDIN:
+                    data = plain(sys.stdin.buffer.read(), "stdin")
+                else:
+                    data = plain(Path(name).read_bytes(), name)
             except BadInput as exc:
                 if explicit or exc.reason != "binary":
                     raise
                 self.skipped.append(name)
                 continue
+            text = data.decode("utf-8", errors="replace")
+            self.ascii = data if text.isascii() else None  # (a str knows whether it is ASCII: no scan)
             if text and not text.isspace():  # not ``text.strip()``: that copies a whole log to look at its ends
                 self.blank = False
             yield ("<stdin>" if name == STDIN else name), text
