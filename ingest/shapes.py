@@ -53,8 +53,9 @@ def digit_key(text: str) -> bytes | None:
     """``digit_mask(text)``, or None for a text holding a word of ``KEPT_DIGITS`` with other digits (``py5j``):
     the take-apart path reads those, so such texts are not shared."""
     key = digit_mask(text)
-    if any(masked in key and key.count(masked) != text.count(word) for word, masked in _KEPT):
-        return None  # (a masked word absent from the key is absent from the text: counted only where present)
+    for word, masked in _KEPT:  # (a masked word absent from the key is absent from the text: counted where present)
+        if masked in key and key.count(masked) != text.count(word):
+            return None
     return key
 
 
