@@ -85,3 +85,30 @@ def test_a_missing_path_is_said_before_anything_heavy_loads(argv: list[str]) -> 
     proc = subprocess.run([sys.executable, "-c", probe, *argv], capture_output=True, text=True, timeout=60)
     assert proc.stdout.strip() == "2 []", proc.stdout
     assert "/no/such/" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_the_collector_is_paused_while_logs_are_read_and_on_again_after(tmp_path: Path, monkeypatch) -> None:
+    """``classify_paths`` reads a whole log with the cyclic collector off (``collector_paused``), and
+    leaves it as it found it, also when the logs hold nothing to diagnose."""
+    import gc
+
+    from classifiers.core import load_classifier
+    from sparktriage.errors import BadInput
+    from sparktriage.settings import Settings
+    from sparktriage.tools import classify
+
+    seen = []
+    read = classify.runs_of_paths
+    monkeypatch.setattr(classify, "runs_of_paths", lambda *a: seen.append(gc.isenabled()) or read(*a))
+    classifier = load_classifier(Settings())
+    assert classify.classify_paths(classifier, [str(DRIVER_LOG)]).category == "container_killed_memory"
+    (tmp_path / "empty.log").write_text("\n")
+    with pytest.raises(BadInput):
+        classify.classify_paths(classifier, [str(tmp_path / "empty.log")])
+    assert seen == [False, False] and gc.isenabled()
+    gc.disable()
+    try:
+        classify.classify_paths(classifier, [str(DRIVER_LOG)])
+        assert not gc.isenabled(), "a collector that was off stays off"
+    finally:
+        gc.enable()
