@@ -7,8 +7,10 @@ and the model happens once, in :func:`load_classifier`.
 
 Confidence is derived, not invented: a stable rule starts at 0.95 (on the real
 corpus's train split stable specific rules named the root cause 93 times in 93), an
-experimental one at 0.7, a generic low-priority rule (< 30) loses 40 % (on that
-split such rules named the root cause about half the time);
+experimental one at 0.7, a low-priority rule (< 30) or a generic one (``rootcause.is_generic``, < 40)
+loses 40 % (on that split such rules named the root cause about half the time; a generic rule of
+priority 30-39, at 0.95, could never be outweighed by the model finding no cause, and on the real dev
+split three texts labelled unknown were so answered user_code_error);
 other events agreeing on the same category add a little (up to +0.05),
 events pointing at a different category of the same cascade rank take away
 up to 30 % in proportion (an out-of-memory error that cannot tell the process
@@ -87,7 +89,7 @@ def _confidence(root: Finding, best: Sequence[tuple[Finding, int]]) -> float:
     rule is read, so the findings of one rule may come summed (``diagnose`` sums them: thousands of
     traces that differ in their numbers are one rule's)."""
     base = STABLE_CONFIDENCE if root.rule.status == "stable" else 0.7
-    if root.rule.priority < LOW_PRIORITY:
+    if root.rule.priority < LOW_PRIORITY or root.generic:
         base *= GENERIC_FACTOR
 
     def agrees(f: Finding) -> bool:  # an OOM that cannot tell the process backs the one that can

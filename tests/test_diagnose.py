@@ -129,6 +129,17 @@ def test_experimental_and_generic_rules_start_lower(engine: RuleEngine) -> None:
     assert (generic.rule_id, generic.confidence) == ("generic-boom", 0.57), "0.95 * 0.6"
 
 
+def test_a_generic_rule_starts_lower_whatever_its_priority_under_forty(tmp_path: Path) -> None:
+    """A generic rule of priority 30-39 (a Python builtin exception anywhere in the text) is as generic as one
+    under 30: its answer is trusted as little, so the model's finding no cause can outweigh it."""
+    pack = PACK.replace("  - id: generic-boom\n    category: user_code_error\n    priority: 20\n",
+                        "  - id: generic-boom\n    category: user_code_error\n    priority: 35\n")
+    assert pack != PACK
+    packs = load_packs(write_pack(tmp_path, pack), builtin=False)
+    generic = diagnose([ev("GenericBoom at line 3")], app=APP, engine=RuleEngine(packs.rules, packs.version))
+    assert (generic.rule_id, generic.confidence) == ("generic-boom", 0.57)
+
+
 def test_confidence_counts_categories_by_their_top_level(engine: RuleEngine) -> None:
     found = findings_for(ev(KILL), 0, engine)[0]
     same = findings_for(ev(KILL + " again"), 1, engine)[0]
