@@ -21,7 +21,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	bash .ci/system-deps
-	$(BIN)/python -m pytest -q -ra
+	$(BIN)/python -m pytest -q -ra --durations=25
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
