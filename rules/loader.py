@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import importlib.resources
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import yaml
+if TYPE_CHECKING:
+    import yaml
 
 SCOPES = ("driver", "executor", "resource_manager", "any")
 STATUSES = ("stable", "experimental", "deprecated")
@@ -72,17 +74,23 @@ class PackSet:
         return "+".join(f"{name}@{ver}" for name, ver in sorted(self.versions.items()))
 
 
-class _LineLoader(yaml.SafeLoader):
-    """A SafeLoader that records the line of every mapping under ``__line__``."""
+@cache
+def _line_loader() -> type[yaml.SafeLoader]:
+    """A SafeLoader that records the line of every mapping under ``__line__``. PyYAML is imported here, when a
+    pack is parsed: a start whose packs are in the rule cache (``rules.cache``) never parses one, and the
+    import cost 10-20 ms of every ``classify``."""
+    import yaml
 
+    class LineLoader(yaml.SafeLoader):
+        pass
 
-def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[str, Any]:
-    mapping = loader.construct_mapping(node, deep=True)
-    mapping["__line__"] = node.start_mark.line + 1
-    return mapping
+    def construct_mapping(loader: LineLoader, node: yaml.MappingNode) -> dict[str, Any]:
+        mapping = loader.construct_mapping(node, deep=True)
+        mapping["__line__"] = node.start_mark.line + 1
+        return mapping
 
-
-_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+    LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
+    return LineLoader
 
 
 def _strings(value: Any) -> tuple[str, ...] | None:
@@ -95,9 +103,11 @@ def _strings(value: Any) -> tuple[str, ...] | None:
 
 def parse_pack(text: str, file: str) -> tuple[str, str, list[Rule], list[Problem]]:
     """Parse one pack's YAML text into (name, version, rules, problems)."""
+    import yaml
+
     problems: list[Problem] = []
     try:
-        doc = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
+        doc = yaml.load(text, Loader=_line_loader())  # noqa: S506 - SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         return "", "", [], [Problem(file, (mark.line + 1) if mark else 0, f"YAML error: {exc}")]
