@@ -30,8 +30,9 @@ a specific cause is a specific signal too, and wins (``classifiers.core``).
 **An exception Spark itself threw is not the job's.** A generic JVM rule reads a runtime exception class
 (``NullPointerException``, ``IllegalArgumentException``, ``ClassCastException``: any code may throw
 them) that says the job's code threw only when the job's code is where it was thrown. Where the frames under the matched line,
-past the JDK's and Scala's own, start in Spark's internals, py4j or Hadoop (``BufferHolder.grow``,
-``ChunkedByteBuffer`` behind ``Predef.require``, py4j's reflection), the platform threw it: a bug or
+past the JDK's and Scala's own, start in Spark's internals (Spark 1.x's built-in sources too), py4j, Hadoop
+or the file formats' own libraries (``BufferHolder.grow``, ``ChunkedByteBuffer`` behind ``Predef.require``, py4j's
+reflection, Avro's ``GenericData``, Parquet's column writers), the platform threw it: a bug or
 a misuse that the text does not pin on the job, which people label ``unknown``. The generic finding
 is then not made; a specific rule or the model still decides. Without frames the rule still decides.
 Nor is it made on an exception logged as a warning that is not a task's failure (``Lost task``): Spark
@@ -214,11 +215,13 @@ _FRAME = re.compile(r"[ \t]+at (?:[\w.$-]+/+)?([\w.$<>]+)\(")
 #: frames of the runtime a job's code and Spark's both call into: skipped to find who threw.
 _RUNTIME = ("java.", "javax.", "jdk.", "sun.", "com.sun.", "scala.")
 #: where the first frame past the runtime's means the platform threw: Spark's internals (not its ``sql``
-#: namespace at large, which connectors share: ``org.apache.spark.sql.hbase``), py4j, Hadoop.
+#: namespace at large, which connectors share: ``org.apache.spark.sql.hbase``), py4j, Hadoop, the file formats'
+#: libraries (the job's data, not its code, reaches them).
 _PLATFORM = tuple(f"org.apache.spark.{p}" for p in (
     "util.", "storage.", "scheduler.", "executor.", "memory.", "shuffle.", "network.", "io.", "serializer.",
     "broadcast.", "rpc.", "unsafe.", "internal.", "deploy.", "status.", "api.python.", "rdd.", "sql.catalyst.",
-    "sql.execution.", "sql.internal.", "sql.errors.", "sql.types.", "SparkContext")) + ("py4j.", "org.apache.hadoop.")
+    "sql.execution.", "sql.internal.", "sql.errors.", "sql.types.", "sql.json.", "sql.parquet.", "sql.sources.",
+    "sql.columnar.", "SparkContext")) + ("py4j.", "org.apache.hadoop.", "org.apache.avro.", "org.apache.parquet.", "org.apache.orc.")
 
 
 #: an exception class of the runtime (any code may throw it), as a generic JVM rule reads it.

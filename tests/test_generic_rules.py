@@ -182,6 +182,22 @@ def test_a_runtime_exception_spark_threw_under_the_jdks_frames_is_not_the_jobs(r
     assert diagnose_texts(rules, item["text"]).category == "unknown"
 
 
+@pytest.mark.parametrize("text", [
+    "java.lang.ArrayIndexOutOfBoundsException: 7\n\tat org.apache.avro.generic.GenericData$Record.get(GenericData.java:212)"
+    "\n\tat com.acme.etl.Visits$$anonfun$rows$1.apply(Visits.scala:31)",
+    "java.lang.NullPointerException\n\tat org.apache.parquet.column.impl.ColumnWriterV1.write(ColumnWriterV1.java:132)"
+    "\n\tat com.acme.etl.Writer.flush(Writer.java:58)",
+    "scala.MatchError: null\n\tat org.apache.spark.sql.parquet.ParquetRelation2$$anonfun$buildScan$1.apply(newParquet.scala:422)"
+    "\n\tat scala.collection.TraversableLike$$anonfun$map$1.apply(TraversableLike.scala:244)",
+], ids=["avro", "parquet", "spark-1.x-sql-source"])
+def test_a_runtime_exception_a_file_format_library_or_spark_1x_sources_threw_is_not_the_jobs(rules, text: str) -> None:
+    """Avro's, Parquet's and ORC's readers and writers, and Spark 1.x's built-in sources (``sql.json``,
+    ``sql.parquet``, ``sql.sources``) are the platform the job's data passes through: a runtime exception
+    thrown there first says nothing about the job's own code."""
+    assert "jvm-user-exception" in generic_hits(rules, text)
+    assert diagnose_texts(rules, text).category == "unknown"
+
+
 def test_spark_reporting_the_jobs_function_failed_is_still_the_jobs_and_a_connector_in_sparks_namespace_too(
         rules) -> None:
     """``[FAILED_EXECUTE_UDF]`` is thrown by Spark's error helpers about the job's function, and
