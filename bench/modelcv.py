@@ -12,9 +12,12 @@ Printed, per abstention level: at the lowest threshold at which the model stays 
 of the excerpts labelled ``unknown``, how many of the others it names rightly and wrongly. The real dev
 split asks for the strict end (the rules already answer some of its unknown texts).
 
-``python -m bench.modelcv [--calibration temperature|sigmoid|none] [--real-weight N]``: ``sigmoid`` is
-textcat@4's (per class, folds not grouped), ``none`` the bare regression; ``--real-weight`` how many generated
-texts each real one weighs (default ``REAL_WEIGHT``, the recipe's). Minutes: five trainings.
+``python -m bench.modelcv [--calibration temperature|sigmoid|none] [--real-weight N] [--set PARAM=VALUE ...]``:
+``sigmoid`` is textcat@4's (per class, folds not grouped), ``none`` the bare regression; ``--real-weight`` how
+many generated texts each real one weighs (default ``REAL_WEIGHT``, the recipe's); ``--set`` one of the
+pipeline's parameters as sklearn names it (``clf__estimator__C=4``, ``tfidf__chars__ngram_range=[2,5]``; the
+value read as JSON, a list as a tuple, else as a string): a recipe measured before anyone edits
+``classifiers.model._pipeline``. Minutes: five trainings.
 """
 
 from __future__ import annotations
@@ -43,8 +46,23 @@ def _lines(text: str) -> set[str]:
     return {line.strip() for line in mask(text).split("\n") if len(line.strip()) >= LONG}
 
 
-def _fit(items: list[tuple[str, str, str]], weights: list[float], calibration: str):
+def parse_setting(text: str) -> tuple[str, object]:
+    """``PARAM=VALUE`` as (name, value): VALUE as JSON (a list as a tuple), or as it is when it is no JSON."""
+    name, sep, raw = text.partition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"{text!r} is not PARAM=VALUE")
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        value = raw
+    return name, tuple(value) if isinstance(value, list) else value
+
+
+def _fit(items: list[tuple[str, str, str]], weights: list[float], calibration: str,
+         overrides: dict[str, object]):
     pipeline = _pipeline(SEED, [g for _, _, g in items])
+    # the calibrated estimator's own parameters are named ``clf__estimator__...`` both ways
+    pipeline.set_params(**overrides)
     if calibration == "sigmoid":
         pipeline.set_params(clf__method="sigmoid", clf__cv=3)
     elif calibration == "none":
@@ -73,7 +91,8 @@ def at_level(rows: list[tuple[str, str | None, float]], level: float) -> tuple[f
     return cut, sum(c == label for label, c in known), sum(c != label for label, c in known)
 
 
-def main(calibration: str = "temperature", real_weight: float = REAL_WEIGHT) -> None:
+def main(calibration: str = "temperature", real_weight: float = REAL_WEIGHT,
+         overrides: dict[str, object] | None = None, real_texts: str = "excerpt") -> None:
     from sklearn.model_selection import GroupKFold
 
     settings = Settings()
@@ -88,14 +107,18 @@ def main(calibration: str = "temperature", real_weight: float = REAL_WEIGHT) -> 
     for kept, held in GroupKFold(n_splits=FOLDS).split(real, groups=[r["source_url"] for r in real]):
         seen = set().union(*(_lines(real[i]["text"]) for i in held))
         items = [g for g in generated if not (g[2].startswith("rule:") and _lines(g[0]) & seen)]
-        weights = [1.0] * len(items) + [float(real_weight)] * len(kept)
-        items += [(real[i]["text"], labels[i], f"real:{real[i]['source_url']}") for i in kept]
-        pipeline = _fit(items, weights, calibration)
+        reads = {"excerpt": lambda i: [real[i]["text"]], "events": lambda i: candidates[i],
+                 "both": lambda i: [real[i]["text"], *candidates[i]]}[real_texts]
+        real_items = [(text, labels[i], f"real:{real[i]['source_url']}") for i in kept for text in reads(i)]
+        weights = [1.0] * len(items) + [float(real_weight)] * len(real_items)
+        items += real_items
+        pipeline = _fit(items, weights, calibration, overrides or {})
         for i in held:
             answers[i] = _answer(pipeline, candidates[i])
     rows = [(label, c, p) for label, (c, p) in zip(labels, answers)]
     known, unknown = sum(label != NONE for label in labels), labels.count(NONE)
-    print(f"calibration {calibration}, real texts weighing {real_weight:g}: {len(real)} train excerpts "
+    changed = "".join(f", {k}={v!r}" for k, v in (overrides or {}).items())
+    print(f"calibration {calibration}, real texts ({real_texts}) weighing {real_weight:g}{changed}: {len(real)} train excerpts "
           f"({known} known, {unknown} unknown), {FOLDS} folds grouped by thread")
     print("silent on unknown  threshold  known named right  wrong")
     for level in LEVELS:
@@ -108,5 +131,10 @@ if __name__ == "__main__":
     parser.add_argument("--calibration", choices=("temperature", "sigmoid", "none"), default="temperature")
     parser.add_argument("--real-weight", type=float, default=REAL_WEIGHT,
                         help=f"how many generated texts each real train text weighs (default {REAL_WEIGHT})")
+    parser.add_argument("--set", type=parse_setting, action="append", default=[], metavar="PARAM=VALUE",
+                        help="a pipeline parameter as sklearn names it, e.g. clf__estimator__C=4 (repeatable)")
+    parser.add_argument("--real-texts", choices=("excerpt", "events", "both"), default="excerpt",
+                        help="what of a real train text is learnt: the excerpt as pasted (the recipe's), the events "
+                             "the worker reads in it, or both")
     args = parser.parse_args()
-    main(args.calibration, args.real_weight)
+    main(args.calibration, args.real_weight, dict(args.set), args.real_texts)
