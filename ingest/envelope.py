@@ -170,7 +170,8 @@ def _is_binary(text: str) -> bool:
     return bool(head) and printable / len(head) < 0.8
 
 
-def _decode(value: bytes) -> dict[str, Any]:
+def decode_record(value: bytes) -> dict[str, Any]:
+    """A record's bytes as the JSON object they must hold (what ``parse_envelope`` reads its fields from)."""
     if _looks_wide(value):
         raise BadInput("unsupported_encoding", "UTF-16/UTF-32 bytes; envelopes must be UTF-8")
     if 0 in value:  # a NUL byte (see _looks_wide)
@@ -299,7 +300,7 @@ def parse_envelope(key: bytes | None, value: bytes | None, *, max_line_bytes: in
     # the record is refused whole before paying for JSON decoding.
     if len(value) > MAX_RECORD_LINES_WORTH * max_line_bytes:
         raise BadInput("record_too_large", f"record of {len(value)} bytes")
-    data = _decode(value)
+    data = decode_record(value)
     plan = _plan(data)  # only the fields this record's shape can hold are looked up
     got = {name: value for name, paths in plan.first if (value := _first(data, paths)) is not None}
     labels = got.get("labels") or {}

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingest.envelope import _decode, parse_envelope
+from ingest.envelope import decode_record, parse_envelope
 from sparktriage.errors import BadInput
 
 LINE = "24/03/12 10:11:14 ERROR Executor: Exception in task 1.0 in stage 3.0 (TID 20)"
@@ -196,7 +196,7 @@ def test_json_the_fast_decoder_refuses_is_read_as_the_standard_library_reads_it(
                     max_leaves=10))
 def test_records_decode_as_json_loads_decodes_them(value: object) -> None:
     raw = json.dumps({"app_id": "a", "line": "x", "workflow": {"extra": value}}).encode()
-    assert repr(_decode(raw)) == repr(json.loads(raw))
+    assert repr(decode_record(raw)) == repr(json.loads(raw))
 
 
 def test_blank_log_line_is_a_line_not_bad_input() -> None:
