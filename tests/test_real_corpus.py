@@ -7,7 +7,7 @@ import re
 import pytest
 
 from classifiers.corpus.realcorpus import (
-    DEV_REAL, REAL, dedupe, load, main, place, problems, read, sources_of, texts_of, write,
+    DEV_REAL, REAL, cited_dev_pages, dedupe, load, main, place, problems, read, sources_of, texts_of, write,
 )
 from tests.closedpipe import to_closed_pipe
 
@@ -21,6 +21,20 @@ def test_the_shipped_corpus_keeps_its_rules() -> None:
     if not DEV_REAL.exists():
         pytest.skip(f"{DEV_REAL} is absent (shared/ is not beside this checkout)")
     assert problems(load(), sources_of(DEV_REAL), texts_of(DEV_REAL)) == []
+    assert cited_dev_pages(load()) == [], "a page the rules were written from measures nothing"
+
+
+def test_a_dev_page_the_rule_packs_cite_is_refused(tmp_path) -> None:
+    (tmp_path / "PROVENANCE.md").write_text("- `s3-slow-down`: (M: troubleshooting_s3a.md, the 503 section).\n")
+    (tmp_path / "a.yaml").write_text("# codes from data-flow-troubleshoot-errors.md\n")
+    doc = "https://github.com/apache/hadoop/blob/trunk/hadoop-tools/hadoop-aws/src/site/markdown/tools/hadoop-aws/"
+    sides = {"train": [item(1, doc + "index.md")],
+             "dev": [item(2, doc + "troubleshooting_s3a.md"), item(3, doc + "troubleshooting_s3a.md#throttling"),
+                     item(4, "https://learn.example/articles/data-flow-troubleshoot-errors.md"),
+                     item(5, doc + "s3a.md"), item(6, "https://github.com/o/r/issues/7")]}
+    found = cited_dev_pages(sides, tmp_path)
+    assert [line.split(":")[1] for line in found] == ["x-2", "x-3", "x-4"]
+    assert "troubleshooting_s3a.md" in found[0] and "move it to train" in found[0]
 
 
 def test_the_readme_quotes_the_files_counts() -> None:

@@ -38,6 +38,8 @@ from sparktriage.pipes import flushed, reader_gone
 from sparktriage.taxonomy import CATEGORIES
 
 REAL = Path(__file__).resolve().parent / "real"
+PACKS = Path(__file__).resolve().parents[2] / "rules" / "packs"
+DOC_PAGE = re.compile(r"/([^/?#]+\.(?:md|rst|adoc|html?|txt))(?:[?#].*)?$")
 DEV_REAL = Path(__file__).resolve().parents[3] / "shared" / "data" / "dev_real.jsonl"
 FIELDS = ("id", "source_url", "source_kind", "text", "label", "also_acceptable", "notes")
 KINDS = ("github_issue", "github_pr", "repo_doc", "web_page", "mailing_list")
@@ -175,6 +177,22 @@ def place(new: list[Item], sides: dict[str, list[Item]]) -> dict[str, list[Item]
     return placed
 
 
+def cited_dev_pages(sides: dict[str, list[Item]], packs: Path = PACKS) -> list[str]:
+    """Dev items copied from a documentation page that the rule packs name as a source, one line each.
+
+    Rules are written from the sources' own documentation; a page they were written from measures
+    nothing on the dev side (its error codes and messages are the rules' own examples), so such a
+    page's items belong in train."""
+    cited = "\n".join(path.read_text() for path in sorted(packs.glob("*.yaml")) + [packs / "PROVENANCE.md"]
+                      if path.exists())
+    found = []
+    for item in sides.get("dev", []):
+        page = DOC_PAGE.search(str(item.get("source_url", "")))
+        if page and re.search(rf"(?<![\w.-]){re.escape(page.group(1))}(?![\w-])", cited):
+            found.append(f"dev:{item['id']}: its page {page.group(1)} is a source the rule packs cite: move it to train")
+    return found
+
+
 def load(root: Path = REAL) -> dict[str, list[Item]]:
     return {side: read(root / f"{side}.jsonl") for side in SIDES}
 
@@ -207,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"added {len(placed['train'])} to train, {len(placed['dev'])} to dev")
     elif args.command == "dedupe":
         sides = {side: dedupe(items) for side, items in sides.items()}
-    found = problems(sides, sources_of(DEV_REAL), texts_of(DEV_REAL))
+    found = problems(sides, sources_of(DEV_REAL), texts_of(DEV_REAL)) + cited_dev_pages(sides)
     if found:  # an add or dedupe that would break a rule (a dev_real thread, a repeated id) writes nothing
         print("\n".join(found) + ("" if args.command == "check" else "\nnothing written: drop or fix those items"))
         return 1
