@@ -31,7 +31,6 @@ shutdown hook, too many executor failures) the model's confident other answer is
 from __future__ import annotations
 
 import heapq
-import importlib.resources
 
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -39,6 +38,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Protocol
 
+import models
 from classifiers.masking import DigitFreeMasks
 from classifiers.platform import fits, platform_of
 from classifiers.rootcause import OOM_CATEGORIES, Finding, FirstFindings, choose_root
@@ -56,7 +56,7 @@ from sparktriage.settings import Settings
 from sparktriage.taxonomy import CATEGORIES, UNKNOWN, domain_of, top_level
 
 MAX_EVIDENCE = 3
-SHIPPED_MODEL = Path(str(importlib.resources.files("models"))) / "textcat" / "6"
+SHIPPED_MODEL = Path(models.__file__).parent / "textcat" / "6"
 MAX_EXCERPT_LINES = 30
 
 

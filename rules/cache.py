@@ -28,7 +28,6 @@ import json
 import logging
 import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -91,6 +90,8 @@ def cache_key(rules_dir: str | Path | None, backend: str) -> str | None:
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
+    import tempfile  # here: only a start that compiles the packs writes
+
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:

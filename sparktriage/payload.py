@@ -13,7 +13,6 @@ rule_id, evidence as a list of excerpts) are the document's own.
 from __future__ import annotations
 
 import datetime as dt
-import importlib.resources
 import json
 from functools import cache
 from typing import Any
@@ -28,6 +27,8 @@ SCHEMA_VERSION = "sparktriage.diagnosis/v2"
 @cache
 def schema() -> dict[str, Any]:
     """The JSON Schema of the document (package data)."""
+    import importlib.resources  # here: importing it (tempfile, random, zipfile) cost 10 ms of every classify
+
     text = (importlib.resources.files("sparktriage") / "schemas" / "diagnosis.json").read_text(encoding="utf-8")
     return json.loads(text)
 
