@@ -112,3 +112,24 @@ def test_the_collector_is_paused_while_logs_are_read_and_on_again_after(tmp_path
         assert not gc.isenabled(), "a collector that was off stays off"
     finally:
         gc.enable()
+
+
+def test_the_command_runs_without_the_collector_and_leaves_it_as_it_found_it(monkeypatch) -> None:
+    """``classify`` loads the rules and reads the logs with the cyclic collector off (nothing it makes is garbage
+    before it ends), and a caller's process (these tests) gets it back as it was."""
+    import gc
+
+    from sparktriage.tools import classify
+
+    seen = []
+    read = classify.classify_paths
+    monkeypatch.setattr(classify, "classify_paths", lambda *a: seen.append(gc.isenabled()) or read(*a))
+    assert gc.isenabled()
+    assert main(["classify", str(DRIVER_LOG)]) == 0
+    assert seen == [False] and gc.isenabled()
+    gc.disable()
+    try:
+        assert main(["classify", str(DRIVER_LOG)]) == 0
+        assert not gc.isenabled(), "a collector that was off stays off"
+    finally:
+        gc.enable()
