@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Protocol
 
 import models
+from classifiers.evidence import evidence, rule_evidence
 from classifiers.masking import DigitFreeMasks
 from classifiers.platform import fits, platform_of
 from classifiers.rootcause import OOM_CATEGORIES, Finding, FirstFindings, choose_root
@@ -57,7 +58,6 @@ from sparktriage.taxonomy import CATEGORIES, UNKNOWN, domain_of, top_level
 
 MAX_EVIDENCE = 3
 SHIPPED_MODEL = Path(models.__file__).parent / "textcat" / "6"
-MAX_EXCERPT_LINES = 30
 
 
 class TextModel(Protocol):
@@ -100,38 +100,6 @@ def _confidence(root: Finding, best: Sequence[tuple[Finding, int]]) -> float:
     agreement = min(0.05, 0.01 * (same - 1))
     penalty = 0.3 * rivals / (same + rivals) if rivals else 0.0
     return round(min(0.99, base * (1 - penalty) + agreement), 3)
-
-
-def _excerpt(event: ExceptionEvent, needed: Sequence[int] = ()) -> str:
-    """The event's excerpt (header, causes, frames that matter), with the lines of
-    its text at ``needed`` (what the deciding rule matched) always among them, in
-    log order; at most MAX_EXCERPT_LINES, the needed ones kept first."""
-    text = event.text.split("\n")
-    if not event.excerpt:
-        picked = list(range(len(text)))
-    else:  # the excerpt is a subsequence of the text's lines: find where each one is
-        picked, want = [], iter(event.excerpt)
-        expected = next(want, None)
-        for i, line in enumerate(text):
-            if expected is not None and line == expected:
-                picked.append(i)
-                expected = next(want, None)
-    must = [i for i in needed if 0 <= i < len(text)]
-    rest = [i for i in picked if i not in must]
-    keep = sorted(must[:MAX_EXCERPT_LINES] + rest[: max(0, MAX_EXCERPT_LINES - len(must))])
-    return "\n".join(text[i] for i in keep)
-
-
-def _evidence(event: ExceptionEvent, rule_id: str | None, needed: Sequence[int] = ()) -> Evidence:
-    return Evidence(
-        excerpt=_excerpt(event, needed), container_id=event.container_id, role=event.role,
-        host=event.host, line=event.line, ts=event.ts, rule_id=rule_id,
-    )
-
-
-def _rule_evidence(finding: Finding, engine: RuleEngine) -> Evidence:
-    """The evidence of a rule's finding: its event's excerpt with the lines the rule matched."""
-    return _evidence(finding.event, finding.rule.id, engine.matched_lines(finding.rule, finding.event.text))
 
 
 def group_exceptions(events: Sequence[ExceptionEvent] | EventRuns,
@@ -216,12 +184,12 @@ def diagnose(
     if root is not None:
         supporting = [f for f in sorted(earliest, key=Finding.cascade_key) if f is not root
                       and top_level(f.category) == top_level(root.category)]
-        evidence = [_rule_evidence(f, engine) for f in [root, *supporting[: MAX_EVIDENCE - 1]]]
+        shown = [rule_evidence(f, engine) for f in [root, *supporting[: MAX_EVIDENCE - 1]]]
         return Diagnosis(
             category=root.category, domain=domain_of(root.category), confidence=_confidence(root, list(best.values())),
             source="rule", rule_id=root.rule.id, explain=root.rule.explain,
             remediation=_remediation(engine, root.category, platform_of(events), own=root.rule.remediation),
-            evidence=tuple(evidence), **common,
+            evidence=tuple(shown), **common,
         )
     guess = _model_guess(events, model) if model is not None else None
     if guess is not None and model is not None and guess[2] >= model.threshold:
@@ -229,7 +197,7 @@ def diagnose(
         return Diagnosis(
             category=category, domain=domain_of(category), confidence=round(p, 3), source="model",
             explain=f"No rule matched; the model recognises {category}: {CATEGORIES[category][1]}.",
-            remediation=_remediation(engine, category, platform_of(events)), evidence=(_evidence(event, None),),
+            remediation=_remediation(engine, category, platform_of(events)), evidence=(evidence(event, None),),
             **common,
         )
     return Diagnosis(
@@ -237,7 +205,7 @@ def diagnose(
         explain=_unknown_why(events) + (
             "; the model's best guess is below its threshold." if guess is not None else "."),
         hint=guess[1] if guess is not None else None,
-        evidence=tuple(_evidence(e, None) for e in _first_events(runs, MAX_EVIDENCE)),
+        evidence=tuple(evidence(e, None) for e in _first_events(runs, MAX_EVIDENCE)),
         **common,
     )
 
@@ -263,7 +231,7 @@ def _over_generic(root: Finding, best: Sequence[tuple[Finding, int]], events: Se
             explain=(f"The generic rule {root.rule.id} matched ({root.category}: the job threw); the model "
                      f"recognises a specific cause, {category}: {CATEGORIES[category][1]}."),
             remediation=_remediation(engine, category, platform_of(events)),
-            evidence=(_evidence(root.event, None),),
+            evidence=(evidence(root.event, None),),
             **{**common, "notes": (*common.get("notes", ()), f"the model decided ({p:.2f}, over its threshold "
                                    f"{model.threshold:.2f}) over the generic rule {root.rule.id} ({root.category})")},
         )
@@ -273,7 +241,7 @@ def _over_generic(root: Finding, best: Sequence[tuple[Finding, int]], events: Se
             category=UNKNOWN, domain=domain_of(UNKNOWN), confidence=0.0, source="none", hint=root.category,
             explain=(f"The generic rule {root.rule.id} matched ({root.category}, confidence {confidence:.2f}), but "
                      f"the model finds no root cause in that exception ({p:.2f}), which is likelier."),
-            evidence=(_rule_evidence(root, engine),), **common,
+            evidence=(rule_evidence(root, engine),), **common,
         )
     return None
 
@@ -292,7 +260,7 @@ def _placed_by_model(root: Finding, category: str, p: float, events: Sequence[Ex
         explain=(f"The rule {root.rule.id} found an out-of-memory error but not which process ran out; the model "
                  f"reads it as {category}: {CATEGORIES[category][1]}."),
         remediation=_remediation(engine, category, platform_of(events)),
-        evidence=(_rule_evidence(root, engine),),
+        evidence=(rule_evidence(root, engine),),
         **{**common, "notes": (*common.get("notes", ()), f"the model placed the out-of-memory error ({p:.2f}, over "
                                f"its threshold {model.threshold:.2f}) that the rule {root.rule.id} could not")},
     )

@@ -14,10 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from classifiers.core import (MAX_EXCERPT_LINES, Classifier, _confidence, _excerpt, _first_events,
+from classifiers.core import (Classifier, _confidence, _first_events,
                               _lint_and_compile, _remediation, _unknown_why, diagnose, group_exceptions,
                               load_classifier, model_candidates, only)
 from classifiers.rootcause import findings_for
+from classifiers.evidence import MAX_EXCERPT_LINES, excerpt
 from ingest.assembly import CUT_SEEN
 from ingest.lastlines import LAST_LINES
 from ingest.runs import EventRun, EventRuns
@@ -187,8 +188,8 @@ def test_a_matched_first_line_is_shown_though_the_excerpt_left_it_out(engine: Ru
 def test_needed_lines_outside_the_text_are_ignored_and_too_many_are_cut() -> None:
     lines = [f"line {i}" for i in range(40)]
     event = ev("\n".join(lines), excerpt=("line 3",))
-    assert _excerpt(event, (-1, 40, 7)).split("\n") == ["line 3", "line 7"]
-    shown = _excerpt(ev("\n".join(lines), excerpt=("line 38",)), range(35)).split("\n")
+    assert excerpt(event, (-1, 40, 7)).split("\n") == ["line 3", "line 7"]
+    shown = excerpt(ev("\n".join(lines), excerpt=("line 38",)), range(35)).split("\n")
     assert shown == lines[:MAX_EXCERPT_LINES], "the needed lines first; nothing else once they fill it"
 
 
