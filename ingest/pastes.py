@@ -3,7 +3,8 @@
 ``classify`` and ``evaluate`` are handed texts that people pasted into issue
 threads, tickets and chat, and the paste leaves marks the assembler was never
 meant to read: every line behind a quote marker (``> ``), a build tool's or a
-container runner's tag (``[info] ``, ``app_1  | ``, a CI runner's timestamp),
+container runner's tag (``[info] ``, ``app_1  | ``, a CI runner's timestamp) or a list marker
+(``- `` on every line, which splits one trace into as many records as it has lines),
 the whole trace indented as a markdown code block, code fences and inline
 backticks around an exception, a trace kept as one JSON or ``repr`` string
 (``\\n`` and ``\\t`` as two characters each), a JIRA page's trace flattened onto
@@ -41,6 +42,7 @@ _TAG_RES = (
     re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z "),  # kubectl --timestamps, CI runners
     re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(?:[.,]\d+)?\t"),  # a log viewer's export: time, tab, line
     re.compile(r"[A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2} \S+ [\w.\-/@]+(?:\[\d+\])?: "),  # journald
+    re.compile(r"[-*+•](?:[ \t]|$)"),  # a markdown list's marker on every line (a paste bin, a chat's bullets)
 )
 #: A code fence line (```, ```text): a blank line takes its place, so later lines keep their numbers.
 _FENCE_RE = re.compile(r"[ \t]*```[\w+-]*[ \t]*")

@@ -45,6 +45,8 @@ PY4J = (
     "\n".join(f"2020-10-12T23:26:25.41763{n}Z " + line for n, line in enumerate(PY4J.split("\n"))),  # kubectl, CI
     "\n".join("> [info] " + line for line in PY4J.split("\n")),  # a quoted sbt run
     "\n".join("2019-07-06 11:08:12\t" + line for line in PY4J.split("\n")),  # a log viewer's export
+    "\n".join("- " + line for line in PY4J.split("\n")),  # a paste bin's or a chat's list, one item a line
+    "\n".join("* " + line for line in PY4J.split("\n")),
 ])
 def test_a_line_prefix_of_the_paste_is_taken_off(paste):
     event = only_event(paste)
@@ -213,6 +215,10 @@ def test_fences_and_markup_around_an_exception_or_a_log_line_come_off(paste, exp
      "java.lang.IllegalStateException: bad [info] tag\n\tat a.B.c(B.java:1)"),  # the tag at the start only
     ("[info] java.lang.IllegalStateException: boom\n\tat a.B.c(B.java:1)",
      "[info] java.lang.IllegalStateException: boom\n\tat a.B.c(B.java:1)"),  # not every line tagged: not a tag
+    ("- java.lang.IllegalStateException: boom\n-\n- at a.B.c(B.java:1)",
+     "java.lang.IllegalStateException: boom\n\nat a.B.c(B.java:1)"),  # an empty item is a blank line
+    ("Steps:\n- read\n- java.lang.IllegalStateException: boom",
+     "Steps:\n- read\n- java.lang.IllegalStateException: boom"),  # a list in a sentence's text: kept
 ])
 def test_a_tag_comes_off_only_when_every_line_carries_it(paste, expected):
     assert unpaste(paste) == expected
