@@ -27,6 +27,10 @@ The grammar, one rule per mode of the current record:
   exception line right after its first line when that line is a log message printed with
   its throwable in a layout the prefix grammar does not read (a level word: a paste
   without timestamps, a time-only test layout) or Spark's uncaught-exception message;
+- a bare exception line's message that goes on as an HTTP client's error response (Google's API client
+  prints ``403 Forbidden``, the request's ``POST https://...`` line and the JSON error body, whose
+  ``reason`` says what the status alone does not: ``rateLimitExceeded``) keeps the request line and the
+  body, from a ``{`` alone on its line to the ``}`` alone that closes it, and then its frames;
 - a JVM frame pasted without its indentation (``at a.B.c(B.java:1)`` at the start of the
   line) gets its tab back and continues the open record like any frame.
 """
@@ -102,11 +106,15 @@ ANNOUNCES_THROWABLE_RE = re.compile(
 )
 #: A JVM exception's first line (``java.lang.OutOfMemoryError: Java heap space``).
 THROWABLE_LINE_RE = re.compile(r"(?:[a-z_$][\w$]*\.)+[A-Z][\w$]*(?:Exception|Error|Throwable)\b(?::|$)")
+#: The same as a cause, py4j's message line or the uncaught exception of a thread.
+_CHAINED_THROWABLE_RE = re.compile(r'(?:Caused by: |: |Exception in thread "[^"\n]*" )?' + THROWABLE_LINE_RE.pattern)
+#: The request line an HTTP client's exception message has after its status (``POST https://host/path?q``).
+HTTP_REQUEST_RE = re.compile(r"(?:GET|POST|PUT|PATCH|DELETE|HEAD) https?://\S+")
 _CHAIN = ("During handling of the above exception", "The above exception was the direct cause")
 _ALERT_LEVELS = frozenset({"WARN", "WARNING", "ERROR", "FATAL", "SEVERE", "CRITICAL"})
 
 # Modes of the open record (see the module docstring).
-LOG, TB, TB_END, PLAIN = "log", "tb", "tb_end", "plain"
+LOG, TB, TB_END, PLAIN, BODY = "log", "tb", "tb_end", "plain", "body"
 
 
 def _from_fields(yy: str, mo: str, dd: str, hh: str, mi: str, ss: str) -> datetime:
@@ -256,7 +264,16 @@ class Assembler:
         elif line.startswith(_CHAIN) and mode == TB_END:
             self.chained = True
             self._append(rec, line)
+        elif mode == BODY and (line[:1].isspace() or line.rstrip() == "}"):  # the body's lines are indented
+            if not line[:1].isspace():
+                self.mode = PLAIN
+            self._append(rec, line)
         elif CONTINUATION_RE.match(line) is not None or self._throwable_of(rec, line):
+            if mode == BODY:  # a body cut short (a paste's): its record goes on as any bare one
+                self.mode = PLAIN
+            self._append(rec, line)
+        elif mode in (PLAIN, BODY) and self._response_of(rec, line):
+            self.mode = BODY if line.rstrip() == "{" else PLAIN
             self._append(rec, line)
         else:
             self._start(number, line, done, PLAIN)
@@ -265,6 +282,18 @@ class Assembler:
         """Whether ``line`` is the throwable of the bare one-line message ``rec`` (see the module docstring)."""
         return (self.mode == PLAIN and len(rec.lines) == 1 and THROWABLE_LINE_RE.match(line) is not None
                 and ANNOUNCES_THROWABLE_RE.search(rec.lines[0]) is not None)
+
+    def _response_of(self, rec: Record, line: str) -> bool:
+        """Whether ``line`` starts the HTTP error response that the bare exception line ending ``rec`` goes on
+        with (see the module docstring): a request line or the ``{`` of the body, right after that line or
+        after its request line."""
+        line = line.rstrip()
+        if line != "{" and HTTP_REQUEST_RE.fullmatch(line) is None:
+            return False
+        last = rec.lines[-1].rstrip()
+        if HTTP_REQUEST_RE.fullmatch(last) is not None:
+            return line == "{" and len(rec.lines) > 1 and _CHAINED_THROWABLE_RE.match(rec.lines[-2]) is not None
+        return _CHAINED_THROWABLE_RE.match(last) is not None
 
     def _start(
         self, number: int, line: str, done: list[Record], mode: str, header: re.Match | None = None

@@ -147,6 +147,31 @@ def test_bare_stderr_trace() -> None:
     assert [len(r.lines) for r in assemble(text)] == [2, 1]
 
 
+GCS_429 = [  # what Google's API client puts in the message after the status, then the frames
+    "Caused by: com.google.api.client.googleapis.json.GoogleJsonResponseException: 429 Too Many Requests",
+    "POST https://storage.googleapis.com/upload/storage/v1/b/etl-out/o?uploadType=multipart",
+    "{",
+    '  "code" : 429,',
+    '  "errors" : [ {',
+    '    "domain" : "usageLimits",',
+    '    "reason" : "rateLimitExceeded"',
+    "  } ]",
+    "}",
+    "\tat com.google.api.client.googleapis.json.GoogleJsonResponseException.from(GoogleJsonResponseException.java:146)",
+]
+
+
+def test_an_http_error_response_in_a_bare_exception_s_message_stays_with_it() -> None:
+    """The body's ``reason`` is what tells throttling from a refusal: split off, no rule sees it with the class."""
+    without_request = GCS_429[:1] + GCS_429[2:]
+    for lines in (GCS_429, without_request, ['Exception in thread "main" a.b.CException: 403'] + GCS_429[2:]):
+        assert [len(r.lines) for r in assemble("\n".join(lines + ["bye"]))] == [len(lines), 1]
+    cut = GCS_429[:6] + ["java.lang.IllegalStateException: next"]  # a body cut short ends at a line of its own
+    assert [len(r.lines) for r in assemble("\n".join(cut))] == [6, 1]
+    for lines in (["plain stdout line"] + GCS_429[1:3], ["a.b.CException: boom", "", "{"]):  # no exception right above
+        assert len(assemble("\n".join(lines))) > 1
+
+
 @pytest.mark.parametrize("message", [
     "ERROR Utils: Uncaught exception in thread task-result-getter-1",  # a paste without timestamps
     "10:11:12.345 [Executor task launch worker for task 0.0] ERROR org.apache.spark.executor.Executor - Exception in task 0.0",
@@ -192,7 +217,7 @@ def test_caps_bound_the_state() -> None:
     assert len(line) < 1100 and line.startswith("y" * 250) and line.endswith("y" * 125) and CUT_SEEN in line
 
 
-POOL = JAVA + PYTHON + PY4J + ["plain stdout line", "", "\t... 3 more", 'Caused by: java.lang.Error: x']
+POOL = JAVA + PYTHON + PY4J + GCS_429 + ["plain stdout line", "", "\t... 3 more", 'Caused by: java.lang.Error: x']
 
 
 @settings(max_examples=200, deadline=None)
