@@ -3,9 +3,9 @@
 ``classify`` and ``evaluate`` are handed texts that people pasted into issue
 threads, tickets and chat, and the paste leaves marks the assembler was never
 meant to read: every line behind a quote marker (``> ``), a build tool's or a
-container runner's tag (``[info] ``, ``app_1  | ``, a CI runner's timestamp) or a list marker
-(``- `` on every line, which splits one trace into as many records as it has lines),
-the whole trace indented as a markdown code block, code fences and inline
+container runner's tag (``[info] ``, ``app_1  | ``, a CI runner's timestamp), a list marker
+(``- `` on every line: one trace read as as many records as it has lines), a paste bin's line number
+(``  1. ``) or R's output marker (``#> ``), the whole trace indented as a markdown code block, code fences and inline
 backticks around an exception, a trace kept as one JSON or ``repr`` string
 (``\\n`` and ``\\t`` as two characters each), a JIRA page's trace flattened onto
 one line (``... at a.B.c(B.java:1) at ...``), frames copied without their ``at``
@@ -43,6 +43,8 @@ _TAG_RES = (
     re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(?:[.,]\d+)?\t"),  # a log viewer's export: time, tab, line
     re.compile(r"[A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2} \S+ [\w.\-/@]+(?:\[\d+\])?: "),  # journald
     re.compile(r"[-*+•](?:[ \t]|$)"),  # a markdown list's marker on every line (a paste bin, a chat's bullets)
+    re.compile(r"[ \t]*\d+\.(?:[ \t]|$)"),  # a paste bin's or a page's line numbers: "  1. ", "2.\t"
+    re.compile(r"#>(?:[ \t]|$)"),  # R's reprex and knitr before each line of output
 )
 #: A code fence line (```, ```text): a blank line takes its place, so later lines keep their numbers.
 _FENCE_RE = re.compile(r"[ \t]*```[\w+-]*[ \t]*")

@@ -47,6 +47,9 @@ PY4J = (
     "\n".join("2019-07-06 11:08:12\t" + line for line in PY4J.split("\n")),  # a log viewer's export
     "\n".join("- " + line for line in PY4J.split("\n")),  # a paste bin's or a chat's list, one item a line
     "\n".join("* " + line for line in PY4J.split("\n")),
+    "\n".join(f"  {n}. " + line for n, line in enumerate(PY4J.split("\n"), 1)),  # a paste bin's line numbers
+    "\n".join(f"{n}.\t" + line for n, line in enumerate(PY4J.split("\n"), 1)),  # a page's numbered code
+    "\n".join("#> " + line for line in PY4J.split("\n")),  # R's reprex output
 ])
 def test_a_line_prefix_of_the_paste_is_taken_off(paste):
     event = only_event(paste)
@@ -217,6 +220,10 @@ def test_fences_and_markup_around_an_exception_or_a_log_line_come_off(paste, exp
      "[info] java.lang.IllegalStateException: boom\n\tat a.B.c(B.java:1)"),  # not every line tagged: not a tag
     ("- java.lang.IllegalStateException: boom\n-\n- at a.B.c(B.java:1)",
      "java.lang.IllegalStateException: boom\n\nat a.B.c(B.java:1)"),  # an empty item is a blank line
+    ("  1. java.lang.IllegalStateException: boom\n  2. \n  3. at a.B.c(B.java:1)",
+     "java.lang.IllegalStateException: boom\n\nat a.B.c(B.java:1)"),  # a numbered empty line
+    ("1. read\nthen java.lang.IllegalStateException: boom\n2. retry",
+     "1. read\nthen java.lang.IllegalStateException: boom\n2. retry"),  # steps in a sentence's text: kept
     ("Steps:\n- read\n- java.lang.IllegalStateException: boom",
      "Steps:\n- read\n- java.lang.IllegalStateException: boom"),  # a list in a sentence's text: kept
 ])
