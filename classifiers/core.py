@@ -315,11 +315,13 @@ class Classifier:
 
     engine: RuleEngine
     model: TextModel | None = None
+    #: the rule cache's folder, where the signals' compiled database is kept too (None: compiled each time)
+    rules_cache: Path | None = None
 
     @cached_property
     def signals(self) -> Signals:
         """What makes a log record an event for these rules (see ``ingest.signals.Signals``)."""
-        return Signals.for_rules(self.engine.required_runs(), self.engine.fires)
+        return Signals.for_rules(self.engine.required_runs(), self.engine.fires, self.rules_cache)
 
     def diagnose(self, events: Sequence[ExceptionEvent] | EventRuns, app: AppInfo) -> Diagnosis:
         return diagnose(events, app=app, engine=self.engine, model=self.model)
@@ -328,7 +330,7 @@ class Classifier:
 def only(classifier: Classifier, mode: str) -> Classifier:
     """The classifier restricted to ``rules``, ``model`` or ``combined`` (evaluation)."""
     if mode == "rules":
-        return Classifier(engine=classifier.engine)
+        return Classifier(engine=classifier.engine, rules_cache=classifier.rules_cache)
     if mode == "model":
         if classifier.model is None:
             raise ConfigError("no model is loaded (model_mode off, or none shipped)")
@@ -354,7 +356,7 @@ def load_classifier(settings: Settings, *, backend: str | None = None) -> Classi
         engine = _lint_and_compile(settings.rules_dir, backend)
         if key:
             rule_cache.store(folder, key, engine)
-    return Classifier(engine=engine, model=load_model(settings))
+    return Classifier(engine=engine, model=load_model(settings), rules_cache=folder if key else None)
 
 
 def _lint_and_compile(rules_dir: str | None, backend: str) -> RuleEngine:

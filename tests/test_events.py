@@ -443,3 +443,27 @@ def test_causes_after_a_second_message_line_are_found() -> None:
     ev = event_of(["24/03/12 10:11:14 ERROR Writer: commit failed", "table: sales, partition: 2024-03-12",
                    "java.io.IOException: rename failed", "\tat com.acme.Commit.run(Commit.java:7)"])
     assert [c.exc_class for c in ev.causes] == ["java.io.IOException"]
+
+
+def test_a_candidate_line_is_reported_once_and_its_compiled_words_are_kept(tmp_path, monkeypatch) -> None:
+    """With Hyperscan, each candidate line is one offset (its newline, or its last character at the end),
+    however many words it holds; the database (about a second to compile for a classifier's words) is kept
+    in ``cache_dir`` and read back at the next start; a damaged file is compiled again."""
+    import hyperscan
+
+    text = "first\n24/03/12 10:11:14 ERROR x: java.io.IOException: a\nplain words\nWARN, Exception, Error\nlast ERROR"
+    newlines = [i for i, ch in enumerate(text) if ch == "\n"]
+    expected = newlines[1:4] + [len(text) - 1]
+    assert list(candidate_offsets(text, signals=Signals(words=("plain",), cache_dir=tmp_path))) == expected
+    (kept,) = tmp_path.glob("*.signals")
+
+    def compiled_again() -> None:
+        raise AssertionError("compiled again")
+
+    with monkeypatch.context() as mp:
+        mp.setattr(hyperscan, "Database", compiled_again)
+        assert list(candidate_offsets(text, signals=Signals(words=("plain",), cache_dir=tmp_path))) == expected
+    kept.write_bytes(b"damaged")
+    assert list(candidate_offsets(text, signals=Signals(words=("plain",), cache_dir=tmp_path))) == expected
+    assert list(candidate_offsets(text, signals=Signals(words=("other",), cache_dir=tmp_path))) == \
+        newlines[1:2] + newlines[3:4] + [len(text) - 1], "other words: another database"
