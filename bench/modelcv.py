@@ -12,7 +12,8 @@ Printed, per abstention level: at the lowest threshold at which the model stays 
 of the excerpts labelled ``unknown``, how many of the others it names rightly and wrongly. The real dev
 split asks for the strict end (the rules already answer some of its unknown texts).
 
-``python -m bench.modelcv [--calibration temperature|sigmoid|none] [--real-weight N] [--set PARAM=VALUE ...]``:
+``python -m bench.modelcv [--calibration temperature|sigmoid|none] [--real-weight N] [--set PARAM=VALUE ...]
+[--real-texts excerpt|events|both] [--folds-seed N]``:
 ``sigmoid`` is textcat@4's (per class, folds not grouped), ``none`` the bare regression; ``--real-weight`` how
 many generated texts each real one weighs (default ``REAL_WEIGHT``, the recipe's); ``--set`` one of the
 pipeline's parameters as sklearn names it (``clf__estimator__C=4``, ``tfidf__chars__ngram_range=[2,5]``; the
@@ -92,7 +93,7 @@ def at_level(rows: list[tuple[str, str | None, float]], level: float) -> tuple[f
 
 
 def main(calibration: str = "temperature", real_weight: float = REAL_WEIGHT,
-         overrides: dict[str, object] | None = None, real_texts: str = "excerpt") -> None:
+         overrides: dict[str, object] | None = None, real_texts: str = "excerpt", folds_seed: int | None = None) -> None:
     from sklearn.model_selection import GroupKFold
 
     settings = Settings()
@@ -104,7 +105,8 @@ def main(calibration: str = "temperature", real_weight: float = REAL_WEIGHT,
     candidates = [[e.text for e in model_candidates(events_of_text(r["text"], f"cv-{n}", signals))]
                   for n, r in enumerate(real)]
     answers: list[tuple[str | None, float]] = [(None, 0.0)] * len(real)
-    for kept, held in GroupKFold(n_splits=FOLDS).split(real, groups=[r["source_url"] for r in real]):
+    split = GroupKFold(n_splits=FOLDS, shuffle=folds_seed is not None, random_state=folds_seed)
+    for kept, held in split.split(real, groups=[r["source_url"] for r in real]):
         seen = set().union(*(_lines(real[i]["text"]) for i in held))
         items = [g for g in generated if not (g[2].startswith("rule:") and _lines(g[0]) & seen)]
         reads = {"excerpt": lambda i: [real[i]["text"]], "events": lambda i: candidates[i],
@@ -119,7 +121,8 @@ def main(calibration: str = "temperature", real_weight: float = REAL_WEIGHT,
     known, unknown = sum(label != NONE for label in labels), labels.count(NONE)
     changed = "".join(f", {k}={v!r}" for k, v in (overrides or {}).items())
     print(f"calibration {calibration}, real texts ({real_texts}) weighing {real_weight:g}{changed}: {len(real)} train excerpts "
-          f"({known} known, {unknown} unknown), {FOLDS} folds grouped by thread")
+          f"({known} known, {unknown} unknown), {FOLDS} folds grouped by thread"
+          + (f", threads shuffled with seed {folds_seed}" if folds_seed is not None else ""))
     print("silent on unknown  threshold  known named right  wrong")
     for level in LEVELS:
         cut, right, wrong = at_level(rows, level)
@@ -136,5 +139,8 @@ if __name__ == "__main__":
     parser.add_argument("--real-texts", choices=("excerpt", "events", "both"), default="excerpt",
                         help="what of a real train text is learnt: the excerpt as pasted (the recipe's), the events "
                              "the worker reads in it, or both")
+    parser.add_argument("--folds-seed", type=int, metavar="N",
+                        help="threads shuffled into the folds with this seed (default: GroupKFold's balanced folds): "
+                             "another split shows how far a recipe's figures move by chance")
     args = parser.parse_args()
-    main(args.calibration, args.real_weight, dict(args.set), args.real_texts)
+    main(args.calibration, args.real_weight, dict(args.set), args.real_texts, args.folds_seed)
