@@ -10,7 +10,9 @@ backticks around an exception, a trace kept as one JSON or ``repr`` string
 (``\\n`` and ``\\t`` as two characters each), a JIRA page's trace flattened onto
 one line (``... at a.B.c(B.java:1) at ...``), frames copied without their ``at``
 (``a.B.c(B.java:1)`` alone on a line), an exception message that the
-paste wrapped after a space. Each hides the exception line from
+paste wrapped after a space, a markdown line break or a terminal's padding (two or more spaces at the end of most
+lines: after an exception class, the line is no longer an exception line), typographic quotes around the thread
+of an uncaught exception. Each hides the exception line from
 ``ingest.assembly``/``ingest.events`` (no class, no cause chain, frames read as
 messages). :func:`unpaste` undoes them before assembly.
 
@@ -64,6 +66,10 @@ _AT_LESS_GATE_RE = re.compile(r"(?m)^" + _AT_LESS_RE.pattern + "$")
 #: A newline kept as two characters before what only follows a newline in a trace (a Python frame's file name
 #: in quotes, escaped in JSON: ``File \"job.py\"``).
 _ESCAPED_RE = re.compile(r'\\n(?:\\t|[ \t])*(?:at [\w$]|Caused by: |Traceback \(most recent|File \\?"|: [\w$.]+(?:Exception|Error))')
+#: The thread of an uncaught exception in a page's typographic quotes (``Exception in thread “main”``): the JVM
+#: prints ASCII ones, and the thread names the process (``task-result-getter`` is the driver's).
+_CURLY_THREAD = "thread \u201c"
+_CURLY_THREAD_RE = re.compile("(Exception in thread )\u201c([^\u201d\n]*)\u201d")
 _ESCAPE_RE = re.compile(r"""\\([ntr"'\\])""")
 _UNESCAPE = {"n": "\n", "t": "\t", "r": "", '"': '"', "'": "'", "\\": "\\"}
 
@@ -84,6 +90,10 @@ def unpaste(text: str) -> str:
         first = _first_filled(lines)
     if first[:1].isspace():
         lines = _dedent(lines or _lines(text))
+    if 2 * (scan.count("  \n") + scan.count("  \r\n")) >= scan.count("\n") > 0:
+        lines = _unpad(lines or _lines(text))
+    if _CURLY_THREAD in scan:
+        lines = [_CURLY_THREAD_RE.sub(r'\1"\2"', line) for line in lines or _lines(text)]
     if "\\n" in scan and _ESCAPED_RE.search(scan) is not None:
         lines = [part for line in lines or _lines(text) for part in _unescape(line)]
     if _FLAT_GATE_RE.search(scan) is not None:
@@ -168,6 +178,15 @@ def _dedent(lines: list[str]) -> list[str]:
     if not any(_EXC_START_RE.match(line) or match_header(line) is not None for line in shallow):
         return lines
     return [line[indent:] for line in lines]
+
+
+def _unpad(lines: list[str]) -> list[str]:
+    """The spaces at the end of every line taken off, when at least half the lines with text end in two or more:
+    a markdown line break or a terminal's padding, not the space of a message the paste wrapped."""
+    filled = [line for line in lines if line.strip()]
+    if not filled or 2 * sum(line.endswith("  ") for line in filled) < len(filled):
+        return lines
+    return [line.rstrip() for line in lines]
 
 
 def _unescape(line: str) -> list[str]:

@@ -246,6 +246,24 @@ def test_the_lines_of_an_escaped_trace_are_read_as_lines_by_the_later_steps():
     assert unpaste(paste) == "java.lang.IllegalStateException: bad value\n\tat a.B.c(B.java:1)"
 
 
+@pytest.mark.parametrize(("paste", "expected"), [
+    ("java.lang.StackOverflowError  \n\tat a.B.c(B.java:1)  ", "java.lang.StackOverflowError\n\tat a.B.c(B.java:1)"),
+    ("java.lang.IllegalStateException: bad  \nvalue  \r\nnext", "java.lang.IllegalStateException: bad\nvalue\nnext"),
+    ("java.lang.IllegalStateException: bad  \nvalue\nnext\nlast", "java.lang.IllegalStateException: bad  value\nnext\nlast"),
+])
+def test_markdown_line_breaks_or_a_terminal_s_padding_come_off_most_lines_padded(paste, expected):
+    """Padded, a bare class is no exception line; not joined either (only a paste with fewer padded lines than
+    half is read as wrapped)."""
+    assert unpaste(paste) == expected
+
+
+def test_typographic_quotes_around_the_thread_of_an_uncaught_exception_are_ascii_again():
+    paste = "Exception in thread \u201ctask-result-getter-2\u201d java.lang.OutOfMemoryError: Java heap space"
+    event = only_event(paste)
+    assert classes(event) == ["java.lang.OutOfMemoryError"]
+    assert event.text == 'Exception in thread "task-result-getter-2" java.lang.OutOfMemoryError: Java heap space'
+
+
 def test_a_trace_flattened_with_two_frames_gets_its_newlines_back():
     paste = "java.lang.IllegalStateException: boom at a.B.c(B.java:1) at d.E.f(E.java:2)"
     assert unpaste(paste) == "java.lang.IllegalStateException: boom\n\tat a.B.c(B.java:1)\n\tat d.E.f(E.java:2)"
