@@ -166,18 +166,24 @@ def _untag(lines: list[str]) -> list[str]:
 
 def _dedent(lines: list[str]) -> list[str]:
     """The indentation every line shares taken off, when an exception line or a log line sits at that depth
-    (frames alone keep theirs: without it they would read as messages; other text is left as it was)."""
+    (frames alone keep theirs: without it they would read as messages; other text is left as it was). Else
+    the first line's own, when without it that line is an exception line or a log line: nothing before it
+    in the paste for it to continue (a copy from a page often starts with a blank), and indented it reads
+    as a continuation line, its class unread."""
     filled = [line for line in lines if line.strip()]
     indent = min((len(line) - len(line.lstrip()) for line in filled), default=0)
-    if indent == 0:
+    prefix = filled[0][:indent] if filled else ""
+    if indent and all(line.startswith(prefix) for line in filled):  # not tabs and spaces mixed: one indentation
+        shallow = (line[indent:] for line in filled if not line[indent:indent + 1].isspace())
+        if any(_EXC_START_RE.match(line) or match_header(line) is not None for line in shallow):
+            return [line[indent:] for line in lines]
+    first = next((n for n, line in enumerate(lines) if line.strip()), None)
+    if first is None:
         return lines
-    prefix = filled[0][:indent]
-    if not all(line.startswith(prefix) for line in filled):  # tabs and spaces mixed: not one indentation
+    head = lines[first].lstrip()
+    if _EXC_START_RE.match(head) is None and match_header(head) is None:
         return lines
-    shallow = (line[indent:] for line in filled if not line[indent:indent + 1].isspace())
-    if not any(_EXC_START_RE.match(line) or match_header(line) is not None for line in shallow):
-        return lines
-    return [line[indent:] for line in lines]
+    return lines[:first] + [head] + lines[first + 1:]
 
 
 def _unpad(lines: list[str]) -> list[str]:

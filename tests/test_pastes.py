@@ -235,6 +235,11 @@ def test_a_tag_comes_off_only_when_every_line_carries_it(paste, expected):
     (" java.lang.IllegalStateException: boom\n \tat a.B.c(B.java:1)",
      "java.lang.IllegalStateException: boom\n\tat a.B.c(B.java:1)"),  # one space of indentation
     ("   \n  ", "   \n  "),  # blank lines only
+    ("\n Caused by: java.io.IOException: boom\n\tat a.B.c(B.java:1)",
+     "\nCaused by: java.io.IOException: boom\n\tat a.B.c(B.java:1)"),  # the first line's own: nothing above it
+    ("  24/03/12 10:11:14 ERROR Executor: Exception in task 1.0\njava.io.IOException: boom",
+     "24/03/12 10:11:14 ERROR Executor: Exception in task 1.0\njava.io.IOException: boom"),
+    ("  see below\njava.io.IOException: boom", "  see below\njava.io.IOException: boom"),  # not an exception: kept
 ])
 def test_a_shared_indentation_comes_off(paste, expected):
     assert unpaste(paste) == expected
