@@ -310,14 +310,20 @@ def _deliver(args: argparse.Namespace, settings: Settings) -> int:
 )
 def _worker(args: argparse.Namespace, settings: Settings) -> int:
     # no garbage collection during the start's imports (a sixth of their CPU): the first rebalance
-    # freezes what the start made and collects again (ingest.faststart.PromptTableManager)
+    # freezes what the start made and collects again (ingest.faststart.PromptTableManager); a start that
+    # is refused before it (a broken pack, no broker) leaves a caller's process collecting as it found it
+    enabled = gc.isenabled()
     gc.disable()
-    from ingest.worker import run
-    from sparktriage.reach import reach_broker
-    from sparktriage.store import open_store
+    try:
+        from ingest.worker import run
+        from sparktriage.reach import reach_broker
+        from sparktriage.store import open_store
 
-    reach_broker(settings)  # in seconds, before the rules and the model load
-    run(settings, open_store(settings.db))
+        reach_broker(settings)  # in seconds, before the rules and the model load
+        run(settings, open_store(settings.db))
+    finally:
+        if enabled:
+            gc.enable()
     return 0
 
 

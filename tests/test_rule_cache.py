@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import os
 from pathlib import Path
 
@@ -81,6 +83,7 @@ def test_the_worker_refuses_a_broken_pack_with_a_warm_cache(broker, tmp_path: Pa
     assert main(["--rules-dir", str(tmp_path / "packs"), "worker"]) == 2
     err = capsys.readouterr().err
     assert "refusing to start" in err and "broken.yaml" in err
+    assert gc.isenabled(), "a refused start leaves the caller's process collecting garbage as before"
 
 
 def test_a_damaged_entry_is_rebuilt_not_trusted(tmp_path: Path) -> None:
