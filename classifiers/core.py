@@ -42,7 +42,8 @@ import models
 from classifiers.evidence import evidence, rule_evidence
 from classifiers.masking import DigitFreeMasks
 from classifiers.platform import fits, platform_of
-from classifiers.rootcause import OOM_CATEGORIES, Finding, FirstFindings, choose_root
+from classifiers.pastwarnings import root_past_warnings
+from classifiers.rootcause import OOM_CATEGORIES, Finding, FirstFindings
 from ingest.assembly import CUT_SEEN
 from ingest.lastlines import LAST_LINES
 from ingest.runs import EventRuns
@@ -170,7 +171,10 @@ def diagnose(
     if any(CUT_SEEN in e.text for e in events):
         common["notes"] = ("a very long log line was cut; its head, its tail and the words around its "
                            "failure words were kept and read",)
-    root = choose_root(earliest)
+    root, passed = root_past_warnings(earliest, runs, categories)
+    if passed:
+        common["notes"] = (*common.get("notes", ()), *(f"the application went on past the warning {f.rule.id} matched "
+                                                       f"({f.category}): it did not decide" for f in passed))
     if root is not None and model is not None and root.generic:
         decided = _over_generic(root, list(best.values()), events, engine, model, common)
         if decided is not None:
@@ -191,7 +195,9 @@ def diagnose(
             remediation=_remediation(engine, root.category, platform_of(events), own=root.rule.remediation),
             evidence=tuple(shown), **common,
         )
-    guess = _model_guess(events, model) if model is not None else None
+    gone = {f.order for f in passed}  # nor does the model read a warning gone past
+    read = [run.event for run in runs if gone.isdisjoint(run.orders)] if gone else events
+    guess = _model_guess(read, model) if model is not None else None
     if guess is not None and model is not None and guess[2] >= model.threshold:
         event, category, p = guess
         return Diagnosis(
@@ -204,7 +210,7 @@ def diagnose(
         category=UNKNOWN, domain=domain_of(UNKNOWN), confidence=0.0, source="none",
         explain=_unknown_why(events) + (
             "; the model's best guess is below its threshold." if guess is not None else "."),
-        hint=guess[1] if guess is not None else None,
+        hint=guess[1] if guess is not None else (passed[0].category if passed else None),
         evidence=tuple(evidence(e, None) for e in _first_events(runs, MAX_EVIDENCE)),
         **common,
     )

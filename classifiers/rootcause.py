@@ -37,7 +37,8 @@ a misuse that the text does not pin on the job, which people label ``unknown``. 
 is then not made; a specific rule or the model still decides. Without frames the rule still decides.
 Nor is it made on an exception logged as a warning that is not a task's failure (``Lost task``): Spark
 caught it and went on (a query listener's ``MatchError``, a reader's ``close()``, a block put that is
-computed again), so it did not fail the job.
+computed again), so it did not fail the job. A specific finding in such a warning, with the log going on
+past it, does not decide either (``classifiers.pastwarnings``).
 
 **Nor does a fallback hide a specific cause in the same exception.** Any rule below ``GENERIC_BELOW``
 is a fallback: it reads a symptom many causes share (a refused or reset connection, a futures timeout,
@@ -248,7 +249,7 @@ def thrown_by_platform(lines: Sequence[str], index: int) -> bool:
 _LOST_TASK = "Lost task "
 
 
-def _survived(event: ExceptionEvent) -> bool:
+def survived(event: ExceptionEvent) -> bool:
     """An exception logged as a warning that is not a task's failure: one Spark caught and went on from
     (a query listener's error, a reader's ``close()``, a block put that is recomputed)."""
     return event.level in ("WARN", "WARNING") and _LOST_TASK not in event.text
@@ -282,13 +283,13 @@ def _found(event: ExceptionEvent, order: int, engine: RuleEngine, rules: list[Ru
         return []
     depths = shape.depths if shape is not None else _cause_depths(event.text.split("\n"))
     lines = event.text.split("\n") if any(is_generic(r) for r in rules) else []
-    survived = _survived(event)
+    went_on = survived(event)
     found = []
     for rule in rules:
         index = shape.lines.get(rule.id) if shape is not None else None
         if index is None:
             index = max(engine.locate(rule, event.text), 0)
-        if not (lines and is_generic(rule) and (survived or thrown_by_platform(lines, index))):
+        if not (lines and is_generic(rule) and (went_on or thrown_by_platform(lines, index))):
             found.append(Finding(rule, event, order, index, depths[index]))
     if not found:
         return []

@@ -304,6 +304,34 @@ def test_a_runtime_exception_spark_logged_as_a_warning_and_went_on_from_is_not_t
     assert diagnose_texts(rules, lost).category == "user_code_error"
 
 
+def test_a_specific_cause_in_a_warning_the_application_went_on_past_does_not_decide(rules, combined) -> None:
+    """The native-lzo library failing to load, logged as a warning with its UnsatisfiedLinkError, and the
+    log goes on (the codec falls back; people label the excerpt unknown): it decides neither alone nor over
+    what comes later. The same warning as the log's last word, or carried again by a later exception, still
+    decides; and a cause logged after it decides over it."""
+    item = ITEMS["kyuubi-98-lzo-before-error"]
+    text = item["text"]
+    assert item["label"] == "unknown" and "native-or-import-error" in specific_hits(rules, text)
+    for classifier in (rules, combined):
+        d = diagnose_texts(classifier, text)
+        assert (d.category, d.hint) == ("unknown", "dependency_error"), d
+        assert any("went on past the warning native-or-import-error" in n for n in d.notes)
+    last_word = text[: text.index("\n18/08/22 11:58:12 ERROR LzoCodec")]
+    assert diagnose_texts(rules, last_word).category == "dependency_error"
+    again = ("18/08/22 11:58:13 ERROR Executor: Exception in task 0.0 in stage 0.0 (TID 0)\n"
+             "java.lang.UnsatisfiedLinkError: Cannot load liblzo2.so.2\n"
+             "\tat com.hadoop.compression.lzo.LzoDecompressor.init(LzoDecompressor.java:95)")
+    assert diagnose_texts(rules, text, again).category == "dependency_error"
+    codec = ("18/08/22 11:58:13 ERROR Executor: Exception in task 0.0 in stage 0.0 (TID 0)\n"
+             "java.lang.ClassNotFoundException: Class com.hadoop.compression.lzo.LzoCodec not found")
+    assert diagnose_texts(rules, text, codec).rule_id == "native-or-import-error", "a later finding of its category"
+    later = ("18/08/22 11:58:14 ERROR KyuubiOperation: Error executing query\n"
+             "org.apache.hadoop.security.AccessControlException: Permission denied: user=etl, access=READ, "
+             "inode=\"/warehouse/src2\":hive:hive:drwx------\n"
+             "\tat org.apache.hadoop.hdfs.server.namenode.FSPermissionChecker.check(FSPermissionChecker.java:399)")
+    assert diagnose_texts(rules, text, later).category == "access_denied"
+
+
 def test_a_broadcasts_futures_timeout_pasted_without_at_is_a_broadcast_timeout(rules) -> None:
     """The frames under the timeout, copied without ``at``, are what says the broadcast exchange waited."""
     item = ITEMS["csdn-dingyufei615-broadcast-futures-300"]

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from classifiers.core import diagnose
+from classifiers.pastwarnings import went_on_past
 from classifiers.rootcause import (DEFAULT_RANK, GENERIC_RANK, Finding, _cause_depths, choose_root, findings_for,
                                    is_generic)
 from rules.engine import RuleEngine
@@ -187,6 +188,24 @@ def test_a_finding_holds_its_event_its_order_and_its_line(engine: RuleEngine) ->
     assert all(f.event is event and f.order == 9 for f in found)
     assert [f.line_index for f in found] == [2, 0]
     assert findings_for(ev("nothing known here", 1), 0, engine) == []
+
+
+def test_a_caught_exception_warned_about_is_gone_past_unless_a_later_event_names_it() -> None:
+    """Logged as a warning with its exception and not a task's failure, with events after it: gone past,
+    unless a later event carries its exception class or a finding of its category. An ERROR, a task's
+    failure, a warning without an exception, or the log's last word is never gone past."""
+    text = "WARN FileStreamSink: Assume no metadata directory.\njava.io.FileNotFoundException: /in/2021"
+    warned = replace(ev(text, 1), level="WARN", exc_class="java.io.FileNotFoundException")
+    root = Finding(_rule("input_missing", 50), warned, 0, 1, 0)
+    other = replace(ev("ERROR Executor: Exception in task 0.0\njava.lang.IllegalStateException: x", 2), level="ERROR")
+    assert went_on_past(root, [(other, None)]) and went_on_past(root, [(other, "user_code_error")])
+    assert not went_on_past(root, [(other, "input_missing/path")]), "a later finding of its category"
+    carried = replace(other, text=other.text + "\nCaused by: java.io.FileNotFoundException: /in/2021")
+    assert not went_on_past(root, [(carried, None)]), "a later event carries its exception"
+    assert not went_on_past(root, []), "the log's last word"
+    for kept in (replace(warned, level="ERROR"), replace(warned, exc_class=None),
+                 replace(warned, text="WARN TaskSetManager: Lost task 0.0 in stage 1.0: " + text)):
+        assert not went_on_past(replace(root, event=kept), [(other, None)])
 
 
 def test_deprecated_rules_are_seen_but_never_decide(tmp_path: Path) -> None:
