@@ -250,7 +250,7 @@ class Worker(Closing):
                 self.acks.release(event)
                 return
             env = unseen
-        self.metrics.folded(env.text.count("\n") + 1)
+        self.metrics.folded(env.text)
         now = time.time()
         due = state.end_due
         noted = state.note(env, now)

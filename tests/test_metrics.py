@@ -35,8 +35,10 @@ def test_a_scrape_shows_what_the_worker_counted(served) -> None:
     metrics, _, server = served
     for partition in (0, 1, 1, 3):  # 3: the topic grew since the worker started
         metrics.consumed(partition)
-    for _ in range(5):
-        metrics.folded()
+    for _ in range(3):
+        metrics.folded("24/03/12 10:11:13 INFO Executor: Running task 3.0")
+    metrics.folded("java.lang.OutOfMemoryError: Java heap space\n\tat x.Y.z(Y.java:1)")  # a record of two lines
+    metrics.folded("")  # a blank line is a line
     metrics.checkpoint_written()
     metrics.dead_lettered("malformed_json")
     metrics.dead_lettered("malformed_json")
@@ -51,7 +53,7 @@ def test_a_scrape_shows_what_the_worker_counted(served) -> None:
     assert got[("sparktriage_records_consumed_total", (("partition", "1"), topic))] == 2
     assert got[("sparktriage_records_consumed_total", (("partition", "2"), topic))] == 0
     assert got[("sparktriage_records_consumed_total", (("partition", "3"), topic))] == 1
-    assert got[("sparktriage_lines_folded_total", ())] == 5
+    assert got[("sparktriage_lines_folded_total", ())] == 6
     assert got[("sparktriage_checkpoint_writes_total", ())] == 1
     assert got[("sparktriage_dead_letters_total", (("reason", "malformed_json"),))] == 2
     assert got[("sparktriage_diagnoses_total", (("category", "unknown"), ("source", "none")))] == 2
@@ -109,7 +111,7 @@ def test_a_taken_port_is_a_one_line_config_error() -> None:
 def test_metrics_off_counts_nothing_on_the_hot_path() -> None:
     off = NoMetrics()
     off.consumed(5)
-    off.folded()
+    off.folded("a line\nanother")
     off.checkpoint_written()
     assert [m.samples[0].value for m in (*off.lines.collect(), *off.checkpoints.collect())] == [0, 0]
     assert off.records.collect()[0].samples == []
