@@ -264,6 +264,8 @@ def candidate_offsets(text: str, *, use_hyperscan: bool = True, signals: Signals
 def _char_offsets(data: bytes, byte_offsets: list[int]) -> Iterator[int]:
     char, last = 0, 0
     for offset in byte_offsets:
+        while data[offset] & 0xC0 == 0x80:  # a line's match ends at the text's end inside its last character
+            offset -= 1
         char += len(data[last:offset].decode("utf-8", "surrogatepass"))
         last = offset
         yield char

@@ -438,6 +438,17 @@ def test_candidate_offsets_fall_in_their_lines(use_hyperscan: bool) -> None:
     assert hits and {text.count("\n", 0, hit) for hit in hits} == {1, 3}
 
 
+@pytest.mark.parametrize("last", ["…", "é", "✓", "😀"])
+def test_a_candidate_last_line_ending_in_a_multibyte_character(last: str) -> None:
+    """Hyperscan reports the last line's match at the text's last byte, inside a character of 2-4 bytes;
+    it maps to that character, and the event is the one a full pass finds."""
+    text = "24/03/12 10:11:14 INFO Main: start\norg.example.HttpClientErrorException: 401 validation failed" + last
+    hits = list(candidate_offsets(text))
+    assert hits == [len(text) - 1]
+    fast = [e.to_dict() for e in extract_events(text, **WHERE, signals=RULE_SIGNALS)]
+    assert fast == full_pass(text, RULE_SIGNALS) and [e["exc_class"] for e in fast] == ["org.example.HttpClientErrorException"]
+
+
 def test_causes_after_a_second_message_line_are_found() -> None:
     """log4j prints a message's extra lines before its throwable, unindented."""
     ev = event_of(["24/03/12 10:11:14 ERROR Writer: commit failed", "table: sales, partition: 2024-03-12",

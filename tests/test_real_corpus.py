@@ -154,3 +154,16 @@ def test_a_dev_text_under_another_source_in_train_is_refused() -> None:
                  text=message.splitlines()[1] + "\nand a second message line of its own, long enough\n"
                       "and a third message line of its own, long enough too\n")
     assert problems({"train": [other], "dev": [original]}) == []  # one shared line is a common error, not a copy
+
+
+def test_every_corpus_text_is_read_into_events_without_an_error() -> None:
+    """Real pastes are the widest input the extraction sees here (every script, cut lines, odd bytes):
+    each one is read, whatever it yields (a text ending in '…' once raised UnicodeDecodeError)."""
+    from sparktriage.tools.classify import events_of_text
+
+    for side, items in load().items():
+        for i in items:
+            try:
+                events_of_text(str(i["text"]), "application_1_0001")
+            except Exception as exc:  # noqa: BLE001 - the item's id goes with any failure
+                pytest.fail(f"{side}:{i['id']}: {exc!r}")
