@@ -45,6 +45,7 @@ from typing import Any
 import aiokafka
 import faust
 from aiokafka.consumer.fetcher import OffsetResetStrategy
+from faust._cython import streams as faust_streams
 from faust.tables import TableManager
 from faust.transport.consumer import CONSUMER_FETCHING
 from faust.transport.drivers import aiokafka as faust_kafka
@@ -214,10 +215,42 @@ class _PromptTransport(faust_kafka.Transport):
     Consumer = _PromptConsumer
 
 
+class _Turns:
+    """``asyncio.sleep`` for faust's stream iterator, which awaits ``sleep(0)`` before every event it takes:
+    a turn of the event loop (a poll of the selector, every ready callback) per record, twice for a stream
+    of a stream, so its queue emptied one record a turn while the fetch loop filled it a hundred at a time,
+    and most hand-overs then waited. Here every ``every``-th such call turns the loop (timers, heartbeats and
+    the fetch loop still run at least that often) and the others return at once."""
+
+    def __init__(self, every: int) -> None:
+        self.every, self.calls = every, 0
+
+    def __call__(self, delay: float, result: Any = None) -> Any:
+        if delay > 0:
+            return asyncio.sleep(delay, result)
+        self.calls += 1
+        if self.calls >= self.every:
+            self.calls = 0
+            return asyncio.sleep(0)
+        return _AT_ONCE
+
+
+class _AtOnce:
+    """An awaitable that completes at once (with None)."""
+
+    def __await__(self) -> Generator[Any, Any, None]:
+        return iter(())  # type: ignore[return-value]
+
+
+_AT_ONCE = _AtOnce()
+
+
 def use_prompt_consumer(app: faust.App) -> None:
-    """Give ``app`` the consumer above (its fetch wait, changelogs read from their end); before anything
-    reaches ``app.transport`` (declaring a topic does). ``bench.faust_floor`` runs its agent on it too."""
+    """Give ``app`` the consumer above (its fetch wait, changelogs read from their end) and streams that take
+    events without a turn of the event loop each (``_Turns``, for every faust stream of the process); before
+    anything reaches ``app.transport`` (declaring a topic does). ``bench.faust_floor`` runs its agent on it too."""
     app.transport = _PromptTransport(app.conf.broker_consumer, app)
+    faust_streams.sleep = _Turns(_YIELD_EVERY)
 
 
 def faust_app(settings: Settings) -> faust.App:

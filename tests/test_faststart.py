@@ -74,3 +74,33 @@ def test_cancelling_a_waiting_hand_over_cancels_the_coroutine() -> None:
         assert queue.empty()
 
     asyncio.run(main())
+
+
+def test_a_stream_turns_the_event_loop_every_nth_event_only() -> None:
+    """faust's stream iterator awaits sleep(0) before every event; with ``_Turns`` other tasks (the fetch loop,
+    timers, heartbeats) still run every ``every`` events, and between those the events are taken at once."""
+    from ingest.faststart import _Turns
+
+    async def main() -> tuple[int, int]:
+        turns = _Turns(5)
+        ran = 0
+
+        async def other() -> None:
+            nonlocal ran
+            while True:
+                ran += 1
+                await asyncio.sleep(0)
+
+        task = asyncio.ensure_future(other())
+        await asyncio.sleep(0)  # it starts
+        before = ran
+        for _ in range(20):
+            await turns(0)
+        after = ran
+        await turns(0.01)  # a real wait still waits
+        task.cancel()
+        return after - before, ran - after
+
+    during, waiting = asyncio.run(main())
+    assert during == 4, "one turn of the loop every fifth event"
+    assert waiting >= 1
