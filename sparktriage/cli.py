@@ -309,9 +309,8 @@ def _deliver(args: argparse.Namespace, settings: Settings) -> int:
     ],
 )
 def _worker(args: argparse.Namespace, settings: Settings) -> int:
-    # no garbage collection during the start's imports (a sixth of their CPU): the first rebalance
-    # freezes what the start made and collects again (ingest.faststart.PromptTableManager); a start that
-    # is refused before it (a broken pack, no broker) leaves a caller's process collecting as it found it
+    # no garbage collection during the start's imports (a sixth of their CPU) until the first rebalance
+    # (ingest.faststart.PromptTableManager); a start refused before it leaves the caller's collector as it was
     enabled = gc.isenabled()
     gc.disable()
     try:
