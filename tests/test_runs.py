@@ -175,6 +175,8 @@ def test_a_log_file_gives_the_events_of_its_text(tmp_path, classifier, extra: st
     """A file is scanned as the bytes it was read as where it is ASCII (``LogFiles.ascii``), else as its text."""
     from sparktriage.tools.classify import runs_of_paths
 
+    for name in SAMPLES:  # the noise is loghub's
+        loghub(name)
     text = extra + noisy_log(3_000, seed=5) + extra
     path = tmp_path / "container_e01_1710230000000_2001_01_000002.log"
     path.write_bytes(text.encode())
