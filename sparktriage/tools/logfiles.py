@@ -13,7 +13,6 @@ log (``sparktriage.tools.eventlogs``: a compressed file of Spark's codecs, a rol
 from __future__ import annotations
 
 import gzip
-import mmap
 import sys
 import zlib
 from collections.abc import Iterable, Iterator
@@ -43,19 +42,6 @@ def plain(raw: bytes, name: str) -> bytes:
     if b"\x00" in raw[:SNIFF]:
         raise BadInput("binary", f"{name} is not a text log (binary data); give a log file, plain or .gz")
     return raw
-
-
-def mapped(name: str) -> bytes | mmap.mmap:
-    """A file's bytes, as a read-only map of them where it can be mapped (a regular file, not empty).
-
-    A map reads the page cache's own pages: a 138 MB log is not copied into the process before it is
-    decoded (60 ms of ``classify``'s 1.3 s on the noisy bench's log). As with grep tools that map files, a
-    file truncated while it is read ends the process (SIGBUS)."""
-    with open(name, "rb") as fh:
-        try:
-            return mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
-        except (ValueError, OSError):  # empty, or not a file that maps (a pipe)
-            return fh.read()
 
 
 def read_log(path: Path) -> str:
@@ -110,13 +96,13 @@ class LogFiles:
                 if name == STDIN:
                     data = plain(sys.stdin.buffer.read(), "stdin")
                 else:
-                    data = plain(mapped(name), name)
+                    data = plain(Path(name).read_bytes(), name)
             except BadInput as exc:
                 if explicit or exc.reason != "binary":
                     raise
                 self.skipped.append(name)
                 continue
-            text = str(data, "utf-8", "replace")
+            text = data.decode("utf-8", errors="replace")
             self.ascii = data if text.isascii() else None  # (a str knows whether it is ASCII: no scan)
             if text and not text.isspace():  # not ``text.strip()``: that copies a whole log to look at its ends
                 self.blank = False
