@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import os
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ingest.assembly import TRACEBACK
+from sparktriage.files import write_atomically
 
 # Words that make a record worth classifying even at INFO level. Plain
 # literals only: a match in a kept (possibly truncated) line is then always a
@@ -144,7 +144,10 @@ class Signals:
         db = hyperscan.Database()
         db.compile(expressions=pats, ids=[0] * len(pats), elements=len(pats), flags=flags)
         if path is not None:
-            _keep(path, hyperscan.dumpb(db))
+            # a folder that cannot be written is no failure: the database is compiled again at the next start
+            with contextlib.suppress(OSError):
+                path.parent.mkdir(parents=True, exist_ok=True)
+                write_atomically(path, hyperscan.dumpb(db))
         return db
 
 
@@ -152,19 +155,6 @@ class Signals:
 _REST_OF_LINE = rb"[^\n]*(?:\n|\z)"
 #: the suffix of a kept candidate database in the rule cache's folder (``rules.cache.prune`` keeps a few)
 SIGNALS_SUFFIX = ".signals"
-
-
-def _keep(path: Path, data: bytes) -> None:
-    """Write ``data`` at ``path`` whole or not at all; a folder that cannot be written is no failure (the
-    database is compiled again at the next start)."""
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    except OSError:
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
 
 
 DEFAULT_SIGNALS = Signals()

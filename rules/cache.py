@@ -36,6 +36,7 @@ from typing import Any
 from ingest.signals import SIGNALS_SUFFIX
 from rules.engine import BACKENDS, RuleEngine
 from rules.loader import Rule, builtin_pack_files, directory_pack_files
+from sparktriage.files import write_atomically
 
 log = logging.getLogger(__name__)
 
@@ -92,19 +93,6 @@ def cache_key(rules_dir: str | Path | None, backend: str) -> str | None:
     return digest.hexdigest()[:32]
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    import tempfile  # here: only a start that compiles the packs writes
-
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def store(folder: Path, key: str, engine: RuleEngine) -> None:
     """Keep a linted, compiled engine under ``key``; a failure to write is logged, never raised."""
     database = engine.serialized() or b""
@@ -116,8 +104,8 @@ def store(folder: Path, key: str, engine: RuleEngine) -> None:
     }
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        _write_atomically(folder / f"{key}.hsdb", database)
-        _write_atomically(folder / f"{key}.json", json.dumps(entry).encode())
+        write_atomically(folder / f"{key}.hsdb", database)
+        write_atomically(folder / f"{key}.json", json.dumps(entry).encode())
     except OSError as exc:
         log.info("rule cache not written (%s): rules will be linted and compiled at every start", exc)
         return
