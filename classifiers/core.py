@@ -40,6 +40,7 @@ from typing import Protocol
 
 import models
 from classifiers.evidence import evidence, rule_evidence
+from classifiers.fragments import job_threw, only_frames
 from classifiers.masking import DigitFreeMasks
 from classifiers.platform import fits, platform_of
 from classifiers.pastwarnings import root_past_warnings
@@ -198,8 +199,8 @@ def diagnose(
     gone = {f.order for f in passed}  # nor does the model read a warning gone past
     read = [run.event for run in runs if gone.isdisjoint(run.orders)] if gone else events
     guess = _model_guess(read, model) if model is not None else None
-    if guess is not None and model is not None and guess[2] >= model.threshold:
-        event, category, p = guess
+    if guess is not None and model is not None and guess[2] >= model.threshold and guess[3]:
+        event, category, p, _ = guess
         return Diagnosis(
             category=category, domain=domain_of(category), confidence=round(p, 3), source="model",
             explain=f"No rule matched; the model recognises {category}: {CATEGORIES[category][1]}.",
@@ -208,8 +209,9 @@ def diagnose(
         )
     return Diagnosis(
         category=UNKNOWN, domain=domain_of(UNKNOWN), confidence=0.0, source="none",
-        explain=_unknown_why(events) + (
-            "; the model's best guess is below its threshold." if guess is not None else "."),
+        explain=_unknown_why(events) + ("." if guess is None else "; the model's best guess is below its threshold."
+                                         if guess[3] else f"; the model's guess, {guess[1]}, reads no exception the "
+                                         "job's code threw (a cut traceback, a wrapper alone, one the platform threw)."),
         hint=guess[1] if guess is not None else (passed[0].category if passed else None),
         evidence=tuple(evidence(e, None) for e in _first_events(runs, MAX_EVIDENCE)),
         **common,
@@ -282,18 +284,25 @@ def _first_events(runs: EventRuns, n: int) -> list[ExceptionEvent]:
 def model_candidates(events: Sequence[ExceptionEvent]) -> list[ExceptionEvent]:
     """The events the model reads: exceptions and ERROR records first; when there are none
     (a diagnostic printed without level or class, a WARN), every event, so an application
-    is never left unknown without the model having read it. Training on human corrections
-    reads the same ones."""
-    return [e for e in events if e.exc_class or e.level in ("ERROR", "FATAL")] or list(events)
+    is never left unknown without the model having read it, but for a stack without its exception
+    (``fragments.only_frames``: it names no cause). Training on human corrections reads the same ones."""
+    return ([e for e in events if e.exc_class or e.level in ("ERROR", "FATAL")]
+            or [e for e in events if not only_frames(e.text)])
 
 
-def _model_guess(events: Sequence[ExceptionEvent], model: TextModel) -> tuple[ExceptionEvent, str, float] | None:
-    """The model's most confident root cause among the events (one batch), or None."""
+def _model_guess(events: Sequence[ExceptionEvent],
+                 model: TextModel) -> tuple[ExceptionEvent, str, float, bool] | None:
+    """The model's most confident root cause among the events (one batch), or None; the last field says
+    whether it may decide: a ``user_code_error`` where the event shows no exception the job's code threw
+    (``fragments.job_threw``) may not, and is the guess only where no answer that may is left."""
     candidates = model_candidates(events)
     best = None
     for event, (category, p) in zip(candidates, model.predict([e.text for e in candidates]) if candidates else []):
-        if category != NO_CAUSE and category in CATEGORIES and (best is None or p > best[2]):
-            best = (event, category, p)
+        if category == NO_CAUSE or category not in CATEGORIES:
+            continue
+        stands = top_level(category) != "user_code_error" or job_threw(event)
+        if best is None or (stands, p) > (best[3], best[2]):
+            best = (event, category, p, stands)
     return best
 
 

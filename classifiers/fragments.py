@@ -1,0 +1,58 @@
+"""Fragments that show no failure: what the model is not asked about, or not believed on.
+
+People paste parts of logs. Two shapes of part hold no root cause, whatever their words suggest, and
+the model, which reads words, answers on them all the same:
+
+* **A stack without its exception**: lines that are all JVM frames (``at a.b.C.m(C.java:12)``), the
+  exception and its message cut off above. The frames say where something was thrown, not what: on the
+  real corpus's train split all 30 texts that are frames only are labelled ``unknown`` (a metastore's
+  frames, an Iceberg commit's, a writer's), none a known cause. Such an event is not read by the model
+  (``classifiers.core.model_candidates``).
+* **No exception the job's code threw**, where the model answers ``user_code_error``. That answer is as
+  generic as the generic rules' (``rootcause.is_generic``: it only says the job threw), and those rules
+  are not made where the text does not show the job throwing: a Python traceback cut before its exception
+  line, a wrapper (``PythonException``, ``Py4JJavaError``, ``SparkException``) whose carried exception is
+  cut, an exception the platform threw (``rootcause.thrown_by_platform``: Spark's JSON or CSV reader
+  throwing ``MatchError`` or ``IllegalArgumentException``), or an exception logged as a warning the
+  application survived (``rootcause.survived``). The model's ``user_code_error`` is held to the same test
+  (``job_threw``); where it fails, the diagnosis stays ``unknown`` with the model's guess as its hint. On
+  the train split the model's own ``user_code_error`` answers that stand name an exception class the job
+  reached (a ``ClassCastException`` in a job server's JSON reply, an ``sbt`` console's
+  ``NullPointerException`` under the job's frames, ``None.get`` under a library's): all three pass.
+"""
+
+from __future__ import annotations
+
+import re
+
+from classifiers.rootcause import survived, thrown_by_platform
+from sparktriage.records import ExceptionEvent
+
+#: a JVM frame or the line that stands for the frames left out, indented or not (pasted stacks lose their tabs).
+_FRAME_LINE = re.compile(r"\s*(?:at [\w.$<>/-]+\(.*\)|\.\.\. \d+ (?:more|elided))\s*")
+#: an exception class named anywhere: dotted (``java.lang.X``, ``pyspark.sql.utils.X``) or, as Python prints
+#: the last line of a traceback, bare at the start of a line followed by its message or nothing.
+_EXCEPTION_CLASS = re.compile(r"(?:\b[a-z_][\w$]*\.)+([A-Z][\w$]*(?:Exception|Error))\b"
+                              r"|^([A-Z][\w$]*(?:Exception|Error))(?::|$)", re.MULTILINE)
+#: exceptions that only carry another one (Python's in the JVM, the JVM's in Python, a task's in a job's):
+#: naming one alone says nothing of what was thrown.
+_WRAPPERS = frozenset({"PythonException", "Py4JJavaError", "SparkException", "ExecutionException",
+                       "InvocationTargetException", "UndeclaredThrowableException"})
+
+
+def only_frames(text: str) -> bool:
+    """Whether every line of ``text`` that is not blank is a JVM frame (a stack without its exception)."""
+    lines = [line for line in text.split("\n") if line.strip()]
+    return bool(lines) and all(_FRAME_LINE.fullmatch(line) for line in lines)
+
+
+def job_threw(event: ExceptionEvent) -> bool:
+    """Whether ``event`` shows an exception that the job's code may have thrown: one that is not only a
+    wrapper, not thrown by the platform, in a record that is not a warning the application survived (see
+    the module docstring)."""
+    if survived(event):
+        return False
+    lines = event.text.split("\n")
+    thrown = [n for n, line in enumerate(lines)
+              for m in _EXCEPTION_CLASS.finditer(line) if (m.group(1) or m.group(2)) not in _WRAPPERS]
+    return bool(thrown) and not any(thrown_by_platform(lines, n) for n in thrown)
