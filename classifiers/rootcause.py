@@ -61,6 +61,14 @@ log reports its executors' failures: in an exception where the text names an exe
 (``Lost task ... executor 2): ... Caused by: java.lang.OutOfMemoryError``), a ``driver_oom``
 that only the role of the log gave (a rule scoped to the driver) does not decide.
 
+**Several uncaught exceptions run into one event are several exceptions.** The JVM's default handler prints
+each uncaught exception under its own ``Exception in thread "NAME"`` header; a log without timestamps (a pasted
+console, a client's stderr) gives the assembler no line to start a new event at, so one event can hold several,
+one after another. Between them the order across the application applies (cascade rank, then the earliest),
+and the deepest cause only inside each: a heap that ran out in one thread, then a class whose initializer that
+left failed (``NoClassDefFoundError: Could not initialize class``) in another, is an out-of-memory error, not a
+missing class. A fallback still yields to any specific finding of the event, as in one exception.
+
 **A broken connection reported by Spark's transport handlers is an echo.**
 ``TransportChannelHandler`` / ``TransportRequestHandler`` / ``TransportResponseHandler``
 log every connection that breaks (``Exception in connection from``, ``Error sending
@@ -255,6 +263,23 @@ def survived(event: ExceptionEvent) -> bool:
     return event.level in ("WARN", "WARNING") and _LOST_TASK not in event.text
 
 
+#: the JVM's default handler's header of an uncaught exception (``ThreadGroup.uncaughtException``).
+_UNCAUGHT = 'Exception in thread "'
+
+
+def _uncaught_exceptions(text: str) -> list[int] | None:
+    """Per line of ``text``, which of its uncaught exceptions (``_UNCAUGHT`` headers) the line belongs to, the
+    lines before the first header with the first; None where the text holds fewer than two."""
+    if text.count(_UNCAUGHT) < 2:
+        return None
+    which, seen = [], 0
+    for line in text.split("\n"):
+        if _UNCAUGHT in line:
+            seen += 1
+        which.append(max(seen - 1, 0))
+    return which
+
+
 #: Spark's transport handlers log every connection that breaks, whichever side went away first.
 _ECHO_LOGGERS = ("TransportChannelHandler", "TransportRequestHandler", "TransportResponseHandler")
 
@@ -295,8 +320,13 @@ def _found(event: ExceptionEvent, order: int, engine: RuleEngine, rules: list[Ru
         return []
     named = any(f.names_process for f in found)
     reported = any(f.names_process and top_level(f.category) == "executor_oom" for f in found)
+    uncaught = _uncaught_exceptions(event.text) if len(found) > 1 else None
+
+    def cascade(f: Finding) -> tuple[float, int]:  # between uncaught exceptions run into one event: rank, then order
+        return (f.cascade_key()[0], uncaught[f.line_index]) if uncaught else (0, 0)
+
     found.sort(key=lambda f: (f.fallback, named and f.undecided_process, reported and f.driver_by_role,
-                              -f.depth, -f.rule.priority, f.rule.id))
+                              cascade(f), -f.depth, -f.rule.priority, f.rule.id))
     return found
 
 

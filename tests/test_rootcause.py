@@ -15,6 +15,7 @@ from classifiers.rootcause import (DEFAULT_RANK, GENERIC_RANK, Finding, _cause_d
 from rules.engine import RuleEngine
 from rules.loader import Rule, load_packs
 from sparktriage.records import AppInfo, ExceptionEvent
+from sparktriage.taxonomy import top_level
 from tests.packs import SMALL_PACK, write_pack
 
 APP = AppInfo(app_id="application_1700000000000_0042", final_status="FAILED")
@@ -328,3 +329,23 @@ def test_across_events_an_oom_that_names_the_process_wins_in_either_order(shippe
     assert d.confidence == 0.96, "the bare OOM backs it: 0.95 + 0.01, no rival's penalty"
     lone = diagnose([ev(BARE_OOM, 1.0, role="unknown")], app=APP, engine=shipped)
     assert lone.category == "executor_oom/driver_or_executor"
+
+
+# Two uncaught exceptions that a log without timestamps ran into one event (the JVM's default handler prints each
+# under its own header): the heap ran out in one thread, then a class whose static initializer that left failed is
+# reported in another. The class's rule outranks the OOM's in priority; only reading them as two exceptions, in
+# the cascade's order, makes the first one the root.
+THREAD_OOM = 'Exception in thread "DataStreamer for file /tmp/job.jar" java.lang.OutOfMemoryError: GC overhead limit exceeded'
+INIT_FAILED = ('Exception in thread "ResponseProcessor for block blk_1" java.lang.NoClassDefFoundError: '
+               'Could not initialize class org.apache.hadoop.hdfs.protocol.proto.DataTransferProtos')
+
+
+@pytest.mark.parametrize(("first", "second", "expected"), [(THREAD_OOM, INIT_FAILED, "driver_oom"),
+                                                          (INIT_FAILED, THREAD_OOM, "dependency_error")])
+def test_uncaught_exceptions_run_into_one_event_are_read_in_the_cascade_order(shipped: RuleEngine, first: str,
+                                                                            second: str, expected: str) -> None:
+    text = f"INFO FlowStep: starting step\n{first}\n{second}"
+    assert top_level(diagnose([ev(text, 1, role="unknown")], app=APP, engine=shipped).category) == expected
+    # one uncaught exception: depth then priority decide inside it, as before (the class's rule, at the same depth)
+    lone = f"{INIT_FAILED}\n\tat org.apache.hadoop.hdfs.DataStreamer.run(DataStreamer.java:1)"
+    assert diagnose([ev(lone, 1, role="unknown")], app=APP, engine=shipped).category == "dependency_error"
