@@ -333,12 +333,15 @@ def _found(event: ExceptionEvent, order: int, engine: RuleEngine, rules: list[Ru
 @dataclass
 class _Shape:
     """What texts identical but for their digits share: each line's cause depth, where the rules that read
-    no digit matched (rule id -> line), and the first finding per list of deciding rules where none of them
-    reads digits."""
+    no digit matched (rule id -> line), and the first finding (None: none) per list of deciding rules and
+    lines where those of them that read digits matched."""
 
     depths: list[int]
     lines: dict[str, int] = field(default_factory=dict)
-    firsts: dict[tuple[str, ...], Finding] = field(default_factory=dict)
+    firsts: dict[tuple[tuple[str, ...], tuple[int, ...]], Finding | None] = field(default_factory=dict)
+
+
+_UNSEEN = object()
 
 
 class FirstFindings:
@@ -348,9 +351,10 @@ class FirstFindings:
     rule that reads no digit (``RuleEngine.reads_digits``: ``exit code 137`` does, ``Failed to connect to
     \\S+:7337`` too) matches it at the same line. Each text is still asked of the rules (one Hyperscan
     scan); only the rules that read digits are searched for where they match, and with the deciding rules
-    of a text before it, where none reads digits, its first finding is that text's. The finding returned
-    may hold another event: its event and order are the caller's to put in (``classifiers.core.diagnose``
-    does).
+    of a text before it, matched where they were, its first finding is that text's: ``_found`` reads
+    nothing else of a text that its digits could change (its level, ``Lost task``, the frames under a
+    generic rule's line; ``tests/test_repeats.py``). The finding returned may hold another event: its
+    event and order are the caller's to put in (``classifiers.core.diagnose`` does).
     """
 
     def __init__(self, engine: RuleEngine) -> None:
@@ -368,17 +372,16 @@ class FirstFindings:
             shape = _Shape(_cause_depths(event.text.split("\n")))
             if digits is not None:
                 self._by_shape[digits] = shape
-        ids = tuple(r.id for r in rules)
-        first = shape.firsts.get(ids)
-        if first is not None:
-            return first
+        key = (tuple(r.id for r in rules),
+               tuple(max(engine.locate(r, event.text), 0) for r in rules if engine.reads_digits(r)))
+        first = shape.firsts.get(key, _UNSEEN)
+        if first is not _UNSEEN:
+            return first  # type: ignore[return-value]
         found = _found(event, order, engine, rules, shape)
-        if not found:  # only generic rules, on an exception the platform threw
-            return None
         shape.lines.update((f.rule.id, f.line_index) for f in found if not engine.reads_digits(f.rule))
-        if not any(engine.reads_digits(r) for r in rules):
-            shape.firsts[ids] = found[0]
-        return found[0]
+        if digits is not None:
+            shape.firsts[key] = found[0] if found else None
+        return found[0] if found else None  # none: only generic rules, on an exception the platform threw
 
 
 def choose_root(per_event: Sequence[Finding]) -> Finding | None:

@@ -106,3 +106,18 @@ def test_a_rule_that_reads_digits_is_located_in_each_text() -> None:
     # own rule outranks it, and the cause's connect failure is a fallback (``rootcause``: it never beats a
     # specific finding of its exception)
     assert got == [("shuffle-service-connect-failed", 1, 1), ("shuffle-fetch-failed", 0, 0)]
+
+
+def test_a_trace_whose_digit_reading_rule_matches_where_it_did_shares_its_finding() -> None:
+    """Other task ids and ports, 7337 in the same line: the first finding is the first trace's, not made again;
+    7337 elsewhere makes a finding of its own. Each is the finding ``findings_for`` gives that trace."""
+    engine = load_classifier(Settings(model_mode="off")).engine
+    texts = [TRACE.format(a=a, b=a + 7, c=5000 + a, d=7337) for a in range(10, 14)]
+    texts.append(TRACE.format(a=14, b=21, c=7337, d=5014))
+    events = [extract_events(t, app_id=APP.app_id, role="executor")[0] for t in texts]
+    assert any(engine.reads_digits(r) for r in engine.match(events[0].text, "executor") if r.decides)
+    first = FirstFindings(engine)
+    got = [first(e, n) for n, e in enumerate(events)]
+    assert [_where(f) for f in got] == [_where(findings_for(e, n, engine)[0]) for n, e in enumerate(events)]
+    assert all(f is got[0] for f in got[1:4]), "found once for the four traces with 7337 in their cause"
+    assert got[4] is not got[0] and got[4].event is events[4]
