@@ -4,9 +4,11 @@ People paste parts of logs. Two shapes of part hold no root cause, whatever thei
 the model, which reads words, answers on them all the same:
 
 * **A stack without its exception**: lines that are all JVM frames (``at a.b.C.m(C.java:12)``), the
-  exception and its message cut off above. The frames say where something was thrown, not what: on the
-  real corpus's train split all 30 texts that are frames only are labelled ``unknown`` (a metastore's
-  frames, an Iceberg commit's, a writer's), none a known cause. Such an event is not read by the model
+  exception and its message cut off above, or a Python traceback cut before its exception line. The frames
+  say where something was thrown, not what: on the real corpus's train split all 30 texts that are JVM
+  frames only are labelled ``unknown`` (a metastore's frames, an Iceberg commit's, a writer's), and so are
+  both in which the model would read a cut traceback (the generic Python rule is not made on one either).
+  Such an event is not read by the model
   (``classifiers.core.model_candidates``).
 * **No exception the job's code threw**, where the model answers ``user_code_error``. That answer is as
   generic as the generic rules' (``rootcause.is_generic``: it only says the job threw), and those rules
@@ -30,6 +32,8 @@ from sparktriage.records import ExceptionEvent
 
 #: a JVM frame or the line that stands for the frames left out, indented or not (pasted stacks lose their tabs).
 _FRAME_LINE = re.compile(r"\s*(?:at [\w.$<>/-]+\(.*\)|\.\.\. \d+ (?:more|elided))\s*")
+#: the first line of a Python traceback; its exception line, unindented, closes it.
+_TRACEBACK = "Traceback (most recent call last):"
 #: an exception class named anywhere: dotted (``java.lang.X``, ``pyspark.sql.utils.X``) or, as Python prints
 #: the last line of a traceback, bare at the start of a line followed by its message or nothing.
 _EXCEPTION_CLASS = re.compile(r"(?:\b[a-z_][\w$]*\.)+([A-Z][\w$]*(?:Exception|Error))\b"
@@ -41,8 +45,11 @@ _WRAPPERS = frozenset({"PythonException", "Py4JJavaError", "SparkException", "Ex
 
 
 def only_frames(text: str) -> bool:
-    """Whether every line of ``text`` that is not blank is a JVM frame (a stack without its exception)."""
+    """Whether ``text`` is a stack without its exception: every line that is not blank a JVM frame, or a Python
+    traceback's header with only its indented frames and code lines under it (cut before its exception line)."""
     lines = [line for line in text.split("\n") if line.strip()]
+    if lines and lines[0].lstrip().startswith(_TRACEBACK):
+        return all(line[0] in " \t" for line in lines[1:])
     return bool(lines) and all(_FRAME_LINE.fullmatch(line) for line in lines)
 
 

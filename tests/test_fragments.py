@@ -53,11 +53,21 @@ def test_every_train_text_that_is_only_frames_is_labelled_unknown() -> None:
     assert not only_frames("")
 
 
-def test_a_stack_without_its_exception_is_not_read_by_the_model(engine: RuleEngine) -> None:
-    text = TRAIN["fink-830-frames"]["text"]
-    model = ScriptedModel({"FileStreamSink": ("input_missing", 0.99)})
-    d = diagnose([ev(text, message=LAST_LINES)], app=APP, engine=engine, model=model)
+@pytest.mark.parametrize("item_id", ["fink-830-frames", "delta-341-traceback-cut"])
+def test_a_stack_without_its_exception_is_not_read_by_the_model(engine: RuleEngine, item_id: str) -> None:
+    item = TRAIN[item_id]
+    assert item["label"] == "unknown"
+    events = events_of_text(item["text"], APP.app_id)
+    model = ScriptedModel({"": ("input_missing", 0.99)})
+    d = diagnose(events, app=APP, engine=engine, model=model)
     assert (d.category, d.source, model.seen) == ("unknown", "none", [])
+
+
+def test_what_is_more_than_a_stack_without_its_exception_is_still_read() -> None:
+    whole = 'Traceback (most recent call last):\n  File "job.py", line 3, in <module>\n    d["x"]\nKeyError: \'x\''
+    assert not only_frames(whole)
+    assert only_frames(whole.rsplit("\n", 1)[0])
+    text = TRAIN["fink-830-frames"]["text"]
     tail = ev("INFO SparkContext: Successfully stopped SparkContext", message=LAST_LINES)
     assert model_candidates([ev(text, message=LAST_LINES), tail]) == [tail], "other last lines are still read"
 
