@@ -12,7 +12,8 @@ one line (``... at a.B.c(B.java:1) at ...``), frames copied without their ``at``
 (``a.B.c(B.java:1)`` alone on a line), an exception message that the
 paste wrapped after a space, a markdown line break or a terminal's padding (two or more spaces at the end of most
 lines: after an exception class, the line is no longer an exception line), typographic quotes around the thread
-of an uncaught exception. Each hides the exception line from
+of an uncaught exception, a trace double-spaced (a blank line, or several, before every frame: a page that
+copies each line as a paragraph). Each hides the exception line from
 ``ingest.assembly``/``ingest.events`` (no class, no cause chain, frames read as
 messages). :func:`unpaste` undoes them before assembly.
 
@@ -26,6 +27,7 @@ its first 64 KiB, before any per-line work.
 from __future__ import annotations
 
 import re
+from itertools import islice
 
 from ingest.assembly import BARE_FRAME_RE, JSON_START, match_header
 
@@ -71,6 +73,10 @@ _ESCAPED_RE = re.compile(r'\\n(?:\\t|[ \t])*(?:at [\w$]|Caused by: |Traceback \(
 _CURLY_THREAD = "thread \u201c"
 _CURLY_THREAD_RE = re.compile("(Exception in thread )\u201c([^\u201d\n]*)\u201d")
 _ESCAPE_RE = re.compile(r"""\\([ntr"'\\])""")
+#: A line that only continues a JVM trace: a frame, a cause, the frames left out.
+_TRACE_GOES_ON_RE = re.compile(r"[ \t]*(?:at [\w$]|Caused by: |\.\.\. \d+ more)")
+#: Blank lines before such a line: two of them in a paste's head mark it as double-spaced.
+_DOUBLED_RE = re.compile(r"\n[ \t]*\n(?:[ \t]*\n)*" + _TRACE_GOES_ON_RE.pattern)
 _UNESCAPE = {"n": "\n", "t": "\t", "r": "", '"': '"', "'": "'", "\\": "\\"}
 
 
@@ -100,6 +106,8 @@ def unpaste(text: str) -> str:
         lines = [part for line in lines or _lines(text) for part in _unflatten(line)]
     if _AT_LESS_GATE_RE.search(scan) is not None:
         lines = [_with_at(line) for line in lines or _lines(text)]
+    if "\n\n" in scan and len(list(islice(_DOUBLED_RE.finditer(scan), 2))) == 2:
+        lines = _undouble(lines or _lines(text))
     if lines is None and _EXC_START_RE.match(first) is not None and " \n" in scan:
         lines = _lines(text)
     if lines is None:
@@ -215,6 +223,25 @@ def _with_at(line: str) -> str:
     """A frame copied without its ``at``, given it back tab-indented (as the JVM prints it); any other line as it was."""
     m = _AT_LESS_RE.fullmatch(line)
     return "\tat " + m["frame"] if m is not None else line
+
+
+def _undouble(lines: list[str]) -> list[str]:
+    """The blank lines of a double-spaced trace dropped where a frame, a cause or ``... N more`` follows them
+    inside the trace: the JVM prints none there, and rules that read a line with the frames under it (who threw
+    it, what wrapped it) would read past a blank line as past the end of the trace."""
+    out: list[str] = []
+    n = 0
+    while n < len(lines):
+        if not lines[n].strip() and out and out[-1].strip():
+            after = n
+            while after < len(lines) and not lines[after].strip():
+                after += 1
+            if after < len(lines) and _TRACE_GOES_ON_RE.match(lines[after]):
+                n = after
+                continue
+        out.append(lines[n])
+        n += 1
+    return out
 
 
 def _join_wrapped(lines: list[str]) -> list[str]:

@@ -296,3 +296,27 @@ def test_the_first_line_that_says_what_a_paste_is_comes_after_its_blank_lines():
 ])
 def test_a_text_without_the_marks_of_a_paste_is_returned_as_it_is(text):
     assert unpaste(text) is text
+
+
+def test_a_double_spaced_trace_is_read_without_its_blank_lines():
+    """A page that copies each line of a trace as a paragraph (train: a Gluten issue): blank lines before the frames
+    and the cause. The generic JVM rule reads the frame right under the exception (who threw it); past a blank line
+    it would read nothing. Blank lines between paragraphs that are not the trace's stay."""
+    paste = ("org.apache.spark.SparkException: Job aborted due to stage failure\n\n\n"
+             "    at org.apache.spark.scheduler.DAGScheduler.failJobAndIndependentStages(DAGScheduler.scala:2)\n\n\n"
+             "Caused by: java.lang.IllegalStateException: bad row\n\n\n"
+             "    at com.acme.etl.Rows.check(Rows.scala:12)\n\n\n"
+             "    ... 20 more\n\n"
+             "What should I do?")
+    assert unpaste(paste).split("\n") == [
+        "org.apache.spark.SparkException: Job aborted due to stage failure",
+        "    at org.apache.spark.scheduler.DAGScheduler.failJobAndIndependentStages(DAGScheduler.scala:2)",
+        "Caused by: java.lang.IllegalStateException: bad row",
+        "    at com.acme.etl.Rows.check(Rows.scala:12)",
+        "    ... 20 more",
+        "",
+        "What should I do?",
+    ]
+    # one blank line before a frame is not yet a double-spaced paste
+    single = "java.lang.IllegalStateException: boom\n\n\tat a.B.c(B.java:1)\n\tat d.E.f(E.java:2)\n"
+    assert unpaste(single) is single
