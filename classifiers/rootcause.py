@@ -353,8 +353,9 @@ class FirstFindings:
     scan); only the rules that read digits are searched for where they match, and with the deciding rules
     of a text before it, matched where they were, its first finding is that text's: ``_found`` reads
     nothing else of a text that its digits could change (its level, ``Lost task``, the frames under a
-    generic rule's line, its uncaught exceptions' headers; ``tests/test_repeats.py``). The finding returned may hold another event: its
-    event and order are the caller's to put in (``classifiers.core.diagnose`` does).
+    generic rule's line, its uncaught exceptions' headers; ``tests/test_repeats.py``). The finding
+    returned may hold another event: its event and order are the caller's to put in
+    (``classifiers.core.diagnose`` does).
     """
 
     def __init__(self, engine: RuleEngine) -> None:
