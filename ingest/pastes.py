@@ -13,7 +13,8 @@ one line (``... at a.B.c(B.java:1) at ...``), frames copied without their ``at``
 paste wrapped after a space, a markdown line break or a terminal's padding (two or more spaces at the end of most
 lines: after an exception class, the line is no longer an exception line), typographic quotes around the thread
 of an uncaught exception, a trace double-spaced (a blank line, or several, before every frame: a page that
-copies each line as a paragraph). Each hides the exception line from
+copies each line as a paragraph), a terminal's or a notebook's colours (ANSI SGR codes, their escape kept, shown as
+``^[`` or dropped: ``[0;31mAnalysisException[0m: ...``). Each hides the exception line from
 ``ingest.assembly``/``ingest.events`` (no class, no cause chain, frames read as
 messages). :func:`unpaste` undoes them before assembly.
 
@@ -78,13 +79,21 @@ _TRACE_GOES_ON_RE = re.compile(r"[ \t]*(?:at [\w$]|Caused by: |\.\.\. \d+ more)"
 #: Blank lines before such a line: two of them in a paste's head mark it as double-spaced.
 _DOUBLED_RE = re.compile(r"\n[ \t]*\n(?:[ \t]*\n)*" + _TRACE_GOES_ON_RE.pattern)
 _UNESCAPE = {"n": "\n", "t": "\t", "r": "", '"': '"', "'": "'", "\\": "\\"}
+#: A colour code with its escape (ESC, or ``^[`` as a terminal shows it), and one whose escape the paste dropped.
+_SGR_RE = re.compile(r"(?:\x1b|\^\[)\[[0-9;]*m")
+_BARE_SGR_RE = re.compile(r"\[\d{1,3}(?:;\d{1,3})*m")
+#: How many bare resets (``[0m``) make a paste's colours: one alone could be text.
+_BARE_RESETS = 2
 
 
 def unpaste(text: str) -> str:
     """``text`` with the marks of a paste undone (see the module docstring); ``text`` itself when it has none."""
     scan = text[:PASTE_SCAN_CHARS]
-    first = _first_line(scan)
     lines: list[str] | None = None
+    if "\x1b[" in scan or "^[[" in scan or scan.count("[0m") >= _BARE_RESETS:  # colours between class and colon
+        text = _colourless(text)
+        scan, lines = text[:PASTE_SCAN_CHARS], _lines(text)
+    first = _first_line(scan)
     if first[:1] == ">" or "\n>" in scan:
         lines = _unquote(_lines(text))
     if "```" in scan or first[:1] in ("`", "*"):
@@ -223,6 +232,13 @@ def _with_at(line: str) -> str:
     """A frame copied without its ``at``, given it back tab-indented (as the JVM prints it); any other line as it was."""
     m = _AT_LESS_RE.fullmatch(line)
     return "\tat " + m["frame"] if m is not None else line
+
+
+def _colourless(text: str) -> str:
+    """``text`` without its colour codes; those whose escape was dropped only where resets are many (see
+    ``_BARE_RESETS``)."""
+    text = _SGR_RE.sub("", text)
+    return _BARE_SGR_RE.sub("", text) if text.count("[0m") >= _BARE_RESETS else text
 
 
 def _undouble(lines: list[str]) -> list[str]:

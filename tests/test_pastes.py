@@ -320,3 +320,20 @@ def test_a_double_spaced_trace_is_read_without_its_blank_lines():
     # one blank line before a frame is not yet a double-spaced paste
     single = "java.lang.IllegalStateException: boom\n\n\tat a.B.c(B.java:1)\n\tat d.E.f(E.java:2)\n"
     assert unpaste(single) is single
+
+
+@pytest.mark.parametrize("paint", [("\x1b[0;31m", "\x1b[0m"), ("^[[0;31m", "^[[0m"), ("[0;31m", "[0m")])
+def test_a_terminal_s_or_a_notebook_s_colours_come_off(paint):
+    """ANSI colour codes around an exception's class (a notebook's output, a colouring shell; the escape kept,
+    shown as ``^[`` or dropped by the page) stand between the class and its colon: no rule reads the line."""
+    on, off = paint
+    paste = (f"{on}AnalysisException{off}                         Traceback (most recent call last)\n"
+             f"{on}AnalysisException{off}: Column 'amount' does not exist. Did you mean one of the following? [amt]")
+    event = only_event(paste)
+    assert event.exc_class == "AnalysisException"
+    assert event.text.split("\n")[-1] == "AnalysisException: Column 'amount' does not exist. Did you mean one of the following? [amt]"
+
+
+def test_one_bracketed_number_and_m_is_not_a_colour():
+    text = "the stage took [2m] to start, then [0m of it was spent waiting\njava.lang.IllegalStateException: boom"
+    assert unpaste(text) is text
