@@ -331,7 +331,8 @@ def test_a_terminal_s_or_a_notebook_s_colours_come_off(paint):
              f"{on}AnalysisException{off}: Column 'amount' does not exist. Did you mean one of the following? [amt]")
     event = only_event(paste)
     assert event.exc_class == "AnalysisException"
-    assert event.text.split("\n")[-1] == "AnalysisException: Column 'amount' does not exist. Did you mean one of the following? [amt]"
+    last = event.text.split("\n")[-1]
+    assert last == "AnalysisException: Column 'amount' does not exist. Did you mean one of the following? [amt]"
 
 
 def test_one_bracketed_number_and_m_is_not_a_colour():

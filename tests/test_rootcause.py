@@ -335,7 +335,8 @@ def test_across_events_an_oom_that_names_the_process_wins_in_either_order(shippe
 # under its own header): the heap ran out in one thread, then a class whose static initializer that left failed is
 # reported in another. The class's rule outranks the OOM's in priority; only reading them as two exceptions, in
 # the cascade's order, makes the first one the root.
-THREAD_OOM = 'Exception in thread "DataStreamer for file /tmp/job.jar" java.lang.OutOfMemoryError: GC overhead limit exceeded'
+THREAD_OOM = ('Exception in thread "DataStreamer for file /tmp/job.jar" '
+              'java.lang.OutOfMemoryError: GC overhead limit exceeded')
 INIT_FAILED = ('Exception in thread "ResponseProcessor for block blk_1" java.lang.NoClassDefFoundError: '
                'Could not initialize class org.apache.hadoop.hdfs.protocol.proto.DataTransferProtos')
 
