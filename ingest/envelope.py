@@ -164,7 +164,9 @@ def _is_binary(text: str) -> bool:
     if "\x00" in text:
         return True
     head = text[:512]
-    if head.isprintable() or head.translate(_LAYOUT).isprintable():  # the usual case, in C
+    # the usual cases, in C: one line, then lines (a ``replace`` of the newlines costs a tenth of ``translate``:
+    # 0.3 against 3-6 us on a 100-line record), then tabs or carriage returns too
+    if head.isprintable() or head.replace("\n", "").isprintable() or head.translate(_LAYOUT).isprintable():
         return False
     printable = sum(ch.isprintable() or ch in "\n\t\r" for ch in head)
     return bool(head) and printable / len(head) < 0.8

@@ -81,6 +81,8 @@ def test_key_gives_the_app_id_when_the_value_does_not() -> None:
     (b"   ", "empty"),
     (json.dumps({"app_id": "a", "line": "\u0000\u0001PK\u0003\u0004"}).encode(), "binary"),
     (json.dumps({"app_id": "a", "line": "".join(map(chr, range(1, 9))) * 20}).encode(), "binary"),
+    # several lines (their newlines are text, what they hold is not)
+    (json.dumps({"app_id": "a", "lines": ["".join(map(chr, range(1, 9))) * 5] * 4}).encode(), "binary"),
     (b'{"app_id": "a", "event": "app_end"}', "bad_field"),
     (b'{"app_id": "a", "event": "app_start", "status": "FAILED"}', "bad_field"),
     (b'{"app_id": "a", "line": "x", "attempt": "second"}', "bad_field"),
