@@ -36,7 +36,7 @@ from ingest.checks import AppIndex, Checks
 from ingest.closing import Closing
 from ingest.envelope import parse_envelope
 from ingest.headers import origin_of, refusal_of
-from ingest.faststart import faust_app, table_options
+from ingest.faststart import faust_app
 from ingest.lifecycle import lifecycle_events
 from ingest.live import Checkpoint, LiveStreams, new_events
 from ingest.observe import observe
@@ -44,6 +44,7 @@ from ingest.outputs import Outputs
 from ingest.rewind import use_rewinding_consumer
 from ingest.stalls import provisional
 from ingest.state import AppState, end_time
+from ingest.tables import table
 from ingest.watchlist import Watchlist, end_status
 from sparktriage.errors import BadInput
 from sparktriage.metrics import NoMetrics, WorkerMetrics
@@ -69,11 +70,10 @@ def create_app(settings: Settings, classifier: Classifier, store: Store,
         logs=raw_topic(settings.input_topic, bytes),
         diagnoses=raw_topic(settings.output_topic, str),
         dead_letters=raw_topic(settings.dlq_topic, bytes),
-        # Per-application state: small metadata, one assembler per container stream,
-        # one entry per exception event (see ingest.state for why three tables).
-        apps=app.Table("apps", partitions=settings.partitions, options=table_options()),
-        streams=app.Table("streams", partitions=settings.partitions, options=table_options()),
-        events=app.Table("events", partitions=settings.partitions, options=table_options()),
+        # Per-application state: metadata, container streams, exception events (ingest.state: why three tables)
+        apps=table(app, "apps", settings.partitions),
+        streams=table(app, "streams", settings.partitions),
+        events=table(app, "events", settings.partitions),
         metrics=metrics or NoMetrics(),
     )
     app.worker = worker  # type: ignore[attr-defined]  # tests and benchmarks read its counters
