@@ -74,7 +74,7 @@ class PromptTableManager(TableManager):
         # faust's RocksDB store runs gc.collect() for each table at every rebalance, on the way to the first
         # fetch: what the process holds by then (libraries, rules, the model being read, the tables' own
         # objects) is moved out of those collections (it took seconds of the first join before); the
-        # worker's start ran without collections (sparktriage.cli), which resume here
+        # worker's start ran without collections (sparktriage.commands.stream), which resume here
         gc.freeze()
         gc.enable()
         await super().on_rebalance(assigned, revoked, newly_assigned, generation_id)

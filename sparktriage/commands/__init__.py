@@ -1,6 +1,7 @@
-"""The registry of ``sparktriage`` sub-commands, apart from ``cli`` so that every
-module declaring commands registers into the same table, whichever module runs as
-``__main__``."""
+"""The ``sparktriage`` sub-commands, grouped by side: ``stream``, ``history``,
+``watch``, ``api`` (and ``mistakes``, a user's mistake in words). This module is
+their registry, apart from ``cli`` so that every module declaring commands
+registers into the same table, whichever module runs as ``__main__``."""
 
 from __future__ import annotations
 

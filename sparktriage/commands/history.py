@@ -1,6 +1,7 @@
-"""Commands over stored history and the model: relabel, label, seed, train, unknowns, dashboard.
+"""Commands over stored history and the model: relabel, label, seed, train, unknowns, retention,
+dashboard.
 
-Registered into ``sparktriage.commands`` like those of ``cli``; each handler
+Registered into ``sparktriage.commands`` like those of ``stream``; each handler
 resolves its inputs, calls one library function and prints.
 """
 

@@ -1,6 +1,6 @@
 """``sparktriage watch yarn|k8s``: the watchers that tell the worker how every application ended.
 
-Declared apart from ``cli`` like ``history_cli``; the handler resolves its
+Registered into ``sparktriage.commands`` like those of ``stream``; the handler resolves its
 inputs, runs one watcher until SIGTERM or Ctrl-C, and says in one line what
 to fix when the cluster manager or the broker cannot be used.
 """

@@ -1,6 +1,6 @@
 """Commands of the read API: ``api`` serves it, ``token`` makes, lists and revokes its bearer tokens.
 
-Registered into ``sparktriage.commands`` like those of ``cli``; each handler
+Registered into ``sparktriage.commands`` like those of ``stream``; each handler
 resolves its inputs, calls one library function and prints.
 """
 
