@@ -38,6 +38,7 @@ mutate: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/sparktriage rules lint
+	$(BIN)/lint-imports --no-cache  # the layers of ARCHITECTURE.md (contracts in pyproject.toml)
 
 clean:
 	rm -rf $(VENV) var build *.egg-info mutants
