@@ -130,32 +130,36 @@ def extract_runs(text: str, *, app_id: str, attempt: int = 1, container_id: str 
         place = (app_id, where["attempt"], where["container_id"], where["role"], where["host"])
         done = counted = 0  # text before ``done`` is handled; ``line_no`` is the number of the line at ``counted``
         line_no = 1
-        whole = WholeLines(body, max_line_chars).split  # prefixed lines that are a whole record
+        data = ascii if body is text else None
+        whole = WholeLines(body, max_line_chars, data).split  # prefixed lines that are a whole record
         rfind, count, lookup = body.rfind, body.count, known.get  # the loop runs once per candidate line
-        for hit in candidate_offsets(body, signals=signals, ascii=ascii if body is text else None):
+        for hit in candidate_offsets(body, signals=signals, ascii=data):
             if hit < done:
                 continue
             start = rfind("\n", done, hit) + 1 or done  # ``done`` is 0 or a line start
             split = whole(start)
             if split is not None:
-                ts0, ts1, end, rest = split
+                ts0, ts1, end, rest, seen = split
                 stamp, at = body[ts0:ts1], ts0 - start
-                key = body[start:ts0] + "\x00" + rest if at else rest
+                key, run = None, seen[2]  # the run of the lines split as this one, once looked up
+                if run is _UNSEEN:
+                    key = body[start:ts0] + "\x00" + rest if at else rest
+                    run = seen[2] = lookup(key, _UNSEEN)
             else:
+                seen = None
                 start, end, head = segment_at(body, hit, done)
                 key, stamp, at = _foldable(body, start, end, head, max_line_chars)
-            if key is not None:
-                run = lookup(key, _UNSEEN)
-                if run is not _UNSEEN:
-                    done = end
-                    if run is not None:  # lines are counted only where an occurrence needs its number
-                        line_no += count("\n", counted, start)
-                        counted = start
-                        run.orders.append(order)
-                        run.lines.append(line_no)
-                        run.stamps.append(stamp)
-                        order += 1
-                    continue
+                run = lookup(key, _UNSEEN) if key is not None else _UNSEEN
+            if run is not _UNSEEN:
+                done = end
+                if run is not None:  # lines are counted only where an occurrence needs its number
+                    line_no += count("\n", counted, start)
+                    counted = start
+                    run.orders.append(order)
+                    run.lines.append(line_no)
+                    run.stamps.append(stamp)
+                    order += 1
+                continue
             line_no += count("\n", counted, start)
             counted, done = start, end
             events = shapes.events(body[start:end], line_no, place)
@@ -166,6 +170,8 @@ def extract_runs(text: str, *, app_id: str, attempt: int = 1, container_id: str 
                     order += 1
                 if key is not None and len(events) == 1 and (run is None or _stamped(run, stamp, at)):
                     known[key] = run
+                    if seen is not None:
+                        seen[2] = run
     return out
 
 
@@ -182,32 +188,38 @@ class WholeLines:
     succeed too).
     """
 
-    def __init__(self, text: str, max_line_chars: int) -> None:
+    def __init__(self, text: str, max_line_chars: int, ascii: bytes | None = None) -> None:
         self.text = text
         self.max_line_chars = max_line_chars
-        self._spans: dict[str, tuple[bytes, int]] = {}  # line from its timestamp's end -> (head masked, ts start)
+        #: the text's bytes where it is ASCII (the file as read): its digits are masked without encoding it again
+        self.ascii = ascii
+        #: line from its timestamp's end -> [head masked, ts start, the caller's run of such lines or _UNSEEN]
+        self._spans: dict[str, list] = {}
         self._at = 0  # where the timestamp ended on the line split last
         self._starts: set[bytes] = set()  # masked starts of lines HEADER_LINE_RE matched
         self._lengths: list[int] = []  # their lengths
         self._length = 0  # the length that told the last line: tried first
 
-    def split(self, start: int) -> tuple[int, int, int, str] | None:
-        """(timestamp start, timestamp end, line end with its newline, the line from the timestamp's end)
-        of the line at ``start`` if it is a whole record at most ``max_line_chars`` long (the newline
-        counted), else None."""
-        text = self.text
+    def split(self, start: int) -> tuple[int, int, int, str, list] | None:
+        """(timestamp start, timestamp end, line end with its newline, the line from the timestamp's end,
+        what is kept of the lines that split so: its third item the caller's to set) of the line at ``start``
+        if it is a whole record at most ``max_line_chars`` long (the newline counted), else None."""
+        text, data = self.text, self.ascii
         nl = text.find("\n", start)
         end = nl + 1 if nl >= 0 else len(text)
         if end - start > self.max_line_chars:
             return None
         # ``digit_mask`` written out here and below: this runs once per candidate line of a log
-        if end < len(text) and text[end:end + self._length].encode("utf-8", "surrogatepass").translate(_DIGITS) \
-                not in self._starts and not self._starts_record(end):
-            return None  # the next line continues it (told first: a trace's first line is seen once)
+        if end < len(text):
+            stop = end + self._length
+            after = (data[end:stop] if data is not None else text[end:stop].encode("utf-8", "surrogatepass"))
+            if after.translate(_DIGITS) not in self._starts and not self._starts_record(end):
+                return None  # the next line continues it (told first: a trace's first line is seen once)
         at = start + self._at
         rest = text[at:end]
         seen = self._spans.get(rest)
-        if seen is not None and seen[0] == text[start:at].encode("utf-8", "surrogatepass").translate(_DIGITS):
+        if seen is not None and seen[0] == (data[start:at] if data is not None else
+                                            text[start:at].encode("utf-8", "surrogatepass")).translate(_DIGITS):
             ts0 = start + seen[1]
         else:
             head = PREFIXED_LINE_RE.match(text, start)
@@ -216,8 +228,8 @@ class WholeLines:
             ts0, at = head.span("ts")
             rest = text[at:end]
             self._at = at - start
-            self._spans[rest] = (digit_mask(text[start:at]), ts0 - start)
-        return ts0, at, end, rest
+            seen = self._spans[rest] = [digit_mask(text[start:at]), ts0 - start, _UNSEEN]
+        return ts0, at, end, rest, seen
 
     def _starts_record(self, pos: int) -> bool:
         """Whether ``HEADER_LINE_RE`` matches at ``pos`` (a line start)."""

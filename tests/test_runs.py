@@ -136,11 +136,14 @@ def test_a_trace_whose_first_line_is_cut_is_taken_apart_every_time(classifier) -
 @settings(max_examples=120, deadline=None)
 @given(parts=st.lists(st.sampled_from(POOL + NOISE + [WARN.format(s=1, ms=2), WARN.format(s=3, ms=45)]),
                       max_size=60),
-       repeat=st.integers(1, 4), crlf=st.booleans(), rules=st.booleans())
-def test_runs_equal_per_record_events_on_any_mix(parts: list[str], repeat: int, crlf: bool, rules: bool) -> None:
+       repeat=st.integers(1, 4), crlf=st.booleans(), rules=st.booleans(), read=st.booleans())
+def test_runs_equal_per_record_events_on_any_mix(parts: list[str], repeat: int, crlf: bool, rules: bool,
+                                                 read: bool) -> None:
+    """``read``: an ASCII text comes with its bytes, as a file ``classify`` reads does (``WholeLines``
+    masks them)."""
     text = ("\r\n" if crlf else "\n").join(parts * repeat)
     signals = RULE_SIGNALS if rules else DEFAULT_SIGNALS
-    runs = extract_runs(text, **WHERE, signals=signals)
+    runs = extract_runs(text, **WHERE, signals=signals, ascii=text.encode() if read and text.isascii() else None)
     assert [e.to_dict() for e in runs.events()] == [e.to_dict() for e in extract_events(text, **WHERE, signals=signals)]
 
 
