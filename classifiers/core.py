@@ -40,7 +40,7 @@ from typing import Protocol
 
 import models
 from classifiers.evidence import evidence, rule_evidence
-from classifiers.fragments import job_threw, only_frames
+from classifiers.fragments import held_back, only_frames
 from classifiers.masking import DigitFreeMasks
 from classifiers.platform import fits, platform_of
 from classifiers.pastwarnings import root_past_warnings
@@ -199,7 +199,7 @@ def diagnose(
     gone = {f.order for f in passed}  # nor does the model read a warning gone past
     read = [run.event for run in runs if gone.isdisjoint(run.orders)] if gone else events
     guess = _model_guess(read, model) if model is not None else None
-    if guess is not None and model is not None and guess[2] >= model.threshold and guess[3]:
+    if guess is not None and model is not None and guess[2] >= model.threshold and guess[3] is None:
         event, category, p, _ = guess
         return Diagnosis(
             category=category, domain=domain_of(category), confidence=round(p, 3), source="model",
@@ -210,8 +210,7 @@ def diagnose(
     return Diagnosis(
         category=UNKNOWN, domain=domain_of(UNKNOWN), confidence=0.0, source="none",
         explain=_unknown_why(events) + ("." if guess is None else "; the model's best guess is below its threshold."
-                                         if guess[3] else f"; the model's guess, {guess[1]}, reads no exception the "
-                                         "job's code threw (a cut traceback, a wrapper alone, one the platform threw)."),
+                                         if guess[3] is None else f"; the model's guess, {guess[1]}, reads {guess[3]}."),
         hint=guess[1] if guess is not None else (passed[0].category if passed else None),
         evidence=tuple(evidence(e, None) for e in _first_events(runs, MAX_EVIDENCE)),
         **common,
@@ -291,18 +290,19 @@ def model_candidates(events: Sequence[ExceptionEvent]) -> list[ExceptionEvent]:
 
 
 def _model_guess(events: Sequence[ExceptionEvent],
-                 model: TextModel) -> tuple[ExceptionEvent, str, float, bool] | None:
+                 model: TextModel) -> tuple[ExceptionEvent, str, float, str | None] | None:
     """The model's most confident root cause among the events (one batch), or None; the last field says
-    whether it may decide: a ``user_code_error`` where the event shows no exception the job's code threw
-    (``fragments.job_threw``) may not, and is the guess only where no answer that may is left."""
+    why it may not decide (``fragments.held_back``: a ``user_code_error`` where the event shows no exception
+    the job's code threw, a ``network_error`` read from an echo), None where it may; one that may not is the
+    guess only where no answer that may is left."""
     candidates = model_candidates(events)
     best = None
     for event, (category, p) in zip(candidates, model.predict([e.text for e in candidates]) if candidates else []):
         if category == NO_CAUSE or category not in CATEGORIES:
             continue
-        stands = top_level(category) != "user_code_error" or job_threw(event)
-        if best is None or (stands, p) > (best[3], best[2]):
-            best = (event, category, p, stands)
+        why = held_back(event, category)
+        if best is None or (why is None, p) > (best[3] is None, best[2]):
+            best = (event, category, p, why)
     return best
 
 

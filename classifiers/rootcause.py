@@ -284,7 +284,8 @@ def _uncaught_exceptions(text: str) -> list[int] | None:
 _ECHO_LOGGERS = ("TransportChannelHandler", "TransportRequestHandler", "TransportResponseHandler")
 
 
-def _is_echo(event: ExceptionEvent) -> bool:
+def is_echo(event: ExceptionEvent) -> bool:
+    """A broken connection as Spark's transport handlers report it: a peer went away, not why (module docstring)."""
     return bool(event.logger) and event.logger.rsplit(".", 1)[-1] in _ECHO_LOGGERS
 
 
@@ -295,7 +296,7 @@ def findings_for(event: ExceptionEvent, order: int, engine: RuleEngine) -> list[
 
 def _deciding(event: ExceptionEvent, engine: RuleEngine) -> list[Rule]:
     rules = [r for r in engine.match(event.text, event.role) if r.decides]
-    if _is_echo(event):
+    if is_echo(event):
         rules = [r for r in rules if top_level(r.category) != "network_error"]
     return rules
 
