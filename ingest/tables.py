@@ -26,18 +26,22 @@ VALUES = "sparktriage-json"
 
 _ENCODE = msgspec.json.Encoder().encode
 _DECODE = msgspec.json.Decoder().decode
+_FAUST_JSON = codecs.get_codec("json")
 
 
 class _Values(codecs.Codec):
     """JSON values, encoded and decoded by msgspec."""
 
     def _dumps(self, obj: Any) -> bytes:
-        return _ENCODE(obj)
+        try:
+            return _ENCODE(obj)
+        except (UnicodeEncodeError, TypeError):  # a lone surrogate (a line json.loads read from an escape;
+            return _FAUST_JSON.dumps(obj)  # UTF-8 has none): faust's codec escapes it, as it always did
 
     def _loads(self, s: bytes) -> Any:
         try:
             return _DECODE(s)
-        except msgspec.DecodeError:  # what faust's codec could write and msgspec does not read (NaN)
+        except msgspec.DecodeError:  # what faust's codec writes and msgspec does not read (NaN, a lone surrogate)
             return json.loads(s)
 
 

@@ -55,6 +55,15 @@ def test_a_value_faust_could_write_and_msgspec_refuses_is_read() -> None:
     assert math.isnan(codecs.get_codec(VALUES).loads(b"{\"ts\": NaN}")["ts"])  # json.loads reads it
 
 
+def test_a_line_with_a_lone_surrogate_is_stored_and_read_back() -> None:
+    """The envelope reads a line's lone surrogate escape (json.loads); UTF-8, msgspec's output, has none."""
+    line = parse_envelope(None, b'{"app_id": "a", "line": "half \\ud83d of an emoji"}').text
+    value = {"tail": [line], "assembler": {"current": {"lines": [line]}}}
+    ours, faust_json = codecs.get_codec(VALUES), codecs.get_codec("json")
+    assert ours.loads(ours.dumps(value)) == value
+    assert faust_json.loads(ours.dumps(value)) == value
+
+
 def test_the_worker_tables_store_values_with_it_and_keys_as_before(tmp_path: Path) -> None:
     app = faust.App("tables-test", store="memory://", datadir=str(tmp_path))
     apps = table(app, "apps", 1)
