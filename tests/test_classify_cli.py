@@ -49,6 +49,17 @@ def test_a_pipe_is_read_like_a_file(tmp_path: Path) -> None:
     assert json.loads(proc.stdout)["category"] == "container_killed_memory"
 
 
+def test_a_short_log_through_a_pipe_is_read_whole() -> None:
+    """A pipe is read once: telling an event log by its start must not take that start (a log shorter than
+    a read's buffer was all taken: 'holds no log lines')."""
+    line = ("24/03/12 10:11:13 ERROR Main: org.apache.hadoop.security.AccessControlException: "
+            "Permission denied: user=etl")
+    proc = subprocess.run(["bash", "-c", f'"{sys.executable}" -m sparktriage.cli classify --json <(echo "{line}")'],
+                          capture_output=True, text=True, check=True)
+    document = json.loads(proc.stdout)
+    assert document["category"] == "access_denied" and document["evidence_locations"][0]["line"] == 1
+
+
 def test_jsonl_in_and_out_with_bad_lines(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     lines = [
         json.dumps({"id": "k1", "text": DRIVER_LOG.read_text()}),

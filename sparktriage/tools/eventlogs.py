@@ -112,6 +112,8 @@ def is_event_log(path: Path) -> bool:
         return path.name.startswith(ROLLING_DIR)
     if codec_of(path) is not None:
         return True
+    if not path.is_file():
+        return False  # a pipe (``classify <(zcat app.log.gz)``) is read once: a look at its start would take it
     try:
         with path.open("rb") as fh:
             return fh.read(len(b'{"Event":')) == b'{"Event":'
