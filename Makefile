@@ -31,7 +31,7 @@ bench: $(STAMP)
 MUTATE_JOBS ?= 2
 mutate: $(STAMP)
 	@# mutmut copies non-Python files (rule packs, the model) once: refresh them
-	mkdir -p mutants && git ls-files classifiers rules ingest sparktriage dashboard models | grep -v '\.py$$' \
+	mkdir -p mutants && git ls-files classifiers rules logtext ingest sparktriage dashboard models | grep -v '\.py$$' \
 		| xargs -r cp --parents -t mutants
 	$(BIN)/mutmut run --max-children $(MUTATE_JOBS)
 	$(BIN)/python -m tools.mutation --min-score 85

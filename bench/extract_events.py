@@ -1,4 +1,4 @@
-"""Benchmark of ``ingest.events.extract_events`` on a generated 1M-line log.
+"""Benchmark of ``logtext.events.extract_events`` on a generated 1M-line log.
 
 ``extract_events`` is on the hot path of ``classify``; this prints its lines/s
 with Hyperscan and with the ``re`` fallback, the full-assembly reference, and
@@ -15,8 +15,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from ingest import events
-from ingest.assembly import assemble
+from logtext import events
+from logtext.assembly import assemble
 from tests.loggen import generate_log
 
 

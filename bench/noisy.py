@@ -75,8 +75,8 @@ def _same_as_per_record(path: Path, document: dict[str, Any]) -> str:
     import json
 
     from classifiers.core import load_classifier
-    from ingest.events import extract_events
-    from ingest.yarn import parse_container_id
+    from logtext.events import extract_events
+    from logtext.yarn import parse_container_id
     from sparktriage.settings import Settings
     from sparktriage.tools.classify import document as render_document
 

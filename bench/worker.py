@@ -12,7 +12,7 @@ The applications are chosen so that each partition holds five. Then:
    record consumed to the last diagnosis on the output topic (target: at
    least 0.8 of the faust agent);
 3. one worker on the 100-line topic, against ``classify``'s event extraction
-   (``ingest.events.extract_events`` with the classifier's signals) on the
+   (``logtext.events.extract_events`` with the classifier's signals) on the
    same lines in this process (target: at least 0.5);
 4. two workers in one group on the one-line topic (target: at least 1.5 times
    one worker; ``uptime`` printed with it: the machine has two cores);
@@ -266,7 +266,7 @@ def _extraction_rate(texts: list[str]) -> tuple[float, float]:
     """Lines/s and lines per CPU-second of ``classify``'s event extraction over ``texts`` (one container's
     log each), best of 3."""
     from classifiers.core import load_classifier
-    from ingest.events import extract_events
+    from logtext.events import extract_events
 
     signals = load_classifier(Settings()).signals
     n_lines = sum(t.count("\n") + 1 for t in texts)

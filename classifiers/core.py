@@ -45,10 +45,10 @@ from classifiers.masking import DigitFreeMasks
 from classifiers.platform import fits, platform_of
 from classifiers.pastwarnings import root_past_warnings
 from classifiers.rootcause import OOM_CATEGORIES, Finding, FirstFindings
-from ingest.assembly import CUT_SEEN
-from ingest.lastlines import LAST_LINES
-from ingest.runs import EventRuns
-from ingest.signals import Signals
+from logtext.assembly import CUT_SEEN
+from logtext.lastlines import LAST_LINES
+from logtext.runs import EventRuns
+from logtext.signals import Signals
 from rules import cache as rule_cache
 from rules.engine import BACKENDS, RuleEngine
 from rules.lint import lint_packs
@@ -138,7 +138,7 @@ def diagnose(
     model: TextModel | None = None,
 ) -> Diagnosis:
     """The root cause of one application attempt from its exception events, one by one or as runs
-    of repeated records (``ingest.runs``): a run is read once and counted as often as it occurred."""
+    of repeated records (``logtext.runs``): a run is read once and counted as often as it occurred."""
     runs = EventRuns.of(events)
     best: dict[str, tuple[Finding, int]] = {}  # per rule: a run's earliest finding, and how many events they hold
     earliest: list[Finding] = []  # the first few findings of each run in the cascade's order: root and support
@@ -335,7 +335,7 @@ class Classifier:
 
     @cached_property
     def signals(self) -> Signals:
-        """What makes a log record an event for these rules (see ``ingest.signals.Signals``)."""
+        """What makes a log record an event for these rules (see ``logtext.signals.Signals``)."""
         return Signals.for_rules(self.engine.required_runs(), self.engine.fires, self.rules_cache)
 
     def diagnose(self, events: Sequence[ExceptionEvent] | EventRuns, app: AppInfo) -> Diagnosis:

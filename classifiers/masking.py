@@ -82,7 +82,7 @@ class DigitFreeMasks:
     keeps none, the other's is the same text."""
 
     def __init__(self) -> None:
-        from ingest.shapes import digit_mask  # here: the model's features mask texts without ingest loaded
+        from logtext.shapes import digit_mask  # here: the model's features mask texts without logtext loaded
 
         self._digit_mask = digit_mask
         self._seen: dict[bytes, str] = {}  # a message with its digits as 0 -> its digit-free mask

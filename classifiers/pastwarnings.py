@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from classifiers.rootcause import Finding, choose_root, survived
-from ingest.runs import EventRun
+from logtext.runs import EventRun
 from sparktriage.records import ExceptionEvent
 from sparktriage.taxonomy import top_level
 

@@ -85,7 +85,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from ingest.shapes import digit_key
+from logtext.shapes import digit_key
 from rules.engine import RuleEngine
 from rules.loader import Rule
 from sparktriage.records import ExceptionEvent
@@ -199,7 +199,7 @@ def _cause_depths(lines: Sequence[str]) -> list[int]:
     another exception occurred" and "The above exception was the direct cause of
     the following exception" mean the exception *above* came first, so the last
     traceback is the outermost and the first the deepest. Depth counts the causes
-    in the order ``ingest.events`` lists them (outermost first): every traceback
+    in the order ``logtext.events`` lists them (outermost first): every traceback
     below the line's own, each with its ``Caused by:`` lines, then the
     ``Caused by:`` lines of its own traceback up to the line. One pass for all
     lines: several rules matching one event ask about several of them.

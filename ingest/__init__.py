@@ -1,1 +1,1 @@
-"""Ingest: envelopes from Kafka, multi-line assembly, exception events, and the stream app."""
+"""Ingest: envelopes from Kafka, the stream app and its state (the log text itself is read by ``logtext``)."""

@@ -2,15 +2,15 @@
 
 A shipper that batches (``docs/shippers.md``) sends a hundred or more
 consecutive lines of one container per record. Feeding them to the stream's
-:class:`~ingest.assembly.Assembler` one by one costs a regular expression per
+:class:`~logtext.assembly.Assembler` one by one costs a regular expression per
 line, and almost every line is noise. Because a log-prefixed line always
-starts a new record (``ingest.assembly``), a batch splits into three parts
+starts a new record (``logtext.assembly``), a batch splits into three parts
 whose records can be found independently:
 
 - the lines before its first prefixed line continue the stream's open record
   (fed to the assembler, which the prefixed line then closes);
 - the lines from the first prefixed line up to the last one: only their
-  candidate neighbourhoods are assembled (``ingest.events.interesting_records``,
+  candidate neighbourhoods are assembled (``logtext.events.interesting_records``,
   the same search ``classify`` makes), which yields every record ``to_event``
   keeps;
 - the lines from the last prefixed line on are assembled whole: they leave
@@ -20,9 +20,9 @@ whose records can be found independently:
 
 from __future__ import annotations
 
-from ingest.assembly import HEADER_LINE_RE, Assembler, Record, match_header
-from ingest.events import interesting_records
-from ingest.signals import Signals
+from logtext.assembly import HEADER_LINE_RE, Assembler, Record, match_header
+from logtext.events import interesting_records
+from logtext.signals import Signals
 
 
 def feed_batch(asm: Assembler, text: str, signals: Signals) -> list[Record]:

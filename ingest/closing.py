@@ -17,11 +17,11 @@ from typing import Any
 
 from ingest.acks import InOrderAcks
 from ingest.checks import AppIndex
-from ingest.lastlines import last_words
 from ingest.live import Checkpoint, LiveStreams, new_events
 from ingest.outputs import Outputs
 from ingest.state import MAX_EVENTS, AppState, entry_size, event_entry, event_key, events_of_entry
 from ingest.watchlist import Watchlist
+from logtext.lastlines import last_words
 from sparktriage.records import ExceptionEvent
 from sparktriage.metrics import WorkerMetrics
 from sparktriage.settings import Settings

@@ -39,7 +39,7 @@ from typing import Any, NamedTuple
 
 import msgspec
 
-from ingest.yarn import app_id_from_path, parse_container_id
+from logtext.yarn import app_id_from_path, parse_container_id
 from sparktriage.errors import BadInput
 from sparktriage.records import NO_WORKFLOW, Envelope, Lifecycle, Source, Workflow
 

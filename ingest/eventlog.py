@@ -32,8 +32,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ingest.endings import EVENT_LOG, FAILED, SUCCEEDED, Ending, EndWatch
-from ingest.events import extract_events
-from ingest.signals import DEFAULT_SIGNALS, Signals
+from logtext.events import extract_events
+from logtext.signals import DEFAULT_SIGNALS, Signals
 from sparktriage.records import ExceptionEvent
 
 PREFIX = '{"Event":'

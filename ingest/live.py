@@ -38,11 +38,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ingest.assembly import Assembler
 from ingest.batch import feed_batch
-from ingest.lastlines import Tail, tail_event
-from ingest.signals import DEFAULT_SIGNALS, Signals
 from ingest.state import assembler_from, events_from_records
+from logtext.assembly import Assembler
+from logtext.lastlines import Tail, tail_event
+from logtext.signals import DEFAULT_SIGNALS, Signals
 from sparktriage.records import Envelope, ExceptionEvent, Source
 
 #: Lines a stream may hold unacknowledged before it is checkpointed anyway.
@@ -61,7 +61,7 @@ class Checkpoint:
     found: list[tuple[int | None, ExceptionEvent]]  # each with its record's input offset (None: made at the end)
     acks: list[Any]
     write: bool = True  # False: nothing new to write (a replayed record), only acknowledge
-    last: ExceptionEvent | None = None  # when the stream closes: its last lines (ingest.lastlines)
+    last: ExceptionEvent | None = None  # when the stream closes: its last lines (logtext.lastlines)
     position: tuple[int | None, int] = (None, -1)  # when the stream closes: its (source, offset)
     app_id: str = ""
 

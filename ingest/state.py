@@ -23,9 +23,9 @@ import copy
 from dataclasses import asdict, dataclass, field
 from typing import Any, Self
 
-from ingest.assembly import Assembler, Record
-from ingest.events import to_event
-from ingest.signals import DEFAULT_SIGNALS, Signals
+from logtext.assembly import Assembler, Record
+from logtext.events import to_event
+from logtext.signals import DEFAULT_SIGNALS, Signals
 from sparktriage.records import NO_WORKFLOW, AppInfo, Envelope, ExceptionEvent, Origin, Workflow
 
 #: Events kept per application; later ones are counted, not kept (a crash loop

@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from ingest.endings import GATE_WORDS, EndWatch, Ending
 from ingest.eventlog import apply_to_watch, is_event_line, parse_line, record_events, translate
 from ingest.gates import LineGate
-from ingest.signals import DEFAULT_SIGNALS, Signals
 from ingest.stalls import PROGRESS_WORDS, Progress, Stall
 from ingest.state import AppState
+from logtext.signals import DEFAULT_SIGNALS, Signals
 from sparktriage.errors import BadInput
 from sparktriage.records import Envelope, ExceptionEvent
 from sparktriage.status import APP_END, ENDED

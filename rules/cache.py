@@ -18,7 +18,7 @@ cannot be written costs only the time to lint and compile. Every edited pack
 or upgraded library makes a new key, so writing an entry removes all but the
 ``KEEP`` most recently written (about half a megabyte each): the folder does
 not grow with every change ever made. The folder also keeps the compiled
-candidate databases of ``ingest.signals`` (``*.signals``, keyed by their own
+candidate databases of ``logtext.signals`` (``*.signals``, keyed by their own
 expressions), as many.
 """
 
@@ -33,7 +33,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ingest.signals import SIGNALS_SUFFIX
+from logtext.signals import SIGNALS_SUFFIX
 from rules.engine import BACKENDS, RuleEngine
 from rules.loader import Rule, builtin_pack_files, directory_pack_files
 from sparktriage.files import write_atomically
@@ -127,7 +127,7 @@ def prune(folder: Path, keep: int) -> None:
         if database.stem not in kept and not database.with_suffix(".json").exists():
             database.unlink(missing_ok=True)
     signals = sorted(folder.glob(f"*{SIGNALS_SUFFIX}"), key=lambda path: path.stat().st_mtime_ns, reverse=True)
-    for old in signals[keep:]:  # the candidate databases of ``ingest.signals``, kept here as many
+    for old in signals[keep:]:  # the candidate databases of ``logtext.signals``, kept here as many
         old.unlink(missing_ok=True)
 
 

@@ -141,7 +141,7 @@ class RuleEngine:
 
     def required_runs(self) -> list[tuple[tuple[str, ...], bool]]:
         """(every required literal, caseless) of every pattern: text without any one of a pattern's
-        cannot match it, which is what ingest's signals need (``ingest.events.Signals.for_rules``)."""
+        cannot match it, which is what the candidate scan needs (``logtext.signals.Signals.for_rules``)."""
         return [(item.runs, item.caseless) for item in self._compiled]
 
     def fires(self, text: str) -> bool:

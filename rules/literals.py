@@ -88,7 +88,7 @@ def digit_blind(pattern: str) -> bool:
     """Whether ``pattern`` treats every ASCII digit alike: no digit written out, no class holding some
     digits but not all, no back-reference (``(\\d)\\1`` tells 11 from 12). Then a text matches exactly when
     it does with any of its digits changed, at the same places: ``exit code 137`` is not blind, ``\\d+ more``
-    is. Texts identical but for their digits share what such patterns find (``ingest.shapes``)."""
+    is. Texts identical but for their digits share what such patterns find (``logtext.shapes``)."""
     body, _ = split_flags(pattern)
     return _blind(P.parse(body))
 

@@ -1,5 +1,5 @@
 """A file written whole or not at all, for the caches several processes share (``rules.cache``,
-``ingest.signals``): a reader never sees half a compiled database, whoever writes at the same time."""
+``logtext.signals``): a reader never sees half a compiled database, whoever writes at the same time."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 Spark logs print configuration, JDBC URLs and HTTP headers freely; an
 exception excerpt can carry an AWS key or a database password straight into
 a webhook or a dashboard. Every exception event is redacted once, where it
-is made (``ingest.events.to_event``), so the changelog, the store, the
+is made (``logtext.events.to_event``), so the changelog, the store, the
 webhook, the output topic and the dashboards only ever see the redacted text.
 
 Each pattern keeps the name of what it hid (``password=[REDACTED]``), so a

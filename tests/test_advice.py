@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 from classifiers.core import diagnose, load_classifier
 from classifiers.platform import KUBERNETES, YARN, platform_of
-from ingest.assembly import CUT_SEEN
-from ingest.events import extract_events
+from logtext.assembly import CUT_SEEN
+from logtext.events import extract_events
 from sparktriage.records import AppInfo
 from sparktriage.settings import Settings
 

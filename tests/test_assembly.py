@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingest.assembly import CUT_MARK, CUT_SEEN, Assembler, assemble, cut_line, parse_log_ts
-from ingest.yarn import is_aggregated, sections, split_yarn_aggregated
+from logtext.assembly import CUT_MARK, CUT_SEEN, Assembler, assemble, cut_line, parse_log_ts
+from logtext.yarn import is_aggregated, sections, split_yarn_aggregated
 
 JAVA = [
     "24/03/12 10:11:12 INFO Executor: Running task 3.0 in stage 7.0 (TID 41)",
@@ -338,7 +338,7 @@ def test_a_section_without_its_logtype_line_is_kept_as_unknown() -> None:
     ("/var/log/spark/driver.log", None), ("", None), (None, None),
 ])
 def test_the_application_named_in_a_log_path(path: str | None, app_id: str | None) -> None:
-    from ingest.yarn import app_id_from_path
+    from logtext.yarn import app_id_from_path
 
     assert app_id_from_path(path) == app_id
 

@@ -9,11 +9,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingest.assembly import Assembler
 from ingest.batch import feed_batch
 from ingest.endings import EndWatch
-from ingest.events import to_event
-from ingest.signals import DEFAULT_SIGNALS, Signals
+from logtext.assembly import Assembler
+from logtext.events import to_event
+from logtext.signals import DEFAULT_SIGNALS, Signals
 from tests.loggen import generate_log
 from tests.test_assembly import POOL
 from tests.test_endings import K8S_PYTHON_FAILED, YARN_CLUSTER_FAILED

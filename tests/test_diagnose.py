@@ -19,9 +19,9 @@ from classifiers.core import (Classifier, _confidence, _first_events,
                               load_classifier, model_candidates, only)
 from classifiers.rootcause import findings_for
 from classifiers.evidence import MAX_EXCERPT_LINES, excerpt
-from ingest.assembly import CUT_SEEN
-from ingest.lastlines import LAST_LINES
-from ingest.runs import EventRun, EventRuns
+from logtext.assembly import CUT_SEEN
+from logtext.lastlines import LAST_LINES
+from logtext.runs import EventRun, EventRuns
 from rules.engine import BACKENDS, RuleEngine
 from rules.loader import load_packs
 from sparktriage.errors import ConfigError

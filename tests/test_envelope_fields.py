@@ -166,7 +166,7 @@ def test_a_nul_makes_a_record_binary_and_colour_codes_do_not() -> None:
 
 
 def test_the_application_is_read_from_a_path_that_names_no_container() -> None:
-    from ingest.yarn import app_id_from_path
+    from logtext.yarn import app_id_from_path
 
     assert app_id_from_path("/var/log/apps/application_1700000000000_0042/stderr") == "application_1700000000000_0042"
 

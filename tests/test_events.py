@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingest.assembly import assemble
-from ingest.events import candidate_offsets, extract_events, interesting_records, segment_at, to_event
-from ingest.signals import DEFAULT_SIGNALS, Signals
+from logtext.assembly import assemble
+from logtext.events import candidate_offsets, extract_events, interesting_records, segment_at, to_event
+from logtext.signals import DEFAULT_SIGNALS, Signals
 from rules.engine import RuleEngine
 from rules.loader import Rule, load_packs
 from tests.conftest import loghub
@@ -265,7 +265,7 @@ def test_offsets_in_text_beyond_ascii_are_character_offsets() -> None:
 
 def test_the_literal_pattern_matches_exactly_its_words() -> None:
     """Built once per signal set (a cached property), so it is tested here directly."""
-    from ingest.signals import _trie_pattern
+    from logtext.signals import _trie_pattern
 
     words = ["Exception", "Exceptional", "Error", "ERROR", "a.b", "x", "pq", "pr"]
     pattern = re.compile(_trie_pattern(words))

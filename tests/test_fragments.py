@@ -14,7 +14,7 @@ import pytest
 from classifiers.core import diagnose, model_candidates
 from classifiers.corpus.realcorpus import REAL, read
 from classifiers.fragments import job_threw, only_frames
-from ingest.lastlines import LAST_LINES
+from logtext.lastlines import LAST_LINES
 from rules.engine import RuleEngine
 from rules.loader import load_packs
 from sparktriage.records import AppInfo, ExceptionEvent

@@ -10,8 +10,9 @@ import random
 import pytest
 
 from classifiers.core import Classifier
-from ingest.assembly import split_lines
-from ingest.lastlines import (
+from ingest.live import LiveStreams
+from logtext.assembly import split_lines
+from logtext.lastlines import (
     LAST_LINES,
     MAX_TAIL_LINE,
     MAX_TAILS,
@@ -21,7 +22,6 @@ from ingest.lastlines import (
     tail_event,
     tail_of,
 )
-from ingest.live import LiveStreams
 from rules.engine import RuleEngine
 from sparktriage.tools.classify import classify_text, events_of_paths, events_of_text
 from sparktriage.records import Envelope
@@ -130,7 +130,7 @@ def test_a_stream_tail_takes_several_lines_at_once() -> None:
 
 
 def test_tails_keep_each_line_whole_and_number_it_as_the_assembler_does() -> None:
-    from ingest.lastlines import TAIL_LINES, Tail, tail_of
+    from logtext.lastlines import TAIL_LINES, Tail, tail_of
 
     exactly = "\n".join(f"line {n} X" for n in range(1, TAIL_LINES + 1)) + "\n"
     first, lines = tail_of(exactly)
@@ -143,7 +143,7 @@ def test_tails_keep_each_line_whole_and_number_it_as_the_assembler_does() -> Non
 
 
 def test_last_lines_events_carry_where_they_come_from() -> None:
-    from ingest.lastlines import last_lines_events
+    from logtext.lastlines import last_lines_events
 
     log = "24/03/12 10:11:12 INFO Client: Application report for application_1_0001 (state: FAILED)\n"
     (plain,) = last_lines_events(log, app_id="application_1_0001")
@@ -155,7 +155,7 @@ def test_last_lines_events_carry_where_they_come_from() -> None:
 
 
 def test_a_tail_event_numbers_its_first_kept_line_and_keeps_indentation() -> None:
-    from ingest.lastlines import tail_event
+    from logtext.lastlines import tail_event
 
     event = tail_event(["", "  indented line  ", "last"], 7, app_id="application_1_0001")
     assert (event.line, event.text, event.excerpt) == (8, "  indented line\nlast", ("  indented line", "last"))

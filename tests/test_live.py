@@ -306,7 +306,7 @@ def test_a_checkpoint_from_before_tails_were_kept_still_resumes() -> None:
 
 def test_the_streams_find_events_by_the_classifier_s_signals() -> None:
     """An INFO record that only a rule recognises is an event, folded live or flushed at the end."""
-    from ingest.signals import Signals
+    from logtext.signals import Signals
 
     signals = Signals(words=("FailedScheduling",), matches=lambda text: "FailedScheduling" in text)
     line = "24/03/12 10:11:13 INFO Scheduler: FailedScheduling: 0/3 nodes are available"

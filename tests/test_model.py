@@ -14,7 +14,7 @@ from classifiers.rootcause import is_generic
 from classifiers.corpus.generate import NONE, corpus
 from classifiers.masking import mask
 from classifiers.model import MAX_CHARS, TextModel, choose_threshold, expected_calibration_error, load, save, train
-from ingest.events import extract_events
+from logtext.events import extract_events
 from rules.engine import RuleEngine
 from rules.loader import load_packs
 from sparktriage.errors import ConfigError
@@ -347,7 +347,7 @@ def test_unknowns_group_into_templates_with_counts_and_examples(tmp_path: Path) 
 
 def test_the_shipped_model_names_no_cause_in_the_last_lines_of_healthy_logs() -> None:
     """A failed application that printed no error is read from its last lines
-    (``ingest.lastlines``); routine INFO there must not become a confident answer.
+    (``logtext.lastlines``); routine INFO there must not become a confident answer.
     The logs come from the tests' own generator, not the corpus's healthy lines."""
     model = load_classifier(Settings()).model
     tails = [events_of_text(generate_log(200, error_fraction=0.0, seed=s), "app")[0].text for s in range(100)]
@@ -433,7 +433,7 @@ def test_the_model_places_an_oom_the_rule_cannot_and_disagrees_with_anything_els
 
 
 def test_an_unknown_from_last_lines_says_the_application_printed_no_error() -> None:
-    from ingest.lastlines import last_lines_events
+    from logtext.lastlines import last_lines_events
 
     tail = last_lines_events("24/03/12 10:11:12 INFO Shards: all quiet\n", app_id=APP.app_id)
     d = diagnose(tail, app=APP, engine=ENGINE, model=FixedModel({}))

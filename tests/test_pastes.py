@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from ingest.events import extract_events
-from ingest.lastlines import last_lines_events
-from ingest.pastes import unpaste
-from ingest.runs import extract_runs
+from logtext.events import extract_events
+from logtext.lastlines import last_lines_events
+from logtext.pastes import unpaste
+from logtext.runs import extract_runs
 from tests.loggen import generate_log
 
 LOGHUB = Path(__file__).resolve().parents[2] / "shared" / "data" / "loghub"

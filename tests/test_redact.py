@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ingest.events import extract_events
+from logtext.events import extract_events
 from sparktriage.redact import MASK, redact
 
 # (line, the line as stored: each secret replaced, its name and everything around it kept)

@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from classifiers.core import Classifier, load_classifier
-from ingest.events import extract_events
+from logtext.events import extract_events
 from sparktriage.history.evaluate import evaluate_corrections, report
 from sparktriage.history.relabel import Filters, relabel, render
 from sparktriage.history.seed import generate, seed_store, store_history

@@ -5,7 +5,7 @@ from __future__ import annotations
 from classifiers.core import diagnose, load_classifier
 from classifiers.masking import mask
 from classifiers.rootcause import FirstFindings, choose_root, findings_for
-from ingest.events import extract_events
+from logtext.events import extract_events
 from rules.engine import RuleEngine
 from sparktriage.records import AppInfo
 from sparktriage.settings import Settings

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ingest.roles import ROLE_SCAN_CHARS, role_from_loggers
+from logtext.roles import ROLE_SCAN_CHARS, role_from_loggers
 from sparktriage.tools.classify import events_of_text
 
 DRIVER_LOG = """19/10/18 09:47:02 INFO BlockManagerMasterEndpoint: Registering block manager 10.1.2.3:33435 with 413.9 MiB RAM

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from classifiers.core import Classifier, load_classifier, only
-from ingest.roles import role_from_loggers
+from logtext.roles import role_from_loggers
 from sparktriage.settings import Settings
 from sparktriage.tools.classify import classify_text
 

@@ -1,4 +1,4 @@
-"""Runs of repeated records (``ingest.runs``): the same events and the same diagnosis as one event per record.
+"""Runs of repeated records (``logtext.runs``): the same events and the same diagnosis as one event per record.
 
 ``classify`` folds records that differ only in their timestamp into runs; the
 per-record path (``extract_events``, then ``diagnose`` over the list) is the
@@ -17,9 +17,9 @@ from hypothesis import strategies as st
 
 from bench.noisy import SAMPLES, noisy_log
 from classifiers.core import Classifier, load_classifier
-from ingest.events import extract_events
-from ingest.runs import EventRuns, extract_runs
-from ingest.signals import DEFAULT_SIGNALS
+from logtext.events import extract_events
+from logtext.runs import EventRuns, extract_runs
+from logtext.signals import DEFAULT_SIGNALS
 from sparktriage.payload import build_payload
 from sparktriage.records import AppInfo, Diagnosis
 from sparktriage.settings import Settings

@@ -1,4 +1,4 @@
-"""Stretches identical but for their digits, taken apart once (``ingest.shapes``).
+"""Stretches identical but for their digits, taken apart once (``logtext.shapes``).
 
 Sharing is exact only because every pattern and string test on the way from
 lines to an event treats all digits alike; the first test holds each module of
@@ -15,21 +15,21 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import ingest.assembly
-import ingest.events
-import ingest.signals
+import logtext.assembly
+import logtext.events
+import logtext.signals
 import sparktriage.redact
-from ingest import events as events_module
-from ingest.events import extract_events
-from ingest.runs import extract_runs
-from ingest.shapes import KEPT_DIGITS, digit_key
-from ingest.signals import DEFAULT_SIGNALS, Signals
+from logtext import events as events_module
+from logtext.events import extract_events
+from logtext.runs import extract_runs
+from logtext.shapes import KEPT_DIGITS, digit_key
+from logtext.signals import DEFAULT_SIGNALS, Signals
 from rules.literals import digit_blind
 from tests.loggen import _TRACES
 from tests.test_assembly import POOL
 from tests.test_events import NOISE, RULE_SIGNALS, WHERE
 
-TAKE_APART = (ingest.assembly, ingest.events, ingest.signals, sparktriage.redact)
+TAKE_APART = (logtext.assembly, logtext.events, logtext.signals, sparktriage.redact)
 
 
 def _strings(value: object) -> list[str]:

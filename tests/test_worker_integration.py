@@ -18,9 +18,9 @@ import pytest
 import sqlalchemy as sa
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from ingest.lastlines import LAST_LINES
 from ingest.live import MAX_AGE
 from ingest.state import events_of_entry
+from logtext.lastlines import LAST_LINES
 from sparktriage.records import ExceptionEvent
 from sparktriage.tools.broker import Broker, free_port
 from sparktriage.tools.classify import events_of_paths
@@ -180,7 +180,7 @@ def test_three_interleaved_applications_get_the_right_diagnoses(worker: Worker, 
 
 def test_an_application_that_failed_without_an_error_is_diagnosed_from_its_last_lines(
         worker: Worker, tmp_path: Path) -> None:
-    """No exception, no ERROR in any log: the driver's last lines are stored and read (ingest.lastlines)."""
+    """No exception, no ERROR in any log: the driver's last lines are stored and read (logtext.lastlines)."""
     last = "24/03/12 10:20:00 INFO Client: final status: FAILED, application never got its executors"
     app_id, folder = _app_logs(tmp_path / "logs", 9, "24/03/12 10:01:00 INFO Executor: nothing wrong here")
     driver = next(folder.glob("container_*_000001"))

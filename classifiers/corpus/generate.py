@@ -22,9 +22,9 @@ import string
 from collections.abc import Callable, Iterator, Sequence
 
 from classifiers.corpus.signatures import HEALTHY, NO_CAUSE, SIGNATURES
-from ingest.events import extract_events
-from ingest.lastlines import TAIL_LINES
-from ingest.signals import Signals
+from logtext.events import extract_events
+from logtext.lastlines import TAIL_LINES
+from logtext.signals import Signals
 from rules.engine import RuleEngine
 from rules.loader import Rule
 

@@ -286,7 +286,7 @@ NO_CAUSE: list[str] = [
 # INFO lines of healthy runs (the log formats of Spark's scheduler, executors,
 # block manager, shuffle client, YARN and Kubernetes submission clients and
 # shutdown hooks). The last lines of a log that printed no error are read by
-# the model (``ingest.lastlines``); windows of these teach it that routine
+# the model (``logtext.lastlines``); windows of these teach it that routine
 # lines, shuffle ports and executor numbers included, name no cause.
 HEALTHY: list[str] = [
     "INFO Executor: Running task {task} in stage {stage} (TID {tid})",

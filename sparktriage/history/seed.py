@@ -28,7 +28,7 @@ from functools import cache
 import sqlalchemy as sa
 
 from classifiers.core import Classifier, load_classifier
-from ingest.events import extract_events
+from logtext.events import extract_events
 from sparktriage.records import AppInfo, Diagnosis, ExceptionEvent, Workflow
 from sparktriage.settings import Settings
 from sparktriage.store import open_store

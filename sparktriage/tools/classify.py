@@ -20,11 +20,11 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from ingest.endings import EndWatch
 from ingest.eventlog import read_event_log
-from ingest.events import extract_events
-from ingest.lastlines import last_lines_events, last_words
-from ingest.runs import EventRun, EventRuns, extract_runs
-from ingest.signals import DEFAULT_SIGNALS, Signals
-from ingest.yarn import app_id_from_path, parse_container_id, sections
+from logtext.events import extract_events
+from logtext.lastlines import last_lines_events, last_words
+from logtext.runs import EventRun, EventRuns, extract_runs
+from logtext.signals import DEFAULT_SIGNALS, Signals
+from logtext.yarn import app_id_from_path, parse_container_id, sections
 from sparktriage.tools.logfiles import LogFiles
 from sparktriage.payload import build_payload
 from sparktriage.records import AppInfo, Diagnosis, ExceptionEvent
@@ -51,8 +51,8 @@ def role_of(name: str) -> str:
 def runs_of_paths(paths: Iterable[str] | LogFiles, app_id: str | None = None,
                   signals: Signals = DEFAULT_SIGNALS) -> tuple[AppInfo, EventRuns]:
     """Assemble the events of one application's logs, in the order given, records repeated but for
-    their timestamp folded into runs (``ingest.runs``); the logs' last lines when none has an event
-    (``ingest.lastlines``). Logs that hold no line at all are a BadInput, not an ``unknown``."""
+    their timestamp folded into runs (``logtext.runs``); the logs' last lines when none has an event
+    (``logtext.lastlines``). Logs that hold no line at all are a BadInput, not an ``unknown``."""
     events = EventRuns()
     tails: list[ExceptionEvent] = []
     found_app = app_id

@@ -19,7 +19,7 @@ from typing import Any
 
 from kafka import KafkaProducer
 
-from ingest.yarn import is_aggregated, parse_container_id, split_yarn_aggregated
+from logtext.yarn import is_aggregated, parse_container_id, split_yarn_aggregated
 from sparktriage.tools.classify import role_of
 from sparktriage.errors import BadInput
 from sparktriage.tools.logfiles import LogFiles

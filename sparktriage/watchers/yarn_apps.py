@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ingest.yarn import parse_container_id
+from logtext.yarn import parse_container_id
 from sparktriage.watchers.tags import TagMapper
 
 TERMINAL_STATES = ("FINISHED", "FAILED", "KILLED")

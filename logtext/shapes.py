@@ -1,18 +1,18 @@
 """Stretches of log identical but for their digits: assembled and taken apart once (issue 17).
 
 A busy log repeats the same traces with other numbers in them: task, stage
-and thread ids, ports, sizes, line numbers. ``ingest.runs`` folds records
+and thread ids, ports, sizes, line numbers. ``logtext.runs`` folds records
 identical but for their timestamp; these differ elsewhere too, so each stays
 an event of its own (its own text, evidence and exceptions-tab message), but
-assembling it (``ingest.assembly``) and taking it apart
-(``ingest.events.shape_of``) find the same records and the same parts at the
+assembling it (``logtext.assembly``) and taking it apart
+(``logtext.events.shape_of``) find the same records and the same parts at the
 same places: every pattern and test on that path treats all ASCII digits
 alike but in the words of ``KEPT_DIGITS`` (``tests/test_shapes.py`` checks each
 one). So a stretch
-(``ingest.events.segment_at``) is looked up by its text with every digit
+(``logtext.events.segment_at``) is looked up by its text with every digit
 written ``0``; seen before, its lines are cut into records where the first
 one's were and its events are built from the first one's shapes
-(``ingest.events.shaped_event``), from its own text. Where only the rules tell
+(``logtext.events.shaped_event``), from its own text. Where only the rules tell
 whether a record is an event, they are asked again (rules may read digits:
 ``exit code 137``); answering otherwise, the stretch is taken apart anew.
 
@@ -25,9 +25,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ingest.assembly import HEADER_RE, JSON_START, Assembler, Record, split_lines
-from ingest.events import Shape, shaped_event, taken_apart
-from ingest.signals import INTERESTING_RE, Signals
+from logtext.assembly import HEADER_RE, JSON_START, Assembler, Record, split_lines
+from logtext.events import Shape, shaped_event, taken_apart
+from logtext.signals import INTERESTING_RE, Signals
 from sparktriage.records import ExceptionEvent
 
 #: the app, attempt, container, role and host of a container log's records
@@ -38,7 +38,7 @@ Where = tuple[str, int, "str | None", str, "str | None"]
 _DIGITS = bytes.maketrans(b"123456789", b"000000000")
 
 
-#: words whose digits the take-apart path reads: py4j's package, a library's frames (``ingest.events._LIB_FRAMES``)
+#: words whose digits the take-apart path reads: py4j's package, a library's frames (``logtext.events._LIB_FRAMES``)
 KEPT_DIGITS = ("py4j",)
 _KEPT = tuple((word, word.encode().translate(_DIGITS)) for word in KEPT_DIGITS)  # ASCII: counted alike in str and UTF-8
 
@@ -74,7 +74,7 @@ class _Layout:
 
 
 class Shapes:
-    """The records and shapes of the stretches seen (one container's log: ``ingest.runs.extract_runs``)."""
+    """The records and shapes of the stretches seen (one container's log: ``logtext.runs.extract_runs``)."""
 
     def __init__(self, signals: Signals, *, max_line_chars: int = 8192, max_record_lines: int = 200) -> None:
         self.signals = signals

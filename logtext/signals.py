@@ -3,7 +3,7 @@
 A record at WARN or worse is an event; below that, one that names an
 exception, a traceback, a kill or a memory limit (``SIGNALS``), or one a
 classifier's rule matches (:class:`Signals`). The same words, with a rule's
-required literals, are the candidates ``ingest.events`` searches a whole log
+required literals, are the candidates ``logtext.events`` searches a whole log
 for before assembling anything, with Hyperscan where it is installed.
 """
 
@@ -18,7 +18,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from ingest.assembly import TRACEBACK
+from logtext.assembly import TRACEBACK
 from sparktriage.files import write_atomically
 
 # Words that make a record worth classifying even at INFO level. Plain

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable
 
-from ingest.yarn import sections
+from logtext.yarn import sections
 from sparktriage.records import ExceptionEvent
 from sparktriage.redact import redact
 
@@ -53,7 +53,7 @@ class Tail:
 def tail_of(text: str) -> tuple[int, list[str]]:
     """(1-based number of the first kept line, the last ``TAIL_LINES`` lines) of a whole log.
 
-    Lines as the assembler numbers them (``ingest.assembly.split_lines``), so
+    Lines as the assembler numbers them (``logtext.assembly.split_lines``), so
     that the worker's :class:`Tail` of the same log holds the same lines."""
     body = text[:-1] if text.endswith("\n") else text
     pieces = body.rsplit("\n", TAIL_LINES)

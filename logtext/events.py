@@ -6,10 +6,10 @@ noise. ``extract_events`` does it for a whole container log; it sits on the
 hot path of ``classify`` over million-line files, so it searches the text for
 candidate lines with one compiled pattern and assembles only their
 neighbourhoods. Because a log-prefixed line always starts a new record (see
-``ingest.assembly``), assembling from the prefixed line at or before a
+``logtext.assembly``), assembling from the prefixed line at or before a
 candidate up to the next prefixed line yields exactly the records a full pass
 would, and every record ``to_event`` keeps contains a candidate match. What
-makes a record a candidate and an event is ``ingest.signals``.
+makes a record a candidate and an event is ``logtext.signals``.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import re
 from collections.abc import Iterator, Sequence
 from typing import NamedTuple
 
-from ingest.assembly import (
+from logtext.assembly import (
     JSON_HEADER_RE,
     JSON_START,
     NEXT_HEADER_RE,
@@ -29,8 +29,8 @@ from ingest.assembly import (
     match_header,
     split_lines,
 )
-from ingest.signals import DEFAULT_SIGNALS, Signals
-from ingest.yarn import sections
+from logtext.signals import DEFAULT_SIGNALS, Signals
+from logtext.yarn import sections
 from sparktriage.records import Cause, ExceptionEvent
 from sparktriage.redact import redact
 
@@ -89,7 +89,7 @@ def _json_record_lines(record: Record) -> list[str]:
 class Shape(NamedTuple):
     """Where ``to_event`` found the parts of one record, by position only: the same for every record whose
     lines differ from it only in their digits (each pattern and test on this path treats every digit alike,
-    which ``tests/test_shapes.py`` checks), so such records are taken apart once (``ingest.shapes``).
+    which ``tests/test_shapes.py`` checks), so such records are taken apart once (``logtext.shapes``).
 
     ``causes``: (line, class span, message span) of each link of the chain, outermost first (line -1: an
     exception named in the header's message); ``frames``: lines of the frames kept; ``picked``: lines of the

@@ -13,8 +13,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from ingest.pastes import unpaste
-from ingest.roles import role_from_loggers
+from logtext.pastes import unpaste
+from logtext.roles import role_from_loggers
 
 # container_[e<epoch>_]<cluster ts>_<app id>_<attempt>_<container number>
 CONTAINER_RE = re.compile(r"container_(?:e(\d+)_)?(\d+)_(\d+)_(\d+)_(\d+)")
@@ -148,8 +148,8 @@ def sections(text: str, *, attempt: int, container_id: str | None, role: str,
     """Each container log in ``text`` with where it comes from (attempt,
     container, role, host): the sections of a ``yarn logs`` dump, each with its
     own container id and role (container 1 = driver), else ``text`` itself. A log whose role
-    nothing names gets the one its loggers say (``ingest.roles``). A pasted excerpt first loses the marks of
-    its paste (``ingest.pastes``); a log file is read as it is."""
+    nothing names gets the one its loggers say (``logtext.roles``). A pasted excerpt first loses the marks of
+    its paste (``logtext.pastes``); a log file is read as it is."""
     text = unpaste(text)
     if not is_aggregated(text):
         yield text, dict(attempt=attempt, container_id=container_id, role=role_from_loggers(text, role), host=host)

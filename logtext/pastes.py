@@ -15,7 +15,7 @@ lines: after an exception class, the line is no longer an exception line), typog
 of an uncaught exception, a trace double-spaced (a blank line, or several, before every frame: a page that
 copies each line as a paragraph), a terminal's or a notebook's colours (ANSI SGR codes, their escape kept, shown as
 ``^[`` or dropped: ``[0;31mAnalysisException[0m: ...``). Each hides the exception line from
-``ingest.assembly``/``ingest.events`` (no class, no cause chain, frames read as
+``logtext.assembly``/``logtext.events`` (no class, no cause chain, frames read as
 messages). :func:`unpaste` undoes them before assembly.
 
 It is applied to whole texts only (``extract_events``, ``extract_runs``, the
@@ -30,7 +30,7 @@ from __future__ import annotations
 import re
 from itertools import islice
 
-from ingest.assembly import BARE_FRAME_RE, JSON_START, match_header
+from logtext.assembly import BARE_FRAME_RE, JSON_START, match_header
 
 #: How much of a text is looked at for the marks of a paste: a paste shows them from its first lines, and
 #: a log file of a million lines costs no more than its head (the whole text is read only when they are there).
@@ -214,7 +214,7 @@ def _unpad(lines: list[str]) -> list[str]:
 
 def _unescape(line: str) -> list[str]:
     """A line holding a trace as a JSON or ``repr`` string, as the lines the string holds (a Spark 4
-    JSON log line is left to ``ingest.events``, which reads it as JSON)."""
+    JSON log line is left to ``logtext.events``, which reads it as JSON)."""
     if "\\n" not in line or line.startswith(JSON_START) or _ESCAPED_RE.search(line) is None:
         return [line]
     return _ESCAPE_RE.sub(lambda m: _UNESCAPE[m.group(1)], line).split("\n")

@@ -2,7 +2,7 @@
 
 A busy log repeats the same few messages thousands of times, each with its
 own timestamp (Hadoop's ``Address change detected``, HDFS's ``Got exception
-while serving``). Taking each apart (``ingest.events.to_event``), redacting
+while serving``). Taking each apart (``logtext.events.to_event``), redacting
 it, matching the rules and masking it for the exceptions tab costs the same
 every time and gives the same answer but for when it happened. An
 :class:`EventRun` is one event with the positions, lines and timestamps of
@@ -24,11 +24,11 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
-from ingest.assembly import HEADER_LINE_RE, HEADER_RE, PREFIXED_LINE_RE, parse_log_ts
-from ingest.events import candidate_offsets, segment_at
-from ingest.shapes import _DIGITS, Shapes, digit_mask
-from ingest.signals import DEFAULT_SIGNALS, Signals
-from ingest.yarn import sections
+from logtext.assembly import HEADER_LINE_RE, HEADER_RE, PREFIXED_LINE_RE, parse_log_ts
+from logtext.events import candidate_offsets, segment_at
+from logtext.shapes import _DIGITS, Shapes, digit_mask
+from logtext.signals import DEFAULT_SIGNALS, Signals
+from logtext.yarn import sections
 from sparktriage.records import ExceptionEvent
 
 
@@ -111,7 +111,7 @@ class EventRuns(list[EventRun]):
 def extract_runs(text: str, *, app_id: str, attempt: int = 1, container_id: str | None = None,
                  role: str = "unknown", host: str | None = None, signals: Signals = DEFAULT_SIGNALS,
                  first_order: int = 0, max_line_chars: int = 8192, ascii: bytes | None = None) -> EventRuns:
-    """The events of one container's whole log as runs (what ``ingest.events.extract_events`` gives,
+    """The events of one container's whole log as runs (what ``logtext.events.extract_events`` gives,
     repeated records folded); occurrences are numbered from ``first_order``. ``ascii``: the text's bytes
     where it is ASCII (``candidate_offsets``).
 
@@ -181,7 +181,7 @@ class WholeLines:
 
     A busy log's candidate lines are mostly the same few warnings with other timestamps, and the two
     patterns cost thousands of instructions a line. Both read all digits alike (``tests/test_shapes.py``
-    holds ``ingest.assembly`` to it), so their answers are remembered: a line splits as one seen before
+    holds ``logtext.assembly`` to it), so their answers are remembered: a line splits as one seen before
     that is the same from the end of its timestamp on and the same but for its digits before; a line
     starts a record where one did that was the same but for its digits up to the character after its
     level (the characters the successful match read: any other path the pattern tries first can only

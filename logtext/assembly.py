@@ -74,7 +74,7 @@ NEXT_HEADER_RE = re.compile("\n" + _HEADER_LINE)
 #: A plain prefixed line in three groups: what comes before its timestamp, the timestamp, the rest of the line
 #: with its newline. Where the next line starts a record too (``HEADER_LINE_RE``), or there is none, the line is
 #: a whole record: a repeated warning's line is recognised so, not assembled, and its groups are what it is
-#: looked up by (``ingest.runs.WholeLines``).
+#: looked up by (``logtext.runs.WholeLines``).
 PREFIXED_LINE_RE = re.compile(
     r"(?P<pre>\[?)(?P<ts>" + _TS + r")(?P<rest>\]?" + _BEFORE_LEVEL + "(?:" + LEVELS + r")\b[^\n]*(?:\n|\Z))")
 
