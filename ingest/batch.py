@@ -10,9 +10,11 @@ whose records can be found independently:
 - the lines before its first prefixed line continue the stream's open record
   (fed to the assembler, which the prefixed line then closes);
 - the lines from the first prefixed line up to the last one: only their
-  candidate neighbourhoods are assembled (``logtext.events.interesting_records``,
-  the same search ``classify`` makes), which yields every record ``to_event``
-  keeps;
+  candidate neighbourhoods are assembled (``logtext.events.segments``, the same
+  search ``classify`` makes), which yields every record ``to_event`` keeps;
+  a neighbourhood identical but for its digits to one seen before (the same
+  trace with other task ids, a warning repeated) is cut into records and taken
+  apart as that one was (``logtext.shapes``), as ``classify`` does;
 - the lines from the last prefixed line on are assembled whole: they leave
   the assembler exactly as a full pass would (the open record, its mode,
   the next line number), for the next batch to continue.
@@ -21,36 +23,45 @@ whose records can be found independently:
 from __future__ import annotations
 
 from logtext.assembly import HEADER_LINE_RE, Assembler, Record, match_header
-from logtext.events import interesting_records
-from logtext.signals import Signals
+from logtext.events import segments, taken_apart
+from logtext.shapes import Shapes, Where
+from sparktriage.records import ExceptionEvent
 
 
-def feed_batch(asm: Assembler, text: str, signals: Signals) -> list[Record]:
-    """Feed ``text`` (lines joined by ``\\n``) to ``asm``; the records it closes that may be events.
+def batch_events(asm: Assembler, text: str, shapes: Shapes, where: Where) -> list[ExceptionEvent]:
+    """Feed ``text`` (lines joined by ``\\n``) to ``asm``; the events of the records it closes.
 
-    Every record that ``asm.feed([text])`` would close and ``to_event`` would
-    keep is returned, in log order, with its line numbers; ``asm`` is left as
-    that feed leaves it.
+    The events are those of every record ``asm.feed([text])`` would close, in log order, with their line
+    numbers; ``asm`` is left as that feed leaves it. ``shapes``: the stretches seen before (of any stream),
+    made with the assembler's caps (else the batch's stretches are shared among themselves only);
+    ``where``: the stream's app, attempt, container, role and host.
     """
     first = HEADER_LINE_RE.search(text) if "\n" in text else None  # one line: nothing to split
     if first is None:
-        return asm.feed([text])
+        return _events(asm.feed([text]), shapes, where)
     start = first.start()
     last = _last_header(text, start)
-    out = asm.feed([text[:start - 1]]) if start else []
-    out += asm.flush()  # the first prefixed line closes the record that was open
+    closed = asm.feed([text[:start - 1]]) if start else []
+    out = _events(closed + asm.flush(), shapes, where)  # the first prefixed line closes the record that was open
     caps = {"max_record_lines": asm.max_record_lines, "max_line_chars": asm.max_line_chars}
+    if (shapes.max_record_lines, shapes.max_line_chars) != (asm.max_record_lines, asm.max_line_chars):
+        shapes = Shapes(shapes.signals, **caps)
     base = asm.next_line
     if last > start:
         # up to and with the newline before the last prefixed line: a blank line before it stays a line
-        for record in interesting_records(text[start:last], signals=signals, **caps):
-            record.line += base - 1
-            out.append(record)
+        middle = text[start:last]
+        for lo, hi, line_no, _ in segments(middle, signals=shapes.signals):
+            out += [event for event in shapes.events(middle[lo:hi], base - 1 + line_no, where) if event is not None]
         base += text.count("\n", start, last)
     rest = Assembler(first_line=base, **caps)
-    out += rest.feed([text[last:]])
+    out += _events(rest.feed([text[last:]]), shapes, where)
     asm.current, asm.mode, asm.chained, asm.next_line = rest.current, rest.mode, rest.chained, rest.next_line
     return out
+
+
+def _events(records: list[Record], shapes: Shapes, where: Where) -> list[ExceptionEvent]:
+    found = (taken_apart(record, *where, shapes.signals)[0] for record in records)
+    return [event for event in found if event is not None]
 
 
 def _last_header(text: str, floor: int) -> int:

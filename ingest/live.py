@@ -38,10 +38,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ingest.batch import feed_batch
+from ingest.batch import batch_events
 from ingest.state import assembler_from, events_from_records
 from logtext.assembly import Assembler
 from logtext.lastlines import Tail, tail_event
+from logtext.shapes import Shapes
 from logtext.signals import DEFAULT_SIGNALS, Signals
 from sparktriage.records import Envelope, ExceptionEvent, Source
 
@@ -49,6 +50,8 @@ from sparktriage.records import Envelope, ExceptionEvent, Source
 MAX_PENDING = 500
 #: Seconds a line may wait unacknowledged (Kafka's commit lags by at most this).
 MAX_AGE = 2.0
+#: Stretches whose shapes are kept (``logtext.shapes``), each about its own text's size: tens of MiB at most.
+MAX_SHAPES = 4096
 
 
 @dataclass
@@ -116,6 +119,8 @@ class LiveStreams:
                  signals: Signals = DEFAULT_SIGNALS) -> None:
         self._load = load  # the stream's last checkpoint (the table), read on first sight
         self.signals = signals  # what makes a record an event (the classifier's rules)
+        # the batches' stretches seen, of every stream: a trace repeated with other ids is taken apart once
+        self.shapes = Shapes(signals, max_keys=MAX_SHAPES)
         self.max_pending = max_pending
         self.max_age = max_age
         self._open: dict[str, _Live] = {}
@@ -157,7 +162,8 @@ class LiveStreams:
         if offset <= live.offset:  # folded in before a restart and checkpointed with it
             return [Checkpoint(live.key, None, [], [handle], write=False, app_id=env.app_id)]
         tag = offset if record is None else record
-        for event in events_from_records(feed_batch(live.assembler, env.text, self.signals), env, self.signals):
+        where = (env.app_id, env.attempt, env.container_id, env.role, env.host)
+        for event in batch_events(live.assembler, env.text, self.shapes, where):
             live.found.append((tag, event))
         live.tail.add(env.text)
         live.offset = offset

@@ -74,12 +74,16 @@ class _Layout:
 
 
 class Shapes:
-    """The records and shapes of the stretches seen (one container's log: ``logtext.runs.extract_runs``)."""
+    """The records and shapes of the stretches seen (one container's log: ``logtext.runs.extract_runs``; the
+    batches of every stream a worker reads: ``ingest.batch``). ``max_keys``: forget them all once this many
+    are kept (a worker runs for weeks; None: keep all, for one log)."""
 
-    def __init__(self, signals: Signals, *, max_line_chars: int = 8192, max_record_lines: int = 200) -> None:
+    def __init__(self, signals: Signals, *, max_line_chars: int = 8192, max_record_lines: int = 200,
+                 max_keys: int | None = None) -> None:
         self.signals = signals
         self.max_line_chars = max_line_chars
         self.max_record_lines = max_record_lines
+        self.max_keys = max_keys
         self._seen: dict[bytes, tuple[_Layout, ...] | None] = {}  # None: a stretch taken apart every time
 
     def events(self, stretch: str, first_line: int, where: Where) -> list[ExceptionEvent | None]:
@@ -104,6 +108,8 @@ class Shapes:
                 layout = self._layout(record, event, shape, lines, first_line)
                 found = None if layout is None else found + [layout]
         if found is not None:
+            if self.max_keys is not None and len(self._seen) >= self.max_keys:
+                self._seen.clear()
             self._seen[key] = tuple(found) if found else None  # type: ignore[index]
         return events
 
