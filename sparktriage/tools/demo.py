@@ -70,6 +70,7 @@ def run_demo(settings: Settings, timeout: float = 60.0, keep_running: bool = Tru
         children.append(subprocess.Popen(_cli(settings, "worker", "--data-dir", settings.data_dir, *webhook),
                                          stdout=log, stderr=subprocess.STDOUT))
         print(f"worker   started (log: {settings.data_dir}/worker.log)")
+        done: dict[str, str] = {}
         try:
             store = open_store(settings.db)
             samples = sample_dirs()
@@ -77,7 +78,6 @@ def run_demo(settings: Settings, timeout: float = 60.0, keep_running: bool = Tru
                 app_id, sent = replay(settings, [str(folder)])
                 print(f"replayed {folder.name}: {sent} records of {app_id}")
             deadline = time.monotonic() + timeout
-            done: dict[str, str] = {}
             while len(done) < len(samples) and time.monotonic() < deadline:
                 for folder in samples:
                     app_id = json.loads((folder / "metadata.json").read_text())["app_id"]
@@ -88,7 +88,7 @@ def run_demo(settings: Settings, timeout: float = 60.0, keep_running: bool = Tru
                               f"confidence {found.confidence:.2f})")
                 time.sleep(0.5)
             print(f"\n{len(done)}/{len(samples)} sample applications diagnosed; store: {settings.db}")
-            print(f"look closer: sparktriage --db {settings.db} classify {samples[0]}")
+            print(f"look closer: sparktriage classify {samples[0]}")  # classify reads no store
             if keep_running:
                 dashboard_log = open(Path(settings.data_dir) / "dashboard.log", "ab")
                 children.append(subprocess.Popen(_cli(settings, "dashboard"), stdout=dashboard_log,
@@ -98,8 +98,8 @@ def run_demo(settings: Settings, timeout: float = 60.0, keep_running: bool = Tru
                 print("worker, broker, receiver and dashboard keep running; Ctrl-C stops them")
                 children[0].wait()
             return len(done)
-        except KeyboardInterrupt:
-            return 0
+        except KeyboardInterrupt:  # how a kept-running demo ends: what it diagnosed is its outcome
+            return len(done)
         finally:
             for child in children:
                 child.terminate()
