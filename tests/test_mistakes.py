@@ -133,6 +133,15 @@ def test_a_wrong_flag_is_said_in_two_lines_for_every_command(scratch: Path, name
     assert proc.returncode == 2
 
 
+@pytest.mark.parametrize("argv", [["evaluate", "--data", "no-such.jsonl"], ["evaluate", "--data", "binary.log"],
+                                  ["evaluate"]])
+def test_evaluate_says_a_missing_or_binary_set_before_any_library_loads(scratch: Path, argv: list[str]) -> None:
+    code = (f"import sys; from sparktriage.cli import main; status = main({argv!r}); "
+            "print(status, sorted({'sklearn', 'classifiers.core'} & set(sys.modules)))")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=scratch, capture_output=True, text=True, timeout=120)
+    assert proc.stdout.strip() == "2 []", proc.stdout + proc.stderr
+
+
 def test_classify_on_a_terminal_says_how_to_use_it_instead_of_waiting(scratch: Path) -> None:
     controller, terminal = pty.openpty()
     try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import gc
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sparktriage.commands import arg, command
@@ -106,6 +107,16 @@ def _classify_paused(args: argparse.Namespace, settings: Settings, collect: bool
     return 0
 
 
+def _evaluate_inputs(args: argparse.Namespace) -> None:
+    """evaluate's labelled set, read before the settings and any library load (``commands.Check``; scikit-learn
+    alone takes seconds to import): ``args.text``."""
+    from sparktriage.tools.logfiles import read_log
+
+    if bool(args.data) == args.from_store:
+        raise BadInput("usage", "give --data FILE.jsonl or --from-store")
+    args.text = read_log(Path(args.data)) if args.data else None
+
+
 @command(
     "evaluate",
     "measure the classifier on a labelled JSON-lines set ({id, text, label}): precision, recall, F1, confusion",
@@ -115,20 +126,19 @@ def _classify_paused(args: argparse.Namespace, settings: Settings, collect: bool
           arg("--mode", choices=["rules", "model", "combined", "all"], default="combined",
               help="rules alone, the model alone, or both as the worker runs them (default); "
                    "all: the three side by side per category, then combined in full")],
+    check=_evaluate_inputs,
 )
 def _evaluate(args: argparse.Namespace, settings: Settings) -> int:
     from classifiers.core import Classifier, load_classifier, only
     from sparktriage.history.evaluate import (Evaluation, evaluate, evaluate_corrections, load_labelled, report,
                                               side_by_side)
 
-    if bool(args.data) == args.from_store:
-        raise BadInput("usage", "give --data FILE.jsonl or --from-store")
     if args.from_store:
         from sparktriage.store import open_store
 
         engine = open_store(settings.db).engine
     else:
-        items = load_labelled(args.data)  # a bad set is said before the rules and the model load
+        items = load_labelled(args.data, args.text)  # a bad set is said before the rules and the model load
 
     def run(classifier: Classifier) -> Evaluation:
         return evaluate_corrections(classifier, engine) if args.from_store else evaluate(classifier, items)

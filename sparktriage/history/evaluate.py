@@ -118,10 +118,10 @@ def read_labelled(lines: Iterable[str], source: str) -> list[dict]:
     return items
 
 
-def load_labelled(path: str | Path) -> list[dict]:
-    """The labelled set of a file, checked whole before anything loads: BadInput when it is
-    binary, malformed or holds no item."""
-    items = read_labelled(read_log(Path(path)).splitlines(), str(path))
+def load_labelled(path: str | Path, text: str | None = None) -> list[dict]:
+    """The labelled set of a file (``text``: its text, read already), checked whole before anything loads:
+    BadInput when it is binary, malformed or holds no item."""
+    items = read_labelled((read_log(Path(path)) if text is None else text).splitlines(), str(path))
     if not items:
         raise BadInput("empty", f"{path} holds no labelled lines: nothing to measure ({{id, text, label}} a line)")
     return items
