@@ -89,3 +89,14 @@ def reach_broker(settings: Settings) -> None:
         raise ConfigError(f"cannot reach the Kafka broker at {why}",
                           hint="check --bootstrap / SPARKTRIAGE_BOOTSTRAP and that Kafka runs there; "
                                "--wait-for-broker keeps trying")
+
+
+def port_free(host: str, port: int, what: str) -> None:
+    """ConfigError when ``host:port`` cannot be listened on, said before a server (Streamlit, uvicorn) starts:
+    they announce their address first, then print their own error line (and uvicorn exits 3)."""
+    try:
+        socket.create_server((host, port)).close()
+    except OSError as exc:
+        raise ConfigError(f"cannot serve {what} on {host}:{port} ({exc.strerror or exc})",
+                          hint="choose another --port, or stop what listens there") from None
+

@@ -142,6 +142,15 @@ def test_evaluate_says_a_missing_or_binary_set_before_any_library_loads(scratch:
     assert proc.stdout.strip() == "2 []", proc.stdout + proc.stderr
 
 
+@pytest.mark.parametrize("name", ["dashboard", "api"])
+def test_a_server_on_a_port_in_use_says_so_before_it_starts(scratch: Path, name: str) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as held:
+        port = str(held.getsockname()[1])
+        proc = run(scratch, "--db", "sqlite:///var/s.db", name, "--port", port)
+    assert_said_in_two_lines(scratch, proc, f"127.0.0.1:{port}", "--port")
+    assert proc.returncode == 2 and proc.stdout == ""  # not announced as served
+
+
 def test_classify_on_a_terminal_says_how_to_use_it_instead_of_waiting(scratch: Path) -> None:
     controller, terminal = pty.openpty()
     try:

@@ -41,10 +41,12 @@ def _api(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from sparktriage.delivery.api import create_api
+    from sparktriage.reach import port_free
 
     engine = _engine(settings, "api")
     if engine is None:
         return 2
+    port_free(settings.api_host, settings.api_port, "the read API")
     print(f"read API on http://{settings.api_host}:{settings.api_port}/v1/ (OpenAPI at /docs; store {settings.db}; "
           "Ctrl-C stops it)", flush=True)
     uvicorn.run(create_api(engine, settings.dashboard_url), host=settings.api_host, port=settings.api_port, log_level="warning")

@@ -28,9 +28,11 @@ def _dashboard(args: argparse.Namespace, settings: Settings) -> int:
     import os
 
     from dashboard import streamlit_command
+    from sparktriage.reach import port_free
     from sparktriage.store import open_store
 
     open_store(settings.db)  # a store it cannot open is said here, not in the browser
+    port_free("127.0.0.1", settings.dashboard_port, "the dashboard")
     print(f"dashboard on http://127.0.0.1:{settings.dashboard_port}/ (store {settings.db}; Ctrl-C stops it)", flush=True)
     command = streamlit_command(settings)
     os.execv(command[0], command)  # become Streamlit: a signal to this process reaches it, no orphan is left
