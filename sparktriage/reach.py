@@ -91,12 +91,12 @@ def reach_broker(settings: Settings) -> None:
                                "--wait-for-broker keeps trying")
 
 
-def port_free(host: str, port: int, what: str) -> None:
+def port_free(host: str, port: int, what: str, hint: str = "choose another --port, or stop what listens there") -> None:
     """ConfigError when ``host:port`` cannot be listened on, said before a server (Streamlit, uvicorn) starts:
     they announce their address first, then print their own error line (and uvicorn exits 3)."""
     try:
         socket.create_server((host, port)).close()
     except OSError as exc:
         raise ConfigError(f"cannot serve {what} on {host}:{port} ({exc.strerror or exc})",
-                          hint="choose another --port, or stop what listens there") from None
+                          hint=hint) from None
 

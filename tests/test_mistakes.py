@@ -151,6 +151,16 @@ def test_a_server_on_a_port_in_use_says_so_before_it_starts(scratch: Path, name:
     assert proc.returncode == 2 and proc.stdout == ""  # not announced as served
 
 
+@pytest.mark.parametrize("argv", [["broker", "--port", "{port}"], ["--config", "port.toml", "demo", "--no-wait"]])
+def test_the_embedded_broker_on_a_port_in_use_says_so(scratch: Path, argv: list[str]) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as held:
+        port = str(held.getsockname()[1])
+        (scratch / "port.toml").write_text(f"broker_port = {port}\n")
+        proc = run(scratch, *[a.format(port=port) for a in argv])
+    assert_said_in_two_lines(scratch, proc, f"127.0.0.1:{port}", "port")
+    assert "panicked" not in proc.stdout and "did not answer" not in proc.stderr
+
+
 def test_classify_on_a_terminal_says_how_to_use_it_instead_of_waiting(scratch: Path) -> None:
     controller, terminal = pty.openpty()
     try:

@@ -17,6 +17,7 @@ from pathlib import Path
 from types import TracebackType
 
 from sparktriage.errors import ConfigError
+from sparktriage.reach import port_free
 from sparktriage.settings import Settings
 
 
@@ -89,6 +90,9 @@ class Broker:
         return f"127.0.0.1:{self.port}"
 
     def start(self) -> Broker:
+        # Else Tansu panics on the bound port while wait_for_port takes the other listener for it.
+        port_free("127.0.0.1", self.port, "the embedded broker",
+                  hint="choose another port (broker --port, or broker_port / SPARKTRIAGE_BROKER_PORT)")
         out = subprocess.DEVNULL if self.quiet else None
         self.process = subprocess.Popen(self.command, stdout=out, stderr=out)
         try:
