@@ -8,8 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from sparktriage.settings import Settings
 from sparktriage.tools.broker import free_port
-from sparktriage.tools.demo import sample_dirs
+from sparktriage.tools.demo import run_demo, sample_dirs
 
 
 def test_a_demo_stopped_after_its_diagnoses_exits_0_and_shows_a_command_that_runs(tmp_path: Path) -> None:
@@ -39,3 +40,12 @@ def test_a_demo_stopped_after_its_diagnoses_exits_0_and_shows_a_command_that_run
     proc = subprocess.run([sys.executable, "-m", "sparktriage.cli", *shown[1:]], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0 and proc.stdout.startswith("root cause: "), proc.stderr
+
+
+def test_a_second_demo_in_the_same_folder_diagnoses_again(tmp_path: Path) -> None:
+    """Its broker is new and empty: the first demo's worker tables must not stop the second's worker."""
+    for run in ("first", "second"):  # a store each, so that the second waits for its own worker's diagnoses
+        settings = Settings(db=f"sqlite:///{tmp_path}/{run}.db", broker_port=free_port(),
+                            data_dir=str(tmp_path / "var"))
+        diagnosed = run_demo(settings, timeout=60, keep_running=False)
+        assert diagnosed == len(sample_dirs()), (run, (tmp_path / "var" / "worker.log").read_text()[-3000:])

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.resources
 import json
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -67,7 +68,12 @@ def run_demo(settings: Settings, timeout: float = 60.0, keep_running: bool = Tru
         log = open(Path(settings.data_dir) / "worker.log", "ab")
         webhook = ["--webhook-url", settings.webhook_url, "--webhook-secret", settings.webhook_secret or ""] \
             if settings.webhook_url else []
-        children.append(subprocess.Popen(_cli(settings, "worker", "--data-dir", settings.data_dir, *webhook),
+        # The worker's tables mirror this broker's changelogs, gone with it (memory storage): a previous demo's
+        # tables are ahead of them and faust stops the worker (ConsistencyError), and a worker of the user's
+        # own, on data_dir, must not meet them either.
+        state = Path(settings.data_dir) / "demo"
+        shutil.rmtree(state, ignore_errors=True)
+        children.append(subprocess.Popen(_cli(settings, "worker", "--data-dir", str(state), *webhook),
                                          stdout=log, stderr=subprocess.STDOUT))
         print(f"worker   started (log: {settings.data_dir}/worker.log)")
         done: dict[str, str] = {}
