@@ -110,6 +110,7 @@ class LogFiles:
 
     def nothing_to_read(self) -> BadInput:
         """The error for inputs that held no log line at all."""
-        what = self.names[0][0] if len(self.names) == 1 else "the logs given"
-        what = "stdin" if what == STDIN else what
+        if len(self.names) != 1:  # several files, or a directory with none
+            return BadInput("empty", "the logs given hold no log lines: nothing to diagnose")
+        what = "stdin" if self.names[0][0] == STDIN else self.names[0][0]
         return BadInput("empty", f"{what} holds no log lines: nothing to diagnose")
