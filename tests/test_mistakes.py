@@ -21,6 +21,7 @@ import pytest
 
 import sparktriage.cli  # noqa: F401 - registers every command
 from sparktriage.commands import COMMANDS
+from sparktriage.tools.broker import free_port
 from sparktriage.tools.demo import sample_dirs
 from tests.closedpipe import to_closed_pipe
 
@@ -159,6 +160,19 @@ def test_the_embedded_broker_on_a_port_in_use_says_so(scratch: Path, argv: list[
         proc = run(scratch, *[a.format(port=port) for a in argv])
     assert_said_in_two_lines(scratch, proc, f"127.0.0.1:{port}", "port")
     assert "panicked" not in proc.stdout and "did not answer" not in proc.stderr
+
+
+def test_the_embedded_broker_stopped_by_sigterm_stops_tansu(scratch: Path) -> None:
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "sparktriage.cli", "broker", "--port", str(port)], cwd=scratch,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    for line in proc.stdout:  # type: ignore[union-attr]  # Tansu's own lines come first
+        if "broker listening" in line:
+            break
+    proc.terminate()
+    proc.wait(timeout=30)
+    with pytest.raises(ConnectionRefusedError):  # Tansu was not left behind, holding the port
+        socket.create_connection(("127.0.0.1", port), timeout=5).close()
 
 
 def test_classify_on_a_terminal_says_how_to_use_it_instead_of_waiting(scratch: Path) -> None:

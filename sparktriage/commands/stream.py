@@ -28,8 +28,14 @@ if TYPE_CHECKING:  # loaded once a command's inputs are known to be there (``com
     args=[arg("--port", dest="broker_port", type=int, help="port on 127.0.0.1 (default 9092)")],
 )
 def _broker(args: argparse.Namespace, settings: Settings) -> int:
+    import signal
+
     from sparktriage.tools.broker import Broker
 
+    def stop(signum: int, frame: object) -> None:  # SIGTERM (kill, a supervisor) stops Tansu too, as Ctrl-C does
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
     broker = Broker(settings, quiet=False).start()
     print(f"broker listening on {broker.bootstrap} (memory storage; Ctrl-C stops it)", flush=True)
     try:
