@@ -36,9 +36,10 @@ def _broker(args: argparse.Namespace, settings: Settings) -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop)
-    broker = Broker(settings, quiet=False).start()
-    print(f"broker listening on {broker.bootstrap} (memory storage; Ctrl-C stops it)", flush=True)
-    try:
+    broker = Broker(settings, quiet=False)
+    try:  # from the start: a signal once Tansu runs must reach the stop below
+        broker.start()
+        print(f"broker listening on {broker.bootstrap} (memory storage; Ctrl-C stops it)", flush=True)
         assert broker.process is not None
         return broker.process.wait()
     finally:
