@@ -108,6 +108,7 @@ CASES = {
     "evaluate, neither --data nor --from-store": (["evaluate"], ["--data"]),
     "unknowns, missing set": (["unknowns", "--data", "no-such.jsonl"], ["no-such.jsonl"]),
     "unknowns, empty set": (["unknowns", "--data", "empty.log"], ["empty.log"]),
+    "train without --out": (["train"], ["--out"]),  # no default: it would overwrite the shipped model
     "train, missing noise log": (["train", "--noise", "no-such.log", "--out", "var/model"], ["no-such.log"]),
     # settings
     "bad TOML": (["--config", "bad.toml", "classify", "empty.log"], ["bad.toml"]),

@@ -42,9 +42,11 @@ def _dashboard(args: argparse.Namespace, settings: Settings) -> int:
     "train",
     "train the model for what the rules miss, from the generated and real corpora (+ human corrections); "
     "writes its card",
-    "sparktriage train --out models/textcat/6 --from-store",
+    "sparktriage train --out models/textcat/7 --from-store",
     args=[
-        arg("--out", default="models/textcat/6", help="model folder (default models/textcat/6, the shipped one)"),
+        arg("--out", required=True,
+            help="model folder to write, a new version (the shipped model is models/textcat/6; --model or "
+                 "SPARKTRIAGE_MODEL points the worker at the new one)"),
         arg("--from-store", action="store_true",
             help="add the store's human corrections; the model is written only if it does no worse than the "
                  "one in use on the real dev split and dev_real"),
